@@ -1,0 +1,121 @@
+# clipmill — plain GNU make.  `make`, `make check`, `make run`, `make install`.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
+SYSCONFDIR ?= $(PREFIX)/etc
+MANDIR     ?= $(PREFIX)/share/man
+DATADIR    ?= $(PREFIX)/share/clipmill
+DESTDIR    ?=
+
+CC   ?= cc
+CXX  ?= c++
+B    := build
+
+PKGS := libpq jansson libcurl libavformat libavcodec libavfilter libswscale \
+        libswresample libavutil libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wwrite-strings
+CFLAGS   ?= -O2 -g
+CXXFLAGS ?= -O2 -g
+CPPFLAGS += -D_GNU_SOURCE -Ilib -I$(B) -DSYSCONFDIR='"$(SYSCONFDIR)"'
+ALL_CFLAGS   = -std=c11 $(WARN) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP
+ALL_CXXFLAGS = -std=c++17 -Wall -Wextra -Wshadow $(CXXFLAGS) $(PKG_CFLAGS) -MMD -MP
+LDLIBS   += $(PKG_LIBS) -lpthread -lm
+
+ifeq ($(SANITIZE),1)
+  CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer
+  CXXFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
+  LDFLAGS  += -fsanitize=address,undefined
+endif
+
+# lib/: shared by every program.  batch/: the runner and the CLI; every
+# batch/*.c that is not a program's main file is linked into both.
+LIB_SRC   := $(wildcard lib/*.c)
+LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o) $(B)/sql_migrations.o
+BATCH_MAIN := batch/clipmill.c batch/clipmill-batch.c
+BATCH_SRC := $(filter-out $(BATCH_MAIN),$(wildcard batch/*.c))
+BATCH_CXX := $(wildcard batch/*.cpp)
+BATCH_OBJ := $(BATCH_SRC:%.c=$(B)/%.o) $(BATCH_CXX:%.cpp=$(B)/%.o)
+FCGI_SRC  := $(wildcard fcgi/*.c)
+FCGI_OBJ  := $(FCGI_SRC:%.c=$(B)/%.o)
+TEST_SRC  := $(wildcard tests/unit/*.c)
+TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
+MIGRATIONS := $(sort $(wildcard sql/[0-9]*.sql))
+
+PROGS := $(B)/clipmill $(B)/clipmill-batch
+ifneq ($(FCGI_SRC),)
+  PROGS += $(B)/clipmill.fcgi
+endif
+
+all: $(PROGS) $(TEST_BIN)
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/%.o: %.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(ALL_CXXFLAGS) -c -o $@ $<
+
+# The migrations are compiled into the programs, so a binary always knows
+# which schema version it speaks.
+$(B)/sql_migrations.c: $(MIGRATIONS) contrib/embed-sql.sh
+	@mkdir -p $(@D)
+	sh contrib/embed-sql.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+$(B)/sql_migrations.o: $(B)/sql_migrations.c
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/libclipmill.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/libbatch.a: $(BATCH_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+LINK := $(if $(BATCH_CXX),$(CXX),$(CC))
+
+$(B)/clipmill: $(B)/batch/clipmill.o $(B)/libbatch.a $(B)/libclipmill.a
+	$(LINK) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/clipmill-batch: $(B)/batch/clipmill-batch.o $(B)/libbatch.a $(B)/libclipmill.a
+	$(LINK) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/clipmill.fcgi: $(FCGI_OBJ) $(B)/libclipmill.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lfcgi
+
+$(B)/tests/%: tests/unit/%.c $(B)/libbatch.a $(B)/libclipmill.a
+	@mkdir -p $(@D)
+	$(LINK) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	sh contrib/deps.sh
+
+check: deps
+	$(MAKE) all
+	bash tests/run.sh
+
+run: deps
+	$(MAKE) all
+	bash contrib/run.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(DATADIR)
+	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)/
+	test -e $(DESTDIR)$(SYSCONFDIR)/clipmill.conf || \
+	    install -m 640 etc/clipmill.conf $(DESTDIR)$(SYSCONFDIR)/clipmill.conf
+	for f in etc/*; do install -m 644 $$f $(DESTDIR)$(DATADIR)/; done
+	install -m 644 crontab $(DESTDIR)$(DATADIR)/crontab
+	for s in 1 5 8; do for f in $(wildcard */*.[158]); do case $$f in *.$$s) \
+	    install -m 644 $$f $(DESTDIR)$(MANDIR)/man$$s/;; esac; done; done
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all deps check run install clean
+.DELETE_ON_ERROR:
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,52 @@
+#!/bin/sh
+# Install the Debian packages clipmill needs to build, run and test, and the
+# npm packages its tests use.  Idempotent: when everything is present it
+# only asks dpkg, which takes well under a second.
+set -eu
+
+PKGS="build-essential pkg-config libfcgi-dev spawn-fcgi libpq-dev postgresql
+libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev
+libswresample-dev libavutil-dev libcurl4-openssl-dev libjansson-dev
+libssl-dev libopencv-objdetect-dev libopencv-imgproc-dev libopencv-dev
+opencv-data yt-dlp pocketsphinx pocketsphinx-en-us libpocketsphinx-dev
+libsphinxbase-dev nginx ffmpeg fonts-dejavu-core libass-dev
+apache2 python3-botocore mandoc curl wrk nodejs chromium"
+
+missing=""
+for p in $PKGS; do
+	s=$(dpkg-query -W -f '${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+	case "$s" in
+	ii*) ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps: missing Debian packages:$missing" >&2
+		echo "deps: run 'make deps' as root to install them" >&2
+		exit 1
+	fi
+	echo "deps: installing$missing" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	# Refresh the package lists once if they are absent or stale.
+	if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -1440 2>/dev/null | head -1)" ]; then
+		apt-get update -qq
+	fi
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	# Debian starts the packaged services on install; clipmill runs its
+	# own private instances, so stop the system ones it just installed.
+	for svc in nginx apache2 postgresql; do
+		case "$missing" in
+		*"$svc"*) service "$svc" stop >/dev/null 2>&1 || true ;;
+		esac
+	done
+fi
+
+# npm packages for the tests (s3rver, playwright-core), kept in
+# contrib/node_modules so nothing global is touched.
+here=$(cd "$(dirname "$0")" && pwd)
+if [ -f "$here/package.json" ] && [ ! -d "$here/node_modules" ]; then
+	(cd "$here" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+exit 0

@@ -1,0 +1,67 @@
+/*
+ * The pipeline's stages.  A stage's run() does the work of one task,
+ * usually in a forked child with resource limits (batch/runner.c); it never
+ * touches the database.  It reports progress and user-visible events
+ * through its task_ctx, leaves big outputs in the store, and returns a small
+ * JSON result.  The runner then calls the stage's done() in the completing
+ * transaction, which records the result and inserts the next tasks.
+ */
+#ifndef CLIPMILL_STAGE_H
+#define CLIPMILL_STAGE_H
+
+#include <stddef.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+#include "queue.h"
+#include "store.h"
+
+enum stage_rc {
+	STAGE_OK = 0,
+	STAGE_TRANSIENT,	/* retry with backoff: network, 5xx, timeouts */
+	STAGE_PERMANENT,	/* fail the job (or the clip) now: bad input */
+	STAGE_CANCELLED		/* the job was cancelled */
+};
+
+struct task_ctx {
+	const struct task *task;
+	struct store	*store;
+	const char	*scratch;	/* empty private directory, removed after */
+	/* runner's private state */
+	int		 fd;		/* pipe to the parent, or -1 in-process */
+	void		*priv;
+	long long	 last_report_ms;
+};
+
+/* Report progress 0..100 with a short message.  Returns 1 when the task
+ * must stop (its job was cancelled, or the runner is shutting down), else
+ * 0.  Reports are debounced to a few per second. */
+int	task_progress(struct task_ctx *, int pct, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* Record a user-visible event (a fallback, a skipped step).  DATA is not
+ * stolen and may be NULL; MSG is a sentence for the user. */
+void	task_event(struct task_ctx *, const char *kind, const char *msg,
+	    json_t *data);
+
+struct stage {
+	const char	*name;
+	int		 isolated;	/* 1: forked child with rlimits */
+	int		 test_only;	/* only when cfg.test_stages is set */
+	int		 batch;		/* tasks claimed at once (in-process only) */
+	const long long	*cap;		/* concurrency cap across hosts, or NULL */
+	/* Do the work.  *RESULT (new reference) may be left NULL. ERR gets a
+	 * sentence for the user on failure. */
+	enum stage_rc	(*run)(struct task_ctx *, json_t **result,
+			    char *err, size_t errlen);
+	/* In the completing transaction: record RESULT, insert next tasks.
+	 * NULL: the stage chains to nothing. 0 or -1. */
+	int		(*done)(PGconn *, const struct task *, json_t *result,
+			    char *err, size_t errlen);
+};
+
+/* The registry (batch/stages.c). NULL when unknown, or test-only and
+ * test stages are off. */
+const struct stage *stage_find(const char *name);
+extern const struct stage *const all_stages[];
+
+#endif

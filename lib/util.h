@@ -1,0 +1,53 @@
+/* Small helpers every part uses: bounded buffers, checked number parsing. */
+#ifndef CLIPMILL_UTIL_H
+#define CLIPMILL_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/* A growing byte buffer with a hard maximum size. */
+struct buf {
+	char	*data;	/* always NUL-terminated when len > 0 or after buf_add */
+	size_t	 len;
+	size_t	 cap;
+	size_t	 max;	/* 0: no limit beyond SIZE_MAX/2 */
+};
+
+void	buf_init(struct buf *b, size_t max);
+void	buf_free(struct buf *b);
+/* Append; returns 0, or -1 (buffer unchanged) past the maximum or on ENOMEM. */
+int	buf_add(struct buf *b, const void *p, size_t n);
+int	buf_addstr(struct buf *b, const char *s);
+int	buf_printf(struct buf *b, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* Parse a whole string as a number within [min,max]; 0 or -1. */
+int	parse_ll(const char *s, long long min, long long max, long long *out);
+int	parse_double(const char *s, double min, double max, double *out);
+
+/* snprintf that returns -1 on truncation or error, 0 otherwise. */
+int	xsnprintf(char *dst, size_t len, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* Error message helper for the (char *err, size_t errlen) convention. */
+void	seterr(char *err, size_t errlen, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* Milliseconds from a monotonic clock. */
+long long now_ms(void);
+
+/* Read a small file (at most MAX bytes) whole; returns malloc'd, NUL
+ * terminated text (caller frees) or NULL with errno set. Trailing
+ * newlines are stripped when STRIP is set. */
+char	*read_small_file(const char *path, size_t max, int strip);
+
+/* mkdir -p with MODE; 0 or -1 (errno). */
+int	mkdir_p(const char *path, int mode);
+
+/* Lowercase hex SHA-256 of DATA into OUT[65]. */
+void	sha256_hex(const void *data, size_t len, char out[65]);
+
+/* Fill BUF with N random bytes from getrandom(2); 0 or -1. */
+int	random_bytes(void *buf, size_t n);
+
+#endif
