@@ -14,6 +14,8 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+struct store;
+
 #define CHAN_EVENTS "clipmill_events"
 #define CHAN_TASKS  "clipmill_tasks"
 
@@ -68,3 +70,11 @@ int	queue_retry_job(PGconn *, long long job_id, long long user_id,
 	    char *err, size_t errlen);
 
 #endif
+
+/* Delete ended jobs beyond retention (the newest cfg.keep_completed done or
+ * partial jobs and cfg.keep_failed failed or cancelled jobs are kept, and
+ * none older than cfg.retention_days days when that is nonzero), with their
+ * tasks, clips, events and stored artifacts (jobs/{id}/ and clips/{id}/).
+ * Objects are deleted before rows, so a failure leaves rows to try again.
+ * Returns the number of jobs pruned, or -1. */
+int	queue_prune(PGconn *, struct store *, char *err, size_t errlen);

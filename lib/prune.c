@@ -1,0 +1,69 @@
+/* Retention: which ended jobs to delete, and deleting them with their
+ * stored artifacts. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "db.h"
+#include "queue.h"
+#include "store.h"
+#include "util.h"
+
+int
+queue_prune(PGconn *c, struct store *st, char *err, size_t errlen)
+{
+	char kc[24], kf[24], days[24], prefix[64];
+	const char *p[3];
+	PGresult *r;
+	long long id;
+	int i, n = 0, rc;
+
+	snprintf(kc, sizeof(kc), "%lld", cfg.keep_completed);
+	snprintf(kf, sizeof(kf), "%lld", cfg.keep_failed);
+	snprintf(days, sizeof(days), "%lld", cfg.retention_days);
+	p[0] = kc;
+	p[1] = kf;
+	p[2] = days;
+	/* Rank ended jobs newest first within their outcome; a job goes when
+	 * it is past its outcome's count or past the age limit. */
+	r = db_exec(c, err, errlen,
+	    "SELECT id FROM ("
+	    " SELECT id, finished_at, row_number() OVER (PARTITION BY"
+	    "  state IN ('done', 'partial') ORDER BY finished_at DESC, id DESC) AS n,"
+	    "  state IN ('done', 'partial') AS good FROM jobs"
+	    " WHERE state IN ('done', 'partial', 'failed', 'cancelled')) j "
+	    "WHERE (good AND n > $1::int) OR (NOT good AND n > $2::int)"
+	    " OR ($3::int > 0 AND finished_at < now() - make_interval(days => $3::int)) "
+	    "ORDER BY id LIMIT 1000", 3, p);
+	if (r == NULL)
+		return -1;
+	for (i = 0; i < PQntuples(r); i++) {
+		const char *jp[1];
+
+		if (parse_ll(PQgetvalue(r, i, 0), 1, INT64_MAX, &id) == -1)
+			continue;
+		if (st != NULL) {
+			snprintf(prefix, sizeof(prefix), "jobs/%lld/", id);
+			rc = store_delete_prefix(st, prefix, err, errlen);
+			if (rc == STORE_OK || rc == STORE_NOTFOUND) {
+				snprintf(prefix, sizeof(prefix), "clips/%lld/", id);
+				rc = store_delete_prefix(st, prefix, err, errlen);
+			}
+			if (rc != STORE_OK && rc != STORE_NOTFOUND) {
+				PQclear(r);
+				return -1;
+			}
+		}
+		jp[0] = PQgetvalue(r, i, 0);
+		/* tasks, clips and events go with the job (ON DELETE CASCADE) */
+		if (db_cmd(c, err, errlen, "DELETE FROM jobs WHERE id = $1", 1,
+		    jp) == -1) {
+			PQclear(r);
+			return -1;
+		}
+		n++;
+	}
+	PQclear(r);
+	return n;
+}
