@@ -433,13 +433,16 @@ run_isolated(struct runner *r, const struct stage *st, struct task *t,
 		    &pct, msg, sizeof(msg), out, &have_result);
 		now = now_ms();
 		s = RQ_MINE;
-		if (why == NONE && have_pct && now - last_flush >= DEBOUNCE_MS) {
+		/* Once the result is in, the completing UPDATE is the check. */
+		if (why == NONE && have_pct && !have_result &&
+		    now - last_flush >= DEBOUNCE_MS) {
 			have_pct = 0;
 			last_flush = now;
 			next_hb = now + hb_every;
 			s = rq_progress(r->c, &r->id, t, pct, msg, err,
 			    sizeof(err));
-		} else if (why == NONE && now >= next_hb && !reaped) {
+		} else if (why == NONE && now >= next_hb && !reaped &&
+		    !have_result) {
 			next_hb = now + hb_every;
 			s = rq_heartbeat(r->c, &r->id, t, err, sizeof(err));
 		}

@@ -3,9 +3,9 @@
  * are refused unless cfg.test_stages is set).  When $CLIPMILL_TEST_LOG
  * names a file, each execution appends one line to it:
  *
- *   STAGE TASK ATTEMPT PID START_MS END_MS
+ *   STAGE TASK ATTEMPT RUNNER_PID START_MS END_MS
  *
- * (wall-clock milliseconds), which is how the tests count executions and
+ * (the runner's pid, also for isolated stages; wall-clock milliseconds), which is how the tests count executions and
  * measure overlap independently of what the database says.
  *
  *   noop            in-process, batch claims: does nothing
@@ -61,7 +61,7 @@ record(const struct task_ctx *ctx, long long start)
 		return;
 	n = snprintf(line, sizeof(line), "%s %lld %d %ld %lld %lld\n",
 	    ctx->task->stage, ctx->task->id, ctx->task->attempts,
-	    (long)getpid(), start, wall_ms());
+	    (long)(ctx->fd >= 0 ? getppid() : getpid()), start, wall_ms());
 	if (n <= 0 || (size_t)n >= sizeof(line))
 		return;
 	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)) == -1)

@@ -16,7 +16,7 @@ sql "WITH t AS (INSERT INTO tasks (job_id, stage)
      SELECT j, 'noop' FROM unnest(ARRAY[$(IFS=,; echo "${jobs[*]}")]::bigint[]) j,
      generate_series(1, 2000) RETURNING 1)
      SELECT pg_notify('clipmill_tasks', 'noop') FROM (SELECT count(*) FROM t) c" >/dev/null
-for i in 1 2 3 4; do check_eq "runner $i exits 0 when idle" 0 "$(qwait r$i 120)"; done
+for i in 1 2 3 4; do qwait r$i 120; check_eq "runner $i exits 0 when idle" 0 "$QRC"; done
 
 check_eq "20000 executions recorded" 20000 "$(wc -l <"$CLIPMILL_TEST_LOG")"
 check_eq "20000 distinct tasks executed" 20000 "$(awk '{print $2}' "$CLIPMILL_TEST_LOG" | sort -u | wc -l)"
