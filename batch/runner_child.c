@@ -414,13 +414,14 @@ run_isolated(struct runner *r, const struct stage *st, struct task *t,
 			wait = 50;	/* waiting for the exit only */
 		if (wait < 0)
 			wait = 0;
-		if (!eof && poll(&pfd, 1, (int)wait) > 0 &&
+		if (eof)
+			usleep((useconds_t)wait * 1000);
+		else if (poll(&pfd, 1, (int)wait) > 0 &&
 		    read_child(fds[0], &in, &eof) == -1) {
 			/* A message too big to be one: a broken child. */
 			kill_group(pid, SIGKILL);
 			eof = 1;
-		} else if (eof && !reaped)
-			usleep((useconds_t)wait * 1000);
+		}
 		if (!reaped && waitpid(pid, &status, WNOHANG) == pid) {
 			reaped = 1;
 			/* Take what is left; a grandchild that still holds

@@ -639,7 +639,7 @@ rq_backoff(double base, int attempts)
 		attempts = 30;
 	d = base * ldexp(1.0, attempts - 1);
 	random_bytes(&r, sizeof(r));
-	return d / 2 + d / 2 * ((double)r / 4294967296.0);
+	return d + d * ((double)r / 4294967296.0);
 }
 
 /* In a transaction with the job locked and live: the task (still ours,

@@ -107,8 +107,9 @@ enum rq_state rq_cancelled(PGconn *, const struct runner_id *,
 enum rq_state rq_hand_back(PGconn *, const struct runner_id *,
 	    const struct task *, char *err, size_t errlen);
 
-/* Backoff before attempt ATTEMPTS+1, in seconds: base * 2^(attempts-1),
- * with "equal jitter" (a uniformly random point in its upper half). */
+/* Backoff before attempt ATTEMPTS+1, in seconds: d = base * 2^(attempts-1)
+ * plus a uniformly random jitter in [0, d), so retries of tasks that
+ * failed together spread out and the first retry waits at least BASE. */
 double	rq_backoff(double base, int attempts);
 
 /*
