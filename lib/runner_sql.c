@@ -480,8 +480,11 @@ rq_settle_job(PGconn *c, long long job_id, char *err, size_t errlen)
 	p[1] = state;
 	p[2] = msg;
 	if (db_cmd(c, err, errlen,
-	    "UPDATE jobs SET state = $2, error = $3, finished_at = now(),"
-	    " updated_at = now() WHERE id = $1", 3, p) == -1)
+	    "UPDATE jobs SET state = $2, error = $3,"
+	    /* the clock, not the transaction start: a concurrent task that
+	     * ended while we waited for the job's lock ended before this */
+	    " finished_at = clock_timestamp(), updated_at = now()"
+	    " WHERE id = $1", 3, p) == -1)
 		return -1;
 	ev = json_pack("{sssIsI}", "state", state, "clips", n, "ready", ready);
 	if (msg != NULL)
