@@ -341,7 +341,7 @@ runner_main(const struct runner_opts *o)
 	int slot[MAX_RUN_STAGES];
 	long long done = 0, last_work, last_rescue = 0, now, wait, left;
 	double due;
-	int i, n, rc, did;
+	int i, n, rc, did, notified = 0;
 
 	memset(&r, 0, sizeof(r));
 	r.o = o;
@@ -379,7 +379,8 @@ runner_main(const struct runner_opts *o)
 		if (o->max_tasks > 0 && done >= o->max_tasks)
 			break;
 		now = now_ms();
-		if (now - last_rescue >= RESCUE_EVERY_MS) {
+		/* Woken by a NOTIFY: claim first, rescue after. */
+		if (!notified && now - last_rescue >= RESCUE_EVERY_MS) {
 			last_rescue = now;
 			if ((n = rq_rescue(r.c, err, sizeof(err))) == -1 &&
 			    db_trouble(&r, "rescue", err))
@@ -403,6 +404,7 @@ runner_main(const struct runner_opts *o)
 				break;
 		}
 		did = 0;
+		notified = 0;
 		/* A runner must hold a slot of a capped stage to claim. */
 		for (i = 0; i < o->nstages && !runner_stopping; i++) {
 			if (slot[i] < 0)
@@ -444,6 +446,7 @@ runner_main(const struct runner_opts *o)
 		
 		if (wait > 0) {
 			n = wait_notify(&r, wait);
+			notified = n == 1;
 			if (n == -1) {
 				db_trouble(&r, "listen", PQerrorMessage(r.c));
 				if (!r.db_lost) {
