@@ -1,14 +1,29 @@
-/* The stage registry: every stage the runner knows, in pipeline order. */
+/*
+ * The stage registry: every stage the runner knows, pipeline stages first
+ * in pipeline order (fetch, transcribe, select, frame, render, publish:
+ * each helper adds its own line), then the test stages of stage_test.c,
+ * which stage_find() refuses unless cfg.test_stages is set.
+ */
 #include <string.h>
 
 #include "config.h"
 #include "stage.h"
 
-extern const struct stage stage_test_sleep, stage_test_noop,
-    stage_test_transient, stage_test_permanent, stage_test_crash,
-    stage_test_hang;
+extern const struct stage stage_test_noop, stage_test_sleep,
+    stage_test_capped, stage_test_transient, stage_test_permanent,
+    stage_test_crash, stage_test_hang, stage_test_fanout, stage_test_fanwork;
 
 const struct stage *const all_stages[] = {
+	/* pipeline stages go here, in order */
+	&stage_test_noop,
+	&stage_test_sleep,
+	&stage_test_capped,
+	&stage_test_transient,
+	&stage_test_permanent,
+	&stage_test_crash,
+	&stage_test_hang,
+	&stage_test_fanout,
+	&stage_test_fanwork,
 	NULL
 };
 

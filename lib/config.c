@@ -80,6 +80,7 @@ static const struct option options[] = {
 	I(keep_failed, 50, 0, 100000000),
 	I(retention_days, 30, 0, 36500),
 	B(test_stages, "no"),
+	I(cap_test, 2, 1, 1000),
 
 	/* fetch */
 	S(ytdlp_path, "/usr/bin/yt-dlp"),

@@ -51,6 +51,7 @@ struct config {
 	long long keep_failed;
 	long long retention_days;
 	int	 test_stages;
+	long long cap_test;		/* cap of the capped test stages */
 
 	/* fetch */
 	char	*ytdlp_path;

@@ -1,0 +1,88 @@
+/*
+ * The runner (clipmill-batch): claims tasks of its stages and runs them,
+ * isolated stages in a forked child with resource limits (runner_child.c),
+ * the others in-process (runner.c).  Per-task scratch directories and the
+ * sweeper are in runner_scratch.c.
+ */
+#ifndef CLIPMILL_RUNNER_H
+#define CLIPMILL_RUNNER_H
+
+#include <signal.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "queue.h"
+#include "runner_sql.h"
+#include "stage.h"
+
+/* Exit codes of clipmill-batch (also in its usage text and man page). */
+#define EXIT_OK		0	/* finished: idle, --max-tasks, --once, SIGTERM */
+#define EXIT_FAIL	1	/* could not work: configuration, schema, store,
+				   scratch directory, maintenance failed */
+#define EXIT_USAGE	2	/* bad command line */
+#define EXIT_DB		3	/* database unreachable, or lost while running */
+
+#define MAX_RUN_STAGES	32
+
+struct runner_opts {
+	const struct stage *stages[MAX_RUN_STAGES];
+	int		 nstages;
+	long long	 max_tasks;	/* 0: no limit */
+	long long	 idle_exit;	/* seconds without work before exiting */
+	int		 once;		/* one claim round, then exit */
+};
+
+/* The running runner, as its helpers see it. */
+struct runner {
+	PGconn		*c;
+	struct runner_id id;
+	struct store	*store;
+	const struct runner_opts *o;
+	int		 db_lost;	/* the connection broke: exit EXIT_DB */
+};
+
+/* Set by SIGTERM/SIGINT: stop claiming, finish or hand back, exit 0. */
+extern volatile sig_atomic_t runner_stopping;
+
+/* What one attempt came to. */
+enum outcome_kind {
+	OUT_RESULT,	/* the stage returned RC (with RESULT or ERR) */
+	OUT_FAILED,	/* crashed, limit, timeout: transient, ERR says why */
+	OUT_CANCELLED,	/* its job ended while it ran */
+	OUT_HAND_BACK,	/* the runner is stopping: back to pending */
+	OUT_LOST,	/* no longer ours (rescued): say nothing */
+	OUT_DB_LOST	/* the database connection broke */
+};
+
+struct outcome {
+	enum outcome_kind kind;
+	enum stage_rc	 rc;
+	json_t		*result;	/* owned */
+	char		 err[1024];
+	long long	 ms;
+};
+
+/* Run clipmill-batch's main loop; returns the exit code. */
+int	runner_main(const struct runner_opts *);
+/* clipmill-batch --maintenance and --sweep; exit codes. */
+int	runner_maintenance(void);
+int	runner_sweep(void);
+
+/* runner_child.c: run one task of an isolated stage in a forked child. */
+void	run_isolated(struct runner *, const struct stage *, struct task *,
+	    const char *scratch, struct outcome *);
+
+/* runner_scratch.c: a fresh scratch directory for task T, locked with
+ * flock(2) through *FD while in use; 0 or -1 with ERR. */
+int	scratch_make(const struct task *, char *path, size_t pathlen, int *fd,
+	    char *err, size_t errlen);
+/* Remove it and drop the lock. */
+void	scratch_remove(const char *path, int fd);
+
+/* Private state behind task_ctx.priv for in-process stages. */
+struct ctx_priv {
+	struct runner	*r;
+	enum rq_state	 state;		/* last answer from the database */
+};
+
+#endif

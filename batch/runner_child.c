@@ -1,0 +1,512 @@
+/*
+ * Isolation: one task of an isolated stage runs in a forked child, in its
+ * own process group, with RLIMIT_AS/RLIMIT_CPU/RLIMIT_FSIZE from
+ * cfg.child_* and a wall-clock timeout (cfg.task_timeout).  Fork first:
+ * the child initialises any threaded library itself.  The child never
+ * touches the database; it talks to the parent through a pipe, one JSON
+ * object per line:
+ *
+ *   {"t":"p","pct":N,"msg":"..."}                     progress
+ *   {"t":"e","kind":"...","msg":"...","data":{...}}   event
+ *   {"t":"r","rc":N,"err":"...","result":{...}}       the result, last
+ *
+ * The parent heartbeats, writes progress (debounced) and events to the
+ * database, stops the child when its job ends or the task is taken from
+ * it, enforces the timeout, reaps, and turns a signal into a sentence.
+ *
+ * task_progress() and task_event() are here too: in the child they write
+ * to the pipe; with fd == -1 (in-process stages) they write to the
+ * database through the runner.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "runner.h"
+#include "util.h"
+
+#define DEBOUNCE_MS	250		/* at most 4 progress writes a second */
+#define KILL_GRACE_MS	2000		/* SIGTERM to SIGKILL when cancelling */
+#define MAX_LINE	(256 * 1024)	/* one message from the child */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define NO_AS_LIMIT 1	/* ASan reserves terabytes of address space */
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NO_AS_LIMIT 1
+#endif
+#endif
+
+/* In the child: set by SIGTERM (the parent is cancelling the task). */
+static volatile sig_atomic_t child_stop;
+
+static void
+on_child_term(int sig)
+{
+	(void)sig;
+	child_stop = 1;
+}
+
+/* Write all of the N bytes at P to FD; 0 or -1. */
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void
+send_obj(int fd, json_t *o)
+{
+	char *s;
+
+	if (o == NULL)
+		return;
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (s == NULL)
+		return;
+	/* jansson escapes newlines inside strings: one object, one line */
+	if (write_all(fd, s, strlen(s)) == 0)
+		write_all(fd, "\n", 1);
+	free(s);
+}
+
+int
+task_progress(struct task_ctx *ctx, int pct, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+	long long now;
+	struct ctx_priv *pv;
+	char err[512];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (ctx->fd >= 0) {
+		/* The parent debounces; a full pipe slows a chatty stage. */
+		send_obj(ctx->fd, json_pack("{sssiss}", "t", "p", "pct", pct,
+		    "msg", msg));
+		return child_stop ? 1 : 0;
+	}
+	pv = ctx->priv;
+	if (pv == NULL)
+		return 0;
+	if (runner_stopping)
+		return 1;
+	now = now_ms();
+	if (ctx->last_report_ms != 0 && now - ctx->last_report_ms < DEBOUNCE_MS)
+		return 0;
+	ctx->last_report_ms = now;
+	pv->state = rq_progress(pv->r->c, &pv->r->id, ctx->task, pct, msg, err,
+	    sizeof(err));
+	if (pv->state == RQ_ERR) {
+		log_ev(LOG_WARN, "progress_failed", "{sIss}", "task",
+		    ctx->task->id, "error", err);
+		if (db_lost(pv->r->c)) {
+			pv->r->db_lost = 1;
+			return 1;
+		}
+		return 0;
+	}
+	return pv->state == RQ_MINE ? 0 : 1;
+}
+
+void
+task_event(struct task_ctx *ctx, const char *kind, const char *msg,
+    json_t *data)
+{
+	struct ctx_priv *pv;
+	char err[512];
+
+	if (ctx->fd >= 0) {
+		send_obj(ctx->fd, json_pack("{sssss*sO*}", "t", "e", "kind", kind,
+		    "msg", msg, "data", data));
+		return;
+	}
+	if ((pv = ctx->priv) == NULL)
+		return;
+	if (rq_task_event(pv->r->c, ctx->task, kind, msg, data, err,
+	    sizeof(err)) == -1)
+		log_ev(LOG_WARN, "event_failed", "{sIss}", "task", ctx->task->id,
+		    "error", err);
+}
+
+static void
+set_limit(int res, rlim_t soft, rlim_t hard)
+{
+	struct rlimit rl = { soft, hard };
+
+	setrlimit(res, &rl);
+}
+
+/* The child: limits, then the stage's run(), then the result line. */
+static void __attribute__((noreturn))
+child_main(struct runner *r, const struct stage *st, struct task *t,
+    const char *scratch, int fd, pid_t parent)
+{
+	struct task_ctx ctx;
+	struct sigaction sa;
+	char err[1024] = "";
+	json_t *result = NULL;
+	enum stage_rc rc;
+
+	setpgid(0, 0);
+	/* If the runner dies (kill -9), the task dies with it and its
+	 * scratch lock is released for the sweeper. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(1);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_child_term;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+#ifndef NO_AS_LIMIT
+	set_limit(RLIMIT_AS, (rlim_t)cfg.child_mem_mb << 20,
+	    (rlim_t)cfg.child_mem_mb << 20);
+#endif
+	/* CPU: SIGXCPU at the soft limit, SIGKILL 5 s later. */
+	set_limit(RLIMIT_CPU, (rlim_t)cfg.child_cpu_s,
+	    (rlim_t)cfg.child_cpu_s + 5);
+	set_limit(RLIMIT_FSIZE, (rlim_t)cfg.child_fsize_mb << 20,
+	    (rlim_t)cfg.child_fsize_mb << 20);
+	set_limit(RLIMIT_CORE, 0, 0);
+	if (chdir(scratch) == -1)
+		_exit(1);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.task = t;
+	ctx.store = r->store;
+	ctx.scratch = scratch;
+	ctx.fd = fd;
+	rc = st->run(&ctx, &result, err, sizeof(err));
+	if (rc == STAGE_OK && result != NULL && !json_is_object(result)) {
+		json_decref(result);
+		result = json_pack("{ss}", "error", "the stage's result was "
+		    "not an object");
+		rc = STAGE_TRANSIENT;
+		snprintf(err, sizeof(err), "The %s step returned an unreadable "
+		    "result.", t->stage);
+	}
+	send_obj(fd, json_pack("{sssiss*so*}", "t", "r", "rc", (int)rc, "err",
+	    err[0] ? err : NULL, "result", result));
+	_exit(0);
+}
+
+/* A sentence for a child that ended without a result. */
+static void
+describe_status(const char *stage, int status, char *err, size_t errlen)
+{
+	int sig;
+
+	if (WIFEXITED(status)) {
+		seterr(err, errlen, "The %s step stopped unexpectedly (exit "
+		    "status %d) without a result.", stage, WEXITSTATUS(status));
+		return;
+	}
+	if (!WIFSIGNALED(status)) {
+		seterr(err, errlen, "The %s step ended without a result.", stage);
+		return;
+	}
+	sig = WTERMSIG(status);
+	switch (sig) {
+	case SIGXCPU:
+		seterr(err, errlen, "The %s step used more than %lld s of CPU "
+		    "time and was stopped.", stage, cfg.child_cpu_s);
+		break;
+	case SIGXFSZ:
+		seterr(err, errlen, "The %s step tried to write a file larger "
+		    "than %lld MB and was stopped.", stage, cfg.child_fsize_mb);
+		break;
+	case SIGKILL:
+		seterr(err, errlen, "The %s step was killed (SIGKILL), perhaps "
+		    "for using too much memory or CPU time.", stage);
+		break;
+	default:
+		seterr(err, errlen, "The %s step crashed (%s).", stage,
+		    strsignal(sig));
+		break;
+	}
+}
+
+/* Parse one line from the child; the result goes to OUT. */
+static void
+child_line(struct runner *r, struct task *t, const char *line,
+    int *have_pct, int *pct, char *msg, size_t msglen, struct outcome *out,
+    int *have_result)
+{
+	json_t *o, *v;
+	const char *type, *s, *kind;
+	char err[512];
+	long long rc;
+
+	if ((o = json_loads(line, 0, NULL)) == NULL || !json_is_object(o) ||
+	    (type = json_string_value(json_object_get(o, "t"))) == NULL) {
+		log_ev(LOG_WARN, "child_bad_message", "{sI}", "task", t->id);
+		json_decref(o);
+		return;
+	}
+	if (strcmp(type, "p") == 0) {
+		v = json_object_get(o, "pct");
+		*pct = json_is_integer(v) ? (int)json_integer_value(v) : 0;
+		s = json_string_value(json_object_get(o, "msg"));
+		snprintf(msg, msglen, "%s", s ? s : "");
+		*have_pct = 1;
+	} else if (strcmp(type, "e") == 0) {
+		kind = json_string_value(json_object_get(o, "kind"));
+		if (kind != NULL && rq_task_event(r->c, t, kind,
+		    json_string_value(json_object_get(o, "msg")),
+		    json_object_get(o, "data"), err, sizeof(err)) == -1)
+			log_ev(LOG_WARN, "event_failed", "{sIss}", "task", t->id,
+			    "error", err);
+	} else if (strcmp(type, "r") == 0) {
+		v = json_object_get(o, "rc");
+		rc = json_is_integer(v) ? json_integer_value(v) : -1;
+		if (rc < STAGE_OK || rc > STAGE_CANCELLED)
+			rc = STAGE_TRANSIENT;
+		out->rc = (enum stage_rc)rc;
+		s = json_string_value(json_object_get(o, "err"));
+		snprintf(out->err, sizeof(out->err), "%s", s ? s : "");
+		v = json_object_get(o, "result");
+		json_decref(out->result);
+		out->result = json_is_object(v) ? json_incref(v) : NULL;
+		*have_result = 1;
+	}
+	json_decref(o);
+}
+
+static void
+kill_group(pid_t pid, int sig)
+{
+	if (kill(-pid, sig) == -1)
+		kill(pid, sig);
+}
+
+/* Read what the child sent into IN: 1 when something was read, 0 when
+ * nothing is there now (EOF sets *EOF), -1 past the size cap. */
+static int
+read_child(int fd, struct buf *in, int *eof)
+{
+	char chunk[8192];
+	ssize_t n;
+
+	n = read(fd, chunk, sizeof(chunk));
+	if (n == 0)
+		*eof = 1;
+	if (n <= 0)
+		return 0;
+	return buf_add(in, chunk, (size_t)n) == -1 ? -1 : 1;
+}
+
+/* Handle every complete line in IN (when USE is set), keep the rest. */
+static void
+child_lines(struct runner *r, struct task *t, struct buf *in, int use,
+    int *have_pct, int *pct, char *msg, size_t msglen, struct outcome *out,
+    int *have_result)
+{
+	char *nl;
+	size_t used;
+
+	while (in->len > 0 && (nl = memchr(in->data, '\n', in->len)) != NULL) {
+		*nl = '\0';
+		if (use)
+			child_line(r, t, in->data, have_pct, pct, msg, msglen,
+			    out, have_result);
+		used = (size_t)(nl - in->data) + 1;
+		memmove(in->data, nl + 1, in->len - used);
+		in->len -= used;
+	}
+}
+
+void
+run_isolated(struct runner *r, const struct stage *st, struct task *t,
+    const char *scratch, struct outcome *out)
+{
+	enum { NONE, R_LOST, R_DB, R_ENDED, R_TIMEOUT, R_HAND_BACK } why = NONE;
+	struct pollfd pfd;
+	struct buf in;
+	char msg[256] = "", err[512];
+	long long start, now, deadline, next_hb, hb_every, last_flush = 0;
+	long long term_at = 0, kill_at = 0, wait;
+	int fds[2], status = 0, eof = 0, reaped = 0, have_pct = 0, pct = 0;
+	int have_result = 0;
+	enum rq_state s;
+	pid_t pid, parent = getpid();
+
+	memset(out, 0, sizeof(*out));
+	if (pipe2(fds, O_CLOEXEC) == -1) {
+		out->kind = OUT_FAILED;
+		seterr(out->err, sizeof(out->err), "The %s step could not "
+		    "start (pipe: %s).", t->stage, strerror(errno));
+		return;
+	}
+	start = now_ms();
+	if ((pid = fork()) == -1) {
+		close(fds[0]);
+		close(fds[1]);
+		out->kind = OUT_FAILED;
+		seterr(out->err, sizeof(out->err), "The %s step could not "
+		    "start (fork: %s).", t->stage, strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		child_main(r, st, t, scratch, fds[1], parent);
+	}
+	close(fds[1]);
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	setpgid(pid, pid);	/* both sides: no race with kill(-pid) */
+	log_ev(LOG_INFO, "task_started", "{sIsIsssisi}", "task", t->id, "job",
+	    t->job_id, "stage", t->stage, "attempt", t->attempts, "child",
+	    (int)pid);
+	buf_init(&in, MAX_LINE);
+	deadline = start + cfg.task_timeout * 1000;
+	hb_every = cfg.lease * 1000 / 3;
+	if (hb_every < 200)
+		hb_every = 200;
+	if (hb_every > 10000)
+		hb_every = 10000;
+	next_hb = start + hb_every;
+	pfd.fd = fds[0];
+	pfd.events = POLLIN;
+	while (!(eof && reaped)) {
+		now = now_ms();
+		if (runner_stopping && term_at == 0) {
+			term_at = now + cfg.term_grace * 1000;
+			log_ev(LOG_INFO, "term_waiting", "{sIsI}", "task", t->id,
+			    "grace_s", cfg.term_grace);
+		}
+		wait = next_hb - now;
+		if (deadline - now < wait)
+			wait = deadline - now;
+		if (have_pct && last_flush + DEBOUNCE_MS - now < wait)
+			wait = last_flush + DEBOUNCE_MS - now;
+		if (term_at && term_at - now < wait)
+			wait = term_at - now;
+		if (kill_at && kill_at - now < wait)
+			wait = kill_at - now;
+		if (eof && wait > 50)
+			wait = 50;	/* waiting for the exit only */
+		if (wait < 0)
+			wait = 0;
+		if (eof)
+			usleep((useconds_t)wait * 1000);
+		else if (poll(&pfd, 1, (int)wait) > 0 &&
+		    read_child(fds[0], &in, &eof) == -1) {
+			/* A message too big to be one: a broken child. */
+			kill_group(pid, SIGKILL);
+			eof = 1;
+		}
+		if (!reaped && waitpid(pid, &status, WNOHANG) == pid) {
+			reaped = 1;
+			/* Take what is left; a grandchild that still holds
+			 * the pipe open is of no interest. */
+			while (!eof && read_child(fds[0], &in, &eof) == 1)
+				;
+			eof = 1;
+		}
+		child_lines(r, t, &in, why == NONE || why == R_ENDED, &have_pct,
+		    &pct, msg, sizeof(msg), out, &have_result);
+		now = now_ms();
+		s = RQ_MINE;
+		/* Once the result is in, the completing UPDATE is the check. */
+		if (why == NONE && have_pct && !have_result &&
+		    now - last_flush >= DEBOUNCE_MS) {
+			have_pct = 0;
+			last_flush = now;
+			next_hb = now + hb_every;
+			s = rq_progress(r->c, &r->id, t, pct, msg, err,
+			    sizeof(err));
+		} else if (why == NONE && now >= next_hb && !reaped &&
+		    !have_result) {
+			next_hb = now + hb_every;
+			s = rq_heartbeat(r->c, &r->id, t, err, sizeof(err));
+		}
+		if (s == RQ_ERR) {
+			log_ev(LOG_WARN, "heartbeat_failed", "{sIss}", "task",
+			    t->id, "error", err);
+			if (db_lost(r->c)) {
+				why = R_DB;
+				kill_group(pid, SIGKILL);
+			}
+		} else if (s == RQ_LOST) {
+			why = R_LOST;
+			kill_group(pid, SIGKILL);
+		} else if (s == RQ_ENDED) {
+			/* The job was cancelled: ask the stage to stop,
+			 * then make sure. */
+			why = R_ENDED;
+			kill_group(pid, SIGTERM);
+			kill_at = now + KILL_GRACE_MS;
+		}
+		if (why == NONE && now >= deadline && !reaped) {
+			why = R_TIMEOUT;
+			kill_group(pid, SIGKILL);
+		}
+		if (why == NONE && term_at && now >= term_at && !reaped) {
+			why = R_HAND_BACK;
+			kill_group(pid, SIGKILL);
+		}
+		if (kill_at && now >= kill_at && !reaped) {
+			kill_group(pid, SIGKILL);
+			kill_at = 0;
+		}
+	}
+	/* Leave nothing of the task's process group behind. */
+	kill(-pid, SIGKILL);
+	close(fds[0]);
+	buf_free(&in);
+	out->ms = now_ms() - start;
+	switch (why) {
+	case R_LOST:
+		out->kind = OUT_LOST;
+		return;
+	case R_DB:
+		out->kind = OUT_DB_LOST;
+		return;
+	case R_ENDED:
+		out->kind = OUT_CANCELLED;
+		return;
+	case R_HAND_BACK:
+		out->kind = OUT_HAND_BACK;
+		return;
+	case R_TIMEOUT:
+		out->kind = OUT_FAILED;
+		seterr(out->err, sizeof(out->err), "The %s step took longer "
+		    "than %lld s and was stopped.", t->stage, cfg.task_timeout);
+		return;
+	case NONE:
+		break;
+	}
+	if (have_result) {
+		out->kind = OUT_RESULT;
+		return;
+	}
+	out->kind = OUT_FAILED;
+	describe_status(t->stage, status, out->err, sizeof(out->err));
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Semantics 7: isolation.  Each task of an isolated stage runs in a forked
+# child with RLIMIT_AS, RLIMIT_CPU and RLIMIT_FSIZE (child_mem_mb,
+# child_cpu_s, child_fsize_mb) and a wall-clock timeout (task_timeout).  A
+# child that crashes or passes a limit fails that attempt with a clear
+# sentence, and the runner carries on.  (In-process stages: noop, fanout;
+# every other stage, test or pipeline, is isolated; see --list-stages.)
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/queue_lib.sh"
+qsetup || exit 1
+conf_set child_cpu_s 1
+conf_set child_fsize_mb 1
+conf_set child_mem_mb 128
+conf_set task_timeout 4
+
+add() {	# JOB-VAR STAGE PAYLOAD: one single-attempt task in a job of its own
+	local j; j=$(qjob); qtasks "$j" "$2" 1 "$3" 1
+	printf -v "$1" %s "$(sql "SELECT max(id) FROM tasks")"
+}
+add segv crash '{}'
+add cpu hang '{"mode":"spin"}'
+add fsize hang '{"mode":"write"}'
+add mem hang '{"mode":"alloc","mb":512}'
+add wall hang '{"mode":"sleep"}'
+add after sleep '{"ms":50,"steps":1}'
+add small hang '{"mode":"alloc","mb":16}'
+qrun r --stage crash,hang,sleep --idle-exit 1
+qwait r 60
+check_eq "the runner carried on and exits 0" 0 "$QRC"
+
+err() { sql "SELECT state || ': ' || coalesce(error, '') FROM tasks WHERE id = $1"; }
+check_eq "segfault" "failed: The crash step crashed (Segmentation fault)." "$(err "$segv")"
+check_eq "CPU limit" "failed: The hang step used more than 1 s of CPU time and was stopped." "$(err "$cpu")"
+check_eq "file size limit" "failed: The hang step tried to write a file larger than 1 MB and was stopped." "$(err "$fsize")"
+check_eq "address space limit" "failed: Could not allocate 512 MB (out of memory)." "$(err "$mem")"
+check_eq "wall-clock timeout" "failed: The hang step took longer than 4 s and was stopped." "$(err "$wall")"
+check_eq "a task after them all runs" "done: " "$(err "$after")"
+check_eq "an allocation within the limit works" "done: " "$(err "$small")"
+check_eq "each failure failed its job with the sentence" 5 \
+    "$(sql "SELECT count(*) FROM jobs WHERE state = 'failed' AND error LIKE '%.'")"
+alive=0
+for c in $(grep -o '"child":[0-9]*' "$TMP/r.log" | cut -d: -f2); do
+	kill -0 "$c" 2>/dev/null && alive=$((alive + 1))
+done
+check_eq "no child is left behind" 0 "$alive"
+check_eq "in-process stages" "fanout noop" \
+    "$(clipmill-batch --list-stages | awk '$2 ~ /in-process/ {print $1}' | sort | paste -sd' ')"
+done_testing
