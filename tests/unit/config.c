@@ -12,22 +12,9 @@
 
 #include "config.h"
 #include "util.h"
+#include "tap.h"
 
 static char dir[256], path[300];
-static int fails, n;
-
-static void
-result(int good, const char *name, const char *detail)
-{
-	n++;
-	if (good)
-		printf("ok %d %s\n", n, name);
-	else {
-		printf("not ok %d %s%s%s\n", n, name, detail ? ": " : "",
-		    detail ? detail : "");
-		fails++;
-	}
-}
 
 static void
 write_file(const char *p, const char *text)
@@ -386,6 +373,5 @@ main(void)
 	snprintf(path, sizeof(path), "%s/other.conf", dir);
 	unlink(path);
 	rmdir(dir);
-	printf("1..%d\n", n);
-	return fails ? 1 : 0;
+	return tap_done();
 }

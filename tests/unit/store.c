@@ -19,22 +19,9 @@
 #include "config.h"
 #include "store.h"
 #include "util.h"
+#include "tap.h"
 
 static char dir[128], sdir[256], local[256];
-static int fails, n;
-
-static void
-result(int good, const char *name, const char *detail)
-{
-	n++;
-	if (good)
-		printf("ok %d %s\n", n, name);
-	else {
-		printf("not ok %d %s%s%s\n", n, name, detail && *detail ? ": " : "",
-		    detail ? detail : "");
-		fails++;
-	}
-}
 
 /* Write LEN pseudo-random bytes (seeded by SEED) to PATH. */
 static void
@@ -418,9 +405,8 @@ main(void)
 	failed_put(s);
 	store_close(s);
 	opening();
-	printf("1..%d\n", n);
 	/* leave the directory when something failed, to look at */
-	if (fails == 0) {
+	if (tap_fails == 0) {
 		s = store_file_open(dir, "", err, sizeof(err));
 		if (s != NULL) {
 			store_delete_prefix(s, "store/", err, sizeof(err));
@@ -431,5 +417,5 @@ main(void)
 		}
 		rmdir(dir);
 	}
-	return fails ? 1 : 0;
+	return tap_done();
 }
