@@ -92,6 +92,8 @@ static const struct {
 	{ "integer at its minimum", "idle_exit = 0\n", "idle_exit = 0", 0 },
 	{ "integer at its maximum", "lease = 86400\n", "lease = 86400", 0 },
 	{ "number", "retry_base = 0.25\n", "retry_base = 0.25", 0 },
+	{ "number printed with all its digits", "retry_base = 12345.678\n",
+	    "retry_base = 12345.678", 0 },
 	{ "bool yes", "test_stages = yes\n", "test_stages = yes", 0 },
 	{ "bool on", "test_stages = On\n", "test_stages = yes", 0 },
 	{ "bool 0", "s3_path_style = 0\n", "s3_path_style = no", 0 },
