@@ -146,6 +146,8 @@ key_table(void)
 	for (i = 127; i < 511; i += 128)
 		long_key[i] = '/';
 	long_key[512] = '\0';
+	result(!store_key_valid(NULL) && !store_prefix_valid(NULL),
+	    "NULL is neither a key nor a prefix", NULL);
 	result(store_key_valid(long_key), "a key of 512 bytes is valid", NULL);
 	long_key[512] = 'k';
 	long_key[513] = '\0';
