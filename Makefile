@@ -57,7 +57,8 @@ all: $(PROGS) $(TEST_BIN)
 $(B)/sysconfdir.stamp: FORCE
 	@mkdir -p $(@D)
 	@echo '$(SYSCONFDIR)' | cmp -s - $@ || echo '$(SYSCONFDIR)' > $@
-$(B)/lib/config.o $(B)/batch/clipmill.o: $(B)/sysconfdir.stamp
+$(B)/lib/config.o $(B)/batch/clipmill.o $(B)/batch/clipmill-batch.o: \
+    $(B)/sysconfdir.stamp
 
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
