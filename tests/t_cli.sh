@@ -40,6 +40,10 @@ run "user list" 0 clipmill user list
 check "user list header" grep -qE '^ID +NAME +KEY +STATE +JOBS' <<<"$out"
 check "user list shows bob disabled" grep -qE '^2 +bob +cm_[0-9a-f]{7} +disabled' <<<"$out"
 check "user list shows alice active" grep -qE '^1 +alice +cm_[0-9a-f]{7} +active' <<<"$out"
+clipmill user add carl >/dev/null && clipmill user disable carl >/dev/null
+run "user enable" 0 clipmill user enable carl
+check_eq "user enable output" "user carl enabled" "$out"
+check_eq "user enabled in the table" "f" "$(sql "SELECT disabled FROM users WHERE name = 'carl'")"
 run "user without subcommand" 2 clipmill user
 run "user bad subcommand" 2 clipmill user frob x
 
@@ -241,6 +245,9 @@ run "config" 0 clipmill config
 check "config shows a set value" grep -qx 'clip_max = 90' "$TMP/out"
 check "config shows a default" grep -qx 'x264_preset = "veryfast"' "$TMP/out"
 check "config shows the environment's database_url" grep -qF "database_url = \"$CLIPMILL_DATABASE_URL\"" "$TMP/out"
+printf 'clip_max = 75\n' >"$TMP/other.conf"
+run "config -c" 0 clipmill -c "$TMP/other.conf" config
+check "-c names the file read instead of CLIPMILL_CONF" grep -qx 'clip_max = 75' "$TMP/out"
 run "config -c missing file" 1 clipmill -c "$TMP/none.conf" config
 check "config -c missing file message" one_line
 
