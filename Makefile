@@ -52,13 +52,17 @@ endif
 
 all: $(PROGS) $(TEST_BIN)
 
-# SYSCONFDIR is compiled in: rebuild what uses it when it changes (a
-# `make install PREFIX=...` after a plain `make`), and only then.
-$(B)/sysconfdir.stamp: FORCE
+# The compilers and their flags, SYSCONFDIR (compiled in) among them, go
+# into every object: when they change (`make SANITIZE=1` after `make`, or
+# `make install PREFIX=...` after a plain `make`), everything is rebuilt,
+# and only then.
+BUILD_ID = $(CC) $(CXX) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_CXXFLAGS) $(LDFLAGS)
+$(B)/build.stamp: FORCE
 	@mkdir -p $(@D)
-	@echo '$(SYSCONFDIR)' | cmp -s - $@ || echo '$(SYSCONFDIR)' > $@
-$(B)/lib/config.o $(B)/batch/clipmill.o $(B)/batch/clipmill-batch.o: \
-    $(B)/sysconfdir.stamp
+	@echo '$(subst ','\'',$(BUILD_ID))' | cmp -s - $@ || \
+	    echo '$(subst ','\'',$(BUILD_ID))' > $@
+$(LIB_OBJ) $(BATCH_OBJ) $(FCGI_OBJ) $(BATCH_MAIN:%.c=$(B)/%.o) \
+    $(TEST_SRC:%.c=$(B)/%.o): $(B)/build.stamp
 
 $(B)/%.o: %.c
 	@mkdir -p $(@D)

@@ -5,9 +5,10 @@
 . "$(dirname "$0")/lib.sh"
 top=$CLIPMILL_TOP
 
-# With the build's own PREFIX (the default), so nothing is rebuilt for it.
+# A test must not rebuild the tree under the other tests (a changed PREFIX
+# or a missing SANITIZE=1 would): `-o all` installs the programs as built.
 root=$TMP/root
-make -s -C "$top" install DESTDIR="$root" >"$TMP/make.log" 2>&1
+make -s -C "$top" -o all install DESTDIR="$root" >"$TMP/make.log" 2>&1
 rc=$?
 check_eq "make install DESTDIR=... succeeds" 0 "$rc"
 [ "$rc" -eq 0 ] || sed 's/^/# /' "$TMP/make.log"
@@ -35,18 +36,20 @@ check_eq "every man page of the tree installed" "$n_pages" \
     "$(find "$p/share/man" -type f | wc -l)"
 check_eq "no man page in share/clipmill" "" "$(find "$p/share/clipmill" -name '*.[158]')"
 check_eq "nothing outside PREFIX" "" "$(find "$root" -type f ! -path "$p/*")"
-check "the installed clipmill reads PREFIX/etc/clipmill.conf" \
-    grep -q "/usr/local/etc/clipmill.conf" <("$p/bin/clipmill" -h)
+check "the installed clipmill is the one built" cmp -s "$top/build/clipmill" "$p/bin/clipmill"
+# PREFIX reaches the configuration path compiled into the programs.
+make -n -C "$top" install PREFIX=/opt/cm >"$TMP/make-n.log" 2>&1
+check "PREFIX=/opt/cm rebuilds config.o for /opt/cm/etc" \
+    grep -qE "SYSCONFDIR='\"/opt/cm/etc\"'.* -o build/lib/config.o" "$TMP/make-n.log"
 check "the installed man page renders" bash -c "mandoc -Tascii '$p/share/man/man1/clipmill.1' | grep -q 'clipmill submit'"
 
 # An operator's configuration survives a reinstall.
 echo "lease = 5" >"$p/etc/clipmill.conf"
-make -s -C "$top" install DESTDIR="$root" >"$TMP/make.log" 2>&1
+make -s -C "$top" -o all install DESTDIR="$root" >"$TMP/make.log" 2>&1
 check_eq "reinstall keeps the operator's clipmill.conf" "lease = 5" "$(cat "$p/etc/clipmill.conf")"
 check "reinstall refreshes the pristine copy" cmp -s "$top/etc/clipmill.conf" "$p/share/clipmill/clipmill.conf"
 
-# Another PREFIX and split directories; -o all installs the programs as
-# built, without rebuilding them for this PREFIX's configuration path.
+# Another PREFIX and split directories.
 root2=$TMP/root2
 make -s -C "$top" -o all install DESTDIR="$root2" PREFIX=/opt/cm \
     MANDIR=/usr/share/man >"$TMP/make.log" 2>&1
