@@ -52,6 +52,18 @@ endif
 
 all: $(PROGS) $(TEST_BIN)
 
+# The compilers and their flags, SYSCONFDIR (compiled in) among them, go
+# into every object: when they change (`make SANITIZE=1` after `make`, or
+# `make install PREFIX=...` after a plain `make`), everything is rebuilt,
+# and only then.
+BUILD_ID = $(CC) $(CXX) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_CXXFLAGS) $(LDFLAGS)
+$(B)/build.stamp: FORCE
+	@mkdir -p $(@D)
+	@echo '$(subst ','\'',$(BUILD_ID))' | cmp -s - $@ || \
+	    echo '$(subst ','\'',$(BUILD_ID))' > $@
+$(LIB_OBJ) $(BATCH_OBJ) $(FCGI_OBJ) $(BATCH_MAIN:%.c=$(B)/%.o) \
+    $(TEST_SRC:%.c=$(B)/%.o): $(B)/build.stamp
+
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
@@ -86,9 +98,13 @@ $(B)/clipmill-batch: $(B)/batch/clipmill-batch.o $(B)/libbatch.a $(B)/libclipmil
 $(B)/clipmill.fcgi: $(FCGI_OBJ) $(B)/libclipmill.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lfcgi
 
-$(B)/tests/%: tests/unit/%.c $(B)/libbatch.a $(B)/libclipmill.a
+# A unit test is compiled as C by the %.o rule (so that its header
+# dependencies are tracked), then linked like the programs (by the C++
+# driver once batch/ has C++ in it).
+$(B)/tests/%: $(B)/tests/unit/%.o $(B)/libbatch.a $(B)/libclipmill.a
 	@mkdir -p $(@D)
-	$(LINK) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(LINK) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+.SECONDARY: $(TEST_SRC:%.c=$(B)/%.o)
 
 deps:
 	sh contrib/deps.sh
@@ -101,21 +117,27 @@ run: deps
 	$(MAKE) all
 	bash contrib/run.sh
 
+# Programs go to BINDIR (the runner too: the crontab calls it from there),
+# the configuration to SYSCONFDIR unless one is there already (an operator's
+# file is never overwritten), a pristine copy of etc/ and the crontab to
+# DATADIR, and the man pages found in */*.[158] to MANDIR.
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR) \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(DATADIR)
 	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)/
 	test -e $(DESTDIR)$(SYSCONFDIR)/clipmill.conf || \
-	    install -m 640 etc/clipmill.conf $(DESTDIR)$(SYSCONFDIR)/clipmill.conf
-	for f in etc/*; do install -m 644 $$f $(DESTDIR)$(DATADIR)/; done
-	install -m 644 crontab $(DESTDIR)$(DATADIR)/crontab
-	for s in 1 5 8; do for f in $(wildcard */*.[158]); do case $$f in *.$$s) \
-	    install -m 644 $$f $(DESTDIR)$(MANDIR)/man$$s/;; esac; done; done
+	    install -m 644 etc/clipmill.conf $(DESTDIR)$(SYSCONFDIR)/clipmill.conf
+	for f in $(filter-out %.1 %.5 %.8,$(wildcard etc/*)); do \
+	    if [ -f $$f ]; then install -m 644 $$f $(DESTDIR)$(DATADIR)/ || exit 1; \
+	    elif [ -d $$f ]; then cp -R $$f $(DESTDIR)$(DATADIR)/ || exit 1; fi; done
+	$(if $(wildcard crontab),install -m 644 crontab $(DESTDIR)$(DATADIR)/crontab)
+	for f in $(wildcard */*.[158]); do \
+	    install -m 644 $$f $(DESTDIR)$(MANDIR)/man$${f##*.}/ || exit 1; done
 
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps check run install clean
+.PHONY: all deps check run install clean FORCE
 .DELETE_ON_ERROR:
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -379,7 +379,8 @@ config_dump(void *fp)
 			fprintf(f, "%s = %lld\n", o->name, *(const long long *)base);
 			break;
 		case CF_DOUBLE:
-			fprintf(f, "%s = %g\n", o->name, *(const double *)base);
+			/* %.15g: enough digits to read back the same value */
+			fprintf(f, "%s = %.15g\n", o->name, *(const double *)base);
 			break;
 		case CF_BOOL:
 			fprintf(f, "%s = %s\n", o->name,

@@ -66,7 +66,8 @@ queue_add_task(PGconn *c, long long job_id, long long clip_id,
 
 	snprintf(jid, sizeof(jid), "%lld", job_id);
 	snprintf(cid, sizeof(cid), "%lld", clip_id);
-	pl = json_dumps(payload ? payload : json_object(), JSON_COMPACT);
+	/* (a json_object() made here for NULL would leak) */
+	pl = payload ? json_dumps(payload, JSON_COMPACT) : strdup("{}");
 	if (pl == NULL) {
 		seterr(err, errlen, "out of memory");
 		return -1;
@@ -147,8 +148,8 @@ queue_submit(PGconn *c, long long job_id, long long user_id,
 		first_stage = "fetch";
 	snprintf(jid, sizeof(jid), "%lld", job_id);
 	snprintf(uid, sizeof(uid), "%lld", user_id);
-	if ((opts = json_dumps(options ? options : json_object(),
-	    JSON_COMPACT)) == NULL) {
+	if ((opts = options ? json_dumps(options, JSON_COMPACT) :
+	    strdup("{}")) == NULL) {
 		seterr(err, errlen, "out of memory");
 		return -1;
 	}

@@ -36,16 +36,22 @@ key_chars_ok(const char *k, size_t n)
 int
 store_key_valid(const char *key)
 {
-	size_t n = strlen(key);
+	size_t n;
 
+	if (key == NULL)
+		return 0;
+	n = strlen(key);
 	return key_chars_ok(key, n) && key[n - 1] != '/';
 }
 
 int
 store_prefix_valid(const char *prefix)
 {
-	size_t n = strlen(prefix);
+	size_t n;
 
+	if (prefix == NULL)
+		return 0;
+	n = strlen(prefix);
 	return key_chars_ok(prefix, n) && prefix[n - 1] == '/';
 }
 
@@ -66,7 +72,8 @@ store_close(struct store *s)
 
 #define CHECK_KEY(k) do {						\
 	if (!store_key_valid(k)) {					\
-		seterr(err, errlen, "invalid store key \"%.80s\"", k);	\
+		seterr(err, errlen, "invalid store key \"%.80s\"",		\
+		    (k) ? (k) : "(null)");					\
 		return STORE_ERR;					\
 	}								\
 } while (0)
@@ -107,7 +114,8 @@ store_delete_prefix(struct store *s, const char *prefix, char *err,
     size_t errlen)
 {
 	if (!store_prefix_valid(prefix)) {
-		seterr(err, errlen, "invalid store prefix \"%.80s\"", prefix);
+		seterr(err, errlen, "invalid store prefix \"%.80s\"",
+		    prefix ? prefix : "(null)");
 		return STORE_ERR;
 	}
 	return s->ops->del_prefix(s, prefix, err, errlen);
@@ -118,7 +126,8 @@ store_url(struct store *s, const char *key, long long expires, char *err,
     size_t errlen)
 {
 	if (!store_key_valid(key)) {
-		seterr(err, errlen, "invalid store key \"%.80s\"", key);
+		seterr(err, errlen, "invalid store key \"%.80s\"",
+		    key ? key : "(null)");
 		return NULL;
 	}
 	return s->ops->url(s, key, expires, err, errlen);

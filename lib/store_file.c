@@ -46,31 +46,41 @@ errno_rc(int e)
 	}
 }
 
-/* Copy FROM to TO through a temporary file and rename; 0 or a store rc. */
+/* Copy FROM to TO through a temporary file and rename; 0 or a store rc
+ * (STORE_NOTFOUND when FROM is missing or not a regular file).  Nothing is
+ * created, not even TO's directory, unless FROM can be read. */
 static int
 copy_atomic(const char *from, const char *to, char *err, size_t errlen)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX], buf[1 << 16], *slash;
 	int in = -1, out = -1, rc = STORE_ERR, e;
 	ssize_t n, w, off;
+	struct stat sb;
 
 	if (xsnprintf(dir, sizeof(dir), "%s", to) == -1 ||
 	    xsnprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", to) == -1) {
 		seterr(err, errlen, "store path too long");
 		return STORE_ERR;
 	}
-	if ((slash = strrchr(dir, '/')) != NULL) {
+	if ((in = open(from, O_RDONLY | O_CLOEXEC)) == -1) {
+		e = errno;
+		seterr(err, errlen, "cannot read %s: %s", from, strerror(e));
+		return e == ENOENT || e == ENOTDIR ? STORE_NOTFOUND : errno_rc(e);
+	}
+	/* a directory is where a prefix is, not an object */
+	if (fstat(in, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		seterr(err, errlen, "cannot read %s: not a regular file", from);
+		close(in);
+		return STORE_NOTFOUND;
+	}
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
 		*slash = '\0';
 		if (mkdir_p(dir, 0755) == -1) {
 			e = errno;
 			seterr(err, errlen, "cannot create %s: %s", dir, strerror(e));
-			return errno_rc(e);
+			rc = errno_rc(e);
+			goto out;
 		}
-	}
-	if ((in = open(from, O_RDONLY | O_CLOEXEC)) == -1) {
-		e = errno;
-		seterr(err, errlen, "cannot read %s: %s", from, strerror(e));
-		return e == ENOENT ? STORE_NOTFOUND : errno_rc(e);
 	}
 	if ((out = mkostemp(tmp, O_CLOEXEC)) == -1) {
 		e = errno;
@@ -126,12 +136,18 @@ fs_put(struct store *s, const char *key, const char *path,
 {
 	char dst[PATH_MAX];
 
+	int rc;
+
 	(void)content_type;
 	if (path_of(s, key, dst, sizeof(dst)) == -1) {
 		seterr(err, errlen, "store path too long");
 		return STORE_ERR;
 	}
-	return copy_atomic(path, dst, err, errlen);
+	/* NOTFOUND means "no such key": a missing local file is the
+	 * caller's error, not the store's */
+	if ((rc = copy_atomic(path, dst, err, errlen)) == STORE_NOTFOUND)
+		rc = STORE_ERR;
+	return rc;
 }
 
 static int
@@ -163,10 +179,12 @@ fs_stat(struct store *s, const char *key, struct store_stat *st, char *err,
 		return STORE_ERR;
 	}
 	if (stat(p, &sb) == -1) {
-		if (errno == ENOENT || errno == ENOTDIR)
+		int e = errno;
+
+		if (e == ENOENT || e == ENOTDIR)
 			return STORE_NOTFOUND;
-		seterr(err, errlen, "cannot stat %s: %s", p, strerror(errno));
-		return errno_rc(errno);
+		seterr(err, errlen, "cannot stat %s: %s", p, strerror(e));
+		return errno_rc(e);
 	}
 	if (!S_ISREG(sb.st_mode))
 		return STORE_NOTFOUND;
@@ -187,10 +205,13 @@ fs_del(struct store *s, const char *key, char *err, size_t errlen)
 		return STORE_ERR;
 	}
 	if (unlink(p) == -1) {
-		if (errno == ENOENT || errno == ENOTDIR)
+		int e = errno;
+
+		/* EISDIR: the key names a prefix (a directory), no object */
+		if (e == ENOENT || e == ENOTDIR || e == EISDIR)
 			return STORE_NOTFOUND;
-		seterr(err, errlen, "cannot delete %s: %s", p, strerror(errno));
-		return errno_rc(errno);
+		seterr(err, errlen, "cannot delete %s: %s", p, strerror(e));
+		return errno_rc(e);
 	}
 	return STORE_OK;
 }
