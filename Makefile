@@ -86,9 +86,12 @@ $(B)/clipmill-batch: $(B)/batch/clipmill-batch.o $(B)/libbatch.a $(B)/libclipmil
 $(B)/clipmill.fcgi: $(FCGI_OBJ) $(B)/libclipmill.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lfcgi
 
+# $< and the libraries only: the generated dependencies add every file a
+# test includes (headers, and the fcgi parsers that web_* tests compile in)
+# to the prerequisites.
 $(B)/tests/%: tests/unit/%.c $(B)/libbatch.a $(B)/libclipmill.a
 	@mkdir -p $(@D)
-	$(LINK) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(LINK) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(filter %.a,$^) $(LDLIBS)
 
 deps:
 	sh contrib/deps.sh
