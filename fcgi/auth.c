@@ -1,0 +1,348 @@
+/*
+ * Who is asking: an API key (Authorization: Bearer KEY, stored only as
+ * its SHA-256), a signed session cookie set by the login page, or, when
+ * the web server authenticates (cfg.trust_remote_user), REMOTE_USER.
+ * Cookie and CSRF tokens are HMAC-SHA256 under a secret kept in
+ * cfg.session_secret_file, generated on first start.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "extern.h"
+
+#define COOKIE		"cm_session"
+#define SESSION_DAYS	30
+
+static unsigned char	secret[32];
+
+static int
+load_secret(const char *path, char *err, size_t errlen)
+{
+	char *hex = read_small_file(path, 256, 1);
+	size_t i;
+
+	if (hex == NULL)
+		return -1;
+	if (strlen(hex) != 64) {
+		seterr(err, errlen, "%s: expected 64 hex digits", path);
+		free(hex);
+		return -2;
+	}
+	for (i = 0; i < 32; i++) {
+		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0) {
+			seterr(err, errlen, "%s: expected 64 hex digits", path);
+			free(hex);
+			return -2;
+		}
+		secret[i] = (unsigned char)(hi * 16 + lo);
+	}
+	free(hex);
+	return 0;
+}
+
+int
+auth_init(char *err, size_t errlen)
+{
+	char path[4096], tmp[4200], hex[66];
+	unsigned char raw[32];
+	int fd, rc, i;
+
+	if (*cfg.session_secret_file)
+		rc = xsnprintf(path, sizeof(path), "%s", cfg.session_secret_file);
+	else
+		rc = xsnprintf(path, sizeof(path), "%s/session_secret",
+		    cfg.scratch_dir);
+	if (rc == -1) {
+		seterr(err, errlen, "session_secret_file path too long");
+		return -1;
+	}
+	if ((rc = load_secret(path, err, errlen)) == 0)
+		return 0;
+	if (rc == -2 || errno != ENOENT) {
+		if (rc == -1)
+			seterr(err, errlen, "cannot read %s: %s", path,
+			    strerror(errno));
+		return -1;
+	}
+	/* First start: write a new secret to a temporary file and link it
+	 * into place, so that two processes starting at once agree. */
+	if (random_bytes(raw, sizeof(raw)) == -1) {
+		seterr(err, errlen, "cannot read random bytes");
+		return -1;
+	}
+	for (i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+	hex[64] = '\n';
+	{
+		char dir[4096], *slash;
+		snprintf(dir, sizeof(dir), "%s", path);
+		if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+			*slash = '\0';
+			mkdir_p(dir, 0700);
+		}
+	}
+	if (xsnprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) == -1 ||
+	    (fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+		seterr(err, errlen, "cannot create %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (write(fd, hex, 65) != 65 || fsync(fd) == -1) {
+		seterr(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	close(fd);
+	if (link(tmp, path) == -1 && errno != EEXIST) {
+		seterr(err, errlen, "cannot create %s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	unlink(tmp);
+	log_ev(LOG_INFO, "session_secret_created", "{ss}", "path", path);
+	if (load_secret(path, err, errlen) != 0) {
+		seterr(err, errlen, "cannot read %s back", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Hex HMAC-SHA256 of MSG under the secret into OUT[65]. */
+static void
+mac_hex(const char *msg, char out[65])
+{
+	unsigned char md[32];
+	unsigned int len = 0;
+	int i;
+
+	HMAC(EVP_sha256(), secret, sizeof(secret), (const unsigned char *)msg,
+	    strlen(msg), md, &len);
+	for (i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	out[64] = '\0';
+}
+
+static void
+set_csrf(struct user *u, const char *bound)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "csrf|%d|%s", (int)u->via, bound);
+	mac_hex(msg, u->csrf);
+}
+
+/* Look a user up by column = value; 0 found, 1 not, -1 after 503. */
+static int
+find_user(struct req *r, const char *sql, const char *value)
+{
+	const char *p[1] = { value };
+	char err[512];
+	PGresult *res;
+	PGconn *c;
+
+	if ((c = req_db(r)) == NULL)
+		return -1;
+	if ((res = db_exec(c, err, sizeof(err), sql, 1, p)) == NULL) {
+		db_fail(r, err);
+		return -1;
+	}
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return 1;
+	}
+	parse_ll(PQgetvalue(res, 0, 0), 1, INT64_MAX, &r->u.id);
+	snprintf(r->u.name, sizeof(r->u.name), "%s", PQgetvalue(res, 0, 1));
+	PQclear(res);
+	return 0;
+}
+
+static int
+by_key(struct req *r, const char *key)
+{
+	char hash[65];
+
+	sha256_hex(key, strlen(key), hash);
+	return find_user(r, "SELECT id, name FROM users WHERE key_hash = $1 "
+	    "AND NOT disabled", hash);
+}
+
+int
+auth_user(struct req *r)
+{
+	const char *h, *ru;
+	char cookie[160], uid[24], msg[192], mac[65];
+	long long exp, id;
+	char *dot1, *dot2;
+	int rc;
+
+	memset(&r->u, 0, sizeof(r->u));
+	if ((h = param(r, "HTTP_AUTHORIZATION")) != NULL &&
+	    strncasecmp(h, "Bearer ", 7) == 0) {
+		h += 7;
+		while (*h == ' ')
+			h++;
+		if (strlen(h) > 200)
+			return 1;
+		if ((rc = by_key(r, h)) != 0) {
+			memset(&r->u, 0, sizeof(r->u));
+			return rc;
+		}
+		r->u.via = AUTH_BEARER;
+		snprintf(uid, sizeof(uid), "%lld", r->u.id);
+		set_csrf(&r->u, uid);
+		return 0;
+	}
+	if ((h = param(r, "HTTP_COOKIE")) != NULL &&
+	    cookie_get(h, COOKIE, cookie, sizeof(cookie)) == 0 &&
+	    (dot1 = strchr(cookie, '.')) != NULL &&
+	    (dot2 = strchr(dot1 + 1, '.')) != NULL) {
+		*dot2 = '\0';
+		mac_hex(cookie, mac);	/* over "uid.exp" */
+		*dot1 = '\0';
+		if (strlen(dot2 + 1) == 64 &&
+		    CRYPTO_memcmp(mac, dot2 + 1, 64) == 0 &&
+		    parse_ll(cookie, 1, INT64_MAX, &id) == 0 &&
+		    parse_ll(dot1 + 1, 0, INT64_MAX, &exp) == 0 &&
+		    exp > (long long)time(NULL)) {
+			if ((rc = find_user(r, "SELECT id, name FROM users "
+			    "WHERE id = $1 AND NOT disabled", cookie)) != 0) {
+				memset(&r->u, 0, sizeof(r->u));
+				return rc;
+			}
+			r->u.via = AUTH_SESSION;
+			snprintf(msg, sizeof(msg), "%s.%s", cookie, dot1 + 1);
+			set_csrf(&r->u, msg);
+			return 0;
+		}
+	}
+	if (cfg.trust_remote_user && (ru = param(r, "REMOTE_USER")) != NULL &&
+	    *ru != '\0') {
+		if ((rc = find_user(r, "SELECT id, name FROM users WHERE "
+		    "name = $1 AND NOT disabled", ru)) != 0) {
+			memset(&r->u, 0, sizeof(r->u));
+			return rc;
+		}
+		r->u.via = AUTH_REMOTE;
+		set_csrf(&r->u, r->u.name);
+		return 0;
+	}
+	return 1;
+}
+
+void
+auth_required(struct req *r)
+{
+	if (r->json) {
+		respond_error(r, 401, NULL, "WWW-Authenticate: Bearer "
+		    "realm=\"clipmill\"\r\n", "A valid API key is required "
+		    "(Authorization: Bearer KEY).");
+		return;
+	}
+	redirect(r, "/login", NULL);
+}
+
+int
+csrf_check(struct req *r, const struct form *f)
+{
+	const char *t;
+
+	if (r->u.via == AUTH_BEARER)
+		return 0;	/* a key is never sent by a browser on its own */
+	t = form_get(f, "csrf");
+	if (t != NULL && strlen(t) == 64 && CRYPTO_memcmp(t, r->u.csrf, 64) == 0)
+		return 0;
+	respond_error(r, 403, "csrf", NULL, "the form's security token is "
+	    "missing or stale; reload the page and submit again.");
+	return -1;
+}
+
+void
+route_login_get(struct req *r)
+{
+	page_login(r, NULL);
+}
+
+void
+route_login_post(struct req *r)
+{
+	struct form f = { .n = 0 };
+	struct buf body;
+	char err[256], msg[64], mac[65], cookie[512];
+	const char *key;
+	long long exp;
+	int rc;
+
+	buf_init(&body, FORM_MAX_BODY);
+	if (read_body(r, &body, FORM_MAX_BODY) == -1)
+		goto out;
+	if (parse_urlencoded(body.data, body.len, &f, err, sizeof(err)) == -1 ||
+	    (key = form_get(&f, "key")) == NULL || *key == '\0') {
+		r->status = 400;
+		if (r->json)
+			respond_error(r, 400, "key", NULL, "is required");
+		else
+			page_login(r, "Enter your API key.");
+		goto out;
+	}
+	if ((rc = by_key(r, key)) == -1)
+		goto out;
+	if (rc == 1) {
+		memset(&r->u, 0, sizeof(r->u));
+		log_ev(LOG_INFO, "login_failed", NULL);
+		r->status = 401;
+		if (r->json)
+			respond_error(r, 401, "key", NULL, "is not a valid API key");
+		else
+			page_login(r, "That key is not valid.");
+		goto out;
+	}
+	exp = (long long)time(NULL) + SESSION_DAYS * 86400LL;
+	snprintf(msg, sizeof(msg), "%lld.%lld", r->u.id, exp);
+	mac_hex(msg, mac);
+	snprintf(cookie, sizeof(cookie), "Set-Cookie: " COOKIE "=%s.%s; Path=/; "
+	    "Max-Age=%d; HttpOnly; SameSite=Lax%s\r\n", msg, mac,
+	    SESSION_DAYS * 86400,
+	    strncmp(cfg.base_url, "https:", 6) == 0 ? "; Secure" : "");
+	log_ev(LOG_INFO, "login", "{sI}", "user", (json_int_t)r->u.id);
+	redirect(r, "/", cookie);
+out:
+	form_free(&f);
+	buf_free(&body);
+}
+
+void
+route_logout(struct req *r)
+{
+	struct form f = { .n = 0 };
+	struct buf body;
+	char err[256];
+
+	buf_init(&body, FORM_MAX_BODY);
+	if (read_body(r, &body, FORM_MAX_BODY) == -1)
+		goto out;
+	if (parse_urlencoded(body.data, body.len, &f, err, sizeof(err)) == -1) {
+		respond_error(r, 400, NULL, NULL, "%s", err);
+		goto out;
+	}
+	if (csrf_check(r, &f) == -1)
+		goto out;
+	redirect(r, "/login", "Set-Cookie: " COOKIE "=; Path=/; Max-Age=0; "
+	    "HttpOnly; SameSite=Lax\r\n");
+out:
+	form_free(&f);
+	buf_free(&body);
+}

@@ -1,0 +1,275 @@
+/*
+ * clipmill.fcgi: the web front.  One multi-threaded libfcgi process; every
+ * file here is one role:
+ *   main.c      process, sockets, threads, shutdown, routing, counters
+ *   parse.c     bounded parsers: query/urlencoded, cookies, multipart, paths
+ *   validate.c  the field validator table for job submissions
+ *   http.c      request accessors and responses (HTML or JSON, errors)
+ *   auth.c      API keys, session cookies, REMOTE_USER, CSRF
+ *   jobs.c      job routes: submit, list, status, cancel, retry, clips
+ *   longpoll.c  the listener thread that holds waiting long-poll requests
+ *   pages.c     HTML
+ *   metrics.c   /healthz and /metrics
+ * parse.c and validate.c use neither libfcgi nor the database, so the unit
+ * tests (tests/unit/web_*.c) include them directly.
+ */
+#ifndef CLIPMILL_FCGI_EXTERN_H
+#define CLIPMILL_FCGI_EXTERN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "util.h"
+
+/* ---- parse.c: bounded parsers, no I/O ---- */
+
+#define FORM_MAX_FIELDS	64
+#define FORM_MAX_VALUE	8192
+#define FORM_MAX_BODY	65536	/* urlencoded and JSON bodies */
+
+struct kv {
+	char	*key;
+	char	*val;
+};
+
+/* Decoded fields of a query string, urlencoded body, JSON body or the
+ * non-file parts of a multipart body.  Keys may repeat (aspects). */
+struct form {
+	struct kv	 f[FORM_MAX_FIELDS];
+	size_t		 n;
+};
+
+void	form_free(struct form *);
+/* Add a copy of KEY and VAL (VAL of VLEN bytes); 0 or -1 with ERR. */
+int	form_add(struct form *, const char *key, const char *val, size_t vlen,
+	    char *err, size_t errlen);
+/* The first value of KEY, or NULL. */
+const char *form_get(const struct form *, const char *key);
+/* The number of values KEY has. */
+size_t	form_count(const struct form *, const char *key);
+
+/* The value of hex digit C, or -1. */
+int	hexval(int c);
+/* Percent-decode S (N bytes) into OUT (at least N+1 bytes), '+' as space
+ * when PLUS; returns the decoded length or -1 on a bad escape. */
+long	url_decode(const char *s, size_t n, char *out, int plus);
+/* Parse "a=b&c=d" (query string or urlencoded body) into F; 0 or -1 with
+ * a sentence in ERR naming the field. */
+int	parse_urlencoded(const char *s, size_t n, struct form *f, char *err,
+	    size_t errlen);
+/* Parse a JSON object body into F: strings as is, numbers in decimal,
+ * booleans as "true"/"false", arrays of strings as repeated keys.  0 or
+ * -1 with a sentence in ERR (a syntax error names line and column). */
+int	parse_json_body(const char *s, size_t n, struct form *f, char *err,
+	    size_t errlen);
+/* Copy cookie NAME's value out of a Cookie header into OUT; 0 when found,
+ * -1 when absent or too long. */
+int	cookie_get(const char *header, const char *name, char *out, size_t outlen);
+/* The boundary parameter of a multipart/form-data Content-Type into OUT;
+ * 0 or -1 with ERR. */
+int	multipart_boundary(const char *ctype, char *out, size_t outlen,
+	    char *err, size_t errlen);
+/* "/jobs/42/events" against "/jobs/%/events": 1 and *ID on a match. */
+int	path_match(const char *path, const char *pattern, long long *id);
+
+/*
+ * A streaming multipart/form-data parser: feed it the body in pieces of
+ * any size; file parts go to the on_file callback as they arrive (never
+ * whole in memory), other parts are collected into a struct form.
+ */
+struct mp_part {
+	char	 name[64];
+	char	 filename[256];
+	char	 ctype[128];
+	int	 is_file;		/* a filename parameter was present */
+};
+
+struct multipart {
+	/* set by the caller */
+	struct form	*form;
+	void		*arg;
+	/* called for each piece of a file part's body (0, or -1 to stop
+	 * with the callback's own sentence in err) and once at its start
+	 * with n == 0 and data == NULL */
+	int		(*on_file)(void *arg, const struct mp_part *,
+			    const char *data, size_t n, char *err, size_t errlen);
+	/* private */
+	int		 state;
+	char		 delim[80];	/* "\r\n--" boundary */
+	size_t		 dlen, match;
+	struct buf	 hdr;		/* the current part's header block */
+	struct buf	 val;		/* the current non-file part's value */
+	struct mp_part	 part;
+	size_t		 nparts;
+};
+
+/* 0 or -1 with ERR when the boundary is unusable. */
+int	mp_init(struct multipart *, const char *boundary, struct form *,
+	    char *err, size_t errlen);
+/* Feed N bytes; 0, or -1 with ERR (a sentence naming the problem). */
+int	mp_feed(struct multipart *, const char *data, size_t n, char *err,
+	    size_t errlen);
+/* At the end of the body: 0 when the closing boundary was seen. */
+int	mp_finish(struct multipart *, char *err, size_t errlen);
+void	mp_free(struct multipart *);
+
+/* ---- validate.c: the job submission validator table ---- */
+
+#define ASPECT_9_16	1
+#define ASPECT_1_1	2
+#define ASPECT_4_5	4
+
+struct jobspec {
+	char	 url[2049];		/* empty for uploads */
+	long long clips, min_len, max_len;
+	int	 aspects;		/* ASPECT_* bits */
+	int	 captions;
+	char	 caption_style[16];
+	char	 transcribe_backend[16];
+	char	 select_backend[16];
+	char	 language[8];
+	char	 first_stage[32];	/* "" = the pipeline's first stage */
+};
+
+/* Which backends the form may offer: set from the configuration. */
+struct backends {
+	int	 openai;	/* transcription through an OpenAI-compatible API */
+	int	 llm;		/* scoring through an LLM */
+	int	 test_stages;	/* the first_stage test hook */
+	long long clips_default, clip_min, clip_max;
+};
+
+/* Check every field of F (unknown fields are refused too); HAVE_FILE says
+ * a file part came with the request, which then replaces "url".  0 and a
+ * filled JS, or -1 with FIELD naming the first bad field and ERR saying
+ * what is wrong with it. */
+int	validate_job(const struct form *f, int have_file,
+	    const struct backends *, struct jobspec *js, char *field,
+	    size_t fieldlen, char *err, size_t errlen);
+/* The options JSON of the pipeline contract (new reference). */
+json_t	*jobspec_options(const struct jobspec *);
+/* The lower-case extension of an upload's file name when it is a media
+ * type we accept, into EXT; 0 or -1. */
+int	upload_ext(const char *filename, char *ext, size_t extlen);
+
+#endif
+
+/* ---- the fcgi process (everything below uses libfcgi) ---- */
+#ifndef WEB_PARSERS_ONLY
+#include <fcgiapp.h>
+#include <libpq-fe.h>
+
+struct store;
+
+enum auth_via { AUTH_NONE, AUTH_BEARER, AUTH_SESSION, AUTH_REMOTE };
+
+struct user {
+	long long	 id;		/* 0: nobody */
+	char		 name[65];
+	enum auth_via	 via;
+	char		 csrf[65];	/* the token its forms must carry */
+};
+
+/* One request thread. */
+struct worker {
+	int		 n;
+	PGconn		*db;		/* lazy; reopened after loss */
+	struct store	*store;
+};
+
+struct req {
+	FCGX_Request	*fr;
+	struct worker	*w;
+	const char	*method;
+	char		 path[512];	/* REQUEST_URI up to '?' */
+	const char	*query;
+	int		 json;		/* answer in JSON */
+	struct user	 u;
+	int		 status;	/* what was answered, for counters */
+	const char	*route;		/* a fixed name, for counters */
+	int		 parked;	/* handed to the long-poll listener */
+	int		 body_read;	/* stdin drained */
+};
+
+/* main.c */
+extern volatile int shutting_down;
+/* The thread's database connection, connected and schema-checked, or
+ * NULL after answering 503 (PostgreSQL is down). */
+PGconn	*req_db(struct req *);
+/* After a failed query: 503 when the connection was lost, else 500. */
+void	db_fail(struct req *, const char *err);
+void	count_request(const char *route, int status);
+size_t	format_http_counters(struct buf *);
+extern const struct backends *backends_conf(void);
+
+/* http.c */
+const char *param(struct req *, const char *name);
+/* Read the whole body (at most MAX bytes) into B; 0, or -1 after
+ * answering 413/400. */
+int	read_body(struct req *, struct buf *b, size_t max);
+/* Read and discard what is left of the body. */
+void	drain_body(struct req *);
+void	respond(struct req *, int status, const char *ctype,
+	    const char *extra_headers, const char *body, size_t len);
+/* JSON answer: steals J. */
+void	respond_json(struct req *, int status, json_t *j,
+	    const char *extra_headers);
+/* An error in the form asked for: FIELD may be NULL. */
+void	respond_error(struct req *, int status, const char *field,
+	    const char *extra_headers, const char *fmt, ...)
+	    __attribute__((format(printf, 5, 6)));
+void	redirect(struct req *, const char *location, const char *extra);
+const char *status_text(int);
+/* HTML-escape S onto B. */
+int	html_esc(struct buf *b, const char *s);
+
+/* auth.c */
+int	auth_init(char *err, size_t errlen);
+/* Identify the user (key, session, REMOTE_USER); 0 when known, 1 when
+ * not (nothing answered), -1 after answering (503). */
+int	auth_user(struct req *);
+/* Answer 401 (JSON) or send a browser to the login page. */
+void	auth_required(struct req *);
+/* 0 when the form's token matches, else answers 403 and returns -1.
+ * Requests authenticated by a key need none. */
+int	csrf_check(struct req *, const struct form *);
+void	route_login_get(struct req *);
+void	route_login_post(struct req *);
+void	route_logout(struct req *);
+
+/* jobs.c */
+void	route_submit(struct req *);
+void	route_jobs(struct req *);
+void	route_job(struct req *, long long id);
+void	route_cancel(struct req *, long long id);
+void	route_retry(struct req *, long long id);
+void	route_events(struct req *, long long id);
+void	route_clip_file(struct req *, long long id, int thumb);
+
+/* longpoll.c */
+int	lp_start(char *err, size_t errlen);
+void	lp_stop(void);
+/* Hand a request over to the listener; it answers later.  0, or -1 when
+ * the listener cannot take it (the caller answers). */
+int	lp_park(struct req *, long long job, long long user, long long after,
+	    long long timeout_ms);
+size_t	lp_waiting(void);
+/* The events answer body {"events":[...],"next":N,"state":S}, from rows
+ * of (json text, seq); new string (caller frees). */
+char	*lp_body(PGresult *r, long long after, const char *state);
+PGresult *lp_query(PGconn *c, long long job, long long user, long long after,
+	    char *err, size_t errlen);
+
+/* pages.c */
+void	page_begin(struct buf *, const char *title, const struct user *);
+void	page_end(struct buf *);
+void	page_form(struct req *);
+void	page_login(struct req *, const char *msg);
+void	page_jobs(struct req *, PGresult *r, long long page, int more);
+void	page_job(struct req *, json_t *job);
+
+/* metrics.c */
+void	route_healthz(struct req *);
+void	route_metrics(struct req *);
+#endif

@@ -1,0 +1,719 @@
+/*
+ * Job routes: submit (urlencoded, multipart with a streamed upload, JSON),
+ * list, status, long-poll events, cancel, retry, and clip files (handed to
+ * the web server: video never streams through this process).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "queue.h"
+#include "store.h"
+#include "extern.h"
+
+/* Per-user submission lock (pg_advisory_lock's two-key form). */
+#define SUBMIT_LOCK "1668180333"
+
+/* ---- limits ---- */
+
+/* 0 when USER may submit now; else answers 429 (or 503) and returns -1. */
+static int
+check_limits(struct req *r, PGconn *c)
+{
+	char uid[24], err[512], ra[64];
+	const char *p[1] = { uid };
+	long long active = 0, recent = 0, wait = 60;
+	PGresult *res;
+
+	snprintf(uid, sizeof(uid), "%lld", r->u.id);
+	res = db_exec(c, err, sizeof(err),
+	    "SELECT (SELECT count(*) FROM jobs WHERE user_id = $1 AND "
+	    "   state IN ('pending', 'running')), "
+	    " count(*), coalesce(ceil(extract(epoch FROM "
+	    "   min(created_at) + interval '1 minute' - now())), 60) "
+	    "FROM jobs WHERE user_id = $1 "
+	    " AND created_at > now() - interval '1 minute'", 1, p);
+	if (res == NULL) {
+		db_fail(r, err);
+		return -1;
+	}
+	parse_ll(PQgetvalue(res, 0, 0), 0, INT64_MAX, &active);
+	parse_ll(PQgetvalue(res, 0, 1), 0, INT64_MAX, &recent);
+	parse_ll(PQgetvalue(res, 0, 2), -100000, 100000, &wait);
+	PQclear(res);
+	if (wait < 1)
+		wait = 1;
+	if (recent >= cfg.user_submits_per_minute) {
+		snprintf(ra, sizeof(ra), "Retry-After: %lld\r\n", wait);
+		respond_error(r, 429, NULL, ra, "You have submitted %lld jobs "
+		    "in the last minute; the limit is %lld.  Try again in %lld "
+		    "s.", recent, cfg.user_submits_per_minute, wait);
+		return -1;
+	}
+	if (active >= cfg.user_max_jobs) {
+		respond_error(r, 429, NULL, "Retry-After: 30\r\n", "You have %lld "
+		    "jobs in progress; the limit is %lld.  Wait for one to "
+		    "finish or cancel one.", active, cfg.user_max_jobs);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- uploads ---- */
+
+struct upload {
+	struct req	*r;
+	char		 tmp[4096];	/* "" until a file part starts */
+	int		 fd;
+	unsigned long long size, max;
+	int		 nfiles;
+	int		 too_big;
+	char		 ext[8];
+};
+
+static int
+on_file(void *arg, const struct mp_part *p, const char *d, size_t n,
+    char *err, size_t errlen)
+{
+	struct upload *u = arg;
+	ssize_t w;
+
+	if (strcmp(p->name, "file") != 0) {
+		seterr(err, errlen, "%s: is not a file field this form knows",
+		    p->name);
+		return -1;
+	}
+	if (d == NULL) {		/* the part starts */
+		if (p->filename[0] == '\0')
+			return 0;	/* an empty file input: no file chosen */
+		if (++u->nfiles > 1) {
+			seterr(err, errlen, "file: give one file only");
+			return -1;
+		}
+		if (upload_ext(p->filename, u->ext, sizeof(u->ext)) == -1) {
+			seterr(err, errlen, "file: \"%.100s\" is not a video or "
+			    "audio file this service takes (mp4, mov, mkv, "
+			    "webm, avi, m4v, mpg, ts, flv, ogv, m4a, mp3, wav, "
+			    "ogg, opus, flac)", p->filename);
+			return -1;
+		}
+		if (mkdir_p(cfg.scratch_dir, 0700) == -1 ||
+		    xsnprintf(u->tmp, sizeof(u->tmp), "%s/upload.XXXXXX",
+		    cfg.scratch_dir) == -1 ||
+		    (u->fd = mkostemp(u->tmp, O_CLOEXEC)) == -1) {
+			seterr(err, errlen, "cannot store the upload: %s",
+			    strerror(errno));
+			u->tmp[0] = '\0';
+			return -1;
+		}
+		return 0;
+	}
+	if (u->fd < 0)
+		return 0;
+	u->size += n;
+	if (u->size > u->max) {
+		u->too_big = 1;
+		seterr(err, errlen, "file: is larger than %lld MB",
+		    cfg.upload_max_mb);
+		return -1;
+	}
+	while (n > 0) {
+		if ((w = write(u->fd, d, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			seterr(err, errlen, "cannot store the upload: %s",
+			    strerror(errno));
+			return -1;
+		}
+		d += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void
+upload_cleanup(struct upload *u)
+{
+	if (u->fd >= 0)
+		close(u->fd);
+	u->fd = -1;
+	if (u->tmp[0] != '\0')
+		unlink(u->tmp);
+	u->tmp[0] = '\0';
+}
+
+/* Stream a multipart body: fields into F, the file to a temporary file.
+ * 0, or -1 after answering (400/413/503). */
+static int
+read_multipart(struct req *r, const char *ctype, struct form *f,
+    struct upload *u)
+{
+	struct multipart m;
+	char boundary[80], err[512], tmp[16384];
+	const char *cl = param(r, "CONTENT_LENGTH");
+	long long len = 0;
+	int n, rc = -1;
+
+	memset(&m, 0, sizeof(m));
+	if (multipart_boundary(ctype, boundary, sizeof(boundary), err,
+	    sizeof(err)) == -1) {
+		respond_error(r, 400, NULL, NULL, "%s", err);
+		return -1;
+	}
+	/* A declared length over the cap is refused before reading. */
+	if (cl != NULL && parse_ll(cl, 0, INT64_MAX, &len) == 0 &&
+	    (unsigned long long)len > u->max + 65536) {
+		respond_error(r, 413, "file", NULL, "is larger than %lld MB",
+		    cfg.upload_max_mb);
+		return -1;
+	}
+	m.arg = u;
+	m.on_file = on_file;
+	if (mp_init(&m, boundary, f, err, sizeof(err)) == -1) {
+		respond_error(r, 400, NULL, NULL, "%s", err);
+		return -1;
+	}
+	while ((n = FCGX_GetStr(tmp, sizeof(tmp), r->fr->in)) > 0)
+		if (mp_feed(&m, tmp, (size_t)n, err, sizeof(err)) == -1)
+			goto fail;
+	r->body_read = 1;
+	if (mp_finish(&m, err, sizeof(err)) == -1)
+		goto fail;
+	rc = 0;
+	goto out;
+fail:
+	drain_body(r);
+	upload_cleanup(u);
+	if (u->too_big)
+		respond_error(r, 413, "file", NULL, "is larger than %lld MB",
+		    cfg.upload_max_mb);
+	else
+		respond_error(r, 400, NULL, NULL, "%s", err);
+out:
+	mp_free(&m);
+	return rc;
+}
+
+/* ---- submit ---- */
+
+static json_t *
+job_json(PGconn *c, long long id, long long user, char *err, size_t errlen);
+
+void
+route_submit(struct req *r)
+{
+	struct form f = { .n = 0 };
+	struct upload up;
+	struct jobspec js;
+	struct buf body;
+	char err[512], field[64], key[128], loc[64], uid[24];
+	const char *ctype = param(r, "CONTENT_TYPE"), *lp[1] = { uid };
+	json_t *opts = NULL, *job;
+	long long id = 0;
+	PGconn *c;
+	int rc, locked = 0, stored = 0;
+
+	memset(&up, 0, sizeof(up));
+	up.fd = -1;
+	up.r = r;
+	up.max = (unsigned long long)cfg.upload_max_mb * 1024 * 1024;
+	buf_init(&body, FORM_MAX_BODY);
+	snprintf(uid, sizeof(uid), "%lld", r->u.id);
+	if (ctype == NULL)
+		ctype = "";
+	if ((c = req_db(r)) == NULL)
+		goto out;
+	/* Limits first, so a refused upload is not read into a file. */
+	if (check_limits(r, c) == -1)
+		goto out;
+
+	if (strncasecmp(ctype, "application/x-www-form-urlencoded", 33) == 0) {
+		if (read_body(r, &body, FORM_MAX_BODY) == -1)
+			goto out;
+		if (parse_urlencoded(body.data, body.len, &f, err,
+		    sizeof(err)) == -1) {
+			respond_error(r, 400, NULL, NULL, "%s", err);
+			goto out;
+		}
+	} else if (strncasecmp(ctype, "application/json", 16) == 0) {
+		if (read_body(r, &body, FORM_MAX_BODY) == -1)
+			goto out;
+		if (parse_json_body(body.data, body.len, &f, err,
+		    sizeof(err)) == -1) {
+			respond_error(r, 400, NULL, NULL, "%s", err);
+			goto out;
+		}
+	} else if (strncasecmp(ctype, "multipart/form-data", 19) == 0) {
+		if (read_multipart(r, ctype, &f, &up) == -1)
+			goto out;
+	} else {
+		respond_error(r, 415, NULL, NULL, "Send the job as "
+		    "application/x-www-form-urlencoded, multipart/form-data "
+		    "or application/json.");
+		goto out;
+	}
+	if (csrf_check(r, &f) == -1)
+		goto out;
+	if (up.tmp[0] != '\0' && up.size == 0) {
+		respond_error(r, 400, "file", NULL, "is empty");
+		goto out;
+	}
+	if (validate_job(&f, up.tmp[0] != '\0', backends_conf(), &js, field,
+	    sizeof(field), err, sizeof(err)) == -1) {
+		respond_error(r, 400, field, NULL, "%s", err);
+		goto out;
+	}
+	if ((opts = jobspec_options(&js)) == NULL) {
+		respond_error(r, 500, NULL, NULL, "out of memory");
+		goto out;
+	}
+
+	/* The limits again, under the user's lock: the body may have taken
+	 * a while, and two submissions may race. */
+	if (db_cmd(c, err, sizeof(err), "SELECT pg_advisory_lock("
+	    SUBMIT_LOCK ", $1::int)", 1, lp) == -1) {
+		db_fail(r, err);
+		goto out;
+	}
+	locked = 1;
+	if (check_limits(r, c) == -1)
+		goto out;
+	if (up.tmp[0] != '\0') {
+		if ((id = queue_reserve_job_id(c, err, sizeof(err))) == -1) {
+			db_fail(r, err);
+			goto out;
+		}
+		snprintf(key, sizeof(key), "jobs/%lld/upload.%s", id, up.ext);
+		close(up.fd);
+		up.fd = -1;
+		if ((rc = store_put(r->w->store, key, up.tmp, NULL, err,
+		    sizeof(err))) != STORE_OK) {
+			log_ev(LOG_ERROR, "upload_store_failed", "{sIss}", "job",
+			    (json_int_t)id, "error", err);
+			respond_error(r, 503, NULL, "Retry-After: 10\r\n",
+			    "The upload could not be stored; try again.");
+			goto out;
+		}
+		stored = 1;
+		upload_cleanup(&up);
+	}
+	id = queue_submit(c, id, r->u.id, up.size || stored ? "upload" : "url",
+	    stored ? NULL : js.url, stored ? key : NULL, opts,
+	    js.first_stage[0] ? js.first_stage : NULL, err, sizeof(err));
+	if (id == -1) {
+		if (stored)
+			store_delete(r->w->store, key, NULL, 0);
+		stored = 0;
+		db_fail(r, err);
+		goto out;
+	}
+	stored = 0;	/* the job owns the object now */
+	log_ev(LOG_INFO, "job_submitted", "{sIsIss}", "job", (json_int_t)id,
+	    "user", (json_int_t)r->u.id, "source", up.size ? "upload" : "url");
+	snprintf(loc, sizeof(loc), "/jobs/%lld", id);
+	if (!r->json) {
+		redirect(r, loc, NULL);
+		goto out;
+	}
+	if ((job = job_json(c, id, r->u.id, err, sizeof(err))) == NULL) {
+		db_fail(r, err);
+		goto out;
+	}
+	{
+		char h[96];
+		snprintf(h, sizeof(h), "Location: %s\r\n", loc);
+		respond_json(r, 201, job, h);
+	}
+out:
+	if (stored)
+		store_delete(r->w->store, key, NULL, 0);
+	if (locked && !db_lost(c))
+		db_cmd(c, err, sizeof(err), "SELECT pg_advisory_unlock("
+		    SUBMIT_LOCK ", $1::int)", 1, lp);
+	upload_cleanup(&up);
+	json_decref(opts);
+	form_free(&f);
+	buf_free(&body);
+}
+
+/* ---- reading jobs ---- */
+
+/* The job as JSON (new reference), NULL with ERR on a database error, or
+ * a JSON null when there is no such job of USER's. */
+static json_t *
+job_json(PGconn *c, long long id, long long user, char *err, size_t errlen)
+{
+	char jid[24], uid[24];
+	const char *p[2] = { jid, uid };
+	json_error_t jerr;
+	PGresult *res;
+	json_t *j;
+
+	snprintf(jid, sizeof(jid), "%lld", id);
+	snprintf(uid, sizeof(uid), "%lld", user);
+	res = db_exec(c, err, errlen,
+	    "SELECT json_build_object("
+	    " 'id', j.id, 'state', j.state, 'source_kind', j.source_kind,"
+	    " 'source_url', j.source_url, 'options', j.options,"
+	    " 'probe', j.probe, 'error', j.error, 'last_seq', j.last_seq,"
+	    " 'created_at', j.created_at, 'finished_at', j.finished_at,"
+	    " 'stages', (SELECT coalesce(json_agg(s ORDER BY s.first), '[]')"
+	    "   FROM (SELECT stage, min(id) AS first, count(*) AS tasks,"
+	    "     count(*) FILTER (WHERE state = 'done') AS done,"
+	    "     count(*) FILTER (WHERE state = 'running') AS running,"
+	    "     count(*) FILTER (WHERE state = 'failed') AS failed,"
+	    "     round(avg(CASE WHEN state = 'done' THEN 100"
+	    "       ELSE progress END))::int AS pct,"
+	    "     (array_agg(message ORDER BY id DESC)"
+	    "       FILTER (WHERE message IS NOT NULL))[1] AS message"
+	    "     FROM tasks WHERE job_id = j.id GROUP BY stage) s),"
+	    " 'clips', (SELECT coalesce(json_agg(json_build_object("
+	    "   'id', c.id, 'rank', c.rank, 'aspect', c.aspect,"
+	    "   'start', c.start_s, 'end', c.end_s, 'score', c.score,"
+	    "   'title', c.title, 'reason', c.reason, 'state', c.state,"
+	    "   'width', c.width, 'height', c.height,"
+	    "   'duration', c.duration_s, 'error', c.error,"
+	    "   'video', CASE WHEN c.state = 'ready' AND c.video_key IS NOT NULL"
+	    "     THEN '/clips/' || c.id || '/video' END,"
+	    "   'thumbnail', CASE WHEN c.state = 'ready' AND c.thumb_key IS NOT NULL"
+	    "     THEN '/clips/' || c.id || '/thumbnail' END)"
+	    "   ORDER BY c.rank, c.aspect), '[]') FROM clips c"
+	    "   WHERE c.job_id = j.id),"
+	    " 'events', (SELECT coalesce(json_agg(json_build_object("
+	    "   'seq', e.seq, 'ts', e.ts, 'kind', e.kind, 'stage', e.stage,"
+	    "   'data', e.data) ORDER BY e.seq), '[]') FROM (SELECT * FROM"
+	    "   events WHERE job_id = j.id ORDER BY seq DESC LIMIT 200) e)"
+	    ")::text FROM jobs j WHERE j.id = $1 AND j.user_id = $2", 2, p);
+	if (res == NULL)
+		return NULL;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return json_null();
+	}
+	j = json_loads(PQgetvalue(res, 0, 0), 0, &jerr);
+	PQclear(res);
+	if (j == NULL)
+		seterr(err, errlen, "unreadable job JSON: %s", jerr.text);
+	return j;
+}
+
+void
+route_job(struct req *r, long long id)
+{
+	char err[512];
+	PGconn *c;
+	json_t *j;
+
+	if ((c = req_db(r)) == NULL)
+		return;
+	if ((j = job_json(c, id, r->u.id, err, sizeof(err))) == NULL) {
+		db_fail(r, err);
+		return;
+	}
+	if (json_is_null(j)) {
+		json_decref(j);
+		respond_error(r, 404, NULL, NULL, "You have no job %lld.", id);
+		return;
+	}
+	if (r->json) {
+		respond_json(r, 200, j, NULL);
+		return;
+	}
+	page_job(r, j);
+	json_decref(j);
+}
+
+#define PAGE_SIZE 20
+
+void
+route_jobs(struct req *r)
+{
+	struct form q = { .n = 0 };
+	char err[512], uid[24], off[24], lim[24];
+	const char *p[3] = { uid, lim, off }, *v;
+	long long page = 1;
+	PGresult *res = NULL;
+	PGconn *c;
+	json_t *a, *o;
+	int i, n, more;
+
+	if (parse_urlencoded(r->query, strlen(r->query), &q, err,
+	    sizeof(err)) == -1) {
+		respond_error(r, 400, NULL, NULL, "%s", err);
+		goto out;
+	}
+	if ((v = form_get(&q, "page")) != NULL &&
+	    parse_ll(v, 1, 1000000, &page) == -1) {
+		respond_error(r, 400, "page", NULL, "must be a whole number "
+		    "from 1 to 1000000");
+		goto out;
+	}
+	if ((c = req_db(r)) == NULL)
+		goto out;
+	snprintf(uid, sizeof(uid), "%lld", r->u.id);
+	snprintf(lim, sizeof(lim), "%d", PAGE_SIZE + 1);
+	snprintf(off, sizeof(off), "%lld", (page - 1) * PAGE_SIZE);
+	res = db_exec(c, err, sizeof(err),
+	    "SELECT j.id, j.state, j.source_kind,"
+	    " coalesce(j.source_url, j.source_key, ''),"
+	    " to_char(j.created_at AT TIME ZONE 'UTC',"
+	    "   'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+	    " (SELECT count(*) FROM clips c WHERE c.job_id = j.id"
+	    "   AND c.state = 'ready'), coalesce(j.error, '')"
+	    " FROM jobs j WHERE j.user_id = $1 ORDER BY j.id DESC"
+	    " LIMIT $2 OFFSET $3", 3, p);
+	if (res == NULL) {
+		db_fail(r, err);
+		goto out;
+	}
+	n = PQntuples(res);
+	more = n > PAGE_SIZE;
+	if (more)
+		n = PAGE_SIZE;
+	if (!r->json) {
+		page_jobs(r, res, page, more);
+		goto out;
+	}
+	a = json_array();
+	for (i = 0; i < n; i++) {
+		long long id = 0, clips = 0;
+		parse_ll(PQgetvalue(res, i, 0), 1, INT64_MAX, &id);
+		parse_ll(PQgetvalue(res, i, 5), 0, INT64_MAX, &clips);
+		o = json_pack("{sIsssssssssIss*}", "id", (json_int_t)id,
+		    "state", PQgetvalue(res, i, 1),
+		    "source_kind", PQgetvalue(res, i, 2),
+		    "source", PQgetvalue(res, i, 3),
+		    "created_at", PQgetvalue(res, i, 4),
+		    "clips_ready", (json_int_t)clips,
+		    "error", *PQgetvalue(res, i, 6) ? PQgetvalue(res, i, 6) : NULL);
+		json_array_append_new(a, o);
+	}
+	respond_json(r, 200, json_pack("{sosIsb}", "jobs", a, "page",
+	    (json_int_t)page, "more", more), NULL);
+out:
+	PQclear(res);
+	form_free(&q);
+}
+
+/* ---- cancel, retry ---- */
+
+/* 1 when job ID is USER's, 0 when not (answered 404), -1 (answered). */
+static int
+owns(struct req *r, PGconn *c, long long id)
+{
+	char jid[24], uid[24], err[512];
+	const char *p[2] = { jid, uid };
+	PGresult *res;
+	int n;
+
+	snprintf(jid, sizeof(jid), "%lld", id);
+	snprintf(uid, sizeof(uid), "%lld", r->u.id);
+	res = db_exec(c, err, sizeof(err), "SELECT 1 FROM jobs WHERE id = $1 "
+	    "AND user_id = $2", 2, p);
+	if (res == NULL) {
+		db_fail(r, err);
+		return -1;
+	}
+	n = PQntuples(res);
+	PQclear(res);
+	if (n == 0) {
+		respond_error(r, 404, NULL, NULL, "You have no job %lld.", id);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+job_action(struct req *r, long long id, int retry)
+{
+	struct form f = { .n = 0 };
+	struct buf body;
+	char err[512], loc[64];
+	PGconn *c;
+	int rc;
+
+	buf_init(&body, FORM_MAX_BODY);
+	if (read_body(r, &body, FORM_MAX_BODY) == -1)
+		goto out;
+	/* Forms send the CSRF token urlencoded; scripts send nothing or
+	 * JSON, and authenticate with a key. */
+	if (body.len > 0 && parse_urlencoded(body.data, body.len, &f, err,
+	    sizeof(err)) == -1 && r->u.via != AUTH_BEARER) {
+		respond_error(r, 400, NULL, NULL, "%s", err);
+		goto out;
+	}
+	if (csrf_check(r, &f) == -1)
+		goto out;
+	if ((c = req_db(r)) == NULL)
+		goto out;
+	if (owns(r, c, id) != 1)
+		goto out;
+	rc = retry ? queue_retry_job(c, id, r->u.id, err, sizeof(err)) :
+	    queue_cancel_job(c, id, r->u.id, err, sizeof(err));
+	if (rc == -1) {
+		db_fail(r, err);
+		goto out;
+	}
+	if (rc == 1) {
+		respond_error(r, 409, NULL, NULL, "%s.", err);
+		goto out;
+	}
+	log_ev(LOG_INFO, retry ? "job_retried" : "job_cancelled", "{sIsI}",
+	    "job", (json_int_t)id, "user", (json_int_t)r->u.id);
+	snprintf(loc, sizeof(loc), "/jobs/%lld", id);
+	if (!r->json)
+		redirect(r, loc, NULL);
+	else
+		respond_json(r, 200, json_pack("{sIss}", "id", (json_int_t)id,
+		    "state", retry ? "running" : "cancelled"), NULL);
+out:
+	form_free(&f);
+	buf_free(&body);
+}
+
+void
+route_cancel(struct req *r, long long id)
+{
+	job_action(r, id, 0);
+}
+
+void
+route_retry(struct req *r, long long id)
+{
+	job_action(r, id, 1);
+}
+
+/* ---- long-poll ---- */
+
+void
+route_events(struct req *r, long long id)
+{
+	struct form q = { .n = 0 };
+	char err[512], *body;
+	const char *v;
+	long long after = 0, timeout = 25;
+	PGresult *res = NULL;
+	PGconn *c;
+
+	if (timeout > cfg.longpoll_max)
+		timeout = cfg.longpoll_max;
+	if (parse_urlencoded(r->query, strlen(r->query), &q, err,
+	    sizeof(err)) == -1) {
+		respond_error(r, 400, NULL, NULL, "%s", err);
+		goto out;
+	}
+	if ((v = form_get(&q, "after")) != NULL &&
+	    parse_ll(v, 0, 2147483647, &after) == -1) {
+		respond_error(r, 400, "after", NULL, "must be an event number "
+		    "from 0 to 2147483647");
+		goto out;
+	}
+	if ((v = form_get(&q, "timeout")) != NULL &&
+	    parse_ll(v, 0, cfg.longpoll_max, &timeout) == -1) {
+		respond_error(r, 400, "timeout", NULL, "must be a whole number "
+		    "of seconds from 0 to %lld", cfg.longpoll_max);
+		goto out;
+	}
+	if ((c = req_db(r)) == NULL)
+		goto out;
+	if ((res = lp_query(c, id, r->u.id, after, err, sizeof(err))) == NULL) {
+		db_fail(r, err);
+		goto out;
+	}
+	if (PQntuples(res) == 0) {
+		r->json = 1;
+		respond_error(r, 404, NULL, NULL, "You have no job %lld.", id);
+		goto out;
+	}
+	/* Events already there, or no wait asked for: answer now. */
+	if (!PQgetisnull(res, 0, 1) || timeout == 0 || shutting_down) {
+		if ((body = lp_body(res, after, PQgetvalue(res, 0, 0))) == NULL) {
+			respond_error(r, 500, NULL, NULL, "out of memory");
+			goto out;
+		}
+		respond(r, 200, "application/json", NULL, body, strlen(body));
+		free(body);
+		goto out;
+	}
+	/* Nothing yet: the listener holds the request from here on; this
+	 * thread and its connection go back to serving others. */
+	drain_body(r);
+	if (lp_park(r, id, r->u.id, after, timeout * 1000) == 0) {
+		r->parked = 1;
+		goto out;
+	}
+	respond(r, 200, "application/json", NULL, "{\"events\":[],\"next\":0}",
+	    23);
+out:
+	PQclear(res);
+	form_free(&q);
+}
+
+/* ---- clip files ---- */
+
+void
+route_clip_file(struct req *r, long long id, int thumb)
+{
+	char cid[24], uid[24], err[512], h[4096];
+	const char *p[2] = { cid, uid }, *key, *url;
+	char *local = NULL, *surl = NULL;
+	PGresult *res = NULL;
+	PGconn *c;
+
+	if ((c = req_db(r)) == NULL)
+		return;
+	snprintf(cid, sizeof(cid), "%lld", id);
+	snprintf(uid, sizeof(uid), "%lld", r->u.id);
+	res = db_exec(c, err, sizeof(err), thumb ?
+	    "SELECT c.thumb_key, c.thumb_url, c.state FROM clips c JOIN jobs j"
+	    " ON j.id = c.job_id WHERE c.id = $1 AND j.user_id = $2" :
+	    "SELECT c.video_key, c.video_url, c.state FROM clips c JOIN jobs j"
+	    " ON j.id = c.job_id WHERE c.id = $1 AND j.user_id = $2", 2, p);
+	if (res == NULL) {
+		db_fail(r, err);
+		return;
+	}
+	if (PQntuples(res) == 0) {
+		respond_error(r, 404, NULL, NULL, "You have no clip %lld.", id);
+		goto out;
+	}
+	key = PQgetvalue(res, 0, 0);
+	url = PQgetvalue(res, 0, 1);
+	if (PQgetisnull(res, 0, 0) && PQgetisnull(res, 0, 1)) {
+		respond_error(r, 404, NULL, NULL, "Clip %lld is not ready yet "
+		    "(%s).", id, PQgetvalue(res, 0, 2));
+		goto out;
+	}
+	if (*key != '\0' && store_key_valid(key) &&
+	    strcmp(cfg.file_delivery, "redirect") != 0 &&
+	    (local = store_local_path(r->w->store, key)) != NULL) {
+		/* The web server sends the bytes from the store directory. */
+		if (strcmp(cfg.file_delivery, "x-accel") == 0)
+			snprintf(h, sizeof(h), "X-Accel-Redirect: %s%s\r\n",
+			    cfg.x_accel_prefix, key);
+		else
+			snprintf(h, sizeof(h), "X-Sendfile: %s\r\n", local);
+		respond(r, 200, thumb ? "image/jpeg" : "video/mp4", h, "", 0);
+		goto out;
+	}
+	if (*url == '\0' && *key != '\0' && (surl = store_url(r->w->store, key,
+	    cfg.s3_presign_expires, err, sizeof(err))) == NULL) {
+		log_ev(LOG_ERROR, "clip_url_failed", "{sIss}", "clip",
+		    (json_int_t)id, "error", err);
+		respond_error(r, 503, NULL, "Retry-After: 10\r\n", "The clip's "
+		    "address could not be made; try again.");
+		goto out;
+	}
+	snprintf(h, sizeof(h), "Location: %s\r\n", surl ? surl : url);
+	respond(r, 302, "text/plain", h, "", 0);
+out:
+	free(local);
+	free(surl);
+	PQclear(res);
+}

@@ -1,0 +1,549 @@
+/*
+ * Long-poll: one listener thread per process holds every waiting
+ * GET /jobs/{id}/events request.  A request thread that finds no events
+ * hands its FCGX_Request over (lp_park) and goes back to accepting; the
+ * listener keeps the parked requests in a hash by job and a heap by
+ * deadline, watches each one's connection for the client going away
+ * (epoll), LISTENs on CHAN_EVENTS on a connection of its own, and answers
+ * a job's waiters after a NOTIFY for it (one query per job on a second
+ * connection, so the LISTEN connection never waits behind a query) or
+ * when their time is up.  A waiting request costs its FCGX_Request and
+ * buffers, not a thread and not a database connection.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "queue.h"
+#include "extern.h"
+
+#define NBUCKETS	4096
+#define MAX_EVENTS	500	/* per answer; the client asks again */
+
+struct parked {
+	FCGX_Request	*fr;
+	long long	 job, user, after, deadline, t0;
+	size_t		 hidx;		/* position in the heap */
+	struct parked	*next, *prev;	/* bucket list, or the incoming list */
+};
+
+static pthread_t	 tid;
+static int		 started;
+static int		 efd = -1, ep = -1;
+static pthread_mutex_t	 mu = PTHREAD_MUTEX_INITIALIZER;
+static struct parked	*incoming;	/* under mu */
+static int		 stopping;	/* under mu */
+static size_t		 nwaiting;	/* under mu, for /metrics */
+
+/* listener-only state */
+static struct parked	*buckets[NBUCKETS];
+static struct parked	**heap;
+static size_t		 hlen, hcap;
+static PGconn		*lconn, *qconn;
+static long long	 next_connect;
+static char		 tag_efd, tag_pg;
+
+size_t
+lp_waiting(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&mu);
+	n = nwaiting;
+	pthread_mutex_unlock(&mu);
+	return n;
+}
+
+PGresult *
+lp_query(PGconn *c, long long job, long long user, long long after,
+    char *err, size_t errlen)
+{
+	char j[24], u[24], a[24], lim[16];
+	const char *p[4] = { j, u, a, lim };
+
+	snprintf(j, sizeof(j), "%lld", job);
+	snprintf(u, sizeof(u), "%lld", user);
+	snprintf(a, sizeof(a), "%lld", after);
+	snprintf(lim, sizeof(lim), "%d", MAX_EVENTS);
+	/* One row per event after AFTER (or one row of NULLs when none);
+	 * no row when there is no such job of USER's (0: anyone's). */
+	return db_exec(c, err, errlen,
+	    "SELECT j.state, e.seq, json_build_object('seq', e.seq, 'ts', e.ts,"
+	    " 'kind', e.kind, 'stage', e.stage, 'data', e.data)::text "
+	    "FROM jobs j LEFT JOIN LATERAL (SELECT * FROM events"
+	    "  WHERE job_id = j.id AND seq > $3 ORDER BY seq LIMIT $4) e ON true "
+	    "WHERE j.id = $1 AND ($2::bigint = 0 OR j.user_id = $2) "
+	    "ORDER BY e.seq", 4, p);
+}
+
+char *
+lp_body(PGresult *r, long long after, const char *state)
+{
+	struct buf b;
+	long long seq, next = after;
+	int i, first = 1;
+	char *s;
+
+	buf_init(&b, 0);
+	buf_addstr(&b, "{\"events\":[");
+	for (i = 0; r != NULL && i < PQntuples(r); i++) {
+		if (PQgetisnull(r, i, 1) ||
+		    parse_ll(PQgetvalue(r, i, 1), 0, INT64_MAX, &seq) == -1 ||
+		    seq <= after)
+			continue;
+		if (!first)
+			buf_addstr(&b, ",");
+		first = 0;
+		buf_addstr(&b, PQgetvalue(r, i, 2));
+		next = seq;
+	}
+	buf_printf(&b, "],\"next\":%lld", next);
+	if (state != NULL) {
+		buf_addstr(&b, ",\"state\":\"");
+		buf_addstr(&b, state);	/* a CHECKed word from the schema */
+		buf_addstr(&b, "\"");
+	}
+	if (buf_addstr(&b, "}") == -1) {
+		buf_free(&b);
+		return NULL;
+	}
+	s = b.data;
+	return s;
+}
+
+/* ---- heap by deadline ---- */
+
+static void
+hswap(size_t a, size_t b)
+{
+	struct parked *t = heap[a];
+
+	heap[a] = heap[b];
+	heap[b] = t;
+	heap[a]->hidx = a;
+	heap[b]->hidx = b;
+}
+
+static void
+hup(size_t i)
+{
+	while (i > 0 && heap[(i - 1) / 2]->deadline > heap[i]->deadline) {
+		hswap(i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void
+hdown(size_t i)
+{
+	size_t l, s;
+
+	for (;;) {
+		l = 2 * i + 1;
+		s = i;
+		if (l < hlen && heap[l]->deadline < heap[s]->deadline)
+			s = l;
+		if (l + 1 < hlen && heap[l + 1]->deadline < heap[s]->deadline)
+			s = l + 1;
+		if (s == i)
+			return;
+		hswap(i, s);
+		i = s;
+	}
+}
+
+static int
+hpush(struct parked *p)
+{
+	if (hlen == hcap) {
+		size_t ncap = hcap ? hcap * 2 : 1024;
+		struct parked **nh = realloc(heap, ncap * sizeof(*nh));
+		if (nh == NULL)
+			return -1;
+		heap = nh;
+		hcap = ncap;
+	}
+	heap[hlen] = p;
+	p->hidx = hlen++;
+	hup(p->hidx);
+	return 0;
+}
+
+static void
+hremove(struct parked *p)
+{
+	size_t i = p->hidx;
+
+	if (i >= hlen || heap[i] != p)
+		return;
+	hswap(i, --hlen);
+	if (i < hlen) {
+		hup(i);
+		hdown(heap[i]->hidx);
+	}
+}
+
+/* ---- waiters ---- */
+
+static void
+unlink_waiter(struct parked *p)
+{
+	struct parked **b = &buckets[(unsigned long long)p->job % NBUCKETS];
+
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		*b = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	hremove(p);
+	epoll_ctl(ep, EPOLL_CTL_DEL, p->fr->ipcFd, NULL);
+	pthread_mutex_lock(&mu);
+	nwaiting--;
+	pthread_mutex_unlock(&mu);
+}
+
+/* Answer P with BODY and forget it. */
+static void
+answer(struct parked *p, const char *body, const char *why)
+{
+	FCGX_Stream *o = p->fr->out;
+	size_t len = strlen(body);
+
+	char h[256];
+	int n;
+
+	unlink_waiter(p);
+	n = snprintf(h, sizeof(h), "Status: 200 OK\r\nContent-Type: "
+	    "application/json\r\nContent-Length: %zu\r\nCache-Control: "
+	    "no-store\r\nX-Content-Type-Options: nosniff\r\n\r\n", len);
+	FCGX_PutStr(h, n, o);
+	FCGX_PutStr(body, (int)len, o);
+	FCGX_Finish_r(p->fr);
+	count_request("events", 200);
+	log_ev(LOG_DEBUG, "longpoll_answer", "{sIssII}", "job",
+	    (json_int_t)p->job, "why", why, "waited_ms",
+	    (json_int_t)(now_ms() - p->t0), "after", (json_int_t)p->after);
+	free(p->fr);
+	free(p);
+}
+
+/* The client went away while waiting: drop it without a word. */
+static void
+abandon(struct parked *p)
+{
+	unlink_waiter(p);
+	/* Nothing is written to a closed connection; the close is plain
+	 * (no lingering read), and the request's memory goes with it. */
+	p->fr->detached = 1;
+	FCGX_Free(p->fr, 1);
+	count_request("events_abandoned", 499);
+	free(p->fr);
+	free(p);
+}
+
+static void
+answer_timeout(struct parked *p, const char *why)
+{
+	char body[96];
+
+	snprintf(body, sizeof(body), "{\"events\":[],\"next\":%lld}", p->after);
+	answer(p, body, why);
+}
+
+static int
+listen_connect(void)
+{
+	char err[512];
+	struct epoll_event ev;
+
+	if (next_connect > now_ms())
+		return -1;
+	next_connect = now_ms() + 1000;
+	if ((lconn = db_connect(err, sizeof(err))) == NULL) {
+		log_ev(LOG_WARN, "listen_connect_failed", "{ss}", "error", err);
+		return -1;
+	}
+	if (db_cmd(lconn, err, sizeof(err), "LISTEN " CHAN_EVENTS, 0, NULL) == -1) {
+		log_ev(LOG_WARN, "listen_failed", "{ss}", "error", err);
+		PQfinish(lconn);
+		lconn = NULL;
+		return -1;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = &tag_pg;
+	epoll_ctl(ep, EPOLL_CTL_ADD, PQsocket(lconn), &ev);
+	log_ev(LOG_INFO, "listening", "{ss}", "channel", CHAN_EVENTS);
+	return 0;
+}
+
+static void
+listen_drop(void)
+{
+	if (lconn == NULL)
+		return;
+	epoll_ctl(ep, EPOLL_CTL_DEL, PQsocket(lconn), NULL);
+	PQfinish(lconn);
+	lconn = NULL;
+	log_ev(LOG_WARN, "listen_lost", NULL);
+}
+
+/* Answer JOB's waiters that have events now. */
+static void
+dispatch_job(long long job)
+{
+	struct parked *p, *nx;
+	long long after = -1, last = -1;
+	char err[512], *body;
+	PGresult *r;
+	const char *state;
+
+	for (p = buckets[(unsigned long long)job % NBUCKETS]; p; p = p->next)
+		if (p->job == job && (after < 0 || p->after < after))
+			after = p->after;
+	if (after < 0)
+		return;
+	if (qconn != NULL && PQstatus(qconn) != CONNECTION_OK) {
+		PQfinish(qconn);
+		qconn = NULL;
+	}
+	if (qconn == NULL && (qconn = db_connect(err, sizeof(err))) == NULL)
+		return;		/* they wait on, and time out if it lasts */
+	if ((r = lp_query(qconn, job, 0, after, err, sizeof(err))) == NULL) {
+		log_ev(LOG_WARN, "longpoll_query_failed", "{ss}", "error", err);
+		return;
+	}
+	if (PQntuples(r) > 0 && !PQgetisnull(r, PQntuples(r) - 1, 1))
+		parse_ll(PQgetvalue(r, PQntuples(r) - 1, 1), 0, INT64_MAX, &last);
+	state = PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : NULL;
+	for (p = buckets[(unsigned long long)job % NBUCKETS]; p; p = nx) {
+		nx = p->next;
+		if (p->job != job)
+			continue;
+		if (PQntuples(r) == 0) {	/* the job was deleted */
+			answer_timeout(p, "gone");
+			continue;
+		}
+		if (last <= p->after)
+			continue;
+		if ((body = lp_body(r, p->after, state)) == NULL)
+			continue;
+		answer(p, body, "notify");
+		free(body);
+	}
+	PQclear(r);
+}
+
+/* A small set of job ids to look at after this round. */
+struct jobset {
+	long long	*v;
+	size_t		 n, cap;
+};
+
+static void
+jobset_add(struct jobset *s, long long job)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->v[i] == job)
+			return;
+	if (s->n == s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 64;
+		long long *nv = realloc(s->v, ncap * sizeof(*nv));
+		if (nv == NULL)
+			return;
+		s->v = nv;
+		s->cap = ncap;
+	}
+	s->v[s->n++] = job;
+}
+
+static int
+has_waiters(long long job)
+{
+	struct parked *p;
+
+	for (p = buckets[(unsigned long long)job % NBUCKETS]; p; p = p->next)
+		if (p->job == job)
+			return 1;
+	return 0;
+}
+
+static void *
+listener_main(void *arg)
+{
+	struct epoll_event evs[256], ev;
+	struct jobset todo = { NULL, 0, 0 };
+	struct parked *in, *p;
+	PGnotify *nt;
+	long long now, job;
+	int i, n, timeout, stop = 0;
+	size_t k;
+	uint64_t v;
+
+	(void)arg;
+	while (!stop) {
+		if (lconn == NULL && listen_connect() == 0) {
+			/* Notifications may have been missed while down. */
+			for (k = 0; k < NBUCKETS; k++)
+				for (p = buckets[k]; p; p = p->next)
+					jobset_add(&todo, p->job);
+		}
+		now = now_ms();
+		timeout = -1;
+		if (hlen > 0)
+			timeout = heap[0]->deadline > now ?
+			    (int)(heap[0]->deadline - now) : 0;
+		if (lconn == NULL && (timeout < 0 || timeout > 1000))
+			timeout = 1000;
+		if (todo.n > 0)
+			timeout = 0;
+		n = epoll_wait(ep, evs, 256, timeout);
+		for (i = 0; i < n; i++) {
+			if (evs[i].data.ptr == &tag_efd) {
+				if (read(efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+					log_ev(LOG_WARN, "eventfd_read", NULL);
+				pthread_mutex_lock(&mu);
+				in = incoming;
+				incoming = NULL;
+				stop = stopping;
+				pthread_mutex_unlock(&mu);
+				while (in != NULL) {
+					p = in;
+					in = in->next;
+					k = (unsigned long long)p->job % NBUCKETS;
+					p->prev = NULL;
+					p->next = buckets[k];
+					if (buckets[k])
+						buckets[k]->prev = p;
+					buckets[k] = p;
+					if (hpush(p) == -1)
+						p->deadline = 0;
+					memset(&ev, 0, sizeof(ev));
+					ev.events = EPOLLIN | EPOLLRDHUP;
+					ev.data.ptr = p;
+					epoll_ctl(ep, EPOLL_CTL_ADD,
+					    p->fr->ipcFd, &ev);
+					/* An event may have come between the
+					 * request thread's look and now. */
+					jobset_add(&todo, p->job);
+				}
+			} else if (evs[i].data.ptr == &tag_pg) {
+				if (lconn == NULL)
+					continue;
+				if (PQconsumeInput(lconn) == 0 ||
+				    PQstatus(lconn) != CONNECTION_OK) {
+					listen_drop();
+					continue;
+				}
+				while ((nt = PQnotifies(lconn)) != NULL) {
+					if (parse_ll(nt->extra, 1, INT64_MAX,
+					    &job) == 0 && has_waiters(job))
+						jobset_add(&todo, job);
+					PQfreemem(nt);
+				}
+			} else {
+				/* readable or hung up: the client has gone
+				 * (its request was read in full before
+				 * parking) */
+				abandon(evs[i].data.ptr);
+			}
+		}
+		for (k = 0; k < todo.n; k++)
+			dispatch_job(todo.v[k]);
+		todo.n = 0;
+		now = now_ms();
+		while (hlen > 0 && heap[0]->deadline <= now)
+			answer_timeout(heap[0], "timeout");
+	}
+	/* Shutting down: everyone gets what there is (nothing new), and
+	 * asks again of the next process. */
+	while (hlen > 0)
+		answer_timeout(heap[0], "shutdown");
+	free(todo.v);
+	if (lconn)
+		PQfinish(lconn);
+	if (qconn)
+		PQfinish(qconn);
+	lconn = qconn = NULL;
+	return NULL;
+}
+
+int
+lp_park(struct req *r, long long job, long long user, long long after,
+    long long timeout_ms)
+{
+	struct parked *p;
+	uint64_t one = 1;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return -1;
+	p->fr = r->fr;
+	p->job = job;
+	p->user = user;
+	p->after = after;
+	p->t0 = now_ms();
+	p->deadline = p->t0 + timeout_ms;
+	pthread_mutex_lock(&mu);
+	if (stopping) {
+		pthread_mutex_unlock(&mu);
+		free(p);
+		return -1;
+	}
+	p->next = incoming;
+	incoming = p;
+	nwaiting++;
+	pthread_mutex_unlock(&mu);
+	if (write(efd, &one, sizeof(one)) < 0)
+		log_ev(LOG_WARN, "eventfd_write", NULL);
+	return 0;
+}
+
+int
+lp_start(char *err, size_t errlen)
+{
+	struct epoll_event ev;
+
+	if ((efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1 ||
+	    (ep = epoll_create1(EPOLL_CLOEXEC)) == -1) {
+		seterr(err, errlen, "cannot set up the long-poll listener: %s",
+		    strerror(errno));
+		return -1;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = &tag_efd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev);
+	if (pthread_create(&tid, NULL, listener_main, NULL) != 0) {
+		seterr(err, errlen, "cannot start the long-poll listener");
+		return -1;
+	}
+	started = 1;
+	return 0;
+}
+
+void
+lp_stop(void)
+{
+	uint64_t one = 1;
+
+	if (!started)
+		return;
+	pthread_mutex_lock(&mu);
+	stopping = 1;
+	pthread_mutex_unlock(&mu);
+	if (write(efd, &one, sizeof(one)) < 0)
+		log_ev(LOG_WARN, "eventfd_write", NULL);
+	pthread_join(tid, NULL);
+	started = 0;
+}

@@ -1,0 +1,532 @@
+/*
+ * clipmill.fcgi: the FastCGI web front.
+ *
+ *   clipmill.fcgi [-c config] [--listen unix:PATH|HOST:PORT]
+ *
+ * Without --listen (or the fcgi_listen setting) the listening socket is
+ * fd 0, as spawn-fcgi and mod_fcgid hand it over.  cfg.fcgi_threads
+ * request threads share the socket; each has its own lazily opened
+ * PostgreSQL connection.  SIGTERM or SIGINT: stop accepting, finish the
+ * requests in flight, answer the parked long-polls, exit 0.
+ *
+ * libfcgi's own SIGTERM handling only takes effect at the next accepted
+ * request, so the signals are blocked in every thread and taken by the
+ * main thread with sigwait(); request threads wait in poll() on the
+ * listening socket and a wake-up eventfd, and only call FCGX_Accept_r()
+ * once a connection is ready.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "store.h"
+#include "extern.h"
+
+volatile int shutting_down;
+
+static int		 listen_fd;
+static int		 wake_fd = -1;
+static pthread_mutex_t	 accept_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct backends	 be;
+
+const struct backends *
+backends_conf(void)
+{
+	return &be;
+}
+
+/* ---- request counters for /metrics ---- */
+
+#define NCOUNTERS 256
+static struct {
+	const char	*route;
+	int		 status;
+	unsigned long long n;
+} counters[NCOUNTERS];
+static pthread_mutex_t count_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void
+count_request(const char *route, int status)
+{
+	size_t i;
+
+	pthread_mutex_lock(&count_mu);
+	for (i = 0; i < NCOUNTERS; i++) {
+		if (counters[i].route == NULL) {
+			counters[i].route = route;
+			counters[i].status = status;
+		}
+		if (counters[i].route == route && counters[i].status == status) {
+			counters[i].n++;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&count_mu);
+}
+
+size_t
+format_http_counters(struct buf *b)
+{
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&count_mu);
+	for (i = 0; i < NCOUNTERS && counters[i].route != NULL; i++, n++)
+		buf_printf(b, "clipmill_http_requests_total{route=\"%s\","
+		    "status=\"%d\"} %llu\n", counters[i].route,
+		    counters[i].status, counters[i].n);
+	pthread_mutex_unlock(&count_mu);
+	return n;
+}
+
+/* ---- the thread's database connection ---- */
+
+PGconn *
+req_db(struct req *r)
+{
+	struct worker *w = r->w;
+	char err[512];
+
+	/* A server restart leaves the socket at EOF; reading it now turns
+	 * the connection bad instead of failing the request's first query. */
+	if (w->db != NULL && (PQconsumeInput(w->db) == 0 ||
+	    PQstatus(w->db) != CONNECTION_OK)) {
+		PQfinish(w->db);
+		w->db = NULL;
+	}
+	if (w->db == NULL) {
+		if ((w->db = db_connect(err, sizeof(err))) == NULL) {
+			log_ev(LOG_WARN, "db_down", "{siss}", "thread", w->n,
+			    "error", err);
+			respond_error(r, 503, NULL, "Retry-After: 5\r\n",
+			    "The database is unavailable; try again in a few "
+			    "seconds.");
+			return NULL;
+		}
+		if (db_check_schema(w->db, err, sizeof(err)) == -1) {
+			log_ev(LOG_ERROR, "db_schema", "{ss}", "error", err);
+			PQfinish(w->db);
+			w->db = NULL;
+			respond_error(r, 503, NULL, "Retry-After: 30\r\n",
+			    "The service is being upgraded; try again later.");
+			return NULL;
+		}
+	}
+	return w->db;
+}
+
+void
+db_fail(struct req *r, const char *err)
+{
+	if (db_lost(r->w->db)) {
+		PQfinish(r->w->db);
+		r->w->db = NULL;
+		log_ev(LOG_WARN, "db_lost", "{siss}", "thread", r->w->n,
+		    "error", err);
+		respond_error(r, 503, NULL, "Retry-After: 5\r\n",
+		    "The database is unavailable; try again in a few seconds.");
+		return;
+	}
+	log_ev(LOG_ERROR, "db_error", "{ssss}", "path", r->path, "error", err);
+	respond_error(r, 500, NULL, NULL, "Something went wrong on our side; "
+	    "it has been logged.");
+}
+
+/* ---- routing ---- */
+
+static int
+method_is(struct req *r, const char *m)
+{
+	return strcmp(r->method, m) == 0 ||
+	    (strcmp(m, "GET") == 0 && strcmp(r->method, "HEAD") == 0);
+}
+
+static void
+wrong_method(struct req *r, const char *allow)
+{
+	char h[64];
+
+	snprintf(h, sizeof(h), "Allow: %s\r\n", allow);
+	respond_error(r, 405, NULL, h, "This address does not take %s.",
+	    r->method);
+}
+
+static void
+dispatch(struct req *r)
+{
+	long long id;
+	int rc;
+
+	/* Routes open to everyone. */
+	if (strcmp(r->path, "/healthz") == 0) {
+		r->route = "healthz";
+		route_healthz(r);
+		return;
+	}
+	if (strcmp(r->path, "/metrics") == 0) {
+		r->route = "metrics";
+		route_metrics(r);
+		return;
+	}
+	if (strcmp(r->path, "/login") == 0) {
+		r->route = "login";
+		if (method_is(r, "GET"))
+			route_login_get(r);
+		else if (method_is(r, "POST"))
+			route_login_post(r);
+		else
+			wrong_method(r, "GET, POST");
+		return;
+	}
+
+	if ((rc = auth_user(r)) == -1)
+		return;
+	if (rc == 1) {
+		r->route = "unauthorized";
+		auth_required(r);
+		return;
+	}
+
+	if (strcmp(r->path, "/") == 0) {
+		r->route = "form";
+		if (method_is(r, "GET"))
+			page_form(r);
+		else
+			wrong_method(r, "GET");
+	} else if (strcmp(r->path, "/logout") == 0) {
+		r->route = "logout";
+		if (method_is(r, "POST"))
+			route_logout(r);
+		else
+			wrong_method(r, "POST");
+	} else if (strcmp(r->path, "/jobs") == 0) {
+		r->route = "jobs";
+		if (method_is(r, "POST")) {
+			r->route = "submit";
+			route_submit(r);
+		} else if (method_is(r, "GET"))
+			route_jobs(r);
+		else
+			wrong_method(r, "GET, POST");
+	} else if (path_match(r->path, "/jobs/%", &id)) {
+		r->route = "job";
+		if (method_is(r, "GET"))
+			route_job(r, id);
+		else
+			wrong_method(r, "GET");
+	} else if (path_match(r->path, "/jobs/%/events", &id)) {
+		r->route = "events";
+		if (method_is(r, "GET"))
+			route_events(r, id);
+		else
+			wrong_method(r, "GET");
+	} else if (path_match(r->path, "/jobs/%/cancel", &id)) {
+		r->route = "cancel";
+		if (method_is(r, "POST"))
+			route_cancel(r, id);
+		else
+			wrong_method(r, "POST");
+	} else if (path_match(r->path, "/jobs/%/retry", &id)) {
+		r->route = "retry";
+		if (method_is(r, "POST"))
+			route_retry(r, id);
+		else
+			wrong_method(r, "POST");
+	} else if (path_match(r->path, "/clips/%/video", &id)) {
+		r->route = "clip_file";
+		if (method_is(r, "GET"))
+			route_clip_file(r, id, 0);
+		else
+			wrong_method(r, "GET");
+	} else if (path_match(r->path, "/clips/%/thumbnail", &id)) {
+		r->route = "clip_file";
+		if (method_is(r, "GET"))
+			route_clip_file(r, id, 1);
+		else
+			wrong_method(r, "GET");
+	} else {
+		r->route = "not_found";
+		respond_error(r, 404, NULL, NULL, "There is nothing at %.200s.",
+		    r->path);
+	}
+}
+
+/* Fill R from the FastCGI parameters. */
+static void
+req_init(struct req *r, FCGX_Request *fr, struct worker *w)
+{
+	const char *uri, *accept, *q;
+	size_t n;
+
+	memset(r, 0, sizeof(*r));
+	r->fr = fr;
+	r->w = w;
+	r->route = "other";
+	if ((r->method = param(r, "REQUEST_METHOD")) == NULL)
+		r->method = "GET";
+	if ((uri = param(r, "REQUEST_URI")) == NULL &&
+	    (uri = param(r, "DOCUMENT_URI")) == NULL)
+		uri = "/";
+	n = strcspn(uri, "?");
+	if (n >= sizeof(r->path))
+		n = sizeof(r->path) - 1;
+	memcpy(r->path, uri, n);
+	r->path[n] = '\0';
+	if ((q = param(r, "QUERY_STRING")) == NULL)
+		q = "";
+	r->query = q;
+	/* HTML for browsers (they ask for text/html); JSON for scripts,
+	 * fetch() asking for JSON, and anything that does not say. */
+	accept = param(r, "HTTP_ACCEPT");
+	r->json = accept == NULL || strstr(accept, "application/json") != NULL ||
+	    strstr(accept, "text/html") == NULL;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct pollfd pfd[2];
+	FCGX_Request *fr;
+	struct req r;
+	long long t0;
+	int rc;
+
+	for (;;) {
+		pthread_mutex_lock(&accept_mu);
+		if (shutting_down) {
+			pthread_mutex_unlock(&accept_mu);
+			break;
+		}
+		pfd[0].fd = listen_fd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = wake_fd;
+		pfd[1].events = POLLIN;
+		rc = poll(pfd, 2, -1);
+		if (rc < 0 || (pfd[1].revents & POLLIN) || shutting_down) {
+			pthread_mutex_unlock(&accept_mu);
+			if (rc < 0 && errno == EINTR)
+				continue;
+			break;
+		}
+		if ((fr = calloc(1, sizeof(*fr))) == NULL) {
+			pthread_mutex_unlock(&accept_mu);
+			sleep(1);
+			continue;
+		}
+		FCGX_InitRequest(fr, listen_fd, 0);
+		rc = FCGX_Accept_r(fr);
+		pthread_mutex_unlock(&accept_mu);
+		if (rc < 0) {
+			/* another process took the connection (EAGAIN), or
+			 * the peer went away during the handshake */
+			FCGX_Free(fr, 1);
+			free(fr);
+			continue;
+		}
+		t0 = now_ms();
+		req_init(&r, fr, w);
+		dispatch(&r);
+		if (r.parked)
+			continue;	/* the long-poll listener owns fr now */
+		drain_body(&r);
+		count_request(r.route, r.status);
+		log_ev(LOG_INFO, "http", "{sssssssisIsI}", "method", r.method,
+		    "path", r.path, "route", r.route, "status", r.status,
+		    "user", (json_int_t)r.u.id, "ms", (json_int_t)(now_ms() - t0));
+		FCGX_Finish_r(fr);
+		free(fr);
+	}
+	if (w->db != NULL)
+		PQfinish(w->db);
+	w->db = NULL;
+	return NULL;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: clipmill.fcgi [-c config] "
+	    "[--listen unix:PATH|HOST:PORT]\n");
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *conf = NULL, *listen_spec = NULL;
+	char err[1024], *unix_path = NULL;
+	struct worker *workers = NULL;
+	pthread_t *tids = NULL;
+	sigset_t sigs;
+	struct stat st;
+	int i, sig, nthreads, rc = 1;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+			conf = argv[++i];
+		else if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
+			listen_spec = argv[++i];
+		else if (strncmp(argv[i], "--listen=", 9) == 0)
+			listen_spec = argv[i] + 9;
+		else
+			usage();
+	}
+	log_set_program("clipmill.fcgi");
+	if (config_load(conf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "clipmill.fcgi: %s\n", err);
+		return 1;
+	}
+	/* spawn-fcgi sends stderr to /dev/null: the log file is the way
+	 * to see anything then. */
+	if (log_init(cfg.log_level, cfg.log_file) == -1) {
+		fprintf(stderr, "clipmill.fcgi: cannot open log file %s: %s\n",
+		    cfg.log_file, strerror(errno));
+		return 1;
+	}
+	if (listen_spec == NULL && *cfg.fcgi_listen != '\0')
+		listen_spec = cfg.fcgi_listen;
+	be.openai = *cfg.openai_key_file ? 1 : 0;
+	if (be.openai && strcmp(cfg.transcribe_backend, "openai") == 0)
+		be.openai = 2;
+	be.llm = *cfg.llm_key_file ? 1 : 0;
+	if (be.llm && strcmp(cfg.select_backend, "llm") == 0)
+		be.llm = 2;
+	be.test_stages = cfg.test_stages;
+	be.clips_default = cfg.clips_default;
+	be.clip_min = cfg.clip_min;
+	be.clip_max = cfg.clip_max;
+
+	/* Signals: blocked here, so in every thread; taken by sigwait(). */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+	if (FCGX_Init() != 0) {
+		log_ev(LOG_ERROR, "fcgi_init_failed", NULL);
+		return 1;
+	}
+	if (listen_spec != NULL) {
+		const char *spec = listen_spec;
+		mode_t old;
+		if (strncmp(spec, "unix:", 5) == 0) {
+			spec += 5;
+			if (*spec != '/') {
+				fprintf(stderr, "clipmill.fcgi: --listen unix: "
+				    "needs an absolute path\n");
+				return 1;
+			}
+			unlink(spec);	/* a stale socket from a crash */
+			unix_path = strdup(spec);
+		} else if (strchr(spec, ':') == NULL) {
+			fprintf(stderr, "clipmill.fcgi: --listen takes "
+			    "unix:PATH or HOST:PORT, not \"%s\"\n", spec);
+			return 1;
+		}
+		/* The socket gets its mode at creation: no window in which
+		 * it is reachable with the umask's mode. */
+		old = umask(0777 & ~(mode_t)cfg.fcgi_socket_mode);
+		listen_fd = FCGX_OpenSocket(spec, 1024);
+		umask(old);
+		if (listen_fd < 0) {
+			fprintf(stderr, "clipmill.fcgi: cannot listen on %s: %s\n",
+			    listen_spec, strerror(errno));
+			return 1;
+		}
+		if (unix_path != NULL &&
+		    chmod(unix_path, (mode_t)cfg.fcgi_socket_mode) == -1) {
+			fprintf(stderr, "clipmill.fcgi: chmod %s: %s\n",
+			    unix_path, strerror(errno));
+			goto out;
+		}
+	} else {
+		listen_fd = 0;
+		if (fstat(0, &st) == -1 || !S_ISSOCK(st.st_mode)) {
+			fprintf(stderr, "clipmill.fcgi: fd 0 is not a socket: "
+			    "run under spawn-fcgi or give --listen\n");
+			return 1;
+		}
+	}
+	/* Non-blocking, so that a connection another process (spawn-fcgi
+	 * -F N) took between poll() and accept() costs a loop, not a hang. */
+	fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
+	if ((wake_fd = eventfd(0, EFD_CLOEXEC)) == -1) {
+		log_ev(LOG_ERROR, "eventfd_failed", "{ss}", "error",
+		    strerror(errno));
+		goto out;
+	}
+	if (auth_init(err, sizeof(err)) == -1) {
+		fprintf(stderr, "clipmill.fcgi: %s\n", err);
+		log_ev(LOG_ERROR, "auth_init_failed", "{ss}", "error", err);
+		goto out;
+	}
+	if (lp_start(err, sizeof(err)) == -1) {
+		log_ev(LOG_ERROR, "longpoll_start_failed", "{ss}", "error", err);
+		goto out;
+	}
+	nthreads = (int)cfg.fcgi_threads;
+	workers = calloc((size_t)nthreads, sizeof(*workers));
+	tids = calloc((size_t)nthreads, sizeof(*tids));
+	if (workers == NULL || tids == NULL)
+		goto out;
+	for (i = 0; i < nthreads; i++) {
+		workers[i].n = i;
+		if ((workers[i].store = store_open(err, sizeof(err))) == NULL) {
+			fprintf(stderr, "clipmill.fcgi: %s\n", err);
+			log_ev(LOG_ERROR, "store_open_failed", "{ss}", "error", err);
+			nthreads = i;
+			shutting_down = 1;
+			break;
+		}
+		if (pthread_create(&tids[i], NULL, worker_main, &workers[i]) != 0) {
+			store_close(workers[i].store);
+			nthreads = i;
+			shutting_down = 1;
+			break;
+		}
+	}
+	if (!shutting_down) {
+		log_ev(LOG_INFO, "fcgi_started", "{sisss*}", "threads", nthreads,
+		    "listen", listen_spec ? listen_spec : "fd 0",
+		    "store", cfg.store);
+		do {
+			if (sigwait(&sigs, &sig) != 0)
+				sig = SIGTERM;
+		} while (sig == SIGHUP);	/* no reload: restart instead */
+		log_ev(LOG_INFO, "fcgi_stopping", "{si}", "signal", sig);
+		rc = 0;
+	}
+	shutting_down = 1;
+	{
+		uint64_t one = 1;
+		if (write(wake_fd, &one, sizeof(one)) < 0)
+			log_ev(LOG_WARN, "wake_failed", NULL);
+	}
+	for (i = 0; i < nthreads; i++) {
+		pthread_join(tids[i], NULL);
+		store_close(workers[i].store);
+	}
+	lp_stop();
+	log_ev(LOG_INFO, "fcgi_stopped", NULL);
+out:
+	if (unix_path != NULL)
+		unlink(unix_path);
+	free(unix_path);
+	free(workers);
+	free(tids);
+	return rc;
+}

@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# The web front behind real nginx and PostgreSQL: the JSON API, the HTML
+# form (urlencoded and multipart with a real video), accounts (401, 404,
+# CSRF 403), limits (413 leaving nothing behind, 429), field errors (400
+# naming the field), clip files through X-Accel-Redirect, metrics, and a
+# clean SIGTERM shutdown.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/web_lib.sh"
+newdb || exit 1
+conf_set log_file "$TMP/fcgi.jsonl"
+conf_set upload_max_mb 1
+conf_set user_max_jobs 100
+conf_set user_submits_per_minute 100
+conf_set fcgi_threads 4
+VIDEO="$CLIPMILL_TESTDATA/tears_of_steel_clip01_640x360.mp4"
+alice=$(clipmill user add alice)
+bob=$(clipmill user add bob)
+start_fcgi || { cat "$TMP/fcgi.log"; exit 1; }
+# nginx lets 3 MB through so that clipmill.fcgi's own 1 MB cap is tested
+start_nginx 3m || exit 1
+
+# --- keys ---
+out=$(api GET /jobs "")
+check_eq "no key: 401" 401 "$(status_of "$out")"
+check "no key: says a key is required" grep -q 'API key is required' <<<"$out"
+out=$(api GET /jobs "cm_0000")
+check_eq "wrong key: 401" 401 "$(status_of "$out")"
+out=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -H 'Accept: text/html' "$BASE/jobs")
+check_eq "browser without session goes to login" "303 $BASE/login" "$out"
+
+# --- JSON API ---
+opts='{"url":"https://example.com/talk.mp4","clips":4,"min_len":15,"max_len":45,"aspects":["9:16","1:1"],"captions":false,"caption_style":"bold","language":"en"}'
+out=$(api POST /jobs "$alice" -H 'Content-Type: application/json' -d "$opts" -D "$TMP/h")
+check_eq "JSON submit: 201" 201 "$(status_of "$out")"
+j1=$(jget "$(body_of "$out")" 'j["id"]')
+check "JSON submit: Location" grep -qi "^Location: /jobs/$j1" "$TMP/h"
+check_eq "JSON submit: job pending" pending "$(jget "$(body_of "$out")" 'j["state"]')"
+check_eq "JSON submit: options as the contract says" t "$(sql "SELECT options = '{\"clips\":4,\"min_len\":15,\"max_len\":45,\"aspects\":[\"9:16\",\"1:1\"],\"captions\":false,\"caption_style\":\"bold\",\"transcribe_backend\":\"pocketsphinx\",\"select_backend\":\"heuristic\",\"language\":\"en\"}'::jsonb FROM jobs WHERE id = $j1")"
+check_eq "JSON submit: a fetch task and a submitted event" "fetch|submitted" "$(sql "SELECT (SELECT stage FROM tasks WHERE job_id = $j1) || '|' || (SELECT kind FROM events WHERE job_id = $j1)")"
+out=$(api GET "/jobs/$j1" "$alice")
+check_eq "GET job: 200" 200 "$(status_of "$out")"
+check_eq "GET job: stage listed" fetch "$(jget "$(body_of "$out")" 'j["stages"][0]["stage"]')"
+out=$(api GET /jobs "$alice")
+check_eq "GET jobs: lists the job" "$j1" "$(jget "$(body_of "$out")" 'j["jobs"][0]["id"]')"
+
+# --- other users ---
+check_eq "bob: alice's job is 404" 404 "$(status_of "$(api GET "/jobs/$j1" "$bob")")"
+check_eq "bob: alice's events are 404" 404 "$(status_of "$(api GET "/jobs/$j1/events?timeout=0" "$bob")")"
+check_eq "bob: cancel alice's job is 404" 404 "$(status_of "$(api POST "/jobs/$j1/cancel" "$bob")")"
+check_eq "bob: job list empty" 0 "$(jget "$(body_of "$(api GET /jobs "$bob")")" 'len(j["jobs"])')"
+
+# --- field errors ---
+out=$(api POST /jobs "$alice" -H 'Content-Type: application/json' -d '{"url":"https://x.org/v","clips":11}')
+check_eq "clips=11: 400" 400 "$(status_of "$out")"
+check_eq "clips=11: names the field" clips "$(jget "$(body_of "$out")" 'j["field"]')"
+check "clips=11: says the range" grep -q 'from 1 to 10' <<<"$out"
+out=$(api POST /jobs "$alice" -H 'Content-Type: application/json' -d '{"url":"https://x.org/v",')
+check_eq "bad JSON: 400" 400 "$(status_of "$out")"
+check "bad JSON: says so" grep -q 'not valid JSON' <<<"$out"
+out=$(api POST /jobs "$alice" -H 'Content-Type: application/json' -d '{"url":"ftp://x.org/v"}')
+check_eq "bad url: names the field" url "$(jget "$(body_of "$out")" 'j["field"]')"
+out=$(api POST /jobs "$alice" -H 'Content-Type: application/json' -d '{"url":"https://x.org/v","aspects":["16:9"]}')
+check_eq "bad aspect: names the field" aspects "$(jget "$(body_of "$out")" 'j["field"]')"
+out=$(api POST /jobs "$alice" -H 'Content-Type: multipart/form-data; boundary=XX' --data-binary $'--XX\r\nContent-Disposition: form-data; name="url"\r\n\r\nhttps://x.org/v')
+check_eq "malformed multipart: 400" 400 "$(status_of "$out")"
+check "malformed multipart: says what" grep -q 'closing boundary' <<<"$out"
+out=$(api POST /jobs "$alice" -H 'Content-Type: text/plain' -d 'hello')
+check_eq "unknown body type: 415" 415 "$(status_of "$out")"
+
+# --- browser: login, form, CSRF ---
+jar="$TMP/cookies"
+out=$(curl -s -o "$TMP/login.html" -w '%{http_code}' -H 'Accept: text/html' --data-urlencode "key=wrong" "$BASE/login")
+check_eq "login with a wrong key: 401" 401 "$out"
+check "login with a wrong key: says so" grep -q 'That key is not valid' "$TMP/login.html"
+out=$(curl -s -o /dev/null -D "$TMP/h" -w '%{http_code}' -c "$jar" -H 'Accept: text/html' --data-urlencode "key=$alice" "$BASE/login")
+check_eq "login: 303" 303 "$out"
+check "login: cookie is HttpOnly and SameSite=Lax" grep -qiE '^Set-Cookie: cm_session=[0-9]+\.[0-9]+\.[0-9a-f]{64}; Path=/; Max-Age=[0-9]+; HttpOnly; SameSite=Lax' "$TMP/h"
+curl -s -b "$jar" -H 'Accept: text/html' "$BASE/" >"$TMP/form.html"
+csrf=$(grep -o 'name="csrf" value="[0-9a-f]*"' "$TMP/form.html" | head -1 | sed 's/.*value="//; s/"//')
+check "form page carries a CSRF token" test ${#csrf} -eq 64
+check "form page offers the aspects" grep -q 'value="4:5"' "$TMP/form.html"
+out=$(curl -s -o "$TMP/r.html" -w '%{http_code}' -b "$jar" -H 'Accept: text/html' --data "url=https%3A%2F%2Fexample.com%2Fa.mp4&clips=2" "$BASE/jobs")
+check_eq "form POST without CSRF: 403" 403 "$out"
+check "403 names the csrf field" grep -q 'csrf: ' "$TMP/r.html"
+out=$(curl -s -o "$TMP/r.html" -w '%{http_code}' -b "$jar" -H 'Accept: text/html' --data "csrf=${csrf%?}0&url=https%3A%2F%2Fexample.com%2Fa.mp4" "$BASE/jobs")
+check_eq "form POST with a wrong CSRF token: 403" 403 "$out"
+out=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -b "$jar" -H 'Accept: text/html' \
+    --data "csrf=$csrf&url=https%3A%2F%2Fexample.com%2Fa.mp4&clips=2&aspects=4%3A5&captions=off&caption_style=minimal" "$BASE/jobs")
+j2=$(sed 's|.*/jobs/||' <<<"$out")
+check_eq "urlencoded form: 303 to the job page" "303 $BASE/jobs/$j2" "$out"
+check_eq "urlencoded form: options" '2|["4:5"]|false|minimal' "$(sql "SELECT options->>'clips' || '|' || (options->'aspects')::text || '|' || (options->>'captions') || '|' || (options->>'caption_style') FROM jobs WHERE id = $j2")"
+out=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -b "$jar" -H 'Accept: text/html' \
+    -F "csrf=$csrf" -F "clips=1" -F "file=@$VIDEO;type=video/mp4" "$BASE/jobs")
+j3=$(sed 's|.*/jobs/||' <<<"$out")
+check_eq "multipart form: 303 to the job page" "303 $BASE/jobs/$j3" "$out"
+check_eq "multipart form: an upload job" "upload|jobs/$j3/upload.mp4" "$(sql "SELECT source_kind || '|' || source_key FROM jobs WHERE id = $j3")"
+check "multipart form: the stored file is the video, byte for byte" cmp -s "$VIDEO" "$TMP/store/jobs/$j3/upload.mp4"
+check_eq "multipart form: no temporary file left" "" "$(ls "$TMP/scratch" | grep upload)"
+curl -s -b "$jar" -H 'Accept: text/html' "$BASE/jobs/$j3" >"$TMP/job.html"
+check "job page: progress bar for fetch" grep -q 'data-stage="fetch"' "$TMP/job.html"
+check "job page: event log" grep -q 'submitted' "$TMP/job.html"
+check "job page: cancel form with CSRF" grep -q "action=\"/jobs/$j3/cancel\"><input type=\"hidden\" name=\"csrf\" value=\"$csrf\"" "$TMP/job.html"
+
+# --- upload over the cap ---
+head -c $((1024 * 1024 + 300000)) /dev/zero >"$TMP/big.mp4"
+njobs=$(sql "SELECT count(*) FROM jobs")
+nstore=$(find "$TMP/store" -type f | wc -l)
+out=$(curl -s -o "$TMP/r.json" -w '%{http_code}' -H 'Accept: application/json' -H "Authorization: Bearer $alice" -F "file=@$TMP/big.mp4" "$BASE/jobs")
+check_eq "upload over the cap: 413" 413 "$out"
+check "413 names the file field" grep -q '"field":"file"' "$TMP/r.json"
+check_eq "413: no job row" "$njobs" "$(sql "SELECT count(*) FROM jobs")"
+check_eq "413: nothing new in the store" "$nstore" "$(find "$TMP/store" -type f | wc -l)"
+check_eq "413: no temporary file left" "" "$(ls "$TMP/scratch" | grep upload)"
+head -c $((4 * 1024 * 1024)) /dev/zero >"$TMP/huge.mp4"
+out=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $alice" -F "file=@$TMP/huge.mp4" "$BASE/jobs")
+check_eq "body over nginx's cap: 413 from nginx" 413 "$out"
+
+# --- cancel and retry ---
+out=$(api POST "/jobs/$j1/cancel" "$alice")
+check_eq "cancel: 200" 200 "$(status_of "$out")"
+check_eq "cancel: job cancelled" cancelled "$(sql "SELECT state FROM jobs WHERE id = $j1")"
+out=$(api POST "/jobs/$j1/cancel" "$alice")
+check_eq "cancel twice: 409" 409 "$(status_of "$out")"
+check "409 says why" grep -q 'already ended' <<<"$out"
+out=$(api POST "/jobs/$j1/retry" "$alice")
+check_eq "retry: 200" 200 "$(status_of "$out")"
+check_eq "retry: task pending again" pending "$(sql "SELECT state FROM tasks WHERE job_id = $j1")"
+out=$(curl -s -o /dev/null -w '%{http_code}' -b "$jar" -H 'Accept: text/html' -X POST "$BASE/jobs/$j2/cancel")
+check_eq "HTML cancel without CSRF: 403" 403 "$out"
+out=$(curl -s -o /dev/null -w '%{http_code}' -b "$jar" -H 'Accept: text/html' --data "csrf=$csrf" "$BASE/jobs/$j2/cancel")
+check_eq "HTML cancel with CSRF: 303" 303 "$out"
+
+# --- clip files through X-Accel-Redirect ---
+mkdir -p "$TMP/store/clips/$j3"
+cp "$VIDEO" "$TMP/store/clips/$j3/1.mp4"
+cid=$(sql "INSERT INTO clips (job_id, rank, start_s, end_s, state, video_key, video_url) VALUES ($j3, 1, 0, 10, 'ready', 'clips/$j3/1.mp4', '/files/clips/$j3/1.mp4') RETURNING id")
+curl -s -o "$TMP/clip.mp4" -D "$TMP/h" -H "Authorization: Bearer $alice" "$BASE/clips/$cid/video"
+check "clip video: nginx sends the stored bytes" cmp -s "$VIDEO" "$TMP/clip.mp4"
+check "clip video: as video/mp4" grep -qi '^Content-Type: video/mp4' "$TMP/h"
+check_eq "clip video: bob gets 404" 404 "$(status_of "$(api GET "/clips/$cid/video" "$bob")")"
+check_eq "clip thumbnail not there: 404" 404 "$(status_of "$(api GET "/clips/$cid/thumbnail" "$alice")")"
+check_eq "internal location not reachable directly" 404 "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/_clipmill_files/clips/$j3/1.mp4")"
+
+# --- metrics and health ---
+curl -s "$BASE/metrics" >"$TMP/metrics"
+check "metrics: jobs by state" grep -q '^clipmill_jobs{state="cancelled"} 1$' "$TMP/metrics"
+check "metrics: queue depth" grep -q '^clipmill_tasks{stage="fetch",state="pending"} [0-9]' "$TMP/metrics"
+check "metrics: requests by route and status" grep -q '^clipmill_http_requests_total{route="submit",status="413"} 1$' "$TMP/metrics"
+check_eq "healthz" ok "$(jget "$(curl -s "$BASE/healthz")" 'j["status"]')"
+check "log lines are JSON events" python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$TMP/fcgi.jsonl"
+check "log has the http events" grep -q '"event":"http"' "$TMP/fcgi.jsonl"
+
+# --- limits: submissions per minute, concurrent jobs ---
+stop_fcgi
+conf_set user_submits_per_minute 3
+start_fcgi
+out=$(api POST /jobs "$alice" -H 'Content-Type: application/json' -d '{"url":"https://x.org/v"}' -D "$TMP/h")
+check_eq "over the submission rate: 429" 429 "$(status_of "$out")"
+check "429 has Retry-After" grep -qiE '^Retry-After: [0-9]+' "$TMP/h"
+check "429 says the limit" grep -q 'the limit is 3' <<<"$out"
+stop_fcgi
+conf_set user_submits_per_minute 100
+conf_set user_max_jobs 1
+start_fcgi
+out=$(api POST /jobs "$bob" -H 'Content-Type: application/json' -d '{"url":"https://x.org/v"}')
+check_eq "bob's first job: 201" 201 "$(status_of "$out")"
+out=$(api POST /jobs "$bob" -H 'Content-Type: application/json' -d '{"url":"https://x.org/v"}')
+check_eq "bob's second concurrent job: 429" 429 "$(status_of "$out")"
+
+# --- SIGTERM while idle: exits at once, cleanly ---
+t0=$(date +%s%N)
+kill -TERM "$FCGI_PID"; wait "$FCGI_PID"; rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check_eq "SIGTERM: exit status 0" 0 "$rc"
+check "SIGTERM while idle: gone within 2 s (${ms} ms)" test "$ms" -lt 2000
+check "SIGTERM: socket removed" test ! -e "$FCGI_SOCK"
+check "SIGTERM: logged" grep -q '"event":"fcgi_stopped"' "$TMP/fcgi.jsonl"
+done_testing
