@@ -13,8 +13,15 @@ B    := build
 
 PKGS := libpq jansson libcurl libavformat libavcodec libavfilter libswscale \
         libswresample libavutil libcrypto
+# pocketsphinx and sphinxbase install headers named err.h, case.h,
+# profile.h... on their include path, which would shadow the system's
+# <err.h> for every file: their -I flags go to the one file that needs them.
+SPHINX_PKGS := pocketsphinx sphinxbase
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) $(SPHINX_PKGS) 2>/dev/null)
+SPHINX_CFLAGS := $(shell pkg-config --cflags $(SPHINX_PKGS) 2>/dev/null)
+# Debian's en-us model for the offline transcriber (cfg overrides it).
+PS_MODELDIR := $(shell pkg-config --variable=modeldir pocketsphinx 2>/dev/null)
 
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wwrite-strings
@@ -63,6 +70,9 @@ $(B)/build.stamp: FORCE
 	    echo '$(subst ','\'',$(BUILD_ID))' > $@
 $(LIB_OBJ) $(BATCH_OBJ) $(FCGI_OBJ) $(BATCH_MAIN:%.c=$(B)/%.o) \
     $(TEST_SRC:%.c=$(B)/%.o): $(B)/build.stamp
+
+$(B)/batch/asr_sphinx.o: CPPFLAGS += $(SPHINX_CFLAGS) \
+    -DPS_MODELDIR='"$(PS_MODELDIR)"'
 
 $(B)/%.o: %.c
 	@mkdir -p $(@D)

@@ -13,8 +13,13 @@ extern const struct stage stage_test_noop, stage_test_sleep,
     stage_test_capped, stage_test_transient, stage_test_permanent,
     stage_test_crash, stage_test_hang, stage_test_fanout, stage_test_fanwork;
 
+extern const struct stage stage_fetch, stage_transcribe;
+
 const struct stage *const all_stages[] = {
-	/* pipeline stages go here, in order */
+	/* the pipeline, in order */
+	&stage_fetch,
+	&stage_transcribe,
+	/* test stages (cfg.test_stages) */
 	&stage_test_noop,
 	&stage_test_sleep,
 	&stage_test_capped,

@@ -92,6 +92,7 @@ static const struct option options[] = {
 	I(max_duration, 14400, 1, 360000),
 	I(max_width, 3840, 16, 16384),
 	I(max_height, 2160, 16, 16384),
+	S(fetch_allow_cidrs, ""),
 
 	/* transcribe */
 	E(transcribe_backend, "pocketsphinx", "pocketsphinx|openai"),
@@ -103,6 +104,8 @@ static const struct option options[] = {
 	S(transcribe_language, ""),
 	I(transcribe_upload_mb, 24, 1, 1024),
 	I(transcribe_timeout, 600, 1, 86400),
+	I(transcribe_chunk_s, 30, 5, 600),
+	I(transcribe_retries, 4, 1, 20),
 
 	/* select */
 	E(select_backend, "heuristic", "heuristic|llm"),

@@ -63,6 +63,7 @@ struct config {
 	long long max_duration;
 	long long max_width;
 	long long max_height;
+	char	*fetch_allow_cidrs;	/* private ranges allowed anyway */
 
 	/* transcribe */
 	char	*transcribe_backend;	/* pocketsphinx | openai */
@@ -74,6 +75,8 @@ struct config {
 	char	*transcribe_language;
 	long long transcribe_upload_mb;
 	long long transcribe_timeout;
+	long long transcribe_chunk_s;	/* pocketsphinx chunk length */
+	long long transcribe_retries;	/* openai: attempts per chunk */
 
 	/* select */
 	char	*select_backend;	/* heuristic | llm */

@@ -1,0 +1,446 @@
+/*
+ * Direct media downloads with libcurl, and the address policy that keeps
+ * a user's URL from reaching the machine's own network.
+ *
+ * The policy is enforced where the socket is opened
+ * (CURLOPT_OPENSOCKETFUNCTION): curl hands us each address it is about to
+ * connect to, after DNS and after every redirect, so neither a redirect nor
+ * a DNS answer pointing inside can slip past a check made on the URL text.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "config.h"
+#include "fetch.h"
+#include "log.h"
+#include "stage.h"
+#include "util.h"
+
+struct cidr4 { uint32_t net; int len; };
+
+/* IPv4 ranges nobody outside may ask us to reach (RFC 6890 and friends). */
+static const struct cidr4 blocked4[] = {
+	{ 0x00000000, 8 },	/* "this network" */
+	{ 0x0a000000, 8 },	/* private */
+	{ 0x64400000, 10 },	/* carrier-grade NAT */
+	{ 0x7f000000, 8 },	/* loopback */
+	{ 0xa9fe0000, 16 },	/* link-local (cloud metadata lives here) */
+	{ 0xac100000, 12 },	/* private */
+	{ 0xc0000000, 24 },	/* IETF protocol assignments */
+	{ 0xc0000200, 24 },	/* documentation */
+	{ 0xc0a80000, 16 },	/* private */
+	{ 0xc6120000, 15 },	/* benchmarking */
+	{ 0xc6336400, 24 },	/* documentation */
+	{ 0xcb007100, 24 },	/* documentation */
+	{ 0xe0000000, 4 },	/* multicast */
+	{ 0xf0000000, 4 },	/* reserved, and broadcast */
+};
+
+static int
+in4(uint32_t a, uint32_t net, int len)
+{
+	uint32_t mask = len == 0 ? 0 : 0xffffffffu << (32 - len);
+
+	return (a & mask) == (net & mask);
+}
+
+static int
+v4_blocked(uint32_t a)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(blocked4) / sizeof(blocked4[0]); i++)
+		if (in4(a, blocked4[i].net, blocked4[i].len))
+			return 1;
+	return 0;
+}
+
+static int
+v6_blocked(const uint8_t *b)
+{
+	static const uint8_t mapped[12] = { 0,0,0,0,0,0,0,0,0,0,0xff,0xff };
+	static const uint8_t nat64[12] = { 0,0x64,0xff,0x9b,0,0,0,0,0,0,0,0 };
+	static const uint8_t zero[15];
+	uint32_t v4;
+
+	if (memcmp(b, mapped, 12) == 0 || memcmp(b, nat64, 12) == 0) {
+		memcpy(&v4, b + 12, 4);
+		return v4_blocked(ntohl(v4));
+	}
+	if (memcmp(b, zero, 15) == 0)		/* :: and ::1 */
+		return 1;
+	if (memcmp(b, zero, 12) == 0)		/* IPv4-compatible, deprecated */
+		return 1;
+	if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)	/* fe80::/10 link-local */
+		return 1;
+	if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0)	/* fec0::/10 site-local */
+		return 1;
+	if ((b[0] & 0xfe) == 0xfc)		/* fc00::/7 unique local */
+		return 1;
+	if (b[0] == 0xff)			/* multicast */
+		return 1;
+	if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8)
+		return 1;			/* documentation */
+	if (b[0] == 0x20 && b[1] == 0x02) {	/* 6to4: the IPv4 inside */
+		memcpy(&v4, b + 2, 4);
+		return v4_blocked(ntohl(v4));
+	}
+	return 0;
+}
+
+int
+fetch_addr_blocked(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return v4_blocked(ntohl(((const struct sockaddr_in *)
+		    (const void *)sa)->sin_addr.s_addr));
+	if (sa->sa_family == AF_INET6)
+		return v6_blocked(((const struct sockaddr_in6 *)
+		    (const void *)sa)->sin6_addr.s6_addr);
+	return 1;	/* anything else is not a web server */
+}
+
+/* 1 when SA is inside one of cfg.fetch_allow_cidrs ("a/n,b/n"), which
+ * lets an operator (or a test) reach one local media server without
+ * opening the whole private range. */
+static int
+addr_allowed_by_config(const struct sockaddr *sa)
+{
+	const char *p = cfg.fetch_allow_cidrs;
+	char item[64], *slash;
+	uint8_t net[16], addr[16];
+	long long len;
+	size_t n;
+	int fam, i, bits;
+
+	if (sa->sa_family == AF_INET)
+		memcpy(addr, &((const struct sockaddr_in *)(const void *)sa)->
+		    sin_addr, 4);
+	else if (sa->sa_family == AF_INET6)
+		memcpy(addr, &((const struct sockaddr_in6 *)(const void *)sa)->
+		    sin6_addr, 16);
+	else
+		return 0;
+	while (p != NULL && *p != '\0') {
+		while (*p == ' ' || *p == ',')
+			p++;
+		n = strcspn(p, ", ");
+		if (n == 0 || n >= sizeof(item)) {
+			p += n;
+			continue;
+		}
+		memcpy(item, p, n);
+		item[n] = '\0';
+		p += n;
+		fam = strchr(item, ':') ? AF_INET6 : AF_INET;
+		len = fam == AF_INET ? 32 : 128;
+		if ((slash = strchr(item, '/')) != NULL) {
+			*slash = '\0';
+			if (parse_ll(slash + 1, 0, len, &len) == -1)
+				continue;
+		}
+		if (fam != sa->sa_family || inet_pton(fam, item, net) != 1)
+			continue;
+		for (i = 0, bits = (int)len; bits > 0; i++, bits -= 8) {
+			uint8_t m = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+			if ((net[i] & m) != (addr[i] & m))
+				break;
+		}
+		if (bits <= 0)
+			return 1;
+	}
+	return 0;
+}
+
+struct dl {
+	struct task_ctx	*ctx;
+	const char	*path;
+	FILE		*fp;
+	int		 allow_page;
+	int		 decided;	/* the response was judged (first body byte) */
+	int		 not_media;
+	int		 too_big;
+	int		 blocked;
+	int		 cancelled;
+	int		 write_err;
+	long		 status;
+	char		 blocked_addr[INET6_ADDRSTRLEN];
+	char		 ctype[128];
+	curl_off_t	 got;
+	curl_off_t	 max;
+	CURL		*curl;
+};
+
+static curl_socket_t
+open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct dl *d = clientp;
+	const void *ip;
+
+	(void)purpose;
+	if (!cfg.allow_private_addresses && fetch_addr_blocked(&a->addr) &&
+	    !addr_allowed_by_config(&a->addr)) {
+		d->blocked = 1;
+		ip = a->family == AF_INET6 ?
+		    (const void *)&((struct sockaddr_in6 *)(void *)&a->addr)->sin6_addr :
+		    (const void *)&((struct sockaddr_in *)(void *)&a->addr)->sin_addr;
+		inet_ntop(a->family, ip, d->blocked_addr, sizeof(d->blocked_addr));
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype, a->protocol);
+}
+
+static int
+media_type(const char *ct)
+{
+	return strncasecmp(ct, "video/", 6) == 0 ||
+	    strncasecmp(ct, "audio/", 6) == 0 ||
+	    strncasecmp(ct, "application/mp4", 15) == 0 ||
+	    strncasecmp(ct, "application/x-matroska", 22) == 0 ||
+	    strncasecmp(ct, "application/octet-stream", 24) == 0 ||
+	    strncasecmp(ct, "binary/octet-stream", 19) == 0;
+}
+
+/* Judge the final response on its first body byte: a media type with a
+ * 2xx status is downloaded; anything else is left to the caller. */
+static int
+decide(struct dl *d)
+{
+	char *ct = NULL;
+
+	d->decided = 1;
+	curl_easy_getinfo(d->curl, CURLINFO_RESPONSE_CODE, &d->status);
+	curl_easy_getinfo(d->curl, CURLINFO_CONTENT_TYPE, &ct);
+	if (ct != NULL)
+		snprintf(d->ctype, sizeof(d->ctype), "%s", ct);
+	if (d->status < 200 || d->status > 299)
+		return -1;
+	if (d->allow_page && ct != NULL && !media_type(ct)) {
+		d->not_media = 1;
+		return -1;
+	}
+	if ((d->fp = fopen(d->path, "wbx")) == NULL) {
+		d->write_err = errno;
+		return -1;
+	}
+	return 0;
+}
+
+static size_t
+write_body(char *p, size_t size, size_t n, void *userp)
+{
+	struct dl *d = userp;
+	size_t len = size * n;
+
+	if (!d->decided && decide(d) == -1)
+		return 0;
+	if (d->fp == NULL)
+		return 0;
+	if (d->got + (curl_off_t)len > d->max) {
+		d->too_big = 1;
+		return 0;
+	}
+	if (fwrite(p, 1, len, d->fp) != len) {
+		d->write_err = errno;
+		return 0;
+	}
+	d->got += (curl_off_t)len;
+	return len;
+}
+
+static int
+progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+    curl_off_t ulnow)
+{
+	struct dl *d = userp;
+	int pct = 0;
+
+	(void)ultotal;
+	(void)ulnow;
+	if (dltotal > 0)
+		pct = (int)(dlnow * 100 / dltotal);
+	if (task_progress(d->ctx, pct > 100 ? 100 : pct,
+	    "downloading: %.1f of %.1f MB", (double)dlnow / 1e6,
+	    (double)dltotal / 1e6)) {
+		d->cancelled = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static enum fetch_rc
+status_error(long st, char *err, size_t errlen)
+{
+	if (st == 401 || st == 403) {
+		seterr(err, errlen, "The server refused access to the video "
+		    "(HTTP %ld).", st);
+		return FETCH_PERMANENT;
+	}
+	if (st == 404 || st == 410) {
+		seterr(err, errlen, "The video was not found at that address "
+		    "(HTTP %ld): it may have been removed.", st);
+		return FETCH_PERMANENT;
+	}
+	if (st == 429 || st >= 500) {
+		seterr(err, errlen, "The server is busy or failing "
+		    "(HTTP %ld); will try again.", st);
+		return FETCH_TRANSIENT;
+	}
+	seterr(err, errlen, "The server answered HTTP %ld instead of the "
+	    "video.", st);
+	return FETCH_PERMANENT;
+}
+
+enum fetch_rc
+fetch_curl(struct task_ctx *ctx, const char *url, const char *path,
+    int allow_page, char *ctype, size_t ctypelen, char *err, size_t errlen)
+{
+	struct dl d;
+	CURLU *u = NULL;
+	CURL *c = NULL;
+	CURLcode cc;
+	char *scheme = NULL, ebuf[CURL_ERROR_SIZE] = "";
+	enum fetch_rc rc = FETCH_TRANSIENT;
+
+	memset(&d, 0, sizeof(d));
+	d.ctx = ctx;
+	d.path = path;
+	d.allow_page = allow_page;
+	d.max = (curl_off_t)cfg.max_download_mb * 1024 * 1024;
+	if ((u = curl_url()) == NULL || curl_url_set(u, CURLUPART_URL, url, 0) !=
+	    CURLUE_OK || curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) !=
+	    CURLUE_OK) {
+		seterr(err, errlen, "The address is not a valid URL.");
+		rc = FETCH_PERMANENT;
+		goto out;
+	}
+	if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
+		seterr(err, errlen, "Only http and https addresses can be "
+		    "fetched, not %s.", scheme);
+		rc = FETCH_PERMANENT;
+		goto out;
+	}
+	if ((c = d.curl = curl_easy_init()) == NULL) {
+		seterr(err, errlen, "out of memory");
+		goto out;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)cfg.max_redirects);
+	/* No proxy from the environment: the policy must see the real peer. */
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &d);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &d);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &d);
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, d.max);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)cfg.fetch_timeout);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+	/* A stalled server (under 1 byte/s for a minute) is a failure. */
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "clipmill/1 (+libcurl)");
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	cc = curl_easy_perform(c);
+	if (d.fp != NULL && fclose(d.fp) != 0 && cc == CURLE_OK)
+		d.write_err = errno;
+	d.fp = NULL;
+	if (!d.decided)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &d.status);
+	if (ctype != NULL)
+		snprintf(ctype, ctypelen, "%s", d.ctype);
+	if (d.blocked) {
+		seterr(err, errlen, "The address %s is on a private or local "
+		    "network; fetching from it is not allowed.", d.blocked_addr);
+		rc = FETCH_PERMANENT;
+	} else if (d.cancelled) {
+		seterr(err, errlen, "The download was cancelled.");
+		rc = FETCH_CANCELLED;
+	} else if (d.too_big || cc == CURLE_FILESIZE_EXCEEDED) {
+		seterr(err, errlen, "The file is too large: the limit is %lld MB.",
+		    cfg.max_download_mb);
+		rc = FETCH_PERMANENT;
+	} else if (d.not_media) {
+		seterr(err, errlen, "The address is a web page (%s), not a "
+		    "media file.", d.ctype);
+		rc = FETCH_NOT_MEDIA;
+	} else if (cc == CURLE_OK && d.status == 0) {
+		seterr(err, errlen, "The server sent no answer.");
+	} else if (d.status != 0 && (d.status < 200 || d.status > 299) &&
+	    cc != CURLE_TOO_MANY_REDIRECTS) {
+		rc = allow_page && d.status != 429 && d.status < 500 ?
+		    FETCH_NOT_MEDIA : status_error(d.status, err, errlen);
+		if (rc == FETCH_NOT_MEDIA)
+			status_error(d.status, err, errlen);
+	} else if (d.write_err) {
+		seterr(err, errlen, "cannot write the download: %s",
+		    strerror(d.write_err));
+	} else if (cc == CURLE_OK) {
+		if (!d.decided) {	/* an empty body: the probe says so */
+			FILE *f = fopen(path, "wbx");
+			if (f == NULL || fclose(f) != 0) {
+				seterr(err, errlen, "cannot write the download: "
+				    "%s", strerror(errno));
+				goto out;
+			}
+		}
+		rc = FETCH_OK;
+	} else {
+		switch (cc) {
+		case CURLE_TOO_MANY_REDIRECTS:
+			seterr(err, errlen, "The address redirects too many times "
+			    "(more than %lld).", cfg.max_redirects);
+			rc = FETCH_PERMANENT;
+			break;
+		case CURLE_UNSUPPORTED_PROTOCOL:
+			seterr(err, errlen, "The address redirects to something "
+			    "other than http or https.");
+			rc = FETCH_PERMANENT;
+			break;
+		case CURLE_COULDNT_RESOLVE_HOST:
+			seterr(err, errlen, "The host name in the address could "
+			    "not be found.");
+			break;
+		case CURLE_OPERATION_TIMEDOUT:
+			seterr(err, errlen, "The download took too long "
+			    "(limit %lld s) or stalled.", cfg.fetch_timeout);
+			break;
+		case CURLE_PEER_FAILED_VERIFICATION:
+			seterr(err, errlen, "The site's TLS certificate could not "
+			    "be verified.");
+			rc = FETCH_PERMANENT;
+			break;
+		default:
+			seterr(err, errlen, "The download failed: %s.",
+			    *ebuf ? ebuf : curl_easy_strerror(cc));
+			break;
+		}
+	}
+	log_ev(rc == FETCH_OK ? LOG_INFO : LOG_WARN, "fetch_curl",
+	    "{sssIsisi}", "url", url, "bytes", (json_int_t)d.got,
+	    "status", (int)d.status, "rc", (int)rc);
+out:
+	if (d.fp != NULL)
+		fclose(d.fp);
+	if (rc != FETCH_OK)
+		unlink(path);
+	curl_free(scheme);
+	curl_url_cleanup(u);
+	if (c != NULL)
+		curl_easy_cleanup(c);
+	return rc;
+}

@@ -1,0 +1,397 @@
+/*
+ * Site URLs through yt-dlp, run as a child process with an argument
+ * vector (never a shell), in its own process group so that a timeout or
+ * a cancel stops it together with the ffmpeg it may start for merging.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "fetch.h"
+#include "log.h"
+#include "stage.h"
+#include "util.h"
+
+/* What yt-dlp says, and what we tell the user.  First match wins. */
+static const struct {
+	const char	*needle;
+	enum fetch_rc	 rc;
+	const char	*sentence;
+} ytdlp_errors[] = {
+	{ "Unsupported URL", FETCH_PERMANENT,
+	  "This site is not supported: no video could be found at that "
+	  "address." },
+	{ "larger than max-filesize", FETCH_PERMANENT,
+	  "The video is too large to download." },
+	{ "File size limit exceeded", FETCH_PERMANENT,
+	  "The video is too large to download." },
+	{ "Private video", FETCH_PERMANENT,
+	  "The video is private or has been removed." },
+	{ "video is private", FETCH_PERMANENT,
+	  "The video is private or has been removed." },
+	{ "has been removed", FETCH_PERMANENT,
+	  "The video is private or has been removed." },
+	{ "Video unavailable", FETCH_PERMANENT,
+	  "The video is private or has been removed." },
+	{ "not available", FETCH_PERMANENT,
+	  "The video is private or has been removed." },
+	{ "HTTP Error 404", FETCH_PERMANENT,
+	  "The video was not found (HTTP 404): it may have been removed." },
+	{ "HTTP Error 410", FETCH_PERMANENT,
+	  "The video was not found (HTTP 410): it has been removed." },
+	{ "Sign in to confirm", FETCH_PERMANENT,
+	  "The site wants a signed-in user for this video; an operator can "
+	  "set a cookies file (ytdlp_cookies)." },
+	{ "HTTP Error 403", FETCH_PERMANENT,
+	  "The site refused the download (HTTP 403); it may need a cookies "
+	  "file (ytdlp_cookies) or a newer yt-dlp." },
+	{ "HTTP Error 429", FETCH_TRANSIENT,
+	  "The site is limiting requests (HTTP 429); will try again." },
+	{ "HTTP Error 5", FETCH_TRANSIENT,
+	  "The site is failing (HTTP 5xx); will try again." },
+	{ "timed out", FETCH_TRANSIENT,
+	  "The site did not answer in time; will try again." },
+	{ "Unable to download", FETCH_TRANSIENT,
+	  "The video could not be downloaded; will try again." },
+};
+
+enum fetch_rc
+fetch_ytdlp_classify(const char *line, const char **sentence)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ytdlp_errors) / sizeof(ytdlp_errors[0]); i++)
+		if (strstr(line, ytdlp_errors[i].needle) != NULL) {
+			*sentence = ytdlp_errors[i].sentence;
+			return ytdlp_errors[i].rc;
+		}
+	*sentence = "The downloader (yt-dlp) failed.";
+	return FETCH_TRANSIENT;
+}
+
+int
+fetch_ytdlp_progress(const char *line)
+{
+	const char *p;
+	long long got, total = 0, est = 0;
+	char a[32], b[32], c[32];
+
+	if ((p = strstr(line, "clipmill-progress ")) == NULL)
+		return -1;
+	if (sscanf(p + 18, "%31s %31s %31s", a, b, c) != 3)
+		return -1;
+	if (parse_ll(a, 0, (long long)1 << 50, &got) == -1)
+		return -1;
+	/* yt-dlp prints "NA" for fields it does not know yet */
+	if (parse_ll(b, 1, (long long)1 << 50, &total) == -1 &&
+	    parse_ll(c, 1, (long long)1 << 50, &est) == -1)
+		return 0;
+	if (total <= 0)
+		total = est;
+	return got >= total ? 100 : (int)(got * 100 / total);
+}
+
+/* Remove every file in DIR (yt-dlp's leftovers: .part, .ytdl, fragments). */
+static void
+empty_dir(const char *dir)
+{
+	DIR *d;
+	struct dirent *e;
+	char p[4096];
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' && (e->d_name[1] == '\0' ||
+		    (e->d_name[1] == '.' && e->d_name[2] == '\0')))
+			continue;
+		if (xsnprintf(p, sizeof(p), "%s/%s", dir, e->d_name) == 0)
+			unlink(p);
+	}
+	closedir(d);
+}
+
+/* 1 for yt-dlp's per-format pieces before a merge: NAME.f137.mp4 */
+static int
+format_part(const char *n)
+{
+	const char *p;
+
+	for (p = strstr(n, ".f"); p != NULL; p = strstr(p + 1, ".f")) {
+		const char *q = p + 2;
+		while (*q >= '0' && *q <= '9')
+			q++;
+		if (q > p + 2 && *q == '.')
+			return 1;
+	}
+	return 0;
+}
+
+/* The finished download: DIR/source.EXT, not a partial file. */
+static int
+find_output(const char *dir, char *path, size_t pathlen)
+{
+	DIR *d;
+	struct dirent *e;
+	int found = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		const char *n = e->d_name, *dot = strrchr(n, '.');
+		if (strncmp(n, "source.", 7) != 0 || dot == NULL ||
+		    strcmp(dot, ".part") == 0 || strcmp(dot, ".ytdl") == 0 ||
+		    format_part(n) || strstr(n, ".temp.") != NULL)
+			continue;
+		if (xsnprintf(path, pathlen, "%s/%s", dir, n) == 0)
+			found = 1;
+		break;
+	}
+	closedir(d);
+	return found;
+}
+
+/* Copy the operator's cookies file into DIR: yt-dlp writes cookies back,
+ * and concurrent downloads must not rewrite the shared original. */
+static int
+copy_cookies(const char *dir, char *out, size_t outlen, char *err,
+    size_t errlen)
+{
+	int in = -1, o = -1, rc = -1;
+	char b[8192];
+	ssize_t n;
+
+	if (xsnprintf(out, outlen, "%s/cookies.txt", dir) == -1)
+		return -1;
+	if ((in = open(cfg.ytdlp_cookies, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    (o = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1) {
+		seterr(err, errlen, "cannot read the cookies file %s: %s",
+		    cfg.ytdlp_cookies, strerror(errno));
+		goto out;
+	}
+	while ((n = read(in, b, sizeof(b))) > 0)
+		if (write(o, b, (size_t)n) != n)
+			goto out;
+	rc = n == 0 ? 0 : -1;
+out:
+	if (in != -1)
+		close(in);
+	if (o != -1)
+		close(o);
+	return rc;
+}
+
+enum fetch_rc
+fetch_ytdlp(struct task_ctx *ctx, const char *url, const char *dir, char *path,
+    size_t pathlen, char *err, size_t errlen)
+{
+	char maxfs[32], outtpl[4096], cookies[4096], home[4200], line[2048];
+	char lasterr[1024] = "", tail[1024] = "";
+	const char *argv[40], *sentence;
+	char e_path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
+	char e_lang[] = "LANG=C.UTF-8", e_pyio[] = "PYTHONIOENCODING=utf-8";
+	char *envp[] = { e_path, home, e_lang, e_pyio, NULL };
+	struct buf acc;
+	int pfd[2] = { -1, -1 }, status = 0, n = 0, killed = 0, cancelled = 0;
+	int timedout = 0, pct, lastpct = 0, devnull = -1, exited = 0;
+	long long deadline;
+	pid_t pid = -1;
+	enum fetch_rc rc = FETCH_TRANSIENT;
+
+	buf_init(&acc, 65536);
+	snprintf(maxfs, sizeof(maxfs), "%lldM", cfg.max_download_mb);
+	if (xsnprintf(outtpl, sizeof(outtpl), "%s/source.%%(ext)s", dir) == -1 ||
+	    xsnprintf(home, sizeof(home), "HOME=%s", dir) == -1) {
+		seterr(err, errlen, "scratch path too long");
+		return FETCH_TRANSIENT;
+	}
+	argv[n++] = cfg.ytdlp_path;
+	argv[n++] = "--ignore-config";
+	argv[n++] = "--no-playlist";
+	argv[n++] = "--no-cache-dir";
+	argv[n++] = "--no-mtime";
+	argv[n++] = "--no-colors";
+	argv[n++] = "--newline";
+	argv[n++] = "--no-warnings";
+	argv[n++] = "--socket-timeout";
+	argv[n++] = "30";
+	/* MP4 at 1080p or below, merged from the best parts when the site
+	 * serves them apart, else whatever is best at that height. */
+	argv[n++] = "-f";
+	argv[n++] = "bv*[height<=1080][ext=mp4]+ba[ext=m4a]/"
+	    "b[height<=1080][ext=mp4]/bv*[height<=1080]+ba/b[height<=1080]/b";
+	argv[n++] = "--merge-output-format";
+	argv[n++] = "mp4";
+	argv[n++] = "--max-filesize";
+	argv[n++] = maxfs;
+	argv[n++] = "--progress";
+	argv[n++] = "--progress-template";
+	argv[n++] = "download:clipmill-progress %(progress.downloaded_bytes)s "
+	    "%(progress.total_bytes)s %(progress.total_bytes_estimate)s";
+	argv[n++] = "-o";
+	argv[n++] = outtpl;
+	if (cfg.ytdlp_cookies[0] != '\0') {
+		if (copy_cookies(dir, cookies, sizeof(cookies), err, errlen) == -1)
+			return FETCH_PERMANENT;
+		argv[n++] = "--cookies";
+		argv[n++] = cookies;
+	}
+	argv[n++] = "--";
+	argv[n++] = url;
+	argv[n] = NULL;
+
+	if (pipe2(pfd, O_CLOEXEC) == -1 ||
+	    (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1) {
+		seterr(err, errlen, "cannot start yt-dlp: %s", strerror(errno));
+		goto out;
+	}
+	if ((pid = fork()) == -1) {
+		seterr(err, errlen, "cannot start yt-dlp: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		struct rlimit rl;
+		/* Its own group, killable as one; the size cap enforced by
+		 * the kernel too, in case the site hid the size. */
+		setpgid(0, 0);
+		rl.rlim_cur = rl.rlim_max = (rlim_t)(cfg.max_download_mb + 64) *
+		    1024 * 1024;
+		setrlimit(RLIMIT_FSIZE, &rl);
+		signal(SIGXFSZ, SIG_DFL);
+		if (dup2(devnull, 0) == -1 || dup2(pfd[1], 1) == -1 ||
+		    dup2(pfd[1], 2) == -1 || chdir(dir) == -1)
+			_exit(126);
+		execve(cfg.ytdlp_path, (char *const *)argv, envp);
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	close(pfd[1]);
+	pfd[1] = -1;
+	deadline = now_ms() + cfg.fetch_timeout * 1000;
+	log_ev(LOG_INFO, "ytdlp_start", "{siss}", "pid", (int)pid, "url", url);
+
+	/* Read its output line by line until it closes the pipe; poll at
+	 * least once a second so a cancel is seen while it is quiet. */
+	for (;;) {
+		struct pollfd p = { pfd[0], POLLIN, 0 };
+		char rb[4096], *nl;
+		ssize_t r;
+		int pr = poll(&p, 1, 1000);
+
+		if (task_progress(ctx, lastpct, "downloading") != 0) {
+			cancelled = 1;
+			break;
+		}
+		if (now_ms() > deadline) {
+			timedout = 1;
+			break;
+		}
+		if (pr <= 0)
+			continue;
+		r = read(pfd[0], rb, sizeof(rb));
+		if (r == 0)
+			break;
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (buf_add(&acc, rb, (size_t)r) == -1)
+			acc.len = 0;	/* a runaway line: drop it */
+		while (acc.len > 0 && (nl = memchr(acc.data, '\n', acc.len))) {
+			size_t ll = (size_t)(nl - acc.data);
+			size_t cp = ll < sizeof(line) - 1 ? ll : sizeof(line) - 1;
+			memcpy(line, acc.data, cp);
+			line[cp] = '\0';
+			if (cp > 0 && line[cp - 1] == '\r')
+				line[cp - 1] = '\0';
+			memmove(acc.data, nl + 1, acc.len - ll - 1);
+			acc.len -= ll + 1;
+			if ((pct = fetch_ytdlp_progress(line)) >= 0) {
+				lastpct = pct;
+				if (task_progress(ctx, pct, "downloading: %d%%",
+				    pct) != 0) {
+					cancelled = 1;
+					break;
+				}
+				continue;
+			}
+			if (strncmp(line, "ERROR:", 6) == 0)
+				snprintf(lasterr, sizeof(lasterr), "%.1000s", line);
+			else if (strstr(line, "max-filesize") != NULL)
+				snprintf(lasterr, sizeof(lasterr), "%.1000s", line);
+			if (line[0] != '\0')
+				snprintf(tail, sizeof(tail), "%.1000s", line);
+		}
+		if (cancelled)
+			break;
+	}
+	if (cancelled || timedout) {
+		kill(-pid, SIGKILL);
+		killed = 1;
+	}
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	exited = 1;
+	if (killed)
+		kill(-pid, SIGKILL);	/* stragglers (ffmpeg) */
+	if (cancelled) {
+		seterr(err, errlen, "The download was cancelled.");
+		rc = FETCH_CANCELLED;
+	} else if (timedout) {
+		seterr(err, errlen, "The download took longer than the limit "
+		    "of %lld s.", cfg.fetch_timeout);
+		rc = FETCH_TRANSIENT;
+	} else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXFSZ) {
+		seterr(err, errlen, "The video is too large: the limit is "
+		    "%lld MB.", cfg.max_download_mb);
+		rc = FETCH_PERMANENT;
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+		seterr(err, errlen, "The downloader %s could not be started.",
+		    cfg.ytdlp_path);
+		rc = FETCH_TRANSIENT;
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+	    lasterr[0] == '\0' && find_output(dir, path, pathlen)) {
+		rc = FETCH_OK;
+	} else {
+		const char *words = lasterr[0] ? lasterr : tail;
+		rc = fetch_ytdlp_classify(words, &sentence);
+		if (lasterr[0] == '\0' && WIFEXITED(status) &&
+		    WEXITSTATUS(status) == 0) {
+			sentence = "The downloader (yt-dlp) finished without "
+			    "a video file.";
+			rc = FETCH_PERMANENT;
+		}
+		/* Its own words go into the error, so the user and the
+		 * operator see exactly what the site said. */
+		seterr(err, errlen, "%s yt-dlp said: \"%s\"", sentence, words);
+	}
+	log_ev(rc == FETCH_OK ? LOG_INFO : LOG_WARN, "ytdlp_done",
+	    "{sisssi}", "status", status, "last", lasterr, "rc", (int)rc);
+out:
+	if (pid > 0 && !exited) {
+		kill(-pid, SIGKILL);
+		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+			;
+	}
+	if (rc != FETCH_OK)
+		empty_dir(dir);
+	if (pfd[0] != -1)
+		close(pfd[0]);
+	if (pfd[1] != -1)
+		close(pfd[1]);
+	if (devnull != -1)
+		close(devnull);
+	buf_free(&acc);
+	return rc;
+}

@@ -1,0 +1,33 @@
+/*
+ * Media probing (libavformat) for the fetch stage: what a source file is
+ * and whether clipmill accepts it.
+ */
+#ifndef CLIPMILL_PROBE_H
+#define CLIPMILL_PROBE_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+enum probe_rc {
+	PROBE_OK = 0,
+	PROBE_REJECT = 1,	/* not acceptable input: ERR says why (permanent) */
+	PROBE_ERROR = -1	/* could not read the file (I/O, memory) */
+};
+
+/*
+ * Probe PATH.  On PROBE_OK *OUT is a new object {"duration","width",
+ * "height","display_width","display_height","fps","rotation","has_audio",
+ * "vcodec","acodec","audio_rate","audio_channels","format","ext","size",
+ * "bit_rate","streams"}; the caller owns it.  Rejected (PROBE_REJECT, with a
+ * sentence in ERR): zero bytes, not media, a still image, no video stream,
+ * longer than cfg.max_duration, larger than cfg.max_width x cfg.max_height
+ * (either orientation, after rotation).
+ */
+enum probe_rc probe_file(const char *path, json_t **out, char *err,
+	    size_t errlen);
+
+/* The normalised clockwise rotation (0, 90, 180, 270) of a display matrix
+ * angle as av_display_rotation_get() returns it (counter-clockwise). */
+int	probe_norm_rotation(double ccw_degrees);
+
+#endif

@@ -1,0 +1,225 @@
+/*
+ * The fetch stage: get the job's source into the store and judge it.
+ *
+ * How a URL is fetched: libcurl asks for it first.  A 2xx answer with a
+ * media content type (video/..., audio/..., application/mp4,
+ * octet-stream) is
+ * a direct media URL and is downloaded there and then.  Anything else (a
+ * web page, an error status) is handed to yt-dlp, which knows the sites.
+ * That first request also applies the address policy to the URL's host,
+ * so a site URL pointing inside is refused before yt-dlp sees it (yt-dlp's
+ * own later connections are not checked: see fetch.h).
+ * Uploads are already in the store at jobs.source_key.  Every source is
+ * probed the same way and stored as jobs/{id}/source.EXT.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "db.h"
+#include "fetch.h"
+#include "log.h"
+#include "probe.h"
+#include "stage.h"
+#include "util.h"
+
+static const char *
+content_type(const char *ext)
+{
+	if (strcmp(ext, "mp4") == 0)
+		return "video/mp4";
+	if (strcmp(ext, "webm") == 0)
+		return "video/webm";
+	if (strcmp(ext, "mkv") == 0)
+		return "video/x-matroska";
+	if (strcmp(ext, "ts") == 0)
+		return "video/mp2t";
+	if (strcmp(ext, "avi") == 0)
+		return "video/x-msvideo";
+	return "application/octet-stream";
+}
+
+static enum stage_rc
+from_fetch_rc(enum fetch_rc r)
+{
+	switch (r) {
+	case FETCH_OK:
+		return STAGE_OK;
+	case FETCH_CANCELLED:
+		return STAGE_CANCELLED;
+	case FETCH_TRANSIENT:
+		return STAGE_TRANSIENT;
+	case FETCH_NOT_MEDIA:
+	case FETCH_PERMANENT:
+		break;
+	}
+	return STAGE_PERMANENT;
+}
+
+/* Download URL into DIR; the local file's path goes to PATH. */
+static enum stage_rc
+fetch_url(struct task_ctx *ctx, const char *url, const char *dir, char *path,
+    size_t pathlen, char *err, size_t errlen)
+{
+	char ctype[128], cerr[512];
+	enum fetch_rc r;
+
+	if (xsnprintf(path, pathlen, "%s/source.download", dir) == -1) {
+		seterr(err, errlen, "scratch path too long");
+		return STAGE_TRANSIENT;
+	}
+	r = fetch_curl(ctx, url, path, 1, ctype, sizeof(ctype), cerr,
+	    sizeof(cerr));
+	if (r != FETCH_NOT_MEDIA) {
+		if (r != FETCH_OK)
+			seterr(err, errlen, "%s", cerr);
+		return from_fetch_rc(r);
+	}
+	log_ev(LOG_INFO, "fetch_via_ytdlp", "{ssss}", "url", url, "why", cerr);
+	r = fetch_ytdlp(ctx, url, dir, path, pathlen, err, errlen);
+	return from_fetch_rc(r);
+}
+
+/* The upload's local path: the store's own file when it has one, else a
+ * copy in DIR. */
+static enum stage_rc
+fetch_upload(struct task_ctx *ctx, const char *key, const char *dir,
+    char *path, size_t pathlen, char *err, size_t errlen)
+{
+	char *lp;
+	int r;
+
+	if (key == NULL || !store_key_valid(key)) {
+		seterr(err, errlen, "The job has no uploaded file.");
+		return STAGE_PERMANENT;
+	}
+	if ((lp = store_local_path(ctx->store, key)) != NULL) {
+		struct stat sb;
+		int ok = stat(lp, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		    xsnprintf(path, pathlen, "%s", lp) == 0;
+		free(lp);
+		if (ok)
+			return STAGE_OK;
+	}
+	if (xsnprintf(path, pathlen, "%s/upload", dir) == -1) {
+		seterr(err, errlen, "scratch path too long");
+		return STAGE_TRANSIENT;
+	}
+	r = store_get(ctx->store, key, path, err, errlen);
+	if (r == STORE_NOTFOUND) {
+		seterr(err, errlen, "The uploaded file is missing from the "
+		    "store.");
+		return STAGE_PERMANENT;
+	}
+	return r == STORE_OK ? STAGE_OK : STAGE_TRANSIENT;
+}
+
+static enum stage_rc
+fetch_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
+{
+	const json_t *job = ctx->task->job;
+	const char *kind, *url, *ext;
+	char dir[4096], path[4096], key[128];
+	json_t *probe = NULL;
+	json_int_t id;
+	enum stage_rc rc;
+	enum probe_rc pr;
+	int sr;
+
+	id = json_integer_value(json_object_get(job, "id"));
+	kind = json_string_value(json_object_get(job, "source_kind"));
+	url = json_string_value(json_object_get(job, "source_url"));
+	if (id <= 0 || kind == NULL) {
+		seterr(err, errlen, "The job has no source.");
+		return STAGE_PERMANENT;
+	}
+	if (xsnprintf(dir, sizeof(dir), "%s/dl", ctx->scratch) == -1 ||
+	    mkdir_p(dir, 0700) == -1) {
+		seterr(err, errlen, "cannot make the download directory: %s",
+		    strerror(errno));
+		return STAGE_TRANSIENT;
+	}
+	task_progress(ctx, 0, "fetching");
+	if (strcmp(kind, "url") == 0) {
+		if (url == NULL || *url == '\0') {
+			seterr(err, errlen, "The job has no URL.");
+			return STAGE_PERMANENT;
+		}
+		rc = fetch_url(ctx, url, dir, path, sizeof(path), err, errlen);
+	} else if (strcmp(kind, "upload") == 0) {
+		rc = fetch_upload(ctx, json_string_value(json_object_get(job,
+		    "source_key")), dir, path, sizeof(path), err, errlen);
+	} else {
+		seterr(err, errlen, "Unknown source kind \"%s\".", kind);
+		return STAGE_PERMANENT;
+	}
+	if (rc != STAGE_OK)
+		return rc;
+	if (task_progress(ctx, 95, "checking the video"))
+		return STAGE_CANCELLED;
+	pr = probe_file(path, &probe, err, errlen);
+	if (pr != PROBE_OK)
+		return pr == PROBE_REJECT ? STAGE_PERMANENT : STAGE_TRANSIENT;
+	ext = json_string_value(json_object_get(probe, "ext"));
+	if (xsnprintf(key, sizeof(key), "jobs/%lld/source.%s", (long long)id,
+	    ext) == -1) {
+		json_decref(probe);
+		seterr(err, errlen, "key too long");
+		return STAGE_TRANSIENT;
+	}
+	sr = store_put(ctx->store, key, path, content_type(ext), err, errlen);
+	if (sr != STORE_OK) {
+		json_decref(probe);
+		return STAGE_TRANSIENT;
+	}
+	*result = json_pack("{ssso}", "source_key", key, "probe", probe);
+	if (*result == NULL) {
+		seterr(err, errlen, "out of memory");
+		return STAGE_TRANSIENT;
+	}
+	task_progress(ctx, 100, "stored %s", key);
+	return STAGE_OK;
+}
+
+static int
+fetch_done(PGconn *c, const struct task *t, json_t *result, char *err,
+    size_t errlen)
+{
+	char jid[24], *probe;
+	const char *p[3];
+	int rc;
+
+	if (result == NULL || (p[1] = json_string_value(json_object_get(result,
+	    "source_key"))) == NULL) {
+		seterr(err, errlen, "fetch result without source_key");
+		return -1;
+	}
+	if ((probe = json_dumps(json_object_get(result, "probe"),
+	    JSON_COMPACT)) == NULL) {
+		seterr(err, errlen, "fetch result without probe");
+		return -1;
+	}
+	snprintf(jid, sizeof(jid), "%lld", t->job_id);
+	p[0] = jid;
+	p[2] = probe;
+	rc = db_cmd(c, err, errlen, "UPDATE jobs SET source_key = $2, "
+	    "probe = $3::jsonb, updated_at = now() WHERE id = $1", 3, p);
+	free(probe);
+	if (rc == -1 ||
+	    queue_add_task(c, t->job_id, 0, "transcribe", NULL, err, errlen) ||
+	    queue_notify_stage(c, "transcribe", err, errlen))
+		return -1;
+	return 0;
+}
+
+const struct stage stage_fetch = {
+	.name = "fetch",
+	.isolated = 1,
+	.cap = &cfg.cap_fetch,
+	.run = fetch_run,
+	.done = fetch_done,
+};
