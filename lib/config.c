@@ -121,6 +121,9 @@ static const struct option options[] = {
 	    "ultrafast|superfast|veryfast|faster|fast|medium|slow|slower|veryslow"),
 	I(x264_crf, 23, 0, 51),
 	S(caption_font, "DejaVu Sans"),
+	D(crop_dead_zone, 0.12, 0, 0.45),
+	D(crop_max_speed, 1.0, 0.05, 20),
+	I(render_threads, 0, 0, 64),
 
 	/* web front */
 	I(fcgi_threads, 16, 1, 1024),

@@ -90,6 +90,9 @@ struct config {
 	char	*x264_preset;
 	long long x264_crf;
 	char	*caption_font;
+	double	 crop_dead_zone;	/* share of the crop width the face may drift */
+	double	 crop_max_speed;	/* camera pan, crop widths per second */
+	long long render_threads;	/* 0: one per core */
 
 	/* web front */
 	long long fcgi_threads;
