@@ -7,6 +7,7 @@
  */
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include <libswresample/swresample.h>
 #include <libswscale/swscale.h>
 
+#include "log.h"
 #include "render.h"
 #include "util.h"
 
@@ -316,6 +318,19 @@ caps_close(struct caps *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* libass talks a lot; keep its warnings and errors only. */
+static void
+caps_log(int level, const char *fmt, va_list ap, void *arg)
+{
+	char line[512];
+
+	(void)arg;
+	if (level > 2)
+		return;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	log_ev(LOG_WARN, "libass", "{ss}", "msg", line);
+}
+
 static int
 caps_open(struct caps *c, const char *ass, int w, int h, char *err,
     size_t errlen)
@@ -329,6 +344,7 @@ caps_open(struct caps *c, const char *ass, int w, int h, char *err,
 		    "start.");
 		goto fail;
 	}
+	ass_set_message_cb(c->lib, caps_log, NULL);
 	ass_set_frame_size(c->rend, w, h);
 	ass_set_storage_size(c->rend, w, h);
 	ass_set_fonts(c->rend, NULL, "sans-serif", ASS_FONTPROVIDER_AUTODETECT,

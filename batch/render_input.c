@@ -59,6 +59,9 @@ media_open(struct media_in *m, const char *path, int want_audio, int threads,
 
 	memset(m, 0, sizeof(*m));
 	m->vidx = m->aidx = -1;
+	/* Library chatter is not our log's business; real errors come back
+	 * as return values and become sentences. */
+	av_log_set_level(AV_LOG_ERROR);
 	if ((e = avformat_open_input(&m->fmt, path, NULL, NULL)) < 0) {
 		averr(err, errlen, "The source video could not be opened", e);
 		return -1;

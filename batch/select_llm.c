@@ -16,7 +16,6 @@
 #include "select.h"
 #include "util.h"
 
-#define CHUNK_CHARS	12000		/* transcript text per request */
 #define MAX_ANSWER	(1u << 20)	/* response body cap */
 #define MAX_CANDS	256
 
@@ -63,7 +62,7 @@ ask(CURL *h, struct curl_slist *hdrs, const struct transcript *t,
 	int rc = -1;
 	CURLcode cc;
 
-	buf_init(&text, CHUNK_CHARS * 2);
+	buf_init(&text, (size_t)cfg.llm_chunk_chars * 2);
 	buf_init(&body, MAX_ANSWER);
 	for (i = s0; i < s1; i++)
 		buf_printf(&text, "[%.2f-%.2f] %s\n", t->seg[i].start,
@@ -195,7 +194,7 @@ select_llm(const struct transcript *t, const struct select_req *rq,
 	/* Chunks of whole segments, each asked on its own. */
 	while (s0 < t->nseg) {
 		for (s1 = s0, chars = 0; s1 < t->nseg && (s1 == s0 ||
-		    chars + strlen(t->seg[s1].text) + 24 <= CHUNK_CHARS); s1++)
+		    chars + strlen(t->seg[s1].text) + 24 <= (size_t)cfg.llm_chunk_chars); s1++)
 			chars += strlen(t->seg[s1].text) + 24;
 		if (ask(h, hdrs, t, rq, s0, s1, c, &nc, err, errlen) != 0)
 			goto out;

@@ -217,7 +217,7 @@ frame_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 		    tk->job_id, (long long)json_integer_value(json_object_get(c,
 		    "id"))) != 0 || xsnprintf(path, sizeof(path), "%s/crop-%zu.json",
 		    ctx->scratch, i) != 0 || pj == NULL ||
-		    json_dump_file(pj, path, JSON_COMPACT) != 0) {
+		    json_dump_file(pj, path, JSON_COMPACT | JSON_REAL_PRECISION(7)) != 0) {
 			seterr(err, errlen, "The crop path could not be written.");
 			json_decref(pj);
 			crop_path_free(&cp);

@@ -83,6 +83,7 @@ struct config {
 	long long clip_min;
 	long long clip_max;
 	long long clips_default;
+	long long llm_chunk_chars;	/* transcript text per LLM request */
 
 	/* frame and render */
 	char	*face_cascade;

@@ -64,7 +64,7 @@ task_event(struct task_ctx *ctx, const char *kind, const char *msg,
     json_t *data)
 {
 	const char *path = getenv("MEDIAOUT_EVENTS");
-	json_t *e = json_pack("{ssssso*}", "kind", kind, "msg", msg, "stage",
+	json_t *e = json_pack("{ssssssso*}", "kind", kind, "msg", msg, "stage",
 	    ctx->task->stage, "data", json_deep_copy(data));
 	char *s = json_dumps(e, JSON_COMPACT);
 	FILE *fp = path ? fopen(path, "a") : NULL;
