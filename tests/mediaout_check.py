@@ -9,8 +9,9 @@
       exits 1 unless every point of every path keeps the window inside the
       source frame
   mediaout_check.py band A.mp4 B.mp4 T
-      mean absolute difference of the caption band (60%..82% of the
-      height) between the frames at T seconds of A and B
+      per cent of the caption band's pixels (60%..82% of the height)
+      that differ by more than 48 levels between the frames at T seconds
+      of A and B: caption text and its outline, not encoding noise
   mediaout_check.py times TRANSCRIPT START END
       prints "WORD_T SILENT_T": clip times inside a spoken word and inside
       a pause of more than a second, for the caption checks
@@ -57,7 +58,8 @@ elif cmd == "band":
     t = float(sys.argv[4])
     a, b = frame(sys.argv[2], t), frame(sys.argv[3], t)
     lo, hi = int(1920 * 0.60) * 1080, int(1920 * 0.82) * 1080
-    print("%.3f" % (sum(abs(a[i] - b[i]) for i in range(lo, hi)) / (hi - lo)))
+    n = sum(1 for i in range(lo, hi) if abs(a[i] - b[i]) > 48)
+    print("%.3f" % (100.0 * n / (hi - lo)))
 elif cmd == "times":
     tr = json.load(open(sys.argv[2]))
     s, e = float(sys.argv[3]), float(sys.argv[4])

@@ -552,7 +552,7 @@ detect(const char *video, double fps)
 	for (;;) {
 		enum AVMediaType k;
 		struct face_box b[CROP_MAX_FACES];
-		int n, i, w, h, best = -1;
+		int n, i, w, h, sc, best = -1;
 		double t;
 
 		if (media_next(&m, &k, err, sizeof(err)) != 0)
@@ -561,8 +561,10 @@ detect(const char *video, double fps)
 		if (t < next - 0.01)
 			continue;
 		next += 1 / fps;
-		w = m.frame->width / 2;
-		h = m.frame->height / 2;
+		/* About 480 pixels wide: faces of a talking head stay large. */
+		sc = m.frame->width > 480 ? (m.frame->width + 479) / 480 : 1;
+		w = m.frame->width / sc;
+		h = m.frame->height / sc;
 		if (sws == NULL) {
 			sws = sws_getContext(m.frame->width, m.frame->height,
 			    m.frame->format, w, h, AV_PIX_FMT_GRAY8, SWS_AREA,
@@ -576,16 +578,16 @@ detect(const char *video, double fps)
 			sws_scale(sws, (const uint8_t *const *)m.frame->data,
 			    m.frame->linesize, 0, m.frame->height, d, ls);
 		}
-		n = face_det_run(fd, grey, w, h, w, 40, b, CROP_MAX_FACES);
+		n = face_det_run(fd, grey, w, h, w, 24, b, CROP_MAX_FACES);
 		for (i = 0; i < n; i++)
 			if (best < 0 || b[i].w > b[best].w)
 				best = i;
 		if (best < 0)
 			printf("%.3f - - - -\n", t);
 		else
-			printf("%.3f %d %d %d %d\n", t, (b[best].x + b[best].w / 2) * 2,
-			    (b[best].y + b[best].h / 2) * 2, b[best].w * 2,
-			    b[best].h * 2);
+			printf("%.3f %d %d %d %d\n", t, (b[best].x + b[best].w / 2) * sc,
+			    (b[best].y + b[best].h / 2) * sc, b[best].w * sc,
+			    b[best].h * sc);
 	}
 	sws_freeContext(sws);
 	free(grey);
