@@ -58,7 +58,7 @@ ask(CURL *h, struct curl_slist *hdrs, const struct transcript *t,
 	const char *content;
 	json_error_t je;
 	long status = 0;
-	size_t i, before = *nc;
+	size_t i;
 	int rc = -1;
 	CURLcode cc;
 
@@ -139,11 +139,8 @@ ask(CURL *h, struct curl_slist *hdrs, const struct transcript *t,
 		xsnprintf(p->reason, sizeof(p->reason), "%.*s", 250, re);
 		(*nc)++;
 	}
-	if (*nc == before && json_array_size(clips) > 0) {
-		seterr(err, errlen, "None of the language model's clips fit the "
-		    "video and the length range.");
-		goto out;
-	}
+	/* A chunk whose clips all miss is not fatal; select_llm fails when
+	 * no chunk gave a usable clip. */
 	rc = 0;
 out:
 	free(payload);
@@ -201,7 +198,8 @@ select_llm(const struct transcript *t, const struct select_req *rq,
 		s0 = s1;
 	}
 	if (nc == 0) {
-		seterr(err, errlen, "The language model proposed no clips.");
+		seterr(err, errlen, "None of the language model's clips fit the "
+		    "video and the length range.");
 		goto out;
 	}
 	qsort(c, nc, sizeof(*c), pick_cmp);

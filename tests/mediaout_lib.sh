@@ -30,6 +30,12 @@ mo_media() {
 	fi
 }
 
+# mo_transcript DIR PERIODS: only the transcript and loudness.
+mo_transcript() {
+	mkdir -p "$1"
+	python3 "$CLIPMILL_TOP/tests/mediaout_fixture.py" "$CLIPMILL_TESTDATA" "$1" "$2" >/dev/null
+}
+
 # mo_job DIR OPTIONS_JSON: a user and a job whose source, transcript and
 # loudness are in the store; prints the job id.
 mo_job() {
@@ -39,7 +45,7 @@ mo_job() {
 	id=$(sql "INSERT INTO jobs (user_id, source_kind, options, probe)
 	    VALUES ($uid, 'upload', '$opts', '{\"duration\": 1}') RETURNING id") || return 1
 	mkdir -p "$TMP/store/jobs/$id"
-	cp "$dir/talk.mp4" "$TMP/store/jobs/$id/source.mp4"
+	[ ! -f "$dir/talk.mp4" ] || cp "$dir/talk.mp4" "$TMP/store/jobs/$id/source.mp4"
 	[ ! -f "$dir/transcript.json" ] || cp "$dir/transcript.json" "$TMP/store/jobs/$id/"
 	[ ! -f "$dir/loudness.json" ] || cp "$dir/loudness.json" "$TMP/store/jobs/$id/"
 	sql "UPDATE jobs SET source_key = 'jobs/$id/source.mp4' WHERE id = $id" >/dev/null
