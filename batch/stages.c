@@ -13,12 +13,16 @@ extern const struct stage stage_test_noop, stage_test_sleep,
     stage_test_capped, stage_test_transient, stage_test_permanent,
     stage_test_crash, stage_test_hang, stage_test_fanout, stage_test_fanwork;
 
-extern const struct stage stage_fetch, stage_transcribe;
+extern const struct stage stage_fetch, stage_transcribe, stage_select,
+    stage_frame, stage_render;
 
 const struct stage *const all_stages[] = {
 	/* the pipeline, in order */
 	&stage_fetch,
 	&stage_transcribe,
+	&stage_select,
+	&stage_frame,
+	&stage_render,
 	/* test stages (cfg.test_stages) */
 	&stage_test_noop,
 	&stage_test_sleep,

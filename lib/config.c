@@ -116,15 +116,19 @@ static const struct option options[] = {
 	I(clip_min, 20, 1, 3600),
 	I(clip_max, 60, 1, 3600),
 	I(clips_default, 3, 1, 10),
+	I(llm_chunk_chars, 12000, 200, 1000000),
 
 	/* frame and render */
 	S(face_cascade,
-	    "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml"),
+	    "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml"),
 	D(frame_sample_fps, 5, 0.1, 60),
 	E(x264_preset, "veryfast",
 	    "ultrafast|superfast|veryfast|faster|fast|medium|slow|slower|veryslow"),
 	I(x264_crf, 23, 0, 51),
 	S(caption_font, "DejaVu Sans"),
+	D(crop_dead_zone, 0.12, 0, 0.45),
+	D(crop_max_speed, 1.0, 0.05, 20),
+	I(render_threads, 0, 0, 64),
 
 	/* web front */
 	I(fcgi_threads, 16, 1, 1024),

@@ -87,6 +87,7 @@ struct config {
 	long long clip_min;
 	long long clip_max;
 	long long clips_default;
+	long long llm_chunk_chars;	/* transcript text per LLM request */
 
 	/* frame and render */
 	char	*face_cascade;
@@ -94,6 +95,9 @@ struct config {
 	char	*x264_preset;
 	long long x264_crf;
 	char	*caption_font;
+	double	 crop_dead_zone;	/* share of the crop width the face may drift */
+	double	 crop_max_speed;	/* camera pan, crop widths per second */
+	long long render_threads;	/* 0: one per core */
 
 	/* web front */
 	long long fcgi_threads;

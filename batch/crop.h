@@ -1,0 +1,71 @@
+/*
+ * Crop paths: from face detections sampled across a clip to a smooth,
+ * steady camera window of the requested aspect inside the source frame.
+ * Pure computation (crop_path.c), shared by the frame stage, which plans
+ * the path, and the render stage, which follows it frame by frame.
+ */
+#ifndef CLIPMILL_CROP_H
+#define CLIPMILL_CROP_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#include "face_cv.h"
+
+#define CROP_MAX_FACES 8
+
+/* Faces found in one sampled frame, in source pixels; T from clip start. */
+struct crop_sample {
+	double		t;
+	int		n;
+	struct face_box	box[CROP_MAX_FACES];
+};
+
+struct crop_point {
+	double	t;	/* seconds from the clip start */
+	int	x, y;	/* top-left corner of the crop in source pixels */
+	int	cut;	/* 1: jump here (new subject), do not glide from before */
+	double	fx, fy;	/* the subject's face centre, or -1 when not seen */
+};
+
+struct crop_path {
+	int	src_w, src_h;
+	int	crop_w, crop_h;
+	size_t	n;
+	struct crop_point *pt;	/* owned; crop_path_free */
+	int	has_face;	/* 0: no face anywhere, centre crop */
+	int	face_samples;	/* samples where the subject was detected */
+	double	face_in_crop;	/* share of those with its centre in the crop */
+	double	reversals_per_s; /* camera direction reversals per second */
+};
+
+/* Aspect "W:H" (9:16, 1:1, 4:5 ...) into its two numbers; 0 or -1. */
+int	crop_parse_aspect(const char *aspect, int *aw, int *ah);
+
+/* The largest even-sized window of aspect AW:AH inside SRC_W x SRC_H. */
+void	crop_size(int src_w, int src_h, int aw, int ah, int *cw, int *ch);
+
+/*
+ * Plan the crop path of one clip of DURATION seconds from N samples:
+ * link detections into tracks, drop isolated ones, pick the subject (the
+ * most persistent and largest face), and move a camera with a dead zone,
+ * a speed limit and no quick reversals, cutting only when the subject
+ * changes for longer than about half a second.  Without faces the path
+ * is a centred window (has_face 0).  OUT is filled (free it with
+ * crop_path_free); 0, or -1 with ERR on allocation failure.
+ */
+int	crop_plan(const struct crop_sample *s, size_t n, double duration,
+	    int src_w, int src_h, int aw, int ah, struct crop_path *out,
+	    char *err, size_t errlen);
+void	crop_path_free(struct crop_path *);
+
+/* The window's top-left corner at time T (seconds from the clip start). */
+void	crop_at(const struct crop_path *, double t, int *x, int *y);
+
+/* To and from the stored form (jobs/{job}/crop/{clip}.json).  The JSON is a
+ * new reference; from_json checks every number against the frame. */
+json_t	*crop_path_json(const struct crop_path *);
+int	crop_path_from_json(json_t *, struct crop_path *, char *err,
+	    size_t errlen);
+
+#endif

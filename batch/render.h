@@ -1,0 +1,99 @@
+/*
+ * Media in and out for the frame and render stages: a demuxer with its
+ * decoders (render_input.c), and the clip renderer (render_clip.c) that
+ * decodes from the keyframe before a clip, crops each frame along the
+ * crop path, scales, burns captions with libass, and encodes H.264 + AAC
+ * into MP4 in a second thread.
+ */
+#ifndef CLIPMILL_RENDER_H
+#define CLIPMILL_RENDER_H
+
+#include <stddef.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+
+#include "crop.h"
+#include "store.h"
+
+struct media_in {
+	AVFormatContext	*fmt;
+	AVCodecContext	*vdec, *adec;
+	int		 vidx, aidx;	/* stream indexes, -1 when absent */
+	AVPacket	*pkt;
+	AVFrame		*frame;		/* the frame media_next() returns */
+	double		 origin;	/* the file's start time, seconds */
+	int		 draining;	/* packets exhausted, flushing decoders */
+	int		 vdone, adone;	/* decoder fully drained */
+};
+
+/* Open PATH with its first video stream and (WANT_AUDIO) its first audio
+ * stream; THREADS for the video decoder (0: automatic).  0 or -1 + ERR. */
+int	media_open(struct media_in *, const char *path, int want_audio,
+	    int threads, char *err, size_t errlen);
+void	media_close(struct media_in *);
+
+/* Seek to the keyframe at or before T seconds and reset the decoders. */
+int	media_seek(struct media_in *, double t, char *err, size_t errlen);
+
+/* Decode the next frame into m->frame (valid until the next call): 0 and
+ * *KIND set, 1 at the end of the file, -1 with ERR. */
+int	media_next(struct media_in *, enum AVMediaType *kind, char *err,
+	    size_t errlen);
+
+/* A decoded frame's time in seconds from the start of the file. */
+double	media_frame_time(const struct media_in *, enum AVMediaType kind,
+	    const AVFrame *);
+
+/* Frames per second of the video stream (25 when the file does not say). */
+double	media_fps(const struct media_in *);
+
+/* Returns 1 when the render must stop (the job was cancelled). */
+typedef int (*render_progress_fn)(void *arg, int pct);
+
+struct render_req {
+	const char	*src;		/* source media file */
+	double		 start, end;	/* the clip, seconds in the source */
+	const struct crop_path *crop;	/* window per frame; NULL: centred */
+	int		 aspect_w, aspect_h;
+	int		 out_w, out_h;	/* 1080x1920, 1080x1080, 1080x1350 */
+	const char	*ass;		/* ASS captions in clip time, or NULL */
+	const char	*preset;	/* x264 */
+	int		 crf;
+	int		 threads;	/* 0: automatic */
+	const char	*out_mp4;
+	const char	*out_jpg;
+	render_progress_fn progress;
+	void		*progress_arg;
+};
+
+struct render_res {
+	int	width, height;
+	double	duration;	/* seconds of video written */
+	long long frames;
+	int	has_audio;
+	int	captions_failed;	/* ASS given but libass refused it */
+	char	captions_err[256];
+};
+
+enum render_rc { RENDER_OK = 0, RENDER_ERR = -1, RENDER_CANCELLED = 1 };
+
+/* Render one clip; RES is filled.  ERR gets a sentence on RENDER_ERR. */
+enum render_rc render_clip(const struct render_req *, struct render_res *,
+	    char *err, size_t errlen);
+
+/* The output size for an aspect "W:H": 1080 wide, height by the aspect,
+ * even.  0 or -1 for an unknown aspect. */
+int	render_size(const char *aspect, int *w, int *h);
+
+#endif
+
+/* A local path for store object KEY: the store's own file when it has
+ * one, else a copy fetched to SCRATCH/NAME.  Allocated (caller frees), or
+ * NULL with ERR and *TRANSIENT set when a retry may succeed. */
+char	*render_fetch(struct store *, const char *key, const char *scratch,
+	    const char *name, int *transient, char *err, size_t errlen);
+
+/* Load a JSON object stored at KEY (at most 64 MB); new reference or NULL. */
+json_t	*render_fetch_json(struct store *, const char *key, const char *scratch,
+	    const char *name, int *transient, char *err, size_t errlen);

@@ -1,0 +1,282 @@
+/* Demuxing and decoding for the frame and render stages (render.h). */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libavutil/avutil.h>
+
+#include "render.h"
+#include "util.h"
+
+static void
+averr(char *err, size_t errlen, const char *what, int e)
+{
+	char msg[AV_ERROR_MAX_STRING_SIZE];
+
+	av_strerror(e, msg, sizeof(msg));
+	seterr(err, errlen, "%s: %s.", what, msg);
+}
+
+static int
+open_decoder(AVStream *st, int threads, AVCodecContext **out, char *err,
+    size_t errlen)
+{
+	const AVCodec *dec = avcodec_find_decoder(st->codecpar->codec_id);
+	AVCodecContext *c;
+	int e;
+
+	if (dec == NULL) {
+		seterr(err, errlen, "No decoder for the source's %s codec.",
+		    avcodec_get_name(st->codecpar->codec_id));
+		return -1;
+	}
+	if ((c = avcodec_alloc_context3(dec)) == NULL) {
+		seterr(err, errlen, "Out of memory opening a decoder.");
+		return -1;
+	}
+	if ((e = avcodec_parameters_to_context(c, st->codecpar)) < 0) {
+		averr(err, errlen, "Bad codec parameters", e);
+		avcodec_free_context(&c);
+		return -1;
+	}
+	c->pkt_timebase = st->time_base;
+	c->thread_count = threads;
+	if ((e = avcodec_open2(c, dec, NULL)) < 0) {
+		averr(err, errlen, "The decoder could not start", e);
+		avcodec_free_context(&c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+int
+media_open(struct media_in *m, const char *path, int want_audio, int threads,
+    char *err, size_t errlen)
+{
+	int e;
+
+	memset(m, 0, sizeof(*m));
+	m->vidx = m->aidx = -1;
+	/* Library chatter is not our log's business; real errors come back
+	 * as return values and become sentences. */
+	av_log_set_level(AV_LOG_ERROR);
+	if ((e = avformat_open_input(&m->fmt, path, NULL, NULL)) < 0) {
+		averr(err, errlen, "The source video could not be opened", e);
+		return -1;
+	}
+	if ((e = avformat_find_stream_info(m->fmt, NULL)) < 0) {
+		averr(err, errlen, "The source video could not be read", e);
+		goto fail;
+	}
+	m->vidx = av_find_best_stream(m->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+	if (m->vidx < 0) {
+		seterr(err, errlen, "The source has no video stream.");
+		goto fail;
+	}
+	if (open_decoder(m->fmt->streams[m->vidx], threads, &m->vdec, err,
+	    errlen) != 0)
+		goto fail;
+	if (want_audio) {
+		m->aidx = av_find_best_stream(m->fmt, AVMEDIA_TYPE_AUDIO, -1,
+		    m->vidx, NULL, 0);
+		if (m->aidx >= 0 && open_decoder(m->fmt->streams[m->aidx], 1,
+		    &m->adec, err, errlen) != 0)
+			goto fail;
+		if (m->aidx < 0)
+			m->aidx = -1;
+	}
+	m->origin = m->fmt->start_time == AV_NOPTS_VALUE ? 0 :
+	    (double)m->fmt->start_time / AV_TIME_BASE;
+	if ((m->pkt = av_packet_alloc()) == NULL ||
+	    (m->frame = av_frame_alloc()) == NULL) {
+		seterr(err, errlen, "Out of memory opening the source.");
+		goto fail;
+	}
+	m->adone = m->adec == NULL;
+	return 0;
+fail:
+	media_close(m);
+	return -1;
+}
+
+void
+media_close(struct media_in *m)
+{
+	avcodec_free_context(&m->vdec);
+	avcodec_free_context(&m->adec);
+	av_packet_free(&m->pkt);
+	av_frame_free(&m->frame);
+	avformat_close_input(&m->fmt);
+}
+
+int
+media_seek(struct media_in *m, double t, char *err, size_t errlen)
+{
+	AVStream *st = m->fmt->streams[m->vidx];
+	int64_t ts;
+	int e;
+
+	if (t < 0)
+		t = 0;
+	ts = (int64_t)((t + m->origin) / av_q2d(st->time_base));
+	if ((e = av_seek_frame(m->fmt, m->vidx, ts, AVSEEK_FLAG_BACKWARD)) < 0 &&
+	    (e = av_seek_frame(m->fmt, -1, 0, AVSEEK_FLAG_BACKWARD)) < 0) {
+		averr(err, errlen, "Seeking in the source failed", e);
+		return -1;
+	}
+	avcodec_flush_buffers(m->vdec);
+	if (m->adec)
+		avcodec_flush_buffers(m->adec);
+	m->draining = 0;
+	m->vdone = 0;
+	m->adone = m->adec == NULL;
+	return 0;
+}
+
+int
+media_next(struct media_in *m, enum AVMediaType *kind, char *err,
+    size_t errlen)
+{
+	int e;
+
+	av_frame_unref(m->frame);
+	for (;;) {
+		/* Prefer frames already decoded. */
+		if (!m->vdone) {
+			e = avcodec_receive_frame(m->vdec, m->frame);
+			if (e == 0) {
+				*kind = AVMEDIA_TYPE_VIDEO;
+				return 0;
+			}
+			if (e == AVERROR_EOF)
+				m->vdone = 1;
+			else if (e != AVERROR(EAGAIN)) {
+				averr(err, errlen, "Decoding the video failed", e);
+				return -1;
+			}
+		}
+		if (!m->adone) {
+			e = avcodec_receive_frame(m->adec, m->frame);
+			if (e == 0) {
+				*kind = AVMEDIA_TYPE_AUDIO;
+				return 0;
+			}
+			if (e == AVERROR_EOF)
+				m->adone = 1;
+			else if (e != AVERROR(EAGAIN)) {
+				averr(err, errlen, "Decoding the audio failed", e);
+				return -1;
+			}
+		}
+		if (m->vdone && m->adone)
+			return 1;
+		if (m->draining)
+			continue;
+		e = av_read_frame(m->fmt, m->pkt);
+		if (e == AVERROR_EOF || e == AVERROR(EIO)) {
+			/* End of input: drain both decoders. */
+			m->draining = 1;
+			avcodec_send_packet(m->vdec, NULL);
+			if (m->adec)
+				avcodec_send_packet(m->adec, NULL);
+			continue;
+		}
+		if (e < 0) {
+			averr(err, errlen, "Reading the source failed", e);
+			return -1;
+		}
+		if (m->pkt->stream_index == m->vidx)
+			e = avcodec_send_packet(m->vdec, m->pkt);
+		else if (m->adec && m->pkt->stream_index == m->aidx)
+			e = avcodec_send_packet(m->adec, m->pkt);
+		else
+			e = 0;
+		av_packet_unref(m->pkt);
+		/* A damaged packet is skipped, as players do. */
+		if (e < 0 && e != AVERROR(EAGAIN) && e != AVERROR_INVALIDDATA) {
+			averr(err, errlen, "Decoding the source failed", e);
+			return -1;
+		}
+	}
+}
+
+double
+media_frame_time(const struct media_in *m, enum AVMediaType kind,
+    const AVFrame *f)
+{
+	int idx = kind == AVMEDIA_TYPE_VIDEO ? m->vidx : m->aidx;
+	int64_t pts = f->best_effort_timestamp != AV_NOPTS_VALUE ?
+	    f->best_effort_timestamp : f->pts;
+
+	if (pts == AV_NOPTS_VALUE || idx < 0)
+		return -1;
+	return pts * av_q2d(m->fmt->streams[idx]->time_base) - m->origin;
+}
+
+double
+media_fps(const struct media_in *m)
+{
+	AVStream *st = m->fmt->streams[m->vidx];
+	AVRational r = st->avg_frame_rate.num > 0 ? st->avg_frame_rate :
+	    st->r_frame_rate;
+
+	if (r.num <= 0 || r.den <= 0 || av_q2d(r) > 1000)
+		return 25;
+	return av_q2d(r);
+}
+
+char *
+render_fetch(struct store *st, const char *key, const char *scratch,
+    const char *name, int *transient, char *err, size_t errlen)
+{
+	char path[4096], *p;
+	int rc;
+
+	*transient = 0;
+	if (key == NULL || !store_key_valid(key)) {
+		seterr(err, errlen, "A stored file's key is missing or invalid.");
+		return NULL;
+	}
+	/* The file store has the bytes on disk already: read them in place. */
+	if ((p = store_local_path(st, key)) != NULL) {
+		if (access(p, R_OK) == 0)
+			return p;
+		free(p);
+	}
+	if (xsnprintf(path, sizeof(path), "%s/%s", scratch, name) != 0) {
+		seterr(err, errlen, "The scratch path is too long.");
+		return NULL;
+	}
+	rc = store_get(st, key, path, err, errlen);
+	if (rc != STORE_OK) {
+		*transient = rc == STORE_AGAIN;
+		if (rc == STORE_NOTFOUND)
+			seterr(err, errlen, "The stored file %s is missing.", key);
+		return NULL;
+	}
+	return strdup(path);
+}
+
+json_t *
+render_fetch_json(struct store *st, const char *key, const char *scratch,
+    const char *name, int *transient, char *err, size_t errlen)
+{
+	struct stat sb;
+	json_error_t je;
+	json_t *o = NULL;
+	char *p;
+
+	if ((p = render_fetch(st, key, scratch, name, transient, err, errlen)) == NULL)
+		return NULL;
+	if (stat(p, &sb) != 0 || sb.st_size > (64L << 20))
+		seterr(err, errlen, "The stored file %s is missing or too large.", key);
+	else if ((o = json_load_file(p, 0, &je)) == NULL || !json_is_object(o)) {
+		seterr(err, errlen, "The stored file %s is not valid JSON.", key);
+		json_decref(o);
+		o = NULL;
+	}
+	free(p);
+	return o;
+}

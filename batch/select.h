@@ -1,0 +1,80 @@
+/*
+ * Clip selection: the transcript and loudness as the transcribe stage
+ * stores them (select_transcript.c), and the two scorers, the offline
+ * heuristic (select_heuristic.c) and an OpenAI-compatible chat model
+ * (select_llm.c).  The captions of the render stage read the same words.
+ */
+#ifndef CLIPMILL_SELECT_H
+#define CLIPMILL_SELECT_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+struct word {
+	double	 start, end;	/* seconds from the source start */
+	double	 conf;
+	char	*text;
+	int	 sent_end;	/* last word of a sentence or segment */
+};
+
+struct segment {
+	double	 start, end;
+	size_t	 w0, w1;	/* its words: [w0, w1) */
+	char	*text;
+};
+
+struct transcript {
+	double		 duration;
+	int		 no_audio;
+	struct word	*w;
+	size_t		 nw;
+	struct segment	*seg;
+	size_t		 nseg;
+	double		 loud_interval;	/* seconds per loudness value */
+	double		*loud;		/* dBFS, or NULL */
+	size_t		 nloud;
+};
+
+/* Read transcript.json (and LOUD_PATH, loudness.json, when not NULL) with
+ * size caps and range checks.  0, or -1 with a sentence in ERR. */
+int	transcript_load(const char *path, const char *loud_path,
+	    struct transcript *t, char *err, size_t errlen);
+void	transcript_free(struct transcript *);
+
+/* One chosen clip. */
+struct pick {
+	double	start, end;
+	double	score;		/* 0..100 */
+	char	title[128];
+	char	reason[256];
+};
+
+struct select_req {
+	int	clips;		/* how many, 1..10 */
+	double	min_len, max_len;
+	double	duration;	/* of the source, seconds */
+};
+
+/* The heuristic scorer: at most REQ->clips non-overlapping picks, best
+ * first, into OUT (room for REQ->clips).  Returns how many. */
+size_t	select_heuristic(const struct transcript *, const struct select_req *,
+	    struct pick *out);
+
+/* Picks for a video without speech: evenly spaced windows. */
+size_t	select_evenly(const struct select_req *, struct pick *out);
+
+/* The LLM scorer.  Returns how many picks (>= 1) or -1 with a sentence in
+ * ERR for the fallback event (failed call, invalid answer). */
+int	select_llm(const struct transcript *, const struct select_req *,
+	    struct pick *out, char *err, size_t errlen);
+
+/* Snap [*S, *E] to word boundaries and check it against the length range
+ * and the video; 0 when it is a valid clip, else -1. */
+int	select_snap(const struct transcript *, const struct select_req *,
+	    double *s, double *e);
+
+/* Copy at most LEN-1 bytes of TEXT into DST, cut at a word boundary,
+ * with its first letter in upper case. */
+void	select_title(char *dst, size_t len, const char *text);
+
+#endif

@@ -1,0 +1,191 @@
+/* Reading transcript.json and loudness.json (select.h), bounded and checked. */
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "select.h"
+#include "util.h"
+
+#define MAX_JSON_BYTES	(64L << 20)
+#define MAX_WORDS	2000000
+#define MAX_LOUD	10000000
+#define MAX_WORD_CHARS	64
+
+static json_t *
+load_capped(const char *path, const char *what, char *err, size_t errlen)
+{
+	struct stat sb;
+	json_error_t je;
+	json_t *o;
+
+	if (stat(path, &sb) != 0 || sb.st_size > MAX_JSON_BYTES) {
+		seterr(err, errlen, "The %s is missing or too large.", what);
+		return NULL;
+	}
+	if ((o = json_load_file(path, 0, &je)) == NULL || !json_is_object(o)) {
+		seterr(err, errlen, "The %s is not valid JSON (line %d: %s).",
+		    what, je.line, je.text);
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static int
+ends_sentence(const char *s)
+{
+	size_t n = strlen(s);
+
+	while (n > 0 && (s[n - 1] == '"' || s[n - 1] == '\'' || s[n - 1] == ')'))
+		n--;
+	return n > 0 && strchr(".?!", s[n - 1]) != NULL;
+}
+
+static int
+word_cmp(const void *a, const void *b)
+{
+	const struct word *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+int
+transcript_load(const char *path, const char *loud_path, struct transcript *t,
+    char *err, size_t errlen)
+{
+	json_t *o = NULL, *segs, *seg, *words, *wd, *lo = NULL, *arr, *v;
+	size_t i, j, total = 0;
+	int rc = -1, noa = 0;
+	double dur = 0;
+
+	memset(t, 0, sizeof(*t));
+	if ((o = load_capped(path, "transcript", err, errlen)) == NULL)
+		goto out;
+	if (json_unpack(o, "{s?Fs?bso}", "duration", &dur, "no_audio", &noa,
+	    "segments", &segs) != 0 || !json_is_array(segs) || dur < 0 ||
+	    dur > 1e6 || !isfinite(dur)) {
+		seterr(err, errlen, "The transcript lacks its duration or segments.");
+		goto out;
+	}
+	t->duration = dur;
+	t->no_audio = noa;
+	json_array_foreach(segs, i, seg) {
+		words = json_object_get(seg, "words");
+		total += json_is_array(words) ? json_array_size(words) : 0;
+	}
+	if (total > MAX_WORDS || json_array_size(segs) > MAX_WORDS) {
+		seterr(err, errlen, "The transcript has too many words.");
+		goto out;
+	}
+	t->w = calloc(total ? total : 1, sizeof(*t->w));
+	t->seg = calloc(json_array_size(segs) ? json_array_size(segs) : 1,
+	    sizeof(*t->seg));
+	if (t->w == NULL || t->seg == NULL) {
+		seterr(err, errlen, "Out of memory reading the transcript.");
+		goto out;
+	}
+	json_array_foreach(segs, i, seg) {
+		struct segment *sg = &t->seg[t->nseg];
+		const char *text = "";
+		double ss = 0, se = 0;
+
+		if (json_unpack(seg, "{sFsFs?s}", "start", &ss, "end", &se,
+		    "text", &text) != 0 || !(ss >= 0 && se >= ss &&
+		    se <= dur + 1)) {
+			seterr(err, errlen, "Transcript segment %zu has bad times.", i);
+			goto out;
+		}
+		sg->start = ss;
+		sg->end = se;
+		sg->w0 = t->nw;
+		if ((sg->text = strndup(text, 4096)) == NULL) {
+			seterr(err, errlen, "Out of memory reading the transcript.");
+			goto out;
+		}
+		t->nseg++;	/* counted now so that a failure frees it */
+		words = json_object_get(seg, "words");
+		json_array_foreach(words, j, wd) {
+			struct word *w = &t->w[t->nw];
+			const char *txt;
+			double ws, we, c = 1;
+
+			if (json_unpack(wd, "{sssFsFs?F}", "word", &txt, "start", &ws,
+			    "end", &we, "confidence", &c) != 0 ||
+			    !(ws >= 0 && we >= ws && we <= dur + 1)) {
+				seterr(err, errlen, "Transcript word %zu of segment "
+				    "%zu is not valid.", j, i);
+				goto out;
+			}
+			while (isspace((unsigned char)*txt))
+				txt++;
+			if (*txt == '\0')
+				continue;
+			w->start = ws;
+			w->end = we;
+			w->conf = c;
+			if ((w->text = strndup(txt, MAX_WORD_CHARS)) == NULL) {
+				seterr(err, errlen, "Out of memory reading the transcript.");
+				goto out;
+			}
+			w->sent_end = ends_sentence(w->text);
+			t->nw++;
+		}
+		sg->w1 = t->nw;
+		if (sg->w1 > sg->w0)
+			t->w[sg->w1 - 1].sent_end = 1;	/* segments end at pauses */
+	}
+	/* Words out of order would break every search below; sort them
+	 * (segments keep their ranges only when already ordered). */
+	for (i = 1; i < t->nw; i++)
+		if (t->w[i].start < t->w[i - 1].start) {
+			qsort(t->w, t->nw, sizeof(*t->w), word_cmp);
+			break;
+		}
+	if (loud_path != NULL) {
+		double iv = 0;
+
+		if ((lo = load_capped(loud_path, "loudness data", err, errlen)) == NULL)
+			goto out;
+		if (json_unpack(lo, "{sFso}", "interval", &iv, "dbfs", &arr) != 0 ||
+		    !json_is_array(arr) || !(iv >= 0.001 && iv <= 10) ||
+		    json_array_size(arr) > MAX_LOUD) {
+			seterr(err, errlen, "The loudness data is not valid.");
+			goto out;
+		}
+		t->loud_interval = iv;
+		t->nloud = json_array_size(arr);
+		if ((t->loud = calloc(t->nloud ? t->nloud : 1, sizeof(double))) == NULL) {
+			seterr(err, errlen, "Out of memory reading the loudness.");
+			goto out;
+		}
+		json_array_foreach(arr, i, v) {
+			double d = json_number_value(v);
+
+			t->loud[i] = json_is_number(v) && d >= -200 && d <= 20 ? d : -120;
+		}
+	}
+	rc = 0;
+out:
+	json_decref(o);
+	json_decref(lo);
+	if (rc != 0)
+		transcript_free(t);
+	return rc;
+}
+
+void
+transcript_free(struct transcript *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nw; i++)
+		free(t->w[i].text);
+	for (i = 0; i < t->nseg; i++)
+		free(t->seg[i].text);
+	free(t->w);
+	free(t->seg);
+	free(t->loud);
+	memset(t, 0, sizeof(*t));
+}

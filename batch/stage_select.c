@@ -1,0 +1,260 @@
+/*
+ * The select stage: one task per job.  Reads the transcript and loudness,
+ * chooses clips with the heuristic scorer or the LLM (falling back to the
+ * heuristic, with an event, when the LLM fails), or spaces them evenly
+ * when there is no speech.  done() stores one clips row per clip per
+ * requested aspect and adds the job's one frame task.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "render.h"
+#include "select.h"
+#include "stage.h"
+#include "util.h"
+
+#define MAX_PICKS 10
+
+static void
+fallback(struct task_ctx *ctx, const char *msg, const char *why)
+{
+	json_t *d = why ? json_pack("{ss}", "error", why) : NULL;
+
+	task_event(ctx, "fallback", msg, d);
+	json_decref(d);
+}
+
+/* Job options with their defaults and bounds; 0 or -1 with ERR. */
+static int
+options(const struct task *tk, struct select_req *rq, json_t **aspects,
+    const char **backend, int *captions, char *err, size_t errlen)
+{
+	json_t *o = json_object_get(tk->job, "options"), *a, *v;
+	double mn = (double)cfg.clip_min, mx = (double)cfg.clip_max;
+	json_int_t n = cfg.clips_default;
+	size_t i;
+	int w, h;
+
+	*backend = cfg.select_backend;
+	*captions = 1;
+	if (o != NULL && json_unpack(o, "{s?Is?Fs?Fs?ss?b}", "clips", &n,
+	    "min_len", &mn, "max_len", &mx, "select_backend", backend,
+	    "captions", captions) != 0) {
+		seterr(err, errlen, "The job's options are not valid.");
+		return -1;
+	}
+	if (n < 1 || n > MAX_PICKS || !(mn >= 1 && mx <= 3600 && mn <= mx)) {
+		seterr(err, errlen, "The job asks for 1 to %d clips of 1 to 3600 "
+		    "seconds, with the shortest no longer than the longest.",
+		    MAX_PICKS);
+		return -1;
+	}
+	if (strcmp(*backend, "heuristic") != 0 && strcmp(*backend, "llm") != 0)
+		*backend = cfg.select_backend;
+	rq->clips = (int)n;
+	rq->min_len = mn;
+	rq->max_len = mx;
+	*aspects = json_array();
+	a = json_object_get(o, "aspects");
+	json_array_foreach(a, i, v) {
+		const char *s = json_string_value(v);
+		size_t k;
+		int dup = 0;
+
+		if (s == NULL || render_size(s, &w, &h) != 0) {
+			seterr(err, errlen, "Unknown aspect; use 9:16, 1:1 or 4:5.");
+			json_decref(*aspects);
+			return -1;
+		}
+		for (k = 0; k < json_array_size(*aspects); k++)
+			dup |= strcmp(json_string_value(json_array_get(*aspects, k)), s) == 0;
+		if (!dup)
+			json_array_append_new(*aspects, json_string(s));
+	}
+	if (json_array_size(*aspects) == 0)
+		json_array_append_new(*aspects, json_string("9:16"));
+	return 0;
+}
+
+static enum stage_rc
+select_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
+{
+	const struct task *tk = ctx->task;
+	struct select_req rq;
+	struct transcript t;
+	struct pick picks[MAX_PICKS];
+	json_t *aspects = NULL, *clips;
+	const char *backend, *used, *tkey_p;
+	char tkey[128], lkey[128], *tpath = NULL, *lpath = NULL, terr[256];
+	char lerr[256];
+	int captions, transient, have_t = 0, n = 0, i;
+	double pdur = json_number_value(json_object_get(json_object_get(tk->job,
+	    "probe"), "duration"));
+
+	memset(&t, 0, sizeof(t));
+	memset(picks, 0, sizeof(picks));
+	if (options(tk, &rq, &aspects, &backend, &captions, err, errlen) != 0)
+		return STAGE_PERMANENT;
+	tkey_p = json_string_value(json_object_get(tk->payload, "transcript_key"));
+	xsnprintf(tkey, sizeof(tkey), "%s", tkey_p ? tkey_p :
+	    "jobs/0/transcript.json");
+	if (tkey_p == NULL)
+		xsnprintf(tkey, sizeof(tkey), "jobs/%lld/transcript.json", tk->job_id);
+	xsnprintf(lkey, sizeof(lkey), "jobs/%lld/loudness.json", tk->job_id);
+
+	if ((tpath = render_fetch(ctx->store, tkey, ctx->scratch,
+	    "transcript.json", &transient, terr, sizeof(terr))) == NULL &&
+	    transient) {
+		seterr(err, errlen, "%s", terr);
+		json_decref(aspects);
+		return STAGE_TRANSIENT;
+	}
+	/* Loudness is a bonus: without it the scorer uses the words alone. */
+	lpath = render_fetch(ctx->store, lkey, ctx->scratch, "loudness.json",
+	    &transient, lerr, sizeof(lerr));
+	if (tpath != NULL) {
+		if (transcript_load(tpath, lpath, &t, terr, sizeof(terr)) == 0 ||
+		    (lpath != NULL && transcript_load(tpath, NULL, &t, terr,
+		    sizeof(terr)) == 0))
+			have_t = 1;
+	}
+	rq.duration = have_t && t.duration > 0 ? t.duration : pdur;
+	if (!(rq.duration > 0)) {
+		seterr(err, errlen, "The video's duration is unknown, so no clips "
+		    "can be chosen.");
+		json_decref(aspects);
+		transcript_free(&t);
+		free(tpath);
+		free(lpath);
+		return STAGE_PERMANENT;
+	}
+	if (!have_t)
+		fallback(ctx, "The transcript could not be read, so clips are "
+		    "spaced evenly and have no captions.", terr);
+
+	used = backend;
+	if (have_t && !t.no_audio && t.nw > 0) {
+		if (strcmp(backend, "llm") == 0) {
+			n = select_llm(&t, &rq, picks, terr, sizeof(terr));
+			if (n < 1) {
+				fallback(ctx, "The language model could not choose "
+				    "clips, so the built-in scorer chose them.", terr);
+				n = 0;
+			}
+		}
+		if (n == 0) {
+			used = "heuristic";
+			n = (int)select_heuristic(&t, &rq, picks);
+			if (n == 0)
+				fallback(ctx, "No stretch of speech fits the length "
+				    "range, so clips are spaced evenly.", NULL);
+		}
+	} else if (have_t) {
+		fallback(ctx, "No speech was found, so clips are spaced evenly "
+		    "and have no captions.", NULL);
+	}
+	if (n == 0) {
+		used = "even";
+		captions = captions && have_t && t.nw > 0;
+		if (!have_t || t.no_audio || t.nw == 0)
+			captions = 0;
+		n = (int)select_evenly(&rq, picks);
+	}
+	clips = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(clips, json_pack("{sisfsfsfssss}", "rank",
+		    i + 1, "start", picks[i].start, "end", picks[i].end, "score",
+		    picks[i].score, "title", picks[i].title, "reason",
+		    picks[i].reason));
+	*result = json_pack("{sssososbss}", "backend", used, "clips", clips,
+	    "aspects", aspects, "captions", captions, "transcript_key", tkey);
+	log_ev(LOG_INFO, "select_done", "{sIsssi}", "job", tk->job_id,
+	    "backend", used, "clips", n);
+	transcript_free(&t);
+	free(tpath);
+	free(lpath);
+	return STAGE_OK;
+}
+
+static int
+select_done(PGconn *c, const struct task *tk, json_t *res, char *err,
+    size_t errlen)
+{
+	json_t *clips = json_object_get(res, "clips"), *aspects, *cl, *asp;
+	json_t *fclips = json_array(), *payload;
+	const char *backend = json_string_value(json_object_get(res, "backend"));
+	char job[24];
+	size_t i, k;
+	int rc = -1;
+
+	aspects = json_object_get(res, "aspects");
+	xsnprintf(job, sizeof(job), "%lld", tk->job_id);
+	json_array_foreach(clips, i, cl) {
+		json_array_foreach(aspects, k, asp) {
+			char rank[16], s[32], e[32], sc[32];
+			const char *p[9];
+			PGresult *r;
+
+			xsnprintf(rank, sizeof(rank), "%lld", (long long)
+			    json_integer_value(json_object_get(cl, "rank")));
+			xsnprintf(s, sizeof(s), "%.3f", json_number_value(
+			    json_object_get(cl, "start")));
+			xsnprintf(e, sizeof(e), "%.3f", json_number_value(
+			    json_object_get(cl, "end")));
+			xsnprintf(sc, sizeof(sc), "%.1f", json_number_value(
+			    json_object_get(cl, "score")));
+			p[0] = job;
+			p[1] = rank;
+			p[2] = json_string_value(asp);
+			p[3] = s;
+			p[4] = e;
+			p[5] = sc;
+			p[6] = json_string_value(json_object_get(cl, "title"));
+			p[7] = json_string_value(json_object_get(cl, "reason"));
+			p[8] = backend;
+			if ((r = db_exec(c, err, errlen, "INSERT INTO clips (job_id, "
+			    "rank, aspect, start_s, end_s, score, title, reason, "
+			    "backend) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+			    "RETURNING id", 9, p)) == NULL)
+				goto out;
+			json_array_append_new(fclips, json_pack("{sIsOsOsOsO}",
+			    "id", (json_int_t)strtoll(PQgetvalue(r, 0, 0), NULL, 10),
+			    "rank", json_object_get(cl, "rank"), "start",
+			    json_object_get(cl, "start"), "end",
+			    json_object_get(cl, "end"), "aspect", asp));
+			PQclear(r);
+		}
+	}
+	if (json_array_size(fclips) == 0) {
+		seterr(err, errlen, "No clips were chosen.");
+		goto out;
+	}
+	payload = json_pack("{sOsOsO}", "clips", fclips, "captions",
+	    json_object_get(res, "captions"), "transcript_key",
+	    json_object_get(res, "transcript_key"));
+	if (payload == NULL) {
+		seterr(err, errlen, "The select result is incomplete.");
+		goto out;
+	}
+	rc = queue_add_task(c, tk->job_id, 0, "frame", payload, err, errlen);
+	json_decref(payload);
+	if (rc == 0)
+		rc = queue_notify_stage(c, "frame", err, errlen);
+out:
+	json_decref(fclips);
+	return rc;
+}
+
+const struct stage stage_select = {
+	.name = "select",
+	.isolated = 1,
+	.batch = 1,
+	.cap = &cfg.cap_select,
+	.run = select_run,
+	.done = select_done,
+};

@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Checks on rendered clips for the t_render* tests.
+
+  mediaout_check.py probe CLIP.mp4 START END
+      prints "codec width height acodec vdur adiff sar" where vdur is the
+      video's duration minus (END - START) and adiff the audio/video start
+      offset, both in seconds
+  mediaout_check.py crops CROP.json...
+      exits 1 unless every point of every path keeps the window inside the
+      source frame
+  mediaout_check.py band A.mp4 B.mp4 T
+      per cent of the caption band's pixels (60%..82% of the height)
+      that differ by more than 48 levels between the frames at T seconds
+      of A and B: caption text and its outline, not encoding noise
+  mediaout_check.py times TRANSCRIPT START END
+      prints "WORD_T SILENT_T": clip times inside a spoken word and inside
+      a pause of more than a second, for the caption checks
+"""
+import json, subprocess, sys
+
+
+def ffprobe(path):
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-of",
+                          "json", path], check=True, capture_output=True)
+    return json.loads(out.stdout)["streams"]
+
+
+def frame(path, t, w=1080, h=1920):
+    out = subprocess.run(["ffmpeg", "-v", "error", "-ss", "%.3f" % t, "-i",
+                          path, "-frames:v", "1", "-f", "rawvideo",
+                          "-pix_fmt", "gray", "-"], check=True,
+                         capture_output=True).stdout
+    assert len(out) == w * h, (path, t, len(out))
+    return out
+
+
+cmd = sys.argv[1]
+if cmd == "probe":
+    st = ffprobe(sys.argv[2])
+    v = [s for s in st if s["codec_type"] == "video"][0]
+    a = [s for s in st if s["codec_type"] == "audio"]
+    num, den = map(int, v["r_frame_rate"].split("/"))
+    vdur = int(v["nb_frames"]) * den / num
+    clip = float(sys.argv[4]) - float(sys.argv[3])
+    adiff = abs(float(a[0]["start_time"]) - float(v["start_time"])) if a else 99
+    print(v["codec_name"], v["width"], v["height"],
+          a[0]["codec_name"] if a else "none", "%.4f" % (vdur - clip),
+          "%.4f" % adiff, v.get("sample_aspect_ratio", "1:1"))
+elif cmd == "crops":
+    for p in sys.argv[2:]:
+        c = json.load(open(p))
+        for t, x, y, cut, fx, fy in c["points"]:
+            if not (0 <= x and x + c["crop_w"] <= c["src_w"] and
+                    0 <= y and y + c["crop_h"] <= c["src_h"]):
+                print("outside at", p, t, x, y)
+                sys.exit(1)
+elif cmd == "band":
+    t = float(sys.argv[4])
+    a, b = frame(sys.argv[2], t), frame(sys.argv[3], t)
+    lo, hi = int(1920 * 0.60) * 1080, int(1920 * 0.82) * 1080
+    n = sum(1 for i in range(lo, hi) if abs(a[i] - b[i]) > 48)
+    print("%.3f" % (100.0 * n / (hi - lo)))
+elif cmd == "times":
+    tr = json.load(open(sys.argv[2]))
+    s, e = float(sys.argv[3]), float(sys.argv[4])
+    words = [w for seg in tr["segments"] for w in seg["words"]
+             if w["start"] >= s and w["end"] <= e]
+    word = max(words, key=lambda w: w["end"] - w["start"])
+    gaps = [(b["start"] - a["end"], (a["end"] + b["start"]) / 2)
+            for a, b in zip(words, words[1:]) if b["start"] - a["end"] > 1.0]
+    print("%.3f %.3f" % ((word["start"] + word["end"]) / 2 - s,
+                         max(gaps)[1] - s if gaps else -1))

@@ -1,0 +1,94 @@
+# Helpers for the select/frame/render tests (t_select*, t_frame*,
+# t_render*), sourced after lib.sh.  Stages run through the test driver
+# build/tests/mediaout: run() in-process, then done() in a transaction of
+# the test database, so rows and next tasks are real.
+MO="$CLIPMILL_TOP/build/tests/mediaout"
+export MEDIAOUT_EVENTS="$TMP/events.jsonl"
+
+# mo_media DIR PERIODS [face|noface]: talk.mp4 (1280x720, 25 fps, H.264 +
+# AAC) with the astronaut's face sweeping left to right at 18 px/s, the
+# LibriVox speech under it, and its transcript.json and loudness.json.
+mo_media() {
+	local dir=$1 periods=$2 kind=${3:-face} dur
+	mkdir -p "$dir"
+	dur=$(python3 "$CLIPMILL_TOP/tests/mediaout_fixture.py" \
+	    "$CLIPMILL_TESTDATA" "$dir" "$periods") || return 1
+	if [ "$kind" = face ]; then
+		nice -n 10 ffmpeg -v error -y -f lavfi \
+		    -i "color=c=0x203040:s=1280x720:r=25:d=$dur" \
+		    -loop 1 -i "$CLIPMILL_TESTDATA/astronaut.png" -i "$dir/talk.wav" \
+		    -filter_complex "[1]scale=480:480,format=yuva420p[f];[0][f]overlay=x='40+18*t':y=120:shortest=1,format=yuv420p[v]" \
+		    -map "[v]" -map 2:a -c:v libx264 -preset ultrafast -g 50 \
+		    -c:a aac -t "$dur" "$dir/talk.mp4"
+	else
+		# A moving box and no face at all.
+		nice -n 10 ffmpeg -v error -y -f lavfi \
+		    -i "color=c=0x203040:s=1280x720:r=25:d=$dur" -i "$dir/talk.wav" \
+		    -vf "drawbox=x='100+20*t':y=200:w=200:h=200:color=orange:t=fill" \
+		    -c:v libx264 -preset ultrafast -g 50 -c:a aac -t "$dur" \
+		    "$dir/talk.mp4"
+	fi
+}
+
+# mo_transcript DIR PERIODS: only the transcript and loudness.
+mo_transcript() {
+	mkdir -p "$1"
+	python3 "$CLIPMILL_TOP/tests/mediaout_fixture.py" "$CLIPMILL_TESTDATA" "$1" "$2" >/dev/null
+}
+
+# mo_job DIR OPTIONS_JSON: a user and a job whose source, transcript and
+# loudness are in the store; prints the job id.
+mo_job() {
+	local dir=$1 opts=$2 uid id
+	uid=$(sql "INSERT INTO users (name, key_hash, key_prefix) VALUES
+	    ('u$RANDOM$RANDOM', md5(random()::text), 'cm_') RETURNING id") || return 1
+	id=$(sql "INSERT INTO jobs (user_id, source_kind, options, probe)
+	    VALUES ($uid, 'upload', '$opts', '{\"duration\": 1}') RETURNING id") || return 1
+	mkdir -p "$TMP/store/jobs/$id"
+	[ ! -f "$dir/talk.mp4" ] || cp "$dir/talk.mp4" "$TMP/store/jobs/$id/source.mp4"
+	[ ! -f "$dir/transcript.json" ] || cp "$dir/transcript.json" "$TMP/store/jobs/$id/"
+	[ ! -f "$dir/loudness.json" ] || cp "$dir/loudness.json" "$TMP/store/jobs/$id/"
+	sql "UPDATE jobs SET source_key = 'jobs/$id/source.mp4' WHERE id = $id" >/dev/null
+	echo "$id"
+}
+
+# mo_task_json TASK_ID: the task as a runner would hand it to run().
+mo_task_json() {
+	sql "SELECT json_build_object('id', t.id, 'job_id', t.job_id,
+	    'clip_id', coalesce(t.clip_id, 0), 'payload', t.payload,
+	    'job', json_build_object('id', j.id, 'user_id', j.user_id,
+	    'source_kind', j.source_kind, 'source_key', j.source_key,
+	    'options', j.options, 'probe', j.probe))
+	    FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.id = $1"
+}
+
+# mo_stage TASK_ID: run the task's stage and record it as done, with its
+# events; the result is left in $TMP/result-TASK_ID.json.  0 or 1.
+mo_stage() {
+	local t=$1 stage
+	stage=$(sql "SELECT stage FROM tasks WHERE id = $t")
+	mo_task_json "$t" >"$TMP/task-$t.json"
+	: >"$MEDIAOUT_EVENTS"
+	"$MO" run "$stage" "$TMP/task-$t.json" >"$TMP/result-$t.json" 2>"$TMP/stage-$t.log" ||
+	    { cat "$TMP/stage-$t.log" >&2; return 1; }
+	"$MO" done "$stage" "$TMP/task-$t.json" "$TMP/result-$t.json" "$MEDIAOUT_EVENTS" ||
+	    return 1
+	sql "UPDATE tasks SET state = 'done', result = '$(cat "$TMP/result-$t.json")'::jsonb
+	    WHERE id = $t" >/dev/null
+}
+
+# mo_add_task JOB STAGE [PAYLOAD]: a pending task; prints its id.
+mo_add_task() {
+	local payload=${3:-'{}'}
+	sql "INSERT INTO tasks (job_id, stage, payload) VALUES ($1, '$2',
+	    '$payload') RETURNING id"
+}
+
+# mo_probe FILE ENTRY: one ffprobe value, e.g. mo_probe f.mp4 v:0 width
+mo_probe() {
+	ffprobe -v error -select_streams "$2" -show_entries "stream=$3" \
+	    -of default=nw=1:nk=1 "$1"
+}
+
+# within A B TOL: |A - B| <= TOL
+within() { python3 -c "import sys; sys.exit(0 if abs($1 - ($2)) <= $3 + 1e-9 else 1)"; }

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Degrading instead of failing: a video without a face is centre-cropped,
+# a caption failure still yields the clip, each with its event; several
+# aspects come from one analysis; a cancelled render stops.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/mediaout_lib.sh"
+newdb || exit 1
+conf_set x264_preset ultrafast
+
+mo_media "$TMP/m" 1 noface || { not_ok "test video built"; exit 1; }
+job=$(mo_job "$TMP/m" '{"clips":1,"min_len":6,"max_len":8,"aspects":["9:16","1:1","4:5","1:1"]}')
+t=$(mo_add_task "$job" select)
+check "select stage runs" mo_stage "$t"
+check_eq "one clip row per aspect" "1:1 4:5 9:16" \
+    "$(sql "SELECT string_agg(aspect, ' ' ORDER BY aspect) FROM clips WHERE job_id = $job")"
+t=$(sql "SELECT id FROM tasks WHERE job_id = $job AND stage = 'frame'")
+check "frame stage runs" mo_stage "$t"
+check_eq "no face: one fallback event for the segment" "1" \
+    "$(sql "SELECT count(*) FROM events WHERE job_id = $job AND kind = 'fallback' AND data->>'msg' LIKE 'No face was found%centre-cropped.'")"
+check_eq "no face: quality says centre crop" "3" \
+    "$(sql "SELECT count(*) FROM clips WHERE job_id = $job AND quality->>'centre_crop' = 'true' AND quality->'face_in_crop' = 'null'::jsonb")"
+id916=$(sql "SELECT id FROM clips WHERE job_id = $job AND aspect = '9:16'")
+check_eq "9:16 window centred in 1280x720" "438 404" "$(python3 -c "
+import json; c = json.load(open('$TMP/store/jobs/$job/crop/$id916.json'))
+print(' '.join(sorted({str(p[1]) for p in c['points']})), c['crop_w'])")"
+
+# A detector that cannot start degrades the same way.
+conf_set face_cascade "$TMP/no-such-cascade.xml"
+t2=$(mo_add_task "$job" frame "$(sql "SELECT payload FROM tasks WHERE id = $t")")
+mo_task_json "$t2" >"$TMP/t2.json"
+: >"$MEDIAOUT_EVENTS"
+"$MO" run frame "$TMP/t2.json" >"$TMP/t2-result.json" 2>/dev/null
+check "no detector: frame still succeeds" grep -q '"centre_crop":true' "$TMP/t2-result.json"
+check "no detector: fallback event" grep -q 'Face detection is not available' "$MEDIAOUT_EVENTS"
+sql "DELETE FROM tasks WHERE id = $t2" >/dev/null
+sed -i '/^face_cascade/d' "$CLIPMILL_CONF"
+
+# Captions fail: the transcript the render reads is corrupt.
+echo '{"segments": [' >"$TMP/store/jobs/$job/transcript.json"
+for a in 1:1 4:5; do
+	cid=$(sql "SELECT id FROM clips WHERE job_id = $job AND aspect = '$a'")
+	t=$(sql "SELECT id FROM tasks WHERE job_id = $job AND stage = 'render' AND clip_id = $cid")
+	check "render $a runs" mo_stage "$t"
+	f="$TMP/store/jobs/$job/render/$cid.mp4"
+	read -r vc w h ac ddur adiff sar < <(python3 "$CLIPMILL_TOP/tests/mediaout_check.py" probe "$f" \
+	    "$(sql "SELECT start_s FROM clips WHERE id = $cid")" "$(sql "SELECT end_s FROM clips WHERE id = $cid")")
+	case $a in 1:1) want="1080 1080" ;; 4:5) want="1080 1350" ;; esac
+	check_eq "$a clip is $want H.264 + AAC" "h264 $want aac" "$vc $w $h $ac"
+	check "$a clip lasts its clip within one frame ($ddur)" within "$ddur" 0 0.04
+	check_eq "$a clip: caption fallback event" "1" "$(sql "SELECT count(*) FROM events WHERE job_id = $job
+	    AND kind = 'fallback' AND data->>'msg' LIKE 'Captions could not be made%'")"
+	sql "DELETE FROM events WHERE job_id = $job AND data->>'msg' LIKE 'Captions%'" >/dev/null
+	check "$a result says no captions" grep -q '"captions":false' "$TMP/result-$t.json"
+done
+
+# Cancellation: the first progress report (250 frames) says stop.
+cid=$id916
+t=$(sql "SELECT id FROM tasks WHERE job_id = $job AND stage = 'render' AND clip_id = $cid")
+mo_task_json "$t" >"$TMP/cancel.json"
+python3 - "$TMP/cancel.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1])); t["payload"]["end"] = t["payload"]["start"] + 12
+json.dump(t, open(sys.argv[1], "w"))
+PY
+MEDIAOUT_CANCEL_AT=0 "$MO" run render "$TMP/cancel.json" >/dev/null 2>"$TMP/cancel.log"; rc=$?
+check_eq "cancelled render returns STAGE_CANCELLED" "3" "$rc"
+check "cancelled render stored nothing" test ! -e "$TMP/store/jobs/$job/render/$cid.mp4"
+done_testing

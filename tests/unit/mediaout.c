@@ -1,0 +1,620 @@
+/*
+ * Driver and unit tests for the select, frame and render stages.
+ *
+ *   mediaout                         unit tables (crop planning, captions,
+ *                                    the heuristic scorer): TAP lines
+ *   mediaout run STAGE TASK.json     run() in-process (fd -1, own scratch);
+ *                                    prints the result JSON; events go to
+ *                                    $MEDIAOUT_EVENTS as JSON lines
+ *   mediaout done STAGE TASK.json RESULT.json [EVENTS]
+ *                                    done() (and the events, as the runner
+ *                                    records them) in one transaction
+ *   mediaout detect VIDEO FPS        face centres at FPS through the same
+ *                                    detector: "t x y w h" per sample
+ *
+ * Until the runner (batch/runner.c) lands, task_progress and task_event
+ * are defined here; they belong to the runner, never to a stage.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libswscale/swscale.h>
+
+#include "captions.h"
+#include "config.h"
+#include "crop.h"
+#include "db.h"
+#include "face_cv.h"
+#include "log.h"
+#include "queue.h"
+#include "render.h"
+#include "select.h"
+#include "stage.h"
+#include "util.h"
+
+extern const struct stage stage_select, stage_frame, stage_render;
+
+static const struct stage *const mine[] = { &stage_select, &stage_frame,
+    &stage_render, NULL };
+
+/* ---- the runner's side, for this program only ---- */
+
+int
+task_progress(struct task_ctx *ctx, int pct, const char *fmt, ...)
+{
+	const char *cancel = getenv("MEDIAOUT_CANCEL_AT");
+	char msg[256];
+	va_list ap;
+
+	(void)ctx;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "progress %d %s\n", pct, msg);
+	return cancel != NULL && pct >= strtol(cancel, NULL, 10);
+}
+
+void
+task_event(struct task_ctx *ctx, const char *kind, const char *msg,
+    json_t *data)
+{
+	const char *path = getenv("MEDIAOUT_EVENTS");
+	json_t *e = json_pack("{ssssssso*}", "kind", kind, "msg", msg, "stage",
+	    ctx->task->stage, "data", json_deep_copy(data));
+	char *s = json_dumps(e, JSON_COMPACT);
+	FILE *fp = path ? fopen(path, "a") : NULL;
+
+	fprintf(fp ? fp : stderr, "%s\n", s ? s : "{}");
+	if (fp)
+		fclose(fp);
+	free(s);
+	json_decref(e);
+}
+
+/* ---- unit tables ---- */
+
+static int fails, count;
+
+static void
+ok(int cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	count++;
+	printf("%s ", cond ? "ok" : "not ok");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	if (!cond)
+		fails++;
+}
+
+/* A face of SIZE px whose centre moves along FX(t), sampled at 5/s. */
+static size_t
+synth(struct crop_sample *s, size_t n, double (*fx)(double), int size,
+    int fy)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		s[i].t = i * 0.2;
+		s[i].n = 1;
+		s[i].box[0].x = (int)lround(fx(s[i].t) - size / 2.0);
+		s[i].box[0].y = fy - size / 2;
+		s[i].box[0].w = s[i].box[0].h = size;
+	}
+	return n;
+}
+
+static double still(double t) { (void)t; return 400; }
+static double wobble(double t) { return 640 + 25 * sin(t * 6); }
+static double sweep(double t) { return 150 + 980 * t / 20; }
+static double jump(double t) { return t < 10 ? 200 : 1050; }
+
+static int
+inside(const struct crop_path *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->pt[i].x < 0 || p->pt[i].y < 0 || p->pt[i].x + p->crop_w >
+		    p->src_w || p->pt[i].y + p->crop_h > p->src_h ||
+		    (p->pt[i].x & 1) || (p->pt[i].y & 1))
+			return 0;
+	return 1;
+}
+
+static void
+unit_crop(void)
+{
+	static struct crop_sample s[200];
+	struct crop_path p;
+	char err[128];
+	int cw, ch, x0, x1, y, moved, cuts;
+	size_t i, n;
+
+	crop_size(1280, 720, 9, 16, &cw, &ch);
+	ok(cw == 404 && ch == 720, "9:16 window in 720p is 404x720 (%dx%d)", cw, ch);
+	crop_size(1280, 720, 4, 5, &cw, &ch);
+	ok(cw == 576 && ch == 720, "4:5 window in 720p is 576x720 (%dx%d)", cw, ch);
+	crop_size(720, 1280, 1, 1, &cw, &ch);
+	ok(cw == 720 && ch == 720, "1:1 window in a vertical source");
+	ok(crop_parse_aspect("9:16", &cw, &ch) == 0 && cw == 9 && ch == 16 &&
+	    crop_parse_aspect("9x16", &cw, &ch) != 0 &&
+	    crop_parse_aspect("0:1", &cw, &ch) != 0 &&
+	    crop_parse_aspect(":", &cw, &ch) != 0, "aspects parsed and refused");
+
+	/* No face: centred, flagged. */
+	memset(s, 0, sizeof(s));
+	for (i = 0; i < 50; i++)
+		s[i].t = i * 0.2;
+	crop_plan(s, 50, 10, 1280, 720, 9, 16, &p, err, sizeof(err));
+	ok(!p.has_face && p.pt[0].x == 438 && inside(&p), "no face: centre crop");
+	crop_path_free(&p);
+
+	/* A still face: the camera sits on it and never moves. */
+	n = synth(s, 50, still, 120, 300);
+	crop_plan(s, n, 10, 1280, 720, 9, 16, &p, err, sizeof(err));
+	moved = 0;
+	for (i = 1; i < p.n; i++)
+		moved |= p.pt[i].x != p.pt[0].x;
+	ok(p.has_face && !moved && p.face_in_crop == 1.0 && inside(&p),
+	    "still face: steady camera, face inside");
+	crop_path_free(&p);
+
+	/* Small wobble inside the dead zone: no camera movement at all. */
+	n = synth(s, 100, wobble, 120, 300);
+	crop_plan(s, n, 20, 1280, 720, 9, 16, &p, err, sizeof(err));
+	moved = 0;
+	for (i = 1; i < p.n; i++)
+		moved |= p.pt[i].x != p.pt[0].x;
+	ok(!moved && p.reversals_per_s == 0, "wobble within the dead zone: "
+	    "no jitter");
+	crop_path_free(&p);
+
+	/* A sweep: followed within the speed limit, always in frame. */
+	n = synth(s, 100, sweep, 120, 300);
+	crop_plan(s, n, 20, 1280, 720, 9, 16, &p, err, sizeof(err));
+	{
+		double vmax = 0;
+
+		for (i = 1; i < p.n; i++) {
+			double v = fabs((double)(p.pt[i].x - p.pt[i - 1].x)) /
+			    (p.pt[i].t - p.pt[i - 1].t);
+			if (v > vmax)
+				vmax = v;
+		}
+		ok(p.face_in_crop >= 0.95 && inside(&p) && p.reversals_per_s == 0 &&
+		    vmax <= cfg.crop_max_speed * p.crop_w + 2,
+		    "sweep followed: %.2f inside, %.0f px/s max", p.face_in_crop, vmax);
+	}
+	crop_path_free(&p);
+
+	/* Subject jumps across the frame: one hard cut, not a glide. */
+	n = synth(s, 100, jump, 120, 300);
+	crop_plan(s, n, 20, 1280, 720, 9, 16, &p, err, sizeof(err));
+	cuts = 0;
+	for (i = 0; i < p.n; i++)
+		cuts += p.pt[i].cut;
+	crop_at(&p, 9.0, &x0, &y);
+	crop_at(&p, 12.0, &x1, &y);
+	ok(cuts == 1 && x0 < 200 && x1 > 700 && inside(&p),
+	    "subject change: one cut (%d), %d -> %d", cuts, x0, x1);
+	crop_path_free(&p);
+
+	/* A one-sample false positive far away is ignored. */
+	n = synth(s, 50, still, 120, 300);
+	s[20].n = 2;
+	s[20].box[1].x = 1100;
+	s[20].box[1].y = 100;
+	s[20].box[1].w = s[20].box[1].h = 200;
+	crop_plan(s, n, 10, 1280, 720, 9, 16, &p, err, sizeof(err));
+	moved = 0;
+	for (i = 1; i < p.n; i++)
+		moved |= p.pt[i].x != p.pt[0].x || p.pt[i].cut;
+	ok(!moved, "isolated false positive dropped");
+	crop_path_free(&p);
+
+	/* Two faces for the whole clip: the larger one is the subject. */
+	n = synth(s, 50, still, 100, 300);
+	for (i = 0; i < n; i++) {
+		s[i].n = 2;
+		s[i].box[1].x = 950;
+		s[i].box[1].y = 200;
+		s[i].box[1].w = s[i].box[1].h = 180;
+	}
+	crop_plan(s, n, 10, 1280, 720, 9, 16, &p, err, sizeof(err));
+	ok(p.pt[0].x > 700, "two faces: the larger is framed (x %d)", p.pt[0].x);
+	{
+		/* And the path survives its stored form. */
+		json_t *j = crop_path_json(&p);
+		struct crop_path q;
+
+		ok(crop_path_from_json(j, &q, err, sizeof(err)) == 0 &&
+		    q.n == p.n && q.pt[7].x == p.pt[7].x && q.crop_w == p.crop_w,
+		    "crop path round trip");
+		crop_path_free(&q);
+		json_object_set_new(json_array_get(json_object_get(j, "points"), 3),
+		    "x", json_integer(5000));
+		json_array_set_new(json_array_get(json_object_get(j, "points"), 3),
+		    1, json_integer(5000));
+		ok(crop_path_from_json(j, &q, err, sizeof(err)) != 0,
+		    "a stored point outside the frame is refused");
+		json_decref(j);
+	}
+	crop_path_free(&p);
+}
+
+static void
+unit_captions(void)
+{
+	static const char *txt[] = { "Hello", "there,", "how", "are", "you?",
+	    "I", "am", "fine." };
+	struct word w[8];
+	char err[128], *a;
+	int none, lines = 0;
+	size_t i;
+	const char *p;
+
+	for (i = 0; i < 8; i++) {
+		w[i].start = 10 + i * 0.4 + (i >= 5 ? 1.5 : 0);
+		w[i].end = w[i].start + 0.3;
+		w[i].text = (char *)(uintptr_t)txt[i];
+		w[i].sent_end = strchr(txt[i], '?') || strchr(txt[i], '.');
+		w[i].conf = 1;
+	}
+	a = captions_ass(w, 8, 10, 20, 1080, 1920, "classic", "DejaVu Sans",
+	    &none, err, sizeof(err));
+	ok(a != NULL, "captions made");
+	for (p = a; p && (p = strstr(p, "Dialogue:")) != NULL; p++)
+		lines++;
+	ok(lines == 8, "one event per word (%d)", lines);
+	ok(a && strstr(a, "0:00:00.00,0:00:00.40,Cap,,0,0,0,,{\\c&H0000FFFF&}"
+	    "Hello{\\r} there, how") != NULL, "first word highlighted, clip time");
+	ok(a && strstr(a, "I{\\r} am fine.") != NULL && strstr(a, "you? I") == NULL &&
+	    strstr(a, "you?{\\r} I") == NULL,
+	    "lines break at sentence ends");
+	free(a);
+	a = captions_ass(w, 8, 0, 5, 1080, 1920, "bold", "DejaVu Sans", &none,
+	    err, sizeof(err));
+	ok(a == NULL && none, "no words in range: no captions, no error");
+	a = captions_ass(w, 8, 10, 20, 1080, 1920, "loud", "DejaVu Sans", &none,
+	    err, sizeof(err));
+	ok(a == NULL && !none, "unknown style refused");
+	w[0].text = (char *)(uintptr_t)"{\\b1}x";
+	a = captions_ass(w, 8, 10, 20, 1080, 1920, "bold", "DejaVu Sans", &none,
+	    err, sizeof(err));
+	ok(a && strstr(a, "{\\b1}") == NULL && strstr(a, "B1X") != NULL,
+	    "override characters in words are removed");
+	free(a);
+}
+
+/* A talk of 30 sentences of 8 words at 3 words/s, 0.8 s apart; every
+ * fifth sentence a question. */
+static void
+fake_talk(struct transcript *t)
+{
+	static char words[240][16];
+	size_t i;
+	double at = 0.5;
+
+	memset(t, 0, sizeof(*t));
+	t->w = calloc(240, sizeof(*t->w));
+	for (i = 0; i < 240; i++) {
+		int last = i % 8 == 7;
+
+		xsnprintf(words[i], sizeof(words[i]), "w%zu%s", i, !last ? "" :
+		    (i / 8) % 5 == 2 ? "?" : ".");
+		t->w[i].text = words[i];
+		t->w[i].start = at;
+		t->w[i].end = at + 0.28;
+		t->w[i].sent_end = last;
+		t->w[i].conf = 1;
+		at += last ? 0.33 + 0.8 : 0.33;
+	}
+	t->nw = 240;
+	t->duration = at + 1;
+}
+
+static void
+unit_select(void)
+{
+	struct transcript t;
+	struct select_req rq = { 3, 8, 14, 0 };
+	struct pick a[10], b[10];
+	size_t n, m, i, k;
+	int bounds = 1, range = 1, overlap = 0;
+	double s, e;
+
+	fake_talk(&t);
+	memset(a, 0, sizeof(a));
+	memset(b, 0, sizeof(b));
+	rq.duration = t.duration;
+	n = select_heuristic(&t, &rq, a);
+	m = select_heuristic(&t, &rq, b);
+	ok(n == 3 && m == n && memcmp(a, b, sizeof(a[0]) * n) == 0,
+	    "heuristic: three clips, deterministic");
+	for (i = 0; i < n; i++) {
+		int sb = 0, eb = 0;
+
+		for (k = 0; k < t.nw; k++) {
+			if (fabs(t.w[k].start - 0.2 - a[i].start) < 1e-6 &&
+			    (k == 0 || t.w[k - 1].sent_end))
+				sb = 1;
+			if (fabs(t.w[k].end + 0.3 - a[i].end) < 1e-6 && t.w[k].sent_end)
+				eb = 1;
+		}
+		bounds &= sb && eb;
+		range &= a[i].end - a[i].start >= rq.min_len &&
+		    a[i].end - a[i].start <= rq.max_len;
+		for (k = 0; k < i; k++)
+			overlap |= a[i].start < a[k].end && a[k].start < a[i].end;
+	}
+	ok(bounds, "heuristic: clips start and end on sentence boundaries");
+	ok(range, "heuristic: clips within the length range");
+	ok(!overlap, "heuristic: clips do not overlap");
+	ok(n > 0 && strstr(a[0].reason, "question") != NULL &&
+	    a[0].title[0] == 'W', "best clip has the question; reason \"%s\", "
+	    "title \"%s\"", n ? a[0].reason : "", n ? a[0].title : "");
+
+	s = 1.0;	/* inside the second word, which starts at 0.83 */
+	e = 12.0;
+	k = select_snap(&t, &rq, &s, &e) == 0;
+	ok(k && e - s <= 14 && e - s >= 8 && fabs(s - (0.83 - 0.2)) < 1e-6,
+	    "snap: inside a word moves to word edges (%.2f-%.2f)", s, e);
+	s = -5;
+	e = 10;
+	ok(select_snap(&t, &rq, &s, &e) != 0, "snap: negative start refused");
+	s = t.duration - 5;
+	e = t.duration + 20;
+	ok(select_snap(&t, &rq, &s, &e) != 0, "snap: past the end refused");
+	s = 10;
+	e = 12;
+	ok(select_snap(&t, &rq, &s, &e) != 0, "snap: too short refused");
+
+	rq.duration = 100;
+	n = select_evenly(&rq, a);
+	ok(n == 3 && a[0].start >= 0 && a[2].end <= 100 && a[0].end <= a[1].start &&
+	    a[1].end - a[1].start == 14, "evenly spaced without speech");
+	rq.duration = 5;
+	n = select_evenly(&rq, a);
+	ok(n == 1 && a[0].start == 0 && a[0].end == 5, "a short video is one clip");
+	free(t.w);
+}
+
+static int
+unit(void)
+{
+	char err[256];
+
+	if (config_load("/dev/null", err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	unit_crop();
+	unit_captions();
+	unit_select();
+	printf("# %d tests, %d failed\n", count, fails);
+	return fails != 0;
+}
+
+/* ---- driver modes ---- */
+
+static struct task *
+load_task(const char *path, const char *stage)
+{
+	json_error_t je;
+	json_t *o = json_load_file(path, 0, &je);
+	struct task *t = calloc(1, sizeof(*t));
+	json_int_t id = 1, job = 0, clip = 0;
+
+	if (o == NULL || t == NULL) {
+		fprintf(stderr, "%s: %s\n", path, o ? "no memory" : je.text);
+		exit(2);
+	}
+	json_unpack(o, "{s?Is?Is?I}", "id", &id, "job_id", &job, "clip_id", &clip);
+	t->id = id;
+	t->job_id = job;
+	t->clip_id = clip;
+	t->attempts = 1;
+	t->max_attempts = 3;
+	xsnprintf(t->stage, sizeof(t->stage), "%s", stage);
+	t->payload = json_incref(json_object_get(o, "payload"));
+	t->job = json_incref(json_object_get(o, "job"));
+	if (t->payload == NULL)
+		t->payload = json_object();
+	if (t->job == NULL)
+		t->job = json_object();
+	json_decref(o);
+	return t;
+}
+
+static const struct stage *
+find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; mine[i]; i++)
+		if (strcmp(mine[i]->name, name) == 0)
+			return mine[i];
+	fprintf(stderr, "unknown stage %s\n", name);
+	exit(2);
+}
+
+static int
+run(const char *stage, const char *task_path)
+{
+	const struct stage *st = find(stage);
+	struct task *t = load_task(task_path, stage);
+	struct task_ctx ctx;
+	char err[512] = "", scratch[4096];
+	json_t *res = NULL;
+	enum stage_rc rc;
+	char *s;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.task = t;
+	ctx.fd = -1;
+	if ((ctx.store = store_open(err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	xsnprintf(scratch, sizeof(scratch), "%s/task-%lld-%d", cfg.scratch_dir,
+	    t->id, (int)getpid());
+	if (mkdir_p(scratch, 0700) != 0) {
+		perror(scratch);
+		return 2;
+	}
+	ctx.scratch = scratch;
+	rc = st->run(&ctx, &res, err, sizeof(err));
+	s = res ? json_dumps(res, JSON_COMPACT) : NULL;
+	printf("%s\n", s ? s : "null");
+	free(s);
+	json_decref(res);
+	store_close(ctx.store);
+	task_free(t);
+	if (rc != STAGE_OK)
+		fprintf(stderr, "stage %s: rc %d: %s\n", stage, (int)rc, err);
+	return rc == STAGE_OK ? 0 : rc == STAGE_CANCELLED ? 3 :
+	    rc == STAGE_TRANSIENT ? 4 : 1;
+}
+
+static int
+done(const char *stage, const char *task_path, const char *res_path,
+    const char *events)
+{
+	const struct stage *st = find(stage);
+	struct task *t = load_task(task_path, stage);
+	json_error_t je;
+	json_t *res = json_load_file(res_path, 0, &je);
+	char err[512];
+	PGconn *c;
+	FILE *fp;
+	char line[8192];
+	int rc = 1;
+
+	if (res == NULL || (c = db_connect(err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", res ? err : je.text);
+		return 2;
+	}
+	if (db_cmd(c, err, sizeof(err), "BEGIN", 0, NULL) != 0)
+		goto out;
+	if (events != NULL && (fp = fopen(events, "r")) != NULL) {
+		while (fgets(line, sizeof(line), fp)) {
+			json_t *e = json_loads(line, 0, &je), *d;
+
+			if (e == NULL)
+				continue;
+			d = json_pack("{sO}", "msg", json_object_get(e, "msg"));
+			if (json_is_object(json_object_get(e, "data")))
+				json_object_update(d, json_object_get(e, "data"));
+			queue_event(c, t->job_id, json_string_value(
+			    json_object_get(e, "kind")), stage, d, err, sizeof(err));
+			json_decref(d);
+			json_decref(e);
+		}
+		fclose(fp);
+	}
+	if (st->done(c, t, res, err, sizeof(err)) != 0 ||
+	    db_cmd(c, err, sizeof(err), "COMMIT", 0, NULL) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0)
+		fprintf(stderr, "done %s: %s\n", stage, err);
+	PQfinish(c);
+	json_decref(res);
+	task_free(t);
+	return rc;
+}
+
+static int
+detect(const char *video, double fps)
+{
+	struct media_in m;
+	struct face_det *fd;
+	struct SwsContext *sws = NULL;
+	uint8_t *grey = NULL;
+	char err[256];
+	double next = 0;
+
+	if (media_open(&m, video, 0, 0, err, sizeof(err)) != 0 ||
+	    (fd = face_det_open(cfg.face_cascade, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	for (;;) {
+		enum AVMediaType k;
+		struct face_box b[CROP_MAX_FACES];
+		int n, i, w, h, sc, best = -1;
+		double t;
+
+		if (media_next(&m, &k, err, sizeof(err)) != 0)
+			break;
+		t = media_frame_time(&m, k, m.frame);
+		if (t < next - 0.01)
+			continue;
+		next += 1 / fps;
+		/* About 480 pixels wide: faces of a talking head stay large. */
+		sc = m.frame->width > 480 ? (m.frame->width + 479) / 480 : 1;
+		w = m.frame->width / sc;
+		h = m.frame->height / sc;
+		if (sws == NULL) {
+			sws = sws_getContext(m.frame->width, m.frame->height,
+			    m.frame->format, w, h, AV_PIX_FMT_GRAY8, SWS_AREA,
+			    NULL, NULL, NULL);
+			grey = malloc((size_t)w * h);
+		}
+		{
+			uint8_t *d[4] = { grey, NULL, NULL, NULL };
+			int ls[4] = { w, 0, 0, 0 };
+
+			sws_scale(sws, (const uint8_t *const *)m.frame->data,
+			    m.frame->linesize, 0, m.frame->height, d, ls);
+		}
+		n = face_det_run(fd, grey, w, h, w, 24, b, CROP_MAX_FACES);
+		for (i = 0; i < n; i++)
+			if (best < 0 || b[i].w > b[best].w)
+				best = i;
+		if (best < 0)
+			printf("%.3f - - - -\n", t);
+		else
+			printf("%.3f %d %d %d %d\n", t, (b[best].x + b[best].w / 2) * sc,
+			    (b[best].y + b[best].h / 2) * sc, b[best].w * sc,
+			    b[best].h * sc);
+	}
+	sws_freeContext(sws);
+	free(grey);
+	face_det_close(fd);
+	media_close(&m);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	char err[512];
+
+	log_set_program("mediaout-test");
+	if (argc < 2)
+		return unit();
+	if (config_load(NULL, err, sizeof(err)) != 0 ||
+	    log_init(cfg.log_level, cfg.log_file) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	if (strcmp(argv[1], "run") == 0 && argc == 4)
+		return run(argv[2], argv[3]);
+	if (strcmp(argv[1], "done") == 0 && (argc == 5 || argc == 6))
+		return done(argv[2], argv[3], argv[4], argc == 6 ? argv[5] : NULL);
+	if (strcmp(argv[1], "detect") == 0 && argc == 4)
+		return detect(argv[2], strtod(argv[3], NULL));
+	fprintf(stderr, "usage: mediaout [run|done|detect] ...\n");
+	return 2;
+}
