@@ -22,7 +22,9 @@ which answers InvalidAccessKeyId.
 FAULTS_FILE, read on every request, injects server errors: each line is
 "METHOD QUERY_SUBSTRING STATUS" (e.g. "PUT partNumber=2 500"); a matching
 request is answered with that status and S3's InternalError body without
-reaching s3rver.
+reaching s3rver.  A line "LISTPAGE N" makes s3rver answer ListObjectsV2
+with pages of N keys (the forwarded max-keys is lowered after the
+signature check), so that continuation tokens get exercised.
 """
 import hashlib
 import http.client
@@ -100,15 +102,26 @@ def verify_query(method, host, raw_path, headers):
     return True, expected == sig, True, signed
 
 
-def fault_for(method, raw_path):
+def fault_lines():
     if not FAULTS:
-        return None
+        return []
     try:
         with open(FAULTS) as f:
-            lines = f.read().splitlines()
+            return f.read().splitlines()
     except OSError:
-        return None
-    for line in lines:
+        return []
+
+
+def list_page():
+    for line in fault_lines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == 'LISTPAGE':
+            return int(parts[1])
+    return None
+
+
+def fault_for(method, raw_path):
+    for line in fault_lines():
         parts = line.split()
         if len(parts) == 3 and parts[0] == method and parts[1] in raw_path:
             return int(parts[2])
@@ -178,7 +191,11 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         try:
             hdrs = {k: v for k, v in self.headers.items()
                     if k.lower() not in ('expect', 'connection')}
-            conn.request(self.command, self.path, body=body, headers=hdrs)
+            path = self.path
+            page = list_page()
+            if page and 'list-type=2' in path:
+                path = re.sub(r'max-keys=\d+', 'max-keys=%d' % page, path)
+            conn.request(self.command, path, body=body, headers=hdrs)
             resp = conn.getresponse()
             data = resp.read()
             self.answer(resp.status, resp.getheaders(), data)
