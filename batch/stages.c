@@ -7,8 +7,10 @@
 extern const struct stage stage_test_sleep, stage_test_noop,
     stage_test_transient, stage_test_permanent, stage_test_crash,
     stage_test_hang;
+extern const struct stage stage_publish;
 
 const struct stage *const all_stages[] = {
+	&stage_publish,
 	NULL
 };
 

@@ -62,7 +62,7 @@ log_ev(enum log_level lvl, const char *event, const char *fmt, ...)
 	snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 	    tm.tm_min, tm.tm_sec, (long)(tv.tv_usec / 1000));
-	o = json_pack("{sssssssi}", "ts", ts, "level", names[lvl],
+	o = json_pack("{sssssssssi}", "ts", ts, "level", names[lvl],
 	    "prog", prog, "event", event, "pid", (int)getpid());
 	if (o == NULL)
 		goto out;
