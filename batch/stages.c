@@ -14,7 +14,7 @@ extern const struct stage stage_test_noop, stage_test_sleep,
     stage_test_crash, stage_test_hang, stage_test_fanout, stage_test_fanwork;
 
 extern const struct stage stage_fetch, stage_transcribe, stage_select,
-    stage_frame, stage_render;
+    stage_frame, stage_render, stage_publish;
 
 const struct stage *const all_stages[] = {
 	/* the pipeline, in order */
@@ -23,6 +23,7 @@ const struct stage *const all_stages[] = {
 	&stage_select,
 	&stage_frame,
 	&stage_render,
+	&stage_publish,
 	/* test stages (cfg.test_stages) */
 	&stage_test_noop,
 	&stage_test_sleep,

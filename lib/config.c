@@ -59,6 +59,8 @@ static const struct option options[] = {
 	I(s3_presign_expires, 3600, 1, 604800),
 	I(s3_multipart_threshold_mb, 16, 5, 5120),
 	I(s3_part_size_mb, 8, 5, 5120),
+	I(s3_connect_timeout, 10, 1, 300),
+	I(s3_stall_timeout, 60, 1, 3600),
 
 	/* queue and runner */
 	I(max_attempts, 3, 1, 100),

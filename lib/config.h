@@ -30,6 +30,8 @@ struct config {
 	long long s3_presign_expires;
 	long long s3_multipart_threshold_mb;
 	long long s3_part_size_mb;
+	long long s3_connect_timeout;	/* seconds */
+	long long s3_stall_timeout;	/* seconds without a byte moving */
 
 	/* queue and runner */
 	long long max_attempts;

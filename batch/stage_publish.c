@@ -1,0 +1,262 @@
+/*
+ * publish: one task per clip.  Moves the rendered clip and its thumbnail
+ * from jobs/{job}/render/{clip}.mp4|.jpg to their final keys
+ * clips/{job}/{clip}.mp4|.jpg, deletes the render keys, and records the
+ * URLs users get (store_url: the public base URL, or presigned GETs).
+ *
+ * A store that is down or slow (STORE_AGAIN) makes the task transient: the
+ * runner retries it with backoff, and after the last attempt fails the
+ * clip (clips.state 'failed', event "clip_failed").  The last attempt also
+ * raises the alert here, as a log line operators can match
+ * ("publish_failed", "alert": true); the metric is the count of
+ * "clip_failed" events of stage "publish".
+ *
+ * Retries are safe: the final keys are written before the render keys are
+ * deleted, so an attempt that finds the render keys gone and the final
+ * ones present (an earlier attempt died after deleting) just records them.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "stage.h"
+#include "store.h"
+#include "util.h"
+
+#define KEYLEN 600
+
+struct pub_obj {
+	const char	*what;		/* "clip", "thumbnail" for messages */
+	const char	*ext;
+	const char	*ctype;
+	char		 src[KEYLEN];
+	char		 dst[KEYLEN];
+	char		 local[PATH_MAX];
+	int		 present;	/* published (or already there) */
+};
+
+/* A store rc as a stage rc. */
+static enum stage_rc
+stage_rc_of(int rc)
+{
+	return rc == STORE_AGAIN ? STAGE_TRANSIENT : STAGE_PERMANENT;
+}
+
+/* The render key for O: the task payload's (render's done() may name it),
+ * else the contract's jobs/{job}/render/{clip}.EXT.  0, or -1 with ERR. */
+static int
+pick_keys(const struct task *t, struct pub_obj *o, const char *payload_field,
+    char *err, size_t errlen)
+{
+	const char *k = NULL;
+	char prefix[64];
+
+	if (t->payload != NULL)
+		k = json_string_value(json_object_get(t->payload, payload_field));
+	snprintf(prefix, sizeof(prefix), "jobs/%lld/", t->job_id);
+	if (k != NULL) {
+		/* only this job's own artifacts may be moved */
+		if (!store_key_valid(k) || strncmp(k, prefix, strlen(prefix)) != 0 ||
+		    xsnprintf(o->src, sizeof(o->src), "%s", k) == -1) {
+			seterr(err, errlen, "the %s's store key \"%.80s\" is not "
+			    "one of this job's", o->what, k);
+			return -1;
+		}
+	} else
+		snprintf(o->src, sizeof(o->src), "jobs/%lld/render/%lld.%s",
+		    t->job_id, t->clip_id, o->ext);
+	snprintf(o->dst, sizeof(o->dst), "clips/%lld/%lld.%s", t->job_id,
+	    t->clip_id, o->ext);
+	return 0;
+}
+
+/* Copy O from its render key to its final key through the scratch
+ * directory.  STORE_OK, or a store rc with ERR; STORE_NOTFOUND when
+ * neither key exists. */
+static int
+move_in(struct task_ctx *ctx, struct pub_obj *o, char *err, size_t errlen)
+{
+	int rc;
+
+	if (xsnprintf(o->local, sizeof(o->local), "%s/publish.%s", ctx->scratch,
+	    o->ext) == -1) {
+		seterr(err, errlen, "the scratch directory's path is too long");
+		return STORE_ERR;
+	}
+	rc = store_get(ctx->store, o->src, o->local, err, errlen);
+	if (rc == STORE_NOTFOUND) {
+		/* a retry after an attempt that got as far as deleting */
+		rc = store_stat(ctx->store, o->dst, NULL, err, errlen);
+		if (rc == STORE_OK)
+			o->present = 1;
+		else if (rc == STORE_NOTFOUND)
+			seterr(err, errlen, "the rendered %s (%s) is not in the "
+			    "store", o->what, o->src);
+		return rc;
+	}
+	if (rc != STORE_OK)
+		return rc;
+	rc = store_put(ctx->store, o->dst, o->local, o->ctype, err, errlen);
+	unlink(o->local);
+	if (rc == STORE_OK)
+		o->present = 1;
+	return rc;
+}
+
+/* Alert once the clip will not be published: a log line for operators.
+ * The user-visible event (clip_failed) is written by the runner when it
+ * fails the task for good. */
+static void
+alert(const struct task *t, const char *why)
+{
+	log_ev(LOG_ERROR, "publish_failed", "{sbsIsIsiss}", "alert", 1,
+	    "job", t->job_id, "clip", t->clip_id, "attempt", t->attempts,
+	    "error", why);
+}
+
+static enum stage_rc
+publish_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
+{
+	const struct task *t = ctx->task;
+	struct pub_obj v = { "clip", "mp4", "video/mp4", "", "", "", 0 };
+	struct pub_obj th = { "thumbnail", "jpg", "image/jpeg", "", "", "", 0 };
+	char *vurl = NULL, *turl = NULL, derr[512];
+	enum stage_rc src = STAGE_OK;
+	int rc;
+
+	*result = NULL;
+	if (t->clip_id <= 0) {
+		seterr(err, errlen, "publish needs a clip; this task has none");
+		return STAGE_PERMANENT;
+	}
+	if (pick_keys(t, &v, "video_key", err, errlen) == -1 ||
+	    pick_keys(t, &th, "thumb_key", err, errlen) == -1)
+		return STAGE_PERMANENT;
+	if (task_progress(ctx, 5, "publishing the clip"))
+		return STAGE_CANCELLED;
+
+	if ((rc = move_in(ctx, &v, err, errlen)) != STORE_OK) {
+		src = stage_rc_of(rc);
+		goto fail;
+	}
+	if (task_progress(ctx, 60, "publishing the thumbnail"))
+		return STAGE_CANCELLED;
+	rc = move_in(ctx, &th, err, errlen);
+	if (rc == STORE_NOTFOUND) {
+		/* a clip without a picture is still a clip */
+		task_event(ctx, "fallback", "The clip was published without a "
+		    "thumbnail, because none was rendered.", NULL);
+	} else if (rc != STORE_OK) {
+		src = stage_rc_of(rc);
+		goto fail;
+	}
+
+	if ((vurl = store_url(ctx->store, v.dst, cfg.s3_presign_expires, err,
+	    errlen)) == NULL || (th.present && (turl = store_url(ctx->store,
+	    th.dst, cfg.s3_presign_expires, err, errlen)) == NULL)) {
+		src = STAGE_PERMANENT;
+		goto fail;
+	}
+
+	/* The final keys are in place: the render copies can go.  A failed
+	 * delete leaves garbage for pruning, not a broken clip. */
+	if ((rc = store_delete(ctx->store, v.src, derr, sizeof(derr))) !=
+	    STORE_OK && rc != STORE_NOTFOUND)
+		log_ev(LOG_WARN, "publish_cleanup_failed", "{sIss}", "job",
+		    t->job_id, "error", derr);
+	if (th.present && (rc = store_delete(ctx->store, th.src, derr,
+	    sizeof(derr))) != STORE_OK && rc != STORE_NOTFOUND)
+		log_ev(LOG_WARN, "publish_cleanup_failed", "{sIss}", "job",
+		    t->job_id, "error", derr);
+
+	*result = json_pack("{sssosssoss}", "video_key", v.dst,
+	    "thumb_key", th.present ? json_string(th.dst) : json_null(),
+	    "video_url", vurl,
+	    "thumb_url", turl != NULL ? json_string(turl) : json_null(),
+	    "store", cfg.store);
+	free(vurl);
+	free(turl);
+	if (*result == NULL) {
+		seterr(err, errlen, "out of memory");
+		return STAGE_TRANSIENT;
+	}
+	task_progress(ctx, 100, "published");
+	return STAGE_OK;
+fail:
+	free(vurl);
+	free(turl);
+	/* the runner retries transient failures until the last attempt */
+	if (src == STAGE_PERMANENT || t->attempts >= t->max_attempts)
+		alert(t, err);
+	else
+		log_ev(LOG_WARN, "publish_retry", "{sIsIsiss}", "job", t->job_id,
+		    "clip", t->clip_id, "attempt", t->attempts, "error", err);
+	return src;
+}
+
+/* In the completing transaction: the clip is ready; tell the user. */
+static int
+publish_done(PGconn *c, const struct task *t, json_t *result, char *err,
+    size_t errlen)
+{
+	const char *p[6];
+	char clip[24], job[24];
+	json_t *ev;
+	long long seq, rank = 0;
+	PGresult *r;
+
+	p[2] = json_string_value(json_object_get(result, "video_key"));
+	p[3] = json_string_value(json_object_get(result, "thumb_key"));
+	p[4] = json_string_value(json_object_get(result, "video_url"));
+	p[5] = json_string_value(json_object_get(result, "thumb_url"));
+	if (p[2] == NULL || p[4] == NULL) {
+		seterr(err, errlen, "publish finished without a video key or URL");
+		return -1;
+	}
+	snprintf(clip, sizeof(clip), "%lld", t->clip_id);
+	snprintf(job, sizeof(job), "%lld", t->job_id);
+	p[0] = clip;
+	p[1] = job;
+	r = db_exec(c, err, errlen,
+	    "UPDATE clips SET state = 'ready', video_key = $3, thumb_key = $4,"
+	    " video_url = $5, thumb_url = $6, ready_at = now(), error = NULL"
+	    " WHERE id = $1 AND job_id = $2 RETURNING rank, aspect", 6, p);
+	if (r == NULL)
+		return -1;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		seterr(err, errlen, "clip %lld of job %lld is gone", t->clip_id,
+		    t->job_id);
+		return -1;
+	}
+	parse_ll(PQgetvalue(r, 0, 0), 0, INT32_MAX, &rank);
+	ev = json_pack("{sIsIsssssoss}", "clip", t->clip_id, "rank", rank,
+	    "aspect", PQgetvalue(r, 0, 1), "video_url", p[4],
+	    "thumb_url", p[5] != NULL ? json_string(p[5]) : json_null(),
+	    "msg", "A clip is ready.");
+	PQclear(r);
+	if (ev == NULL) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	seq = queue_event(c, t->job_id, "clip_ready", "publish", ev, err, errlen);
+	json_decref(ev);
+	return seq < 0 ? -1 : 0;
+}
+
+const struct stage stage_publish = {
+	.name = "publish",
+	.isolated = 1,
+	.test_only = 0,
+	.batch = 1,
+	.cap = &cfg.cap_publish,
+	.run = publish_run,
+	.done = publish_done,
+};
