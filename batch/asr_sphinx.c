@@ -3,19 +3,24 @@
  *
  * Long audio is cut at quiet points into chunks of at most
  * cfg.transcribe_chunk_s seconds (audio_split), and up to
- * cfg.transcribe_workers threads decode them, each with a decoder of its
- * own (a decoder is not shared between threads).  A chunk is read from the
- * PCM file when a worker takes it, so memory is bounded by the workers'
- * decoders and one chunk each, whatever the length.  pocketsphinx's log
- * goes to pocketsphinx.log in the scratch directory, not to stderr.
+ * cfg.transcribe_workers processes decode them.  The decoder (about 110 MB,
+ * mostly the language model) is loaded once, then the workers are forked
+ * from it: they share its pages copy-on-write, where threads would each
+ * need a decoder of their own.  Workers take chunk numbers from a pipe,
+ * read that chunk from the PCM file, and write its words to a file of
+ * their own; memory is bounded by the decoder and one chunk per worker,
+ * whatever the length.  pocketsphinx's log goes to pocketsphinx.log in the
+ * scratch directory, not to stderr.
  */
 #include <errno.h>
-#include <pthread.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <pocketsphinx.h>
@@ -71,19 +76,6 @@ asr_sphinx_model_dir(void)
 	return PS_MODELDIR "/en-us";
 }
 
-struct sjob {
-	const struct asr_input *in;
-	const char	*hmm, *lm, *dict;
-	size_t		*bounds;
-	long		 nchunks;
-	struct asr_words *words;	/* one list per chunk */
-	pthread_mutex_t	 mu;
-	pthread_cond_t	 cv;
-	long		 next, done;
-	int		 stop, failed;
-	char		 err[256];
-};
-
 /* Noise and filler tokens are not words: <s>, </s>, <sil>, [NOISE],
  * ++UH++ and the like. */
 static int
@@ -92,34 +84,55 @@ filler(const char *w)
 	return w[0] == '<' || w[0] == '[' || (w[0] == '+' && w[1] == '+');
 }
 
+struct sjob {
+	const struct asr_input *in;
+	ps_decoder_t	*ps;
+	size_t		*bounds;
+	long		 nchunks;
+};
+
 static int
-decode_chunk(struct sjob *j, ps_decoder_t *ps, long c, char *err,
-    size_t errlen)
+chunk_file(const struct sjob *j, long c, char *path, size_t len)
+{
+	return xsnprintf(path, len, "%s/words-%ld.tsv", j->in->scratch, c);
+}
+
+/* Decode chunk C and write its words, one "word start end conf" line
+ * each, to its file.  0 or -1 with ERR. */
+static int
+decode_chunk(struct sjob *j, long c, char *err, size_t errlen)
 {
 	long long from = (long long)j->bounds[c] * AUDIO_ENV_SAMPLES;
 	long long to = (long long)j->bounds[c + 1] * AUDIO_ENV_SAMPLES;
-	logmath_t *lmath = ps_get_logmath(ps);
+	logmath_t *lmath = ps_get_logmath(j->ps);
 	double off = (double)from / AUDIO_RATE;
+	char path[4096];
 	ps_seg_t *seg;
-	short *s;
-	int rc = 0;
+	short *s = NULL;
+	FILE *f;
+	int rc = -1;
 
-	if (to > j->in->audio->samples)
-		to = j->in->audio->samples;
-	if (to - from < AUDIO_RATE / 10)
-		return 0;	/* under 100 ms: nothing to hear */
-	if ((s = audio_read(j->in->pcm_path, from, to - from, err, errlen)) ==
-	    NULL)
-		return -1;
-	if (ps_start_utt(ps) < 0 ||
-	    ps_process_raw(ps, s, (size_t)(to - from), FALSE, TRUE) < 0 ||
-	    ps_end_utt(ps) < 0) {
-		seterr(err, errlen, "pocketsphinx could not decode chunk %ld", c);
-		free(s);
+	if (chunk_file(j, c, path, sizeof(path)) == -1 ||
+	    (f = fopen(path, "w")) == NULL) {
+		seterr(err, errlen, "cannot write the words of part %ld", c);
 		return -1;
 	}
-	free(s);
-	for (seg = ps_seg_iter(ps); seg != NULL; seg = ps_seg_next(seg)) {
+	if (to > j->in->audio->samples)
+		to = j->in->audio->samples;
+	if (to - from < AUDIO_RATE / 10) {
+		rc = 0;		/* under 100 ms: nothing to hear */
+		goto out;
+	}
+	if ((s = audio_read(j->in->pcm_path, from, to - from, err, errlen)) ==
+	    NULL)
+		goto out;
+	if (ps_start_utt(j->ps) < 0 ||
+	    ps_process_raw(j->ps, s, (size_t)(to - from), FALSE, TRUE) < 0 ||
+	    ps_end_utt(j->ps) < 0) {
+		seterr(err, errlen, "pocketsphinx could not decode part %ld", c);
+		goto out;
+	}
+	for (seg = ps_seg_iter(j->ps); seg != NULL; seg = ps_seg_next(seg)) {
 		const char *w = ps_seg_word(seg);
 		char word[64], *paren;
 		int sf, ef;
@@ -133,61 +146,77 @@ decode_chunk(struct sjob *j, ps_decoder_t *ps, long c, char *err,
 		/* "read(2)" is a pronunciation variant of "read" */
 		if ((paren = strchr(word, '(')) != NULL && paren != word)
 			*paren = '\0';
-		if (rc == 0 && asr_words_add(&j->words[c], word,
-		    off + sf / 100.0, off + (ef + 1) / 100.0,
-		    logmath_exp(lmath, prob)) == -1) {
-			seterr(err, errlen, "out of memory");
-			rc = -1;
-		}
+		fprintf(f, "%s\t%.3f\t%.3f\t%.4f\n", word, off + sf / 100.0,
+		    off + (ef + 1) / 100.0, logmath_exp(lmath, prob));
+	}
+	rc = 0;
+out:
+	free(s);
+	if (fclose(f) != 0 && rc == 0) {
+		seterr(err, errlen, "cannot write the words of part %ld", c);
+		rc = -1;
 	}
 	return rc;
 }
 
-static void *
-worker(void *arg)
+/* A worker process: chunk numbers in from WORK, "done C" or "fail C msg"
+ * lines out to STATUS.  Never returns. */
+static void
+worker(struct sjob *j, int work, int status)
 {
-	struct sjob *j = arg;
-	cmd_ln_t *config;
-	ps_decoder_t *ps = NULL;
-	char err[256] = "";
-	long c;
+	char err[256], line[320];
+	int32_t c;
+	int n;
 
-	config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", j->hmm, "-lm", j->lm,
-	    "-dict", j->dict, NULL);
-	if (config == NULL || (ps = ps_init(config)) == NULL) {
-		seterr(err, sizeof(err), "pocketsphinx could not load its model "
-		    "from %s (see pocketsphinx.log)", asr_sphinx_model_dir());
-		goto fail;
+	signal(SIGPIPE, SIG_DFL);
+	while (read(work, &c, sizeof(c)) == (ssize_t)sizeof(c)) {
+		if (c < 0 || c >= j->nchunks)
+			_exit(2);
+		err[0] = '\0';
+		if (decode_chunk(j, c, err, sizeof(err)) == -1)
+			n = snprintf(line, sizeof(line), "fail %d %s\n", c, err);
+		else
+			n = snprintf(line, sizeof(line), "done %d\n", c);
+		/* lines are shorter than PIPE_BUF: one atomic write each */
+		if (write(status, line, (size_t)n) != n)
+			_exit(3);
 	}
-	for (;;) {
-		pthread_mutex_lock(&j->mu);
-		if (j->stop || j->failed || j->next >= j->nchunks) {
-			pthread_mutex_unlock(&j->mu);
-			break;
+	_exit(0);
+}
+
+/* Append chunk C's words from its file to OUT. */
+static int
+collect(const struct sjob *j, long c, struct asr_words *out, char *err,
+    size_t errlen)
+{
+	char path[4096], line[256], *t1, *t2, *t3;
+	double s, e, conf;
+	FILE *f;
+	int rc = 0;
+
+	if (chunk_file(j, c, path, sizeof(path)) == -1 ||
+	    (f = fopen(path, "r")) == NULL) {
+		seterr(err, errlen, "the words of part %ld are missing", c);
+		return -1;
+	}
+	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if ((t1 = strchr(line, '\t')) == NULL ||
+		    (t2 = strchr(t1 + 1, '\t')) == NULL ||
+		    (t3 = strchr(t2 + 1, '\t')) == NULL)
+			continue;
+		*t1++ = *t2++ = *t3++ = '\0';
+		if (parse_double(t1, 0, 1e7, &s) || parse_double(t2, 0, 1e7, &e) ||
+		    parse_double(t3, 0, 2, &conf))
+			continue;
+		if (asr_words_add(out, line, s, e, conf) == -1) {
+			seterr(err, errlen, "out of memory");
+			rc = -1;
 		}
-		c = j->next++;
-		pthread_mutex_unlock(&j->mu);
-		if (decode_chunk(j, ps, c, err, sizeof(err)) == -1)
-			goto fail;
-		pthread_mutex_lock(&j->mu);
-		j->done++;
-		pthread_cond_signal(&j->cv);
-		pthread_mutex_unlock(&j->mu);
 	}
-	goto out;
-fail:
-	pthread_mutex_lock(&j->mu);
-	if (!j->failed)
-		snprintf(j->err, sizeof(j->err), "%s", err);
-	j->failed = 1;
-	pthread_cond_signal(&j->cv);
-	pthread_mutex_unlock(&j->mu);
-out:
-	if (ps != NULL)
-		ps_free(ps);
-	if (config != NULL)
-		cmd_ln_free_r(config);
-	return NULL;
+	fclose(f);
+	unlink(path);
+	return rc;
 }
 
 enum asr_rc
@@ -196,17 +225,20 @@ asr_sphinx(const struct asr_input *in, struct asr_words *out, char *model,
 {
 	const char *md = asr_sphinx_model_dir();
 	char hmm[4096], lm[4096], dict[4096], logp[4096];
-	pthread_t th[64];
+	char sbuf[4096];
+	size_t slen = 0;
+	pid_t pids[64];
+	int work[2] = { -1, -1 }, status[2] = { -1, -1 };
 	struct sjob j;
 	struct stat sb;
+	cmd_ln_t *config = NULL;
 	FILE *logf = NULL;
-	long nth = 0, i, w;
-	size_t k;
+	long nw = 0, i, w, done = 0;
+	int cancelled = 0, failed = 0;
 	enum asr_rc rc = ASR_FAILED;
 
 	memset(&j, 0, sizeof(j));
-	pthread_mutex_init(&j.mu, NULL);
-	pthread_cond_init(&j.cv, NULL);
+	j.in = in;
 	snprintf(model, modellen, "en-us");
 	if (xsnprintf(hmm, sizeof(hmm), "%s/en-us", md) == -1 ||
 	    xsnprintf(lm, sizeof(lm), "%s/en-us.lm.bin", md) == -1 ||
@@ -228,85 +260,148 @@ asr_sphinx(const struct asr_input *in, struct asr_words *out, char *model,
 		goto out;
 	}
 	err_set_logfp(logf);
-	j.in = in;
-	j.hmm = hmm;
-	j.lm = lm;
-	j.dict = dict;
 	j.nchunks = audio_split(in->audio->dbfs, in->audio->ndbfs,
 	    (size_t)cfg.transcribe_chunk_s * AUDIO_ENV_HZ, &j.bounds);
-	if (j.nchunks < 0 || (j.words = calloc((size_t)j.nchunks + 1,
-	    sizeof(*j.words))) == NULL) {
+	if (j.nchunks < 0) {
 		seterr(err, errlen, "out of memory");
+		goto out;
+	}
+	if (task_progress(in->ctx, in->pct0, "loading the speech model")) {
+		cancelled = 1;
+		goto out;
+	}
+	/* -maxhmmpf and -pl_window halve the decoding time with the same
+	 * words on our test speech (measured: contrib/bench/transcribe). */
+	config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", hmm, "-lm", lm,
+	    "-dict", dict, "-maxhmmpf", "3000", "-pl_window", "10", NULL);
+	if (config == NULL || (j.ps = ps_init(config)) == NULL) {
+		seterr(err, errlen, "pocketsphinx could not load its model from "
+		    "%s (see pocketsphinx.log)", md);
 		goto out;
 	}
 	w = cfg.transcribe_workers;
 	if (w > j.nchunks)
 		w = j.nchunks;
-	if (w > (long)(sizeof(th) / sizeof(th[0])))
-		w = (long)(sizeof(th) / sizeof(th[0]));
-	for (nth = 0; nth < w; nth++)
-		if (pthread_create(&th[nth], NULL, worker, &j) != 0)
-			break;
-	if (nth == 0 && j.nchunks > 0) {
-		seterr(err, errlen, "cannot start a transcription thread");
-		goto out;
-	}
-	/* Report from this thread only: task_progress is not thread-safe,
-	 * and a cancel seen here stops the workers after their chunk. */
-	pthread_mutex_lock(&j.mu);
-	while (j.done < j.nchunks && !j.failed) {
-		struct timespec ts;
-		long done = j.done;
-		int stop;
-
-		pthread_mutex_unlock(&j.mu);
-		stop = task_progress(in->ctx, in->pct0 + (int)((in->pct1 -
-		    in->pct0) * done / (j.nchunks ? j.nchunks : 1)),
-		    "transcribing: %ld of %ld parts", done, j.nchunks);
-		pthread_mutex_lock(&j.mu);
-		if (stop) {
-			j.stop = 1;
-			break;
+	if (w > (long)(sizeof(pids) / sizeof(pids[0])))
+		w = (long)(sizeof(pids) / sizeof(pids[0]));
+	if (w <= 1) {
+		/* One worker: decode here, no processes to manage. */
+		for (i = 0; i < j.nchunks; i++) {
+			if (task_progress(in->ctx, in->pct0 + (int)((in->pct1 -
+			    in->pct0) * i / j.nchunks), "transcribing: %ld of "
+			    "%ld parts", i, j.nchunks)) {
+				cancelled = 1;
+				goto out;
+			}
+			if (decode_chunk(&j, i, err, errlen) == -1)
+				goto out;
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 1;
-		pthread_cond_timedwait(&j.cv, &j.mu, &ts);
-	}
-	pthread_mutex_unlock(&j.mu);
-	for (i = 0; i < nth; i++)
-		pthread_join(th[i], NULL);
-	if (j.stop) {
-		seterr(err, errlen, "The transcription was cancelled.");
-		rc = ASR_CANCELLED;
-		goto out;
-	}
-	if (j.failed) {
-		seterr(err, errlen, "%s", j.err);
-		goto out;
-	}
-	for (i = 0; i < j.nchunks; i++)
-		for (k = 0; k < j.words[i].n; k++) {
-			const struct asr_word *x = &j.words[i].v[k];
-			if (asr_words_add(out, x->word, x->start, x->end,
-			    x->conf) == -1) {
-				seterr(err, errlen, "out of memory");
+		done = j.nchunks;
+	} else {
+		if (pipe2(work, O_CLOEXEC) == -1 || pipe2(status, O_CLOEXEC) == -1) {
+			seterr(err, errlen, "cannot make a pipe: %s",
+			    strerror(errno));
+			goto out;
+		}
+		/* The whole work list goes in first: a few bytes a chunk. */
+		for (i = 0; i < j.nchunks; i++) {
+			int32_t c = (int32_t)i;
+			if (write(work[1], &c, sizeof(c)) != (ssize_t)sizeof(c)) {
+				seterr(err, errlen, "cannot queue the work");
 				goto out;
 			}
 		}
-	log_ev(LOG_INFO, "asr_sphinx_done", "{sIsisI}", "chunks",
-	    (json_int_t)j.nchunks, "workers", (int)nth, "words",
-	    (json_int_t)out->n);
-	rc = ASR_OK;
+		close(work[1]);
+		work[1] = -1;
+		fflush(NULL);
+		for (nw = 0; nw < w; nw++) {
+			if ((pids[nw] = fork()) == -1)
+				break;
+			if (pids[nw] == 0) {
+				close(status[0]);
+				worker(&j, work[0], status[1]);
+			}
+		}
+		close(status[1]);
+		status[1] = -1;
+		if (nw == 0) {
+			seterr(err, errlen, "cannot start a transcription "
+			    "process: %s", strerror(errno));
+			goto out;
+		}
+		/* Progress and cancel from here; workers only decode. */
+		while (done < j.nchunks && !failed) {
+			struct pollfd p = { status[0], POLLIN, 0 };
+			ssize_t r;
+			char *nl;
+
+			if (task_progress(in->ctx, in->pct0 + (int)((in->pct1 -
+			    in->pct0) * done / j.nchunks), "transcribing: %ld "
+			    "of %ld parts", done, j.nchunks)) {
+				cancelled = 1;
+				break;
+			}
+			if (poll(&p, 1, 1000) <= 0)
+				continue;
+			r = read(status[0], sbuf + slen, sizeof(sbuf) - 1 - slen);
+			if (r <= 0) {
+				seterr(err, errlen, "a transcription process "
+				    "died");
+				failed = 1;
+				break;
+			}
+			slen += (size_t)r;
+			sbuf[slen] = '\0';
+			while ((nl = strchr(sbuf, '\n')) != NULL) {
+				*nl = '\0';
+				if (strncmp(sbuf, "done ", 5) == 0)
+					done++;
+				else if (!failed) {
+					seterr(err, errlen, "%s", sbuf);
+					failed = 1;
+				}
+				slen -= (size_t)(nl + 1 - sbuf);
+				memmove(sbuf, nl + 1, slen + 1);
+			}
+		}
+	}
+	if (!cancelled && !failed && done == j.nchunks) {
+		for (i = 0; i < j.nchunks; i++)
+			if (collect(&j, i, out, err, errlen) == -1)
+				goto out;
+		log_ev(LOG_INFO, "asr_sphinx_done", "{sIsisI}", "chunks",
+		    (json_int_t)j.nchunks, "workers", (int)(nw ? nw : 1),
+		    "words", (json_int_t)out->n);
+		rc = ASR_OK;
+	}
 out:
+	for (i = 0; i < nw; i++) {
+		int st;
+		if (rc != ASR_OK)
+			kill(pids[i], SIGKILL);
+		while (waitpid(pids[i], &st, 0) == -1 && errno == EINTR)
+			;
+	}
+	if (cancelled) {
+		seterr(err, errlen, "The transcription was cancelled.");
+		rc = ASR_CANCELLED;
+	}
+	if (work[0] != -1)
+		close(work[0]);
+	if (work[1] != -1)
+		close(work[1]);
+	if (status[0] != -1)
+		close(status[0]);
+	if (status[1] != -1)
+		close(status[1]);
+	if (j.ps != NULL)
+		ps_free(j.ps);
+	if (config != NULL)
+		cmd_ln_free_r(config);
 	if (logf != NULL) {
 		err_set_logfp(NULL);
 		fclose(logf);
 	}
-	for (i = 0; j.words != NULL && i < j.nchunks; i++)
-		asr_words_free(&j.words[i]);
-	free(j.words);
 	free(j.bounds);
-	pthread_mutex_destroy(&j.mu);
-	pthread_cond_destroy(&j.cv);
 	return rc;
 }

@@ -92,7 +92,7 @@ transcript_segments(const struct asr_words *w)
 			continue;
 		if (x->punct != 0 && buf_add(&text, &x->punct, 1) == -1)
 			goto fail;
-		if (json_array_append_new(segs, json_pack("{sfsfs#so}",
+		if (json_array_append_new(segs, json_pack("{sf sf ss% so}",
 		    "start", ms(seg_start), "end", ms(x->end), "text",
 		    text.data, text.len, "words", words)) == -1) {
 			words = NULL;
