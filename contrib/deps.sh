@@ -48,7 +48,9 @@ fi
 # npm packages for the tests (s3rver, playwright-core), kept in
 # contrib/node_modules so nothing global is touched.
 here=$(cd "$(dirname "$0")" && pwd)
-if [ -f "$here/package.json" ] && [ ! -d "$here/node_modules" ]; then
+# (again when package.json changed since: another package was added)
+if [ -f "$here/package.json" ] && { [ ! -d "$here/node_modules" ] ||
+    [ "$here/package.json" -nt "$here/node_modules/.package-lock.json" ]; }; then
 	(cd "$here" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 exit 0

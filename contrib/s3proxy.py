@@ -24,7 +24,9 @@ FAULTS_FILE, read on every request, injects server errors: each line is
 request is answered with that status and S3's InternalError body without
 reaching s3rver.  A line "LISTPAGE N" makes s3rver answer ListObjectsV2
 with pages of N keys (the forwarded max-keys is lowered after the
-signature check), so that continuation tokens get exercised.
+signature check), so that continuation tokens get exercised.  A line
+"DELAY METHOD QUERY_SUBSTRING SECONDS" holds matching requests that long
+before passing them on (a slow store, so that work spreads over runners).
 """
 import hashlib
 import http.client
@@ -33,6 +35,7 @@ import json
 import re
 import sys
 import threading
+import time
 import urllib.parse
 
 import botocore.auth
@@ -120,6 +123,15 @@ def list_page():
     return None
 
 
+def delay_for(method, raw_path):
+    for line in fault_lines():
+        parts = line.split()
+        if len(parts) == 4 and parts[0] == 'DELAY' and parts[1] == method \
+                and parts[2] in raw_path:
+            return float(parts[3])
+    return 0.0
+
+
 def fault_for(method, raw_path):
     for line in fault_lines():
         parts = line.split()
@@ -187,6 +199,9 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                                         'does not match the signature you '
                                         'provided. Check your key and '
                                         'signing method.'))
+        delay = delay_for(self.command, self.path)
+        if delay > 0:
+            time.sleep(delay)
         conn = http.client.HTTPConnection('127.0.0.1', UPSTREAM, timeout=60)
         try:
             hdrs = {k: v for k, v in self.headers.items()

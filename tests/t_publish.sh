@@ -95,7 +95,7 @@ check "refused credentials: alert at once" grep -q '"event":"publish_failed".*"a
 conf_set s3_access_key_file "$S3_DIR/access_key"
 
 # --- the runner's path, when the runner is in this tree --------------------
-if clipmill-batch --list-stages 2>/dev/null | grep -qx publish; then
+if clipmill-batch --list-stages 2>/dev/null | grep -q '^publish\b'; then
 	conf_set retry_base 0.2
 	conf_set idle_exit 3
 	job2=$(sql "INSERT INTO jobs (user_id, source_kind, source_url, state)
