@@ -143,7 +143,7 @@ task_event(struct task_ctx *ctx, const char *kind, const char *msg,
 	char err[512];
 
 	if (ctx->fd >= 0) {
-		send_obj(ctx->fd, json_pack("{sssss*sO*}", "t", "e", "kind", kind,
+		send_obj(ctx->fd, json_pack("{ssssss*sO*}", "t", "e", "kind", kind,
 		    "msg", msg, "data", data));
 		return;
 	}
