@@ -43,6 +43,17 @@ begin(PGconn *c, char *err, size_t errlen)
 	return db_cmd(c, err, errlen, "BEGIN", 0, NULL);
 }
 
+/* A transaction that records an outcome: durable even when the runner's
+ * session commits asynchronously (see runner.c). */
+static int
+begin_durable(PGconn *c, char *err, size_t errlen)
+{
+	if (begin(c, err, errlen) == -1)
+		return -1;
+	return db_cmd(c, err, errlen, "SET LOCAL synchronous_commit = on", 0,
+	    NULL);
+}
+
 static int
 commit(PGconn *c, char *err, size_t errlen)
 {
@@ -54,6 +65,52 @@ rollback(PGconn *c)
 {
 	if (!db_lost(c))
 		PQclear(PQexec(c, "ROLLBACK"));
+}
+
+/*
+ * The hot statements (claim, batch complete, heartbeat, progress) are
+ * prepared once per connection: planning the claim costs as much as
+ * running it.  Same contract as db_exec().
+ */
+enum { PS_CLAIM, PS_CLAIM_EVENT, PS_COMPLETE_BATCH, PS_HEARTBEAT,
+	PS_PROGRESS, PS_COUNT };
+
+static PGresult *
+exec_prepared(PGconn *c, int which, const char *sql, int n,
+    const char *const *p, char *err, size_t errlen)
+{
+	static PGconn *for_conn;
+	static int ready[PS_COUNT];
+	char name[16];
+	PGresult *r;
+
+	if (for_conn != c) {
+		memset(ready, 0, sizeof(ready));
+		for_conn = c;
+	}
+	snprintf(name, sizeof(name), "rq_%d", which);
+	if (!ready[which]) {
+		r = PQprepare(c, name, sql, n, NULL);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			seterr(err, errlen, "database error: %s",
+			    r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+			PQclear(r);
+			return NULL;
+		}
+		PQclear(r);
+		ready[which] = 1;
+	}
+	r = PQexecPrepared(c, name, n, p, NULL, NULL, 0);
+	switch (PQresultStatus(r)) {
+	case PGRES_COMMAND_OK:
+	case PGRES_TUPLES_OK:
+		return r;
+	default:
+		seterr(err, errlen, "database error: %s",
+		    r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+		PQclear(r);
+		return NULL;
+	}
 }
 
 /* The parameters that name one claimed attempt of one task. */
@@ -163,7 +220,8 @@ static const char claim_sql[] =
     "   tasks.max_attempts, tasks.payload),"
     " j AS ("
     "  UPDATE jobs SET state = 'running', updated_at = now()"
-    "  WHERE id IN (SELECT job_id FROM t) AND state = 'pending')"
+    "  WHERE id = ANY (ARRAY(SELECT DISTINCT job_id FROM t))"
+    "  AND state = 'pending')"
     "SELECT t.id, t.job_id, coalesce(t.clip_id, 0), t.attempts,"
     " t.max_attempts, t.payload, json_build_object('id', jb.id,"
     " 'user_id', jb.user_id, 'source_kind', jb.source_kind,"
@@ -251,7 +309,8 @@ rq_claim(PGconn *c, const struct runner_id *rid, const char *stage, int n,
 	p[1] = num;
 	p[2] = rid->name;
 	p[3] = lock;
-	r = db_exec(c, err, errlen, events ? claim_event_sql : claim_sql, 4, p);
+	r = exec_prepared(c, events ? PS_CLAIM_EVENT : PS_CLAIM,
+	    events ? claim_event_sql : claim_sql, 4, p, err, errlen);
 	if (r == NULL)
 		return -1;
 	for (i = 0; i < PQntuples(r) && i < n; i++) {
@@ -323,10 +382,10 @@ rq_heartbeat(PGconn *c, const struct runner_id *rid, const struct task *t,
 	p[0] = m.id;
 	p[1] = m.runner;
 	p[2] = m.att;
-	r = db_exec(c, err, errlen,
+	r = exec_prepared(c, PS_HEARTBEAT,
 	    "UPDATE tasks SET heartbeat_at = now() WHERE " MATCH " RETURNING "
 	    "(SELECT state IN " LIVE " FROM jobs WHERE jobs.id = tasks.job_id)",
-	    3, p);
+	    3, p, err, errlen);
 	if (r == NULL)
 		return RQ_ERR;
 	if (PQntuples(r) == 0)
@@ -362,7 +421,7 @@ rq_progress(PGconn *c, const struct runner_id *rid, const struct task *t,
 	/* One statement: the task row, the event (numbered from the job
 	 * row, which is only touched while the job is live), and one NOTIFY
 	 * carrying only the job id. */
-	r = db_exec(c, err, errlen,
+	r = exec_prepared(c, PS_PROGRESS,
 	    "WITH t AS (UPDATE tasks SET progress = $5::int, message = $6,"
 	    "  heartbeat_at = now() WHERE " MATCH " RETURNING job_id),"
 	    " j AS (UPDATE jobs SET last_seq = last_seq + 1, updated_at = now()"
@@ -372,7 +431,8 @@ rq_progress(PGconn *c, const struct runner_id *rid, const struct task *t,
 	    "  SELECT id, last_seq, 'progress', $4, json_build_object("
 	    "  'stage', $4::text, 'pct', $5::int, 'msg', $6::text) FROM j)"
 	    "SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM"
-	    " (SELECT pg_notify('" CHAN_EVENTS "', id::text) FROM j) n)", 6, p);
+	    " (SELECT pg_notify('" CHAN_EVENTS "', id::text) FROM j) n)", 6, p,
+	    err, errlen);
 	if (r == NULL)
 		return RQ_ERR;
 	if (strcmp(PQgetvalue(r, 0, 0), "0") == 0)
@@ -512,7 +572,7 @@ rq_complete(PGconn *c, const struct runner_id *rid, const struct stage *st,
 		seterr(err, errlen, "out of memory");
 		return RQ_ERR;
 	}
-	if (begin(c, err, errlen) == -1)
+	if (begin_durable(c, err, errlen) == -1)
 		goto fail;
 	if ((live = lock_job_live(c, m.job, err, errlen)) == -1)
 		goto fail;
@@ -587,9 +647,9 @@ rq_complete_batch(PGconn *c, const struct runner_id *rid,
 	p[0] = ids.data;
 	p[1] = atts.data;
 	p[2] = rid->name;
-	if (begin(c, err, errlen) == -1)
+	if (begin_durable(c, err, errlen) == -1)
 		goto fail;
-	r = db_exec(c, err, errlen,
+	r = exec_prepared(c, PS_COMPLETE_BATCH,
 	    "WITH d AS (UPDATE tasks SET state = 'done', progress = 100,"
 	    "  finished_at = now(), heartbeat_at = NULL"
 	    "  FROM unnest($1::bigint[], $2::int[]) AS u(id, att)"
@@ -597,7 +657,7 @@ rq_complete_batch(PGconn *c, const struct runner_id *rid,
 	    "  AND tasks.runner = $3 AND tasks.state = 'running'"
 	    "  RETURNING tasks.job_id)"
 	    "SELECT job_id, count(*) FROM d GROUP BY job_id ORDER BY job_id",
-	    3, p);
+	    3, p, err, errlen);
 	if (r == NULL)
 		goto fail;
 	/* Fan-in: lock each job touched, in id order, then look again with a
@@ -765,7 +825,7 @@ rq_fail(PGconn *c, const struct runner_id *rid, const struct task *t,
 	mp[2] = m.att;
 	if (msg == NULL || *msg == '\0')
 		msg = "The step failed for an unknown reason.";
-	if (begin(c, err, errlen) == -1)
+	if (begin_durable(c, err, errlen) == -1)
 		goto fail;
 	if ((live = lock_job_live(c, m.job, err, errlen)) == -1)
 		goto fail;
