@@ -315,8 +315,9 @@ wait_notify(struct runner *r, long long ms)
 	}
 }
 
+/* Connect, check the schema, open the store; an exit code. */
 static int
-connect_db(struct runner *r, int check)
+open_runner(struct runner *r)
 {
 	char err[1024];
 
@@ -324,10 +325,14 @@ connect_db(struct runner *r, int check)
 		log_ev(LOG_ERROR, "database_unreachable", "{ss}", "error", err);
 		return EXIT_DB;
 	}
-	if (check && db_check_schema(r->c, err, sizeof(err)) == -1) {
+	if (db_check_schema(r->c, err, sizeof(err)) == -1) {
 		log_ev(LOG_ERROR, db_lost(r->c) ? "database_lost" : "schema_mismatch",
 		    "{ss}", "error", err);
 		return db_lost(r->c) ? EXIT_DB : EXIT_FAIL;
+	}
+	if ((r->store = store_open(err, sizeof(err))) == NULL) {
+		log_ev(LOG_ERROR, "store_unavailable", "{ss}", "error", err);
+		return EXIT_FAIL;
 	}
 	return EXIT_OK;
 }
@@ -353,13 +358,8 @@ runner_main(const struct runner_opts *o)
 			strncat(names, ",", sizeof(names) - strlen(names) - 1);
 		strncat(names, o->stages[i]->name, sizeof(names) - strlen(names) - 1);
 	}
-	if ((rc = connect_db(&r, 1)) != EXIT_OK)
+	if ((rc = open_runner(&r)) != EXIT_OK)
 		goto out;
-	if ((r.store = store_open(err, sizeof(err))) == NULL) {
-		log_ev(LOG_ERROR, "store_unavailable", "{ss}", "error", err);
-		rc = EXIT_FAIL;
-		goto out;
-	}
 	if (mkdir_p(cfg.scratch_dir, 0755) == -1) {
 		log_ev(LOG_ERROR, "scratch_unavailable", "{ssss}", "dir",
 		    cfg.scratch_dir, "error", strerror(errno));
@@ -487,13 +487,8 @@ runner_maintenance(void)
 	int rc, rescued, pruned;
 
 	memset(&r, 0, sizeof(r));
-	if ((rc = connect_db(&r, 1)) != EXIT_OK)
+	if ((rc = open_runner(&r)) != EXIT_OK)
 		goto out;
-	if ((r.store = store_open(err, sizeof(err))) == NULL) {
-		log_ev(LOG_ERROR, "store_unavailable", "{ss}", "error", err);
-		rc = EXIT_FAIL;
-		goto out;
-	}
 	switch (rq_maintenance(r.c, r.store, &rescued, &pruned, err,
 	    sizeof(err))) {
 	case 0:

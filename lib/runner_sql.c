@@ -856,16 +856,14 @@ rq_cancelled(PGconn *c, const struct runner_id *rid, const struct task *t,
 {
 	struct match m;
 	const char *mp[3];
-	long long k;
+	int rc;
 
 	match_fill(&m, rid, t);
 	mp[0] = m.id;
 	mp[1] = m.runner;
 	mp[2] = m.att;
-	k = db_count(c, err, errlen,
-	    "UPDATE tasks SET state = 'cancelled', finished_at = now(),"
-	    " heartbeat_at = NULL WHERE " MATCH, 3, mp);
-	return k < 0 ? RQ_ERR : k == 0 ? RQ_LOST : RQ_MINE;
+	rc = mark_cancelled(c, mp, err, errlen);
+	return rc == -1 ? RQ_ERR : rc == 1 ? RQ_LOST : RQ_MINE;
 }
 
 enum rq_state
