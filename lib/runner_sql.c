@@ -215,19 +215,22 @@ static const char claim_sql[] =
     "  UPDATE tasks SET state = 'running', runner = $3, runner_lock = $4,"
     "   attempts = tasks.attempts + 1, heartbeat_at = now(),"
     "   started_at = now(), progress = 0, message = NULL"
-    "  FROM c WHERE tasks.id = c.id"
+    "  WHERE tasks.id = ANY (ARRAY(SELECT id FROM c))"
     "  RETURNING tasks.id, tasks.job_id, tasks.clip_id, tasks.attempts,"
     "   tasks.max_attempts, tasks.payload),"
     " j AS ("
     "  UPDATE jobs SET state = 'running', updated_at = now()"
     "  WHERE id = ANY (ARRAY(SELECT DISTINCT job_id FROM t))"
     "  AND state = 'pending')"
+    /* the job's object once per job (rows are grouped by job): a
+     * batch of a thousand tasks of one job builds and parses it once */
     "SELECT t.id, t.job_id, coalesce(t.clip_id, 0), t.attempts,"
-    " t.max_attempts, t.payload, json_build_object('id', jb.id,"
-    " 'user_id', jb.user_id, 'source_kind', jb.source_kind,"
+    " t.max_attempts, t.payload, CASE WHEN row_number() OVER"
+    " (PARTITION BY t.job_id ORDER BY t.id) = 1 THEN json_build_object("
+    " 'id', jb.id, 'user_id', jb.user_id, 'source_kind', jb.source_kind,"
     " 'source_url', jb.source_url, 'source_key', jb.source_key,"
-    " 'options', jb.options, 'probe', coalesce(jb.probe, '{}'))"
-    "FROM t JOIN jobs jb ON jb.id = t.job_id ORDER BY t.id";
+    " 'options', jb.options, 'probe', coalesce(jb.probe, '{}')) END "
+    "FROM t JOIN jobs jb ON jb.id = t.job_id ORDER BY t.job_id, t.id";
 
 /* One task, with a "stage_started" event on its job in the same
  * statement (the job row's last_seq gives the event its number). */
@@ -241,7 +244,7 @@ static const char claim_event_sql[] =
     "  UPDATE tasks SET state = 'running', runner = $3, runner_lock = $4,"
     "   attempts = tasks.attempts + 1, heartbeat_at = now(),"
     "   started_at = now(), progress = 0, message = NULL"
-    "  FROM c WHERE tasks.id = c.id AND $2::int = 1"
+    "  WHERE tasks.id = ANY (ARRAY(SELECT id FROM c)) AND $2::int = 1"
     "  RETURNING tasks.id, tasks.job_id, tasks.clip_id, tasks.attempts,"
     "   tasks.max_attempts, tasks.payload),"
     " j AS ("
@@ -263,9 +266,10 @@ static const char claim_event_sql[] =
     " pg_notify('" CHAN_EVENTS "', j.id::text) "
     "FROM t JOIN j ON j.id = t.job_id";
 
-/* Build a struct task from row I of a claim result; NULL when unreadable. */
+/* Build a struct task from row I of a claim result; NULL when unreadable.
+ * A NULL job column means "the same job as PREV". */
 static struct task *
-task_from_row(PGresult *r, int i, const char *stage)
+task_from_row(PGresult *r, int i, const char *stage, const struct task *prev)
 {
 	struct task *t;
 	long long v[5];
@@ -283,7 +287,10 @@ task_from_row(PGresult *r, int i, const char *stage)
 	t->max_attempts = (int)v[4];
 	snprintf(t->stage, sizeof(t->stage), "%s", stage);
 	t->payload = json_loads(PQgetvalue(r, i, 5), 0, NULL);
-	t->job = json_loads(PQgetvalue(r, i, 6), 0, NULL);
+	if (!PQgetisnull(r, i, 6))
+		t->job = json_loads(PQgetvalue(r, i, 6), 0, NULL);
+	else if (prev != NULL && prev->job_id == t->job_id)
+		t->job = json_incref(prev->job);
 	if (!json_is_object(t->payload) || !json_is_object(t->job))
 		goto bad;
 	return t;
@@ -314,7 +321,8 @@ rq_claim(PGconn *c, const struct runner_id *rid, const char *stage, int n,
 	if (r == NULL)
 		return -1;
 	for (i = 0; i < PQntuples(r) && i < n; i++) {
-		struct task *t = task_from_row(r, i, stage);
+		struct task *t = task_from_row(r, i, stage,
+		    got > 0 ? out[got - 1] : NULL);
 		/* A row we cannot read is still claimed by us: it will be
 		 * rescued once we are gone, and is logged now. */
 		if (t == NULL) {
@@ -653,7 +661,11 @@ rq_complete_batch(PGconn *c, const struct runner_id *rid,
 	    "WITH d AS (UPDATE tasks SET state = 'done', progress = 100,"
 	    "  finished_at = now(), heartbeat_at = NULL"
 	    "  FROM unnest($1::bigint[], $2::int[]) AS u(id, att)"
-	    "  WHERE tasks.id = u.id AND tasks.attempts = u.att"
+	    /* id = ANY: reach the rows by primary key, never by a
+	     * scan of the whole table (the planner cannot see how
+	     * many rows unnest() gives) */
+	    "  WHERE tasks.id = ANY ($1::bigint[])"
+	    "  AND tasks.id = u.id AND tasks.attempts = u.att"
 	    "  AND tasks.runner = $3 AND tasks.state = 'running'"
 	    "  RETURNING tasks.job_id)"
 	    "SELECT job_id, count(*) FROM d GROUP BY job_id ORDER BY job_id",

@@ -52,7 +52,9 @@ struct stage {
 	int		 isolated;	/* 1: forked child with rlimits */
 	int		 test_only;	/* only when cfg.test_stages is set */
 	int		 batch;		/* tasks claimed at once (in-process only;
-					   > 1: no per-task events, no done()) */
+					   > 1: claimed, run and completed that
+					   many at a time, without per-task
+					   events; with a done(), one by one) */
 	const long long	*cap;		/* concurrency cap across hosts, or NULL:
 					   point at cfg.cap_<stage> */
 	/* Do the work.  *RESULT (new reference) may be left NULL. ERR gets a
