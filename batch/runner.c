@@ -6,8 +6,9 @@
  * forked child with resource limits (runner_child.c); the others run
  * in-process, and those with `batch` > 1 claim and complete that many
  * tasks per statement (the test stage "noop" does; it is how the queue
- * reaches its throughput).  In-process stages must be short and must not
- * crash: a crash there takes the runner with it (its tasks are rescued).
+ * reaches its throughput).  In-process stages must be short (under the
+ * lease, or report progress, which heartbeats) and must not crash: a
+ * crash there takes the runner with it (its tasks are rescued).
  *
  * The runner holds a session advisory lock named after itself for its
  * whole life (runner_sql.c), so when it dies its running tasks are
@@ -91,13 +92,18 @@ record(struct runner *r, const struct stage *st, struct task *t,
 				    out->ms, 1, err, sizeof(err));
 				break;
 			}
-			if (out->rc == STAGE_CANCELLED) {
-				/* The stage stopped on its own (a cancelled
-				 * job, or the runner stopping). */
+			if (out->rc == STAGE_CANCELLED && runner_stopping) {
 				what = "hand_back";
-				s = runner_stopping ?
-				    rq_hand_back(r->c, &r->id, t, err, sizeof(err)) :
-				    rq_cancelled(r->c, &r->id, t, err, sizeof(err));
+				s = rq_hand_back(r->c, &r->id, t, err,
+				    sizeof(err));
+				break;
+			}
+			if (out->rc == STAGE_CANCELLED) {
+				/* Stopped, but not for a cancelled job (that
+				 * is OUT_CANCELLED): an attempt that failed. */
+				what = "fail";
+				s = rq_fail(r->c, &r->id, t, 0, "The step stopped "
+				    "before it finished.", err, sizeof(err));
 				break;
 			}
 			/* FALLTHROUGH */
@@ -343,7 +349,7 @@ runner_main(const struct runner_opts *o)
 	struct runner r;
 	char err[1024], names[1024] = "";
 	const char *stage_names[MAX_RUN_STAGES];
-	int slot[MAX_RUN_STAGES];
+	int slot[MAX_RUN_STAGES], told_full[MAX_RUN_STAGES] = { 0 };
 	long long done = 0, last_work, last_rescue = 0, now, wait, left;
 	double due;
 	int i, n, rc, did, notified = 0;
@@ -403,8 +409,15 @@ runner_main(const struct runner_opts *o)
 					log_ev(LOG_INFO, "slot_taken", "{sssisI}",
 					    "stage", stage_names[i], "slot",
 					    slot[i], "cap", *o->stages[i]->cap);
-				else
+				else {
+					if (slot[i] == -2 && !told_full[i])
+						log_ev(LOG_INFO, "slots_full",
+						    "{sssI}", "stage",
+						    stage_names[i], "cap",
+						    *o->stages[i]->cap);
+					told_full[i] = 1;
 					slot[i] = -1;
+				}
 			}
 			if (r.db_lost)
 				break;
