@@ -6,8 +6,9 @@
  * forked child with resource limits (runner_child.c); the others run
  * in-process, and those with `batch` > 1 claim and complete that many
  * tasks per statement (the test stage "noop" does; it is how the queue
- * reaches its throughput).  In-process stages must be short and must not
- * crash: a crash there takes the runner with it (its tasks are rescued).
+ * reaches its throughput).  In-process stages must be short (under the
+ * lease, or report progress, which heartbeats) and must not crash: a
+ * crash there takes the runner with it (its tasks are rescued).
  *
  * The runner holds a session advisory lock named after itself for its
  * whole life (runner_sql.c), so when it dies its running tasks are
@@ -91,13 +92,18 @@ record(struct runner *r, const struct stage *st, struct task *t,
 				    out->ms, 1, err, sizeof(err));
 				break;
 			}
-			if (out->rc == STAGE_CANCELLED) {
-				/* The stage stopped on its own (a cancelled
-				 * job, or the runner stopping). */
+			if (out->rc == STAGE_CANCELLED && runner_stopping) {
 				what = "hand_back";
-				s = runner_stopping ?
-				    rq_hand_back(r->c, &r->id, t, err, sizeof(err)) :
-				    rq_cancelled(r->c, &r->id, t, err, sizeof(err));
+				s = rq_hand_back(r->c, &r->id, t, err,
+				    sizeof(err));
+				break;
+			}
+			if (out->rc == STAGE_CANCELLED) {
+				/* Stopped, but not for a cancelled job (that
+				 * is OUT_CANCELLED): an attempt that failed. */
+				what = "fail";
+				s = rq_fail(r->c, &r->id, t, 0, "The step stopped "
+				    "before it finished.", err, sizeof(err));
 				break;
 			}
 			/* FALLTHROUGH */
@@ -315,8 +321,9 @@ wait_notify(struct runner *r, long long ms)
 	}
 }
 
+/* Connect, check the schema, open the store; an exit code. */
 static int
-connect_db(struct runner *r, int check)
+open_runner(struct runner *r)
 {
 	char err[1024];
 
@@ -324,10 +331,14 @@ connect_db(struct runner *r, int check)
 		log_ev(LOG_ERROR, "database_unreachable", "{ss}", "error", err);
 		return EXIT_DB;
 	}
-	if (check && db_check_schema(r->c, err, sizeof(err)) == -1) {
+	if (db_check_schema(r->c, err, sizeof(err)) == -1) {
 		log_ev(LOG_ERROR, db_lost(r->c) ? "database_lost" : "schema_mismatch",
 		    "{ss}", "error", err);
 		return db_lost(r->c) ? EXIT_DB : EXIT_FAIL;
+	}
+	if ((r->store = store_open(err, sizeof(err))) == NULL) {
+		log_ev(LOG_ERROR, "store_unavailable", "{ss}", "error", err);
+		return EXIT_FAIL;
 	}
 	return EXIT_OK;
 }
@@ -338,7 +349,7 @@ runner_main(const struct runner_opts *o)
 	struct runner r;
 	char err[1024], names[1024] = "";
 	const char *stage_names[MAX_RUN_STAGES];
-	int slot[MAX_RUN_STAGES];
+	int slot[MAX_RUN_STAGES], told_full[MAX_RUN_STAGES] = { 0 };
 	long long done = 0, last_work, last_rescue = 0, now, wait, left;
 	double due;
 	int i, n, rc, did, notified = 0;
@@ -353,20 +364,21 @@ runner_main(const struct runner_opts *o)
 			strncat(names, ",", sizeof(names) - strlen(names) - 1);
 		strncat(names, o->stages[i]->name, sizeof(names) - strlen(names) - 1);
 	}
-	if ((rc = connect_db(&r, 1)) != EXIT_OK)
+	if ((rc = open_runner(&r)) != EXIT_OK)
 		goto out;
-	if ((r.store = store_open(err, sizeof(err))) == NULL) {
-		log_ev(LOG_ERROR, "store_unavailable", "{ss}", "error", err);
-		rc = EXIT_FAIL;
-		goto out;
-	}
 	if (mkdir_p(cfg.scratch_dir, 0755) == -1) {
 		log_ev(LOG_ERROR, "scratch_unavailable", "{ssss}", "dir",
 		    cfg.scratch_dir, "error", strerror(errno));
 		rc = EXIT_FAIL;
 		goto out;
 	}
-	if (rq_register(r.c, &r.id, err, sizeof(err)) == -1 ||
+	/* Claims, heartbeats and progress commit without waiting for the
+	 * disk: a claim lost in a crash leaves the task pending (it runs
+	 * again, as after any crash); outcomes are recorded durably
+	 * (runner_sql.c).  This keeps insert-to-start fast with fsync on. */
+	if (db_cmd(r.c, err, sizeof(err), "SET synchronous_commit = off", 0,
+	    NULL) == -1 ||
+	    rq_register(r.c, &r.id, err, sizeof(err)) == -1 ||
 	    db_cmd(r.c, err, sizeof(err), "LISTEN " CHAN_TASKS, 0, NULL) == -1) {
 		rc = db_trouble(&r, "start", err) ? EXIT_DB : EXIT_FAIL;
 		goto out;
@@ -397,8 +409,15 @@ runner_main(const struct runner_opts *o)
 					log_ev(LOG_INFO, "slot_taken", "{sssisI}",
 					    "stage", stage_names[i], "slot",
 					    slot[i], "cap", *o->stages[i]->cap);
-				else
+				else {
+					if (slot[i] == -2 && !told_full[i])
+						log_ev(LOG_INFO, "slots_full",
+						    "{sssI}", "stage",
+						    stage_names[i], "cap",
+						    *o->stages[i]->cap);
+					told_full[i] = 1;
 					slot[i] = -1;
+				}
 			}
 			if (r.db_lost)
 				break;
@@ -481,13 +500,8 @@ runner_maintenance(void)
 	int rc, rescued, pruned;
 
 	memset(&r, 0, sizeof(r));
-	if ((rc = connect_db(&r, 1)) != EXIT_OK)
+	if ((rc = open_runner(&r)) != EXIT_OK)
 		goto out;
-	if ((r.store = store_open(err, sizeof(err))) == NULL) {
-		log_ev(LOG_ERROR, "store_unavailable", "{ss}", "error", err);
-		rc = EXIT_FAIL;
-		goto out;
-	}
 	switch (rq_maintenance(r.c, r.store, &rescued, &pruned, err,
 	    sizeof(err))) {
 	case 0:

@@ -43,6 +43,17 @@ begin(PGconn *c, char *err, size_t errlen)
 	return db_cmd(c, err, errlen, "BEGIN", 0, NULL);
 }
 
+/* A transaction that records an outcome: durable even when the runner's
+ * session commits asynchronously (see runner.c). */
+static int
+begin_durable(PGconn *c, char *err, size_t errlen)
+{
+	if (begin(c, err, errlen) == -1)
+		return -1;
+	return db_cmd(c, err, errlen, "SET LOCAL synchronous_commit = on", 0,
+	    NULL);
+}
+
 static int
 commit(PGconn *c, char *err, size_t errlen)
 {
@@ -54,6 +65,52 @@ rollback(PGconn *c)
 {
 	if (!db_lost(c))
 		PQclear(PQexec(c, "ROLLBACK"));
+}
+
+/*
+ * The hot statements (claim, batch complete, heartbeat, progress) are
+ * prepared once per connection: planning the claim costs as much as
+ * running it.  Same contract as db_exec().
+ */
+enum { PS_CLAIM, PS_CLAIM_EVENT, PS_COMPLETE_BATCH, PS_HEARTBEAT,
+	PS_PROGRESS, PS_COUNT };
+
+static PGresult *
+exec_prepared(PGconn *c, int which, const char *sql, int n,
+    const char *const *p, char *err, size_t errlen)
+{
+	static PGconn *for_conn;
+	static int ready[PS_COUNT];
+	char name[16];
+	PGresult *r;
+
+	if (for_conn != c) {
+		memset(ready, 0, sizeof(ready));
+		for_conn = c;
+	}
+	snprintf(name, sizeof(name), "rq_%d", which);
+	if (!ready[which]) {
+		r = PQprepare(c, name, sql, n, NULL);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			seterr(err, errlen, "database error: %s",
+			    r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+			PQclear(r);
+			return NULL;
+		}
+		PQclear(r);
+		ready[which] = 1;
+	}
+	r = PQexecPrepared(c, name, n, p, NULL, NULL, 0);
+	switch (PQresultStatus(r)) {
+	case PGRES_COMMAND_OK:
+	case PGRES_TUPLES_OK:
+		return r;
+	default:
+		seterr(err, errlen, "database error: %s",
+		    r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+		PQclear(r);
+		return NULL;
+	}
 }
 
 /* The parameters that name one claimed attempt of one task. */
@@ -158,18 +215,22 @@ static const char claim_sql[] =
     "  UPDATE tasks SET state = 'running', runner = $3, runner_lock = $4,"
     "   attempts = tasks.attempts + 1, heartbeat_at = now(),"
     "   started_at = now(), progress = 0, message = NULL"
-    "  FROM c WHERE tasks.id = c.id"
+    "  WHERE tasks.id = ANY (ARRAY(SELECT id FROM c))"
     "  RETURNING tasks.id, tasks.job_id, tasks.clip_id, tasks.attempts,"
     "   tasks.max_attempts, tasks.payload),"
     " j AS ("
     "  UPDATE jobs SET state = 'running', updated_at = now()"
-    "  WHERE id IN (SELECT job_id FROM t) AND state = 'pending')"
+    "  WHERE id = ANY (ARRAY(SELECT DISTINCT job_id FROM t))"
+    "  AND state = 'pending')"
+    /* the job's object once per job (rows are grouped by job): a
+     * batch of a thousand tasks of one job builds and parses it once */
     "SELECT t.id, t.job_id, coalesce(t.clip_id, 0), t.attempts,"
-    " t.max_attempts, t.payload, json_build_object('id', jb.id,"
-    " 'user_id', jb.user_id, 'source_kind', jb.source_kind,"
+    " t.max_attempts, t.payload, CASE WHEN row_number() OVER"
+    " (PARTITION BY t.job_id ORDER BY t.id) = 1 THEN json_build_object("
+    " 'id', jb.id, 'user_id', jb.user_id, 'source_kind', jb.source_kind,"
     " 'source_url', jb.source_url, 'source_key', jb.source_key,"
-    " 'options', jb.options, 'probe', coalesce(jb.probe, '{}'))"
-    "FROM t JOIN jobs jb ON jb.id = t.job_id ORDER BY t.id";
+    " 'options', jb.options, 'probe', coalesce(jb.probe, '{}')) END "
+    "FROM t JOIN jobs jb ON jb.id = t.job_id ORDER BY t.job_id, t.id";
 
 /* One task, with a "stage_started" event on its job in the same
  * statement (the job row's last_seq gives the event its number). */
@@ -183,7 +244,7 @@ static const char claim_event_sql[] =
     "  UPDATE tasks SET state = 'running', runner = $3, runner_lock = $4,"
     "   attempts = tasks.attempts + 1, heartbeat_at = now(),"
     "   started_at = now(), progress = 0, message = NULL"
-    "  FROM c WHERE tasks.id = c.id AND $2::int = 1"
+    "  WHERE tasks.id = ANY (ARRAY(SELECT id FROM c)) AND $2::int = 1"
     "  RETURNING tasks.id, tasks.job_id, tasks.clip_id, tasks.attempts,"
     "   tasks.max_attempts, tasks.payload),"
     " j AS ("
@@ -205,9 +266,10 @@ static const char claim_event_sql[] =
     " pg_notify('" CHAN_EVENTS "', j.id::text) "
     "FROM t JOIN j ON j.id = t.job_id";
 
-/* Build a struct task from row I of a claim result; NULL when unreadable. */
+/* Build a struct task from row I of a claim result; NULL when unreadable.
+ * A NULL job column means "the same job as PREV". */
 static struct task *
-task_from_row(PGresult *r, int i, const char *stage)
+task_from_row(PGresult *r, int i, const char *stage, const struct task *prev)
 {
 	struct task *t;
 	long long v[5];
@@ -225,7 +287,10 @@ task_from_row(PGresult *r, int i, const char *stage)
 	t->max_attempts = (int)v[4];
 	snprintf(t->stage, sizeof(t->stage), "%s", stage);
 	t->payload = json_loads(PQgetvalue(r, i, 5), 0, NULL);
-	t->job = json_loads(PQgetvalue(r, i, 6), 0, NULL);
+	if (!PQgetisnull(r, i, 6))
+		t->job = json_loads(PQgetvalue(r, i, 6), 0, NULL);
+	else if (prev != NULL && prev->job_id == t->job_id)
+		t->job = json_incref(prev->job);
 	if (!json_is_object(t->payload) || !json_is_object(t->job))
 		goto bad;
 	return t;
@@ -251,11 +316,13 @@ rq_claim(PGconn *c, const struct runner_id *rid, const char *stage, int n,
 	p[1] = num;
 	p[2] = rid->name;
 	p[3] = lock;
-	r = db_exec(c, err, errlen, events ? claim_event_sql : claim_sql, 4, p);
+	r = exec_prepared(c, events ? PS_CLAIM_EVENT : PS_CLAIM,
+	    events ? claim_event_sql : claim_sql, 4, p, err, errlen);
 	if (r == NULL)
 		return -1;
 	for (i = 0; i < PQntuples(r) && i < n; i++) {
-		struct task *t = task_from_row(r, i, stage);
+		struct task *t = task_from_row(r, i, stage,
+		    got > 0 ? out[got - 1] : NULL);
 		/* A row we cannot read is still claimed by us: it will be
 		 * rescued once we are gone, and is logged now. */
 		if (t == NULL) {
@@ -323,10 +390,10 @@ rq_heartbeat(PGconn *c, const struct runner_id *rid, const struct task *t,
 	p[0] = m.id;
 	p[1] = m.runner;
 	p[2] = m.att;
-	r = db_exec(c, err, errlen,
+	r = exec_prepared(c, PS_HEARTBEAT,
 	    "UPDATE tasks SET heartbeat_at = now() WHERE " MATCH " RETURNING "
 	    "(SELECT state IN " LIVE " FROM jobs WHERE jobs.id = tasks.job_id)",
-	    3, p);
+	    3, p, err, errlen);
 	if (r == NULL)
 		return RQ_ERR;
 	if (PQntuples(r) == 0)
@@ -362,7 +429,7 @@ rq_progress(PGconn *c, const struct runner_id *rid, const struct task *t,
 	/* One statement: the task row, the event (numbered from the job
 	 * row, which is only touched while the job is live), and one NOTIFY
 	 * carrying only the job id. */
-	r = db_exec(c, err, errlen,
+	r = exec_prepared(c, PS_PROGRESS,
 	    "WITH t AS (UPDATE tasks SET progress = $5::int, message = $6,"
 	    "  heartbeat_at = now() WHERE " MATCH " RETURNING job_id),"
 	    " j AS (UPDATE jobs SET last_seq = last_seq + 1, updated_at = now()"
@@ -372,7 +439,8 @@ rq_progress(PGconn *c, const struct runner_id *rid, const struct task *t,
 	    "  SELECT id, last_seq, 'progress', $4, json_build_object("
 	    "  'stage', $4::text, 'pct', $5::int, 'msg', $6::text) FROM j)"
 	    "SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM"
-	    " (SELECT pg_notify('" CHAN_EVENTS "', id::text) FROM j) n)", 6, p);
+	    " (SELECT pg_notify('" CHAN_EVENTS "', id::text) FROM j) n)", 6, p,
+	    err, errlen);
 	if (r == NULL)
 		return RQ_ERR;
 	if (strcmp(PQgetvalue(r, 0, 0), "0") == 0)
@@ -512,7 +580,7 @@ rq_complete(PGconn *c, const struct runner_id *rid, const struct stage *st,
 		seterr(err, errlen, "out of memory");
 		return RQ_ERR;
 	}
-	if (begin(c, err, errlen) == -1)
+	if (begin_durable(c, err, errlen) == -1)
 		goto fail;
 	if ((live = lock_job_live(c, m.job, err, errlen)) == -1)
 		goto fail;
@@ -587,17 +655,21 @@ rq_complete_batch(PGconn *c, const struct runner_id *rid,
 	p[0] = ids.data;
 	p[1] = atts.data;
 	p[2] = rid->name;
-	if (begin(c, err, errlen) == -1)
+	if (begin_durable(c, err, errlen) == -1)
 		goto fail;
-	r = db_exec(c, err, errlen,
+	r = exec_prepared(c, PS_COMPLETE_BATCH,
 	    "WITH d AS (UPDATE tasks SET state = 'done', progress = 100,"
 	    "  finished_at = now(), heartbeat_at = NULL"
 	    "  FROM unnest($1::bigint[], $2::int[]) AS u(id, att)"
-	    "  WHERE tasks.id = u.id AND tasks.attempts = u.att"
+	    /* id = ANY: reach the rows by primary key, never by a
+	     * scan of the whole table (the planner cannot see how
+	     * many rows unnest() gives) */
+	    "  WHERE tasks.id = ANY ($1::bigint[])"
+	    "  AND tasks.id = u.id AND tasks.attempts = u.att"
 	    "  AND tasks.runner = $3 AND tasks.state = 'running'"
 	    "  RETURNING tasks.job_id)"
 	    "SELECT job_id, count(*) FROM d GROUP BY job_id ORDER BY job_id",
-	    3, p);
+	    3, p, err, errlen);
 	if (r == NULL)
 		goto fail;
 	/* Fan-in: lock each job touched, in id order, then look again with a
@@ -765,7 +837,7 @@ rq_fail(PGconn *c, const struct runner_id *rid, const struct task *t,
 	mp[2] = m.att;
 	if (msg == NULL || *msg == '\0')
 		msg = "The step failed for an unknown reason.";
-	if (begin(c, err, errlen) == -1)
+	if (begin_durable(c, err, errlen) == -1)
 		goto fail;
 	if ((live = lock_job_live(c, m.job, err, errlen)) == -1)
 		goto fail;
@@ -796,16 +868,14 @@ rq_cancelled(PGconn *c, const struct runner_id *rid, const struct task *t,
 {
 	struct match m;
 	const char *mp[3];
-	long long k;
+	int rc;
 
 	match_fill(&m, rid, t);
 	mp[0] = m.id;
 	mp[1] = m.runner;
 	mp[2] = m.att;
-	k = db_count(c, err, errlen,
-	    "UPDATE tasks SET state = 'cancelled', finished_at = now(),"
-	    " heartbeat_at = NULL WHERE " MATCH, 3, mp);
-	return k < 0 ? RQ_ERR : k == 0 ? RQ_LOST : RQ_MINE;
+	rc = mark_cancelled(c, mp, err, errlen);
+	return rc == -1 ? RQ_ERR : rc == 1 ? RQ_LOST : RQ_MINE;
 }
 
 enum rq_state

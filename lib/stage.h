@@ -25,7 +25,9 @@ enum stage_rc {
 struct task_ctx {
 	const struct task *task;
 	struct store	*store;
-	const char	*scratch;	/* empty private directory, removed after */
+	const char	*scratch;	/* empty private directory, removed after;
+					   the child's working directory; NULL
+					   for batch stages */
 	/* runner's private state */
 	int		 fd;		/* pipe to the parent, or -1 in-process */
 	void		*priv;
@@ -34,7 +36,9 @@ struct task_ctx {
 
 /* Report progress 0..100 with a short message.  Returns 1 when the task
  * must stop (its job was cancelled, or the runner is shutting down), else
- * 0.  Reports are debounced to a few per second. */
+ * 0: return STAGE_CANCELLED then.  Reports are debounced to a few per
+ * second (each written one is an event and a NOTIFY); a child that does
+ * not stop within 2 s of the cancellation is killed. */
 int	task_progress(struct task_ctx *, int pct, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 
@@ -47,8 +51,12 @@ struct stage {
 	const char	*name;
 	int		 isolated;	/* 1: forked child with rlimits */
 	int		 test_only;	/* only when cfg.test_stages is set */
-	int		 batch;		/* tasks claimed at once (in-process only) */
-	const long long	*cap;		/* concurrency cap across hosts, or NULL */
+	int		 batch;		/* tasks claimed at once (in-process only;
+					   > 1: claimed, run and completed that
+					   many at a time, without per-task
+					   events; with a done(), one by one) */
+	const long long	*cap;		/* concurrency cap across hosts, or NULL:
+					   point at cfg.cap_<stage> */
 	/* Do the work.  *RESULT (new reference) may be left NULL. ERR gets a
 	 * sentence for the user on failure. */
 	enum stage_rc	(*run)(struct task_ctx *, json_t **result,
