@@ -229,7 +229,7 @@ answer(struct parked *p, const char *body, const char *why)
 	FCGX_PutStr(body, (int)len, o);
 	FCGX_Finish_r(p->fr);
 	count_request("events", 200);
-	log_ev(LOG_DEBUG, "longpoll_answer", "{sIssII}", "job",
+	log_ev(LOG_DEBUG, "longpoll_answer", "{sIsssIsI}", "job",
 	    (json_int_t)p->job, "why", why, "waited_ms",
 	    (json_int_t)(now_ms() - p->t0), "after", (json_int_t)p->after);
 	free(p->fr);

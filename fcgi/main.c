@@ -500,7 +500,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (!shutting_down) {
-		log_ev(LOG_INFO, "fcgi_started", "{sisss*}", "threads", nthreads,
+		log_ev(LOG_INFO, "fcgi_started", "{sissss*}", "threads", nthreads,
 		    "listen", listen_spec ? listen_spec : "fd 0",
 		    "store", cfg.store);
 		do {

@@ -2,37 +2,6 @@
 # Apache on loopback, generated configs, curl wrappers.  Sourced after
 # tests/lib.sh and newdb.
 
-# gen_nginx_conf OUT PORT SOCKET STORE_DIR BODY_MAX: a whole nginx config
-# around the server block of etc/nginx.conf, everything under $TMP.
-gen_nginx_conf() {
-	local out=$1 port=$2 sock=$3 store=$4 body=$5 d="$TMP/nginx"
-	mkdir -p "$d"
-	{
-		[ "$(id -u)" -eq 0 ] && echo "user root;"
-		cat <<CONF
-worker_processes 1;
-pid $d/nginx.pid;
-error_log $d/error.log warn;
-events { worker_connections 4096; }
-http {
-	include /etc/nginx/mime.types;
-	access_log $d/access.log;
-	client_body_temp_path $d/body;
-	fastcgi_temp_path $d/fastcgi;
-	proxy_temp_path $d/proxy;
-	uwsgi_temp_path $d/uwsgi;
-	scgi_temp_path $d/scgi;
-CONF
-		sed -e "s|unix:/run/clipmill/fcgi.sock;|unix:$sock;|" \
-		    -e "s|listen 127.0.0.1:8080;|listen 127.0.0.1:$port;|" \
-		    -e "s|client_max_body_size 2049m;|client_max_body_size $body;|" \
-		    -e "s|alias /var/lib/clipmill/store/;|alias $store/;|" \
-		    -e "s|include fastcgi_params;|include /etc/nginx/fastcgi_params;|" \
-		    "$CLIPMILL_TOP/etc/nginx.conf"
-		echo "}"
-	} >"$out"
-}
-
 # start_fcgi [ARGS...]: clipmill.fcgi on $TMP/fcgi.sock; sets FCGI_PID.
 start_fcgi() {
 	FCGI_SOCK="$TMP/fcgi.sock"
@@ -51,7 +20,8 @@ stop_fcgi() {
 start_nginx() {
 	local body=${1:-$(( $(conf_get upload_max_mb 2048) + 1 ))m}
 	NGINX_PORT=$(free_port)
-	gen_nginx_conf "$TMP/nginx.conf" "$NGINX_PORT" "$FCGI_SOCK" "$TMP/store" "$body"
+	sh "$CLIPMILL_TOP/contrib/nginx-conf.sh" "$TMP/nginx" "$NGINX_PORT" "$FCGI_SOCK" \
+	    "$TMP/store" "$body" >"$TMP/nginx.conf"
 	nginx -t -q -c "$TMP/nginx.conf" 2>"$TMP/nginx.t" || { cat "$TMP/nginx.t"; return 1; }
 	nginx -c "$TMP/nginx.conf" -g 'daemon off;' 2>>"$TMP/nginx.err" &
 	NGINX_PID=$!
