@@ -6,8 +6,7 @@
 # cancelled download, and done() in the database.
 . "$(dirname "$0")/lib.sh"
 newdb || exit 1
-M=$CLIPMILL_TESTDATA
-mediain() { "$CLIPMILL_TOP/build/tests/mediain" "$@"; }
+. "$(dirname "$0")/mediain_lib.sh"
 W=$TMP/www
 mkdir -p "$W/slow" "$TMP/nginx"
 
@@ -93,7 +92,6 @@ fetch() {
 	mediain run fetch "$job" "$s" >"$TMP/out.json" 2>"$TMP/err.log"
 	SCRATCH=$s
 }
-field() { jq -r "$1" "$TMP/out.json"; }
 # refused NAME EXPECTED_RC MESSAGE_REGEX: the last fetch failed so, and
 # left nothing behind (scratch download dir empty, nothing stored).
 refused() {

@@ -5,19 +5,8 @@
 # sound, and bounded memory on a 30-minute input.
 . "$(dirname "$0")/lib.sh"
 newdb || exit 1
-M=$CLIPMILL_TESTDATA
-mediain() { "$CLIPMILL_TOP/build/tests/mediain" "$@"; }
-LIBRI=$M/librivox_sense_and_sensibility_01_austen_64kb-0870
+. "$(dirname "$0")/mediain_lib.sh"
 
-# transcribe ID FILE: store FILE as job ID's source and run the stage.
-transcribe() {
-	local ext=${2##*.} s="$TMP/scratch/$1"
-	mkdir -p "$TMP/store/jobs/$1" "$s"
-	cp "$2" "$TMP/store/jobs/$1/source.$ext"
-	mediain run transcribe "{\"id\":$1,\"source_key\":\"jobs/$1/source.$ext\",\"options\":{}}" \
-	    "$s" >"$TMP/out.json" 2>"$TMP/err.log"
-}
-field() { jq -r "$1" "$TMP/out.json"; }
 
 # score TRANSCRIPT REF.txt [REF.words.json]: prints "WER MEDIAN_START_ERR
 # MATCHED"; words are aligned by edit distance after normalising case,
@@ -113,8 +102,7 @@ check_eq "no audio: transcript and loudness still written" "true 0 0" \
 # memory does not grow with the length either).  Peak memory is the Pss
 # of the stage's processes summed (the workers share the model with their
 # parent copy-on-write).
-ffmpeg -v error -i "$M/jfk.wav" -i "$LIBRI.wav" -i "$M/librivox_sense_and_sensibility_01_austen_64kb-0880.wav" \
-    -filter_complex '[0][1][2]concat=n=3:v=0:a=1,apad=pad_dur=0.7[a]' -map '[a]' -ar 16000 -ac 1 "$TMP/speech.wav"
+speech_wav "$TMP/speech.wav"
 # stereo 22.05 kHz FLAC, so resampling and downmixing are exercised
 ffmpeg -v error -stream_loop -1 -i "$TMP/speech.wav" -t 1800 -ar 22050 -ac 2 -c:a flac "$TMP/long.flac"
 check "30-minute input built" test "$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$TMP/long.flac" | cut -d. -f1)" -ge 1799

@@ -6,9 +6,7 @@
 # malformed body, and the fallback to the offline recogniser.
 . "$(dirname "$0")/lib.sh"
 newdb || exit 1
-M=$CLIPMILL_TESTDATA
-mediain() { "$CLIPMILL_TOP/build/tests/mediain" "$@"; }
-field() { jq -r "$1" "$TMP/out.json"; }
+. "$(dirname "$0")/mediain_lib.sh"
 
 # server SCRIPT_LINES...: (re)start the fake with this behaviour script.
 SRV=""
@@ -25,14 +23,7 @@ server() {
 }
 at_exit '[ -z "$SRV" ] || kill "$SRV" 2>/dev/null'
 
-# transcribe ID FILE
-transcribe() {
-	local ext=${2##*.} s="$TMP/scratch/$1"
-	mkdir -p "$TMP/store/jobs/$1" "$s"
-	cp "$2" "$TMP/store/jobs/$1/source.$ext"
-	mediain run transcribe "{\"id\":$1,\"source_key\":\"jobs/$1/source.$ext\",\"options\":{\"transcribe_backend\":\"openai\"}}" \
-	    "$s" >"$TMP/out.json" 2>"$TMP/err.log"
-}
+OA='{"transcribe_backend":"openai"}'
 req() { jq -sr "$1" "$TMP/requests.log"; }
 
 echo sk-test-0123456789 >"$TMP/key"
@@ -44,14 +35,12 @@ conf_set transcribe_language en
 conf_set transcribe_upload_mb 1
 conf_set transcribe_timeout 3
 
-ffmpeg -v error -i "$M/jfk.wav" -i "$M/librivox_sense_and_sensibility_01_austen_64kb-0870.wav" \
-    -i "$M/librivox_sense_and_sensibility_01_austen_64kb-0880.wav" \
-    -filter_complex '[0][1][2]concat=n=3:v=0:a=1,apad=pad_dur=0.7[a]' -map '[a]' -ar 16000 -ac 1 "$TMP/speech.wav"
+speech_wav "$TMP/speech.wav"
 ffmpeg -v error -stream_loop -1 -i "$TMP/speech.wav" -t 70 -c:a aac -b:a 64k "$TMP/talk.m4a"
 
 # --- retries: 429 with Retry-After, 500, a malformed body, a slow answer ---
 server "429 2" "500" "ok" "bad" "ok" "slow 6" "ok"
-transcribe 1 "$TMP/talk.m4a"
+transcribe 1 "$TMP/talk.m4a" "$OA"
 T=$TMP/store/jobs/1/transcript.json
 check_eq "transcribed through the service" "ok openai whisper-1" \
     "$(field '"\(.rc) \(.result.backend) \(.result.model)"')"
@@ -94,7 +83,7 @@ check_eq "no upload files left" "0" "$(find "$TMP/scratch/1" -name '*.flac' | wc
 # --- the service keeps failing: the offline recogniser takes over ---
 conf_set transcribe_retries 2
 server "500"
-transcribe 2 "$M/librivox_sense_and_sensibility_01_austen_64kb-0870.wav"
+transcribe 2 "$M/librivox_sense_and_sensibility_01_austen_64kb-0870.wav" "$OA"
 check_eq "after the retries, fallback to pocketsphinx" "ok pocketsphinx" "$(field '"\(.rc) \(.result.backend)"')"
 check_eq "retries counted" "2" "$(req length)"
 check "fallback event names the failure" jq -e \
@@ -103,7 +92,7 @@ check "fallback transcript has words" jq -e '.result.words > 10' "$TMP/out.json"
 
 # --- a refused key: no retries, the service's words in the event ---
 server "401"
-transcribe 3 "$M/librivox_sense_and_sensibility_01_austen_64kb-0880.wav"
+transcribe 3 "$M/librivox_sense_and_sensibility_01_austen_64kb-0880.wav" "$OA"
 check_eq "401 not retried" "1" "$(req length)"
 check "401 message passed on" jq -e \
     '.rc == "ok" and (.events[0].msg | test("HTTP 401.*Incorrect API key"))' "$TMP/out.json"
@@ -111,7 +100,7 @@ check "401 message passed on" jq -e \
 # --- an unreadable key file: fallback without a request ---
 conf_set openai_key_file "$TMP/missing-key"
 server "ok"
-transcribe 4 "$M/librivox_sense_and_sensibility_01_austen_64kb-0880.wav"
+transcribe 4 "$M/librivox_sense_and_sensibility_01_austen_64kb-0880.wav" "$OA"
 check_eq "missing key file: no request sent" "0" "$(req length)"
 check "missing key file: said in the event" jq -e \
     '.rc == "ok" and (.events[0].msg | test("key file"))' "$TMP/out.json"
