@@ -58,8 +58,8 @@ echo "# librivox 0870: WER $wer, median start error ${med}s over $matched matche
 check "librivox WER $wer <= 0.40" awk -v w="$wer" 'BEGIN { exit !(w <= 0.40) }'
 check "librivox median start error ${med}s <= 0.100 (matched $matched)" \
     awk -v m="$med" -v n="$matched" 'BEGIN { exit !(m <= 0.100 && n >= 10) }'
-check_eq "transcript header" "1 pocketsphinx en-us false 7.1" \
-    "$(jq -r '"\(.version) \(.backend) \(.model) \(.no_audio) \(.duration)"' "$T")"
+check_eq "transcript header" "1 pocketsphinx en-us en false 7.1" \
+    "$(jq -r '"\(.version) \(.backend) \(.model) \(.language) \(.no_audio) \(.duration)"' "$T")"
 check_eq "result names the keys and backend" "jobs/1/transcript.json jobs/1/loudness.json pocketsphinx en-us" \
     "$(field '"\(.result.transcript_key) \(.result.loudness_key) \(.result.backend) \(.result.model)"')"
 check_eq "result word count matches the transcript" "$(jq '[.segments[].words[]] | length' "$T")" "$(field .result.words)"
@@ -79,7 +79,9 @@ check_eq "pocketsphinx's log kept out of stderr" "0" "$(grep -c 'INFO:' "$TMP/er
 check "pocketsphinx's log kept in the scratch directory" test -s "$TMP/scratch/1/pocketsphinx.log"
 
 # --- JFK: pocketsphinx hears about half; report it ---
-transcribe 2 "$M/jfk.wav"
+transcribe 2 "$M/jfk.wav" '{"language":"fr"}'
+check "a language the offline model lacks is said in an event" jq -e \
+    '.events[0].kind == "fallback" and (.events[0].msg | test("only English"))' "$TMP/out.json"
 read -r wer med matched <<<"$(score "$TMP/store/jobs/2/transcript.json" "$M/jfk.txt")"
 echo "# jfk: WER $wer ($(jq -r '[.segments[].text] | join(" / ")' "$TMP/store/jobs/2/transcript.json"))"
 check "jfk transcribed (WER $wer reported)" jq -e '.rc == "ok" and .result.words >= 5' "$TMP/out.json"
