@@ -381,7 +381,7 @@ fetch_curl(struct task_ctx *ctx, const char *url, const char *path,
 	} else if (cc == CURLE_OK && d.status == 0) {
 		seterr(err, errlen, "The server sent no answer.");
 	} else if (d.status != 0 && (d.status < 200 || d.status > 299) &&
-	    cc != CURLE_TOO_MANY_REDIRECTS) {
+	    (cc == CURLE_OK || cc == CURLE_WRITE_ERROR)) {
 		rc = allow_page && d.status != 429 && d.status < 500 ?
 		    FETCH_NOT_MEDIA : status_error(d.status, err, errlen);
 		if (rc == FETCH_NOT_MEDIA)

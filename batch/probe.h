@@ -18,7 +18,9 @@ enum probe_rc {
  * Probe PATH.  On PROBE_OK *OUT is a new object {"duration","width",
  * "height","display_width","display_height","fps","rotation","has_audio",
  * "vcodec","acodec","audio_rate","audio_channels","format","ext","size",
- * "bit_rate","streams"}; the caller owns it.  Rejected (PROBE_REJECT, with a
+ * "bit_rate","streams"}; the caller owns it.  "rotation" is the clockwise
+ * turn (0, 90, 180, 270) a player gives the decoded picture, as ffmpeg's
+ * autorotate does; display_width/height are the size after it.  Rejected (PROBE_REJECT, with a
  * sentence in ERR): zero bytes, not media, a still image, no video stream,
  * longer than cfg.max_duration, larger than cfg.max_width x cfg.max_height
  * (either orientation, after rotation).

@@ -162,8 +162,13 @@ fetch_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 	if (task_progress(ctx, 95, "checking the video"))
 		return STAGE_CANCELLED;
 	pr = probe_file(path, &probe, err, errlen);
-	if (pr != PROBE_OK)
+	if (pr != PROBE_OK) {
+		/* A rejected download is not kept (an upload stays in the
+		 * store: it is the user's, and pruning removes it). */
+		if (strcmp(kind, "url") == 0)
+			unlink(path);
 		return pr == PROBE_REJECT ? STAGE_PERMANENT : STAGE_TRANSIENT;
+	}
 	ext = json_string_value(json_object_get(probe, "ext"));
 	if (xsnprintf(key, sizeof(key), "jobs/%lld/source.%s", (long long)id,
 	    ext) == -1) {

@@ -225,6 +225,14 @@ transcribe_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 		}
 	}
 	if (!no_audio && strcmp(backend, "pocketsphinx") == 0) {
+		if (*lang != '\0' && strncmp(lang, "en", 2) != 0) {
+			char msg[256];
+			snprintf(msg, sizeof(msg), "The offline recogniser knows "
+			    "only English; the speech (%s) was transcribed as "
+			    "English.", lang);
+			task_event(ctx, "fallback", msg, NULL);
+		}
+		lang = "en";
 		sr = asr_sphinx(&in, &words, model, sizeof(model), aerr,
 		    sizeof(aerr));
 		if (sr == ASR_FAILED) {

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# The transcribe stage with the offline recogniser (pocketsphinx) on real
+# speech from ../shared/testdata: word error rate and word timings against
+# the references, the transcript and loudness files, a video without
+# sound, and bounded memory on a 30-minute input.
+. "$(dirname "$0")/lib.sh"
+newdb || exit 1
+. "$(dirname "$0")/mediain_lib.sh"
+
+
+# score TRANSCRIPT REF.txt [REF.words.json]: prints "WER MEDIAN_START_ERR
+# MATCHED"; words are aligned by edit distance after normalising case,
+# punctuation and "mr" -> "mister".
+score() {
+	python3 - "$@" <<'EOF'
+import json, re, statistics, sys
+def norm(w):
+    w = re.sub(r"[^a-z']", "", w.lower())
+    return {"mr": "mister", "mrs": "missus"}.get(w, w)
+tr = json.load(open(sys.argv[1]))
+hyp = [(norm(w["word"]), w["start"]) for s in tr["segments"] for w in s["words"]]
+hyp = [h for h in hyp if h[0]]
+ref = [norm(w) for w in open(sys.argv[2]).read().split()]
+ref = [r for r in ref if r]
+times = None
+if len(sys.argv) > 3:
+    al = json.load(open(sys.argv[3]))
+    times = [(re.sub(r"\(\d+\)$", "", w["t"]), w["b"]) for w in al["w"]
+             if not w["t"].startswith("<")]
+    assert [t for t, _ in times] == ref, "alignment and text disagree"
+n, m = len(ref), len(hyp)
+d = [[0] * (m + 1) for _ in range(n + 1)]
+for i in range(n + 1): d[i][0] = i
+for j in range(m + 1): d[0][j] = j
+for i in range(1, n + 1):
+    for j in range(1, m + 1):
+        d[i][j] = min(d[i-1][j] + 1, d[i][j-1] + 1,
+                      d[i-1][j-1] + (ref[i-1] != hyp[j-1][0]))
+errs, i, j = [], n, m
+while i > 0 and j > 0:
+    if d[i][j] == d[i-1][j-1] + (ref[i-1] != hyp[j-1][0]):
+        if ref[i-1] == hyp[j-1][0] and times:
+            errs.append(abs(times[i-1][1] - hyp[j-1][1]))
+        i, j = i - 1, j - 1
+    elif d[i][j] == d[i-1][j] + 1: i -= 1
+    else: j -= 1
+med = statistics.median(errs) if errs else 9.99
+print(f"{d[n][m] / n:.3f} {med:.3f} {len(errs)}")
+EOF
+}
+
+# --- LibriVox 0870: accuracy and timing ---
+transcribe 1 "$LIBRI.wav"
+T=$TMP/store/jobs/1/transcript.json
+check_eq "librivox transcribed" "ok" "$(field .rc)"
+read -r wer med matched <<<"$(score "$T" "$LIBRI.txt" "$LIBRI.words.json")"
+echo "# librivox 0870: WER $wer, median start error ${med}s over $matched matched words"
+check "librivox WER $wer <= 0.40" awk -v w="$wer" 'BEGIN { exit !(w <= 0.40) }'
+check "librivox median start error ${med}s <= 0.100 (matched $matched)" \
+    awk -v m="$med" -v n="$matched" 'BEGIN { exit !(m <= 0.100 && n >= 10) }'
+check_eq "transcript header" "1 pocketsphinx en-us en false 7.1" \
+    "$(jq -r '"\(.version) \(.backend) \(.model) \(.language) \(.no_audio) \(.duration)"' "$T")"
+check_eq "result names the keys and backend" "jobs/1/transcript.json jobs/1/loudness.json pocketsphinx en-us" \
+    "$(field '"\(.result.transcript_key) \(.result.loudness_key) \(.result.backend) \(.result.model)"')"
+check_eq "result word count matches the transcript" "$(jq '[.segments[].words[]] | length' "$T")" "$(field .result.words)"
+check "mean confidence within 0..1 and not zero" \
+    jq -e '.result.mean_confidence > 0 and .result.mean_confidence <= 1' "$TMP/out.json"
+check "words ordered, end >= start, confidence 0..1, inside their segment" jq -e '
+    [.segments[] as $s | $s.words[] | (.end >= .start and .confidence >= 0 and
+     .confidence <= 1 and .start >= $s.start and .end <= $s.end)] | all' "$T"
+check "no filler or noise tokens" jq -e \
+    '[.segments[].words[].word | test("^(<|\\[|\\+\\+)|\\(")] | any | not' "$T"
+L=$TMP/store/jobs/1/loudness.json
+check_eq "loudness: 100 ms interval, 71 values for 7.1 s" "0.1 71" \
+    "$(jq -r '"\(.interval) \(.dbfs | length)"' "$L")"
+check "loudness: speech is louder than the lead-in silence" \
+    jq -e '(.dbfs[0:2] | max) < (.dbfs[10:60] | add / length)' "$L"
+check_eq "pocketsphinx's log kept out of stderr" "0" "$(grep -c 'INFO:' "$TMP/err.log")"
+check "pocketsphinx's log kept in the scratch directory" test -s "$TMP/scratch/1/pocketsphinx.log"
+
+# --- JFK: pocketsphinx hears about half; report it ---
+transcribe 2 "$M/jfk.wav" '{"language":"fr"}'
+check "a language the offline model lacks is said in an event" jq -e \
+    '.events[0].kind == "fallback" and (.events[0].msg | test("only English"))' "$TMP/out.json"
+read -r wer med matched <<<"$(score "$TMP/store/jobs/2/transcript.json" "$M/jfk.txt")"
+echo "# jfk: WER $wer ($(jq -r '[.segments[].text] | join(" / ")' "$TMP/store/jobs/2/transcript.json"))"
+check "jfk transcribed (WER $wer reported)" jq -e '.rc == "ok" and .result.words >= 5' "$TMP/out.json"
+
+# --- a video without a sound track ---
+transcribe 3 "$M/intel_head-pose-face-detection-male.mp4"
+check_eq "no audio: done, recorded, empty" "ok true 0" \
+    "$(jq -r '"\(.rc) \(.result.no_audio) \(.result.words)"' "$TMP/out.json")"
+check "no audio: a fallback event says so" jq -e \
+    '.events[0].kind == "fallback" and (.events[0].msg | test("no sound track"))' "$TMP/out.json"
+check_eq "no audio: transcript and loudness still written" "true 0 0" \
+    "$(jq -r '"\(.no_audio) \(.segments | length)"' "$TMP/store/jobs/3/transcript.json") $(jq '.dbfs | length' "$TMP/store/jobs/3/loudness.json")"
+
+# --- a 30-minute input: bounded memory ---
+# Decoding the whole half hour with pocketsphinx would take minutes on
+# this shared machine, so memory is measured in two parts: the audio
+# extraction over the full 30 minutes (the part whose work grows with the
+# length), and the whole stage with two workers on 45 s of the same
+# speech (three chunks; the recogniser holds one chunk per worker, so its
+# memory does not grow with the length either).  Peak memory is the Pss
+# of the stage's processes summed (the workers share the model with their
+# parent copy-on-write).
+speech_wav "$TMP/speech.wav"
+# stereo 22.05 kHz FLAC, so resampling and downmixing are exercised
+ffmpeg -v error -stream_loop -1 -i "$TMP/speech.wav" -t 1800 -ar 22050 -ac 2 -c:a flac "$TMP/long.flac"
+check "30-minute input built" test "$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$TMP/long.flac" | cut -d. -f1)" -ge 1799
+python3 "$CLIPMILL_TOP/tests/mediain_peakmem.py" "$TMP/mem1.json" \
+    "$CLIPMILL_TOP/build/tests/mediain" audio "$TMP/long.flac" "$TMP/long.pcm" >"$TMP/audio.json"
+echo "# 30 min audio extraction: $(cat "$TMP/audio.json") $(cat "$TMP/mem1.json")"
+check_eq "30 min: 28.8 M samples at 16 kHz, 18000 loudness values" "28800000 18000" \
+    "$(jq -r '"\(.samples) \(.envelope)"' "$TMP/audio.json")"
+check "30 min: audio extraction peak memory under 200 MB" \
+    jq -e '.peak_pss_kb < 204800 and .peak_rss_sum_kb < 204800' "$TMP/mem1.json"
+rm -f "$TMP/long.pcm"
+ffmpeg -v error -i "$TMP/long.flac" -t 45 -c:a flac "$TMP/part.flac"
+conf_set transcribe_workers 2
+mkdir -p "$TMP/store/jobs/4" "$TMP/scratch/4"
+cp "$TMP/part.flac" "$TMP/store/jobs/4/source.flac"
+python3 "$CLIPMILL_TOP/tests/mediain_peakmem.py" "$TMP/mem2.json" \
+    "$CLIPMILL_TOP/build/tests/mediain" run transcribe \
+    '{"id":4,"source_key":"jobs/4/source.flac","options":{}}' "$TMP/scratch/4" \
+    >"$TMP/out.json" 2>"$TMP/err.log"
+echo "# 45 s, 2 workers: $(jq -c '{rc,ms,result}' "$TMP/out.json") $(cat "$TMP/mem2.json")"
+check "two workers: transcribed, words from every chunk" jq -e \
+    '.rc == "ok" and .result.words >= 30' "$TMP/out.json"
+check "two workers: words in time order across chunks" jq -e \
+    '[.segments[].words[].start] as $s | $s == ($s | sort) and ($s | last) > 35' \
+    "$TMP/store/jobs/4/transcript.json"
+check "two workers: stage peak memory (Pss of all its processes) under 200 MB" \
+    jq -e '.peak_pss_kb < 204800' "$TMP/mem2.json"
+done_testing
