@@ -26,6 +26,7 @@
 #include "util.h"
 
 #define QUEUE_CAP	12	/* frames between the decoder and the encoder */
+#define POOL_CAP	(QUEUE_CAP + 4)	/* output frames kept for reuse */
 #define MAX_HELD_AUDIO	4096	/* audio frames held until video starts */
 #define PROGRESS_EVERY	250	/* frames */
 
@@ -67,7 +68,38 @@ struct fq {
 	struct item	it[QUEUE_CAP];
 	int		head, n;
 	int		failed;		/* the encoder gave up */
+	/* Output frames come back here once encoded: fresh 3 MB frames for
+	 * every picture cost more in page faults than the scaling itself. */
+	AVFrame		*pool[POOL_CAP];
+	int		npool;
 };
+
+/* A video frame from the pool, or NULL when it is empty. */
+static AVFrame *
+fq_take(struct fq *q)
+{
+	AVFrame *f = NULL;
+
+	pthread_mutex_lock(&q->mu);
+	if (q->npool > 0)
+		f = q->pool[--q->npool];
+	pthread_mutex_unlock(&q->mu);
+	if (f != NULL && av_frame_make_writable(f) < 0)
+		av_frame_free(&f);
+	return f;
+}
+
+static void
+fq_give(struct fq *q, AVFrame *f)
+{
+	pthread_mutex_lock(&q->mu);
+	if (q->npool < POOL_CAP) {
+		q->pool[q->npool++] = f;
+		f = NULL;
+	}
+	pthread_mutex_unlock(&q->mu);
+	av_frame_free(&f);
+}
 
 static void
 fq_put(struct fq *q, AVFrame *f, int audio)
@@ -197,7 +229,10 @@ encoder_main(void *arg)
 				pthread_mutex_unlock(&o->q.mu);
 			}
 		}
-		av_frame_free(&it.f);
+		if (!it.audio)
+			fq_give(&o->q, it.f);
+		else
+			av_frame_free(&it.f);
 	}
 	return NULL;
 }
@@ -818,19 +853,21 @@ render_clip(const struct render_req *r, struct render_res *res, char *err,
 			}
 		}
 		{
-			AVFrame *of = av_frame_alloc();
+			AVFrame *of = fq_take(&o.q);
 			const uint8_t *win[4];
 			int cx, cy;
 
-			if (of == NULL)
-				goto oom;
-			of->format = AV_PIX_FMT_YUV420P;
-			of->width = r->out_w;
-			of->height = r->out_h;
-			of->sample_aspect_ratio = (AVRational){1, 1};
-			if (av_frame_get_buffer(of, 0) < 0) {
-				av_frame_free(&of);
-				goto oom;
+			if (of == NULL) {
+				if ((of = av_frame_alloc()) == NULL)
+					goto oom;
+				of->format = AV_PIX_FMT_YUV420P;
+				of->width = r->out_w;
+				of->height = r->out_h;
+				of->sample_aspect_ratio = (AVRational){1, 1};
+				if (av_frame_get_buffer(of, 0) < 0) {
+					av_frame_free(&of);
+					goto oom;
+				}
 			}
 			crop_at(cp, t - r->start, &cx, &cy);
 			window(m.frame, desc, cx, cy, win);
@@ -933,6 +970,8 @@ out:
 	}
 	av_packet_free(&o.pkt);
 	media_close(&m);
+	while (o.q.npool > 0)
+		av_frame_free(&o.q.pool[--o.q.npool]);
 	pthread_mutex_destroy(&o.q.mu);
 	pthread_cond_destroy(&o.q.cv);
 	return rc;

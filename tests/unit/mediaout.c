@@ -11,6 +11,9 @@
  *                                    records them) in one transaction
  *   mediaout detect VIDEO FPS        face centres at FPS through the same
  *                                    detector: "t x y w h" per sample
+ *   mediaout ass TRANSCRIPT START END W H STYLE
+ *                                    the captions script the render burns
+ *                                    (for contrib/bench/render)
  *
  * Until the runner (batch/runner.c) lands, task_progress and task_event
  * are defined here; they belong to the runner, never to a stage.
@@ -596,6 +599,30 @@ detect(const char *video, double fps)
 	return 0;
 }
 
+static int
+ass(char **argv)
+{
+	struct transcript t;
+	char err[256], *a;
+	int none;
+
+	if (transcript_load(argv[0], NULL, &t, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	a = captions_ass(t.w, t.nw, strtod(argv[1], NULL), strtod(argv[2], NULL),
+	    (int)strtol(argv[3], NULL, 10), (int)strtol(argv[4], NULL, 10),
+	    argv[5], cfg.caption_font, &none, err, sizeof(err));
+	transcript_free(&t);
+	if (a == NULL) {
+		fprintf(stderr, "%s\n", none ? "no words" : err);
+		return 1;
+	}
+	fputs(a, stdout);
+	free(a);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -615,6 +642,8 @@ main(int argc, char **argv)
 		return done(argv[2], argv[3], argv[4], argc == 6 ? argv[5] : NULL);
 	if (strcmp(argv[1], "detect") == 0 && argc == 4)
 		return detect(argv[2], strtod(argv[3], NULL));
-	fprintf(stderr, "usage: mediaout [run|done|detect] ...\n");
+	if (strcmp(argv[1], "ass") == 0 && argc == 8)
+		return ass(argv + 2);
+	fprintf(stderr, "usage: mediaout [run|done|detect|ass] ...\n");
 	return 2;
 }
