@@ -373,13 +373,13 @@ caps_open(struct caps *c, const char *ass, int w, int h, char *err,
 	char *copy;
 
 	memset(c, 0, sizeof(*c));
-	if ((c->lib = ass_library_init()) == NULL ||
-	    (c->rend = ass_renderer_init(c->lib)) == NULL) {
+	if ((c->lib = ass_library_init()) != NULL)
+		ass_set_message_cb(c->lib, caps_log, NULL);
+	if (c->lib == NULL || (c->rend = ass_renderer_init(c->lib)) == NULL) {
 		seterr(err, errlen, "The caption renderer (libass) could not "
 		    "start.");
 		goto fail;
 	}
-	ass_set_message_cb(c->lib, caps_log, NULL);
 	ass_set_frame_size(c->rend, w, h);
 	ass_set_storage_size(c->rend, w, h);
 	ass_set_fonts(c->rend, NULL, "sans-serif", ASS_FONTPROVIDER_AUTODETECT,
