@@ -537,6 +537,30 @@ out:
 
 /* ---- the render ---- */
 
+/* The crop-to-output scaler, bicubic like FFmpeg's scale filter, in
+ * slices on every core so that it overlaps the encoder's threads. */
+static struct SwsContext *
+scaler(int sw, int sh, int sfmt, int dw, int dh)
+{
+	struct SwsContext *c = sws_alloc_context();
+
+	if (c == NULL)
+		return NULL;
+	av_opt_set_int(c, "srcw", sw, 0);
+	av_opt_set_int(c, "srch", sh, 0);
+	av_opt_set_int(c, "src_format", sfmt, 0);
+	av_opt_set_int(c, "dstw", dw, 0);
+	av_opt_set_int(c, "dsth", dh, 0);
+	av_opt_set_int(c, "dst_format", AV_PIX_FMT_YUV420P, 0);
+	av_opt_set_int(c, "sws_flags", SWS_BICUBIC, 0);
+	av_opt_set_int(c, "threads", 0, 0);
+	if (sws_init_context(c, NULL, NULL) < 0) {
+		sws_freeContext(c);
+		return NULL;
+	}
+	return c;
+}
+
 /* Plane pointers of SRC moved to the window's corner (X, Y). */
 static void
 window(const AVFrame *src, const AVPixFmtDescriptor *d, int x, int y,
@@ -667,7 +691,7 @@ render_clip(const struct render_req *r, struct render_res *res, char *err,
 	struct audio_trim at;
 	struct SwsContext *sws = NULL;
 	const AVPixFmtDescriptor *desc = NULL;
-	AVFrame **held = NULL;
+	AVFrame **held = NULL, *view = NULL;
 	pthread_t th;
 	AVRational tb, fps_q;
 	AVDictionary *mopts = NULL;
@@ -715,7 +739,7 @@ render_clip(const struct render_req *r, struct render_res *res, char *err,
 			res->captions_failed = 1;
 	}
 
-	if ((o.pkt = av_packet_alloc()) == NULL)
+	if ((o.pkt = av_packet_alloc()) == NULL || (view = av_frame_alloc()) == NULL)
 		goto oom;
 	if ((e = avformat_alloc_output_context2(&o.oc, NULL, "mp4", r->out_mp4)) < 0) {
 		averr(err, errlen, "The MP4 writer could not start", e);
@@ -765,6 +789,7 @@ render_clip(const struct render_req *r, struct render_res *res, char *err,
 
 	if (media_seek(&m, r->start, err, errlen) != 0)
 		goto out;
+	m.skip_before = r->start - fdur / 2;
 	for (;;) {
 		enum AVMediaType kind;
 		double t;
@@ -840,9 +865,7 @@ render_clip(const struct render_req *r, struct render_res *res, char *err,
 				    "mid-way (%dx%d), which is not supported.", sw, sh);
 				goto out;
 			}
-			sws = sws_getContext(cp->crop_w, cp->crop_h, sfmt, r->out_w,
-			    r->out_h, AV_PIX_FMT_YUV420P, SWS_BICUBIC, NULL, NULL,
-			    NULL);
+			sws = scaler(cp->crop_w, cp->crop_h, sfmt, r->out_w, r->out_h);
 			desc = av_pix_fmt_desc_get(sfmt);
 			if (sws == NULL || desc == NULL ||
 			    (desc->flags & (AV_PIX_FMT_FLAG_HWACCEL |
@@ -871,8 +894,20 @@ render_clip(const struct render_req *r, struct render_res *res, char *err,
 			}
 			crop_at(cp, t - r->start, &cx, &cy);
 			window(m.frame, desc, cx, cy, win);
-			sws_scale(sws, win, m.frame->linesize, 0, cp->crop_h,
-			    of->data, of->linesize);
+			/* A view of the window in the decoded frame, no copy. */
+			av_frame_unref(view);
+			if (av_frame_ref(view, m.frame) < 0) {
+				av_frame_free(&of);
+				goto oom;
+			}
+			memcpy(view->data, win, sizeof(win));
+			view->width = cp->crop_w;
+			view->height = cp->crop_h;
+			if ((e = sws_scale_frame(sws, of, view)) < 0) {
+				av_frame_free(&of);
+				averr(err, errlen, "Scaling a frame failed", e);
+				goto out;
+			}
 			if (!thumb_done && t >= thumb_t - fdur / 2) {
 				if (write_thumb(of, r->out_jpg, err, errlen) != 0) {
 					av_frame_free(&of);
@@ -957,6 +992,7 @@ out:
 		free(held);
 	}
 	sws_freeContext(sws);
+	av_frame_free(&view);
 	swr_free(&at.swr);
 	if (at.fifo)
 		av_audio_fifo_free(at.fifo);
