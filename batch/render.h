@@ -25,6 +25,8 @@ struct media_in {
 	double		 origin;	/* the file's start time, seconds */
 	int		 draining;	/* packets exhausted, flushing decoders */
 	int		 vdone, adone;	/* decoder fully drained */
+	double		 skip_before;	/* frames shown before this time (s) are
+					   not needed: skip non-reference ones */
 };
 
 /* Open PATH with its first video stream and (WANT_AUDIO) its first audio

@@ -26,6 +26,7 @@
 #include "util.h"
 
 #define QUEUE_CAP	12	/* frames between the decoder and the encoder */
+#define POOL_CAP	(QUEUE_CAP + 4)	/* output frames kept for reuse */
 #define MAX_HELD_AUDIO	4096	/* audio frames held until video starts */
 #define PROGRESS_EVERY	250	/* frames */
 
@@ -67,7 +68,38 @@ struct fq {
 	struct item	it[QUEUE_CAP];
 	int		head, n;
 	int		failed;		/* the encoder gave up */
+	/* Output frames come back here once encoded: fresh 3 MB frames for
+	 * every picture cost more in page faults than the scaling itself. */
+	AVFrame		*pool[POOL_CAP];
+	int		npool;
 };
+
+/* A video frame from the pool, or NULL when it is empty. */
+static AVFrame *
+fq_take(struct fq *q)
+{
+	AVFrame *f = NULL;
+
+	pthread_mutex_lock(&q->mu);
+	if (q->npool > 0)
+		f = q->pool[--q->npool];
+	pthread_mutex_unlock(&q->mu);
+	if (f != NULL && av_frame_make_writable(f) < 0)
+		av_frame_free(&f);
+	return f;
+}
+
+static void
+fq_give(struct fq *q, AVFrame *f)
+{
+	pthread_mutex_lock(&q->mu);
+	if (q->npool < POOL_CAP) {
+		q->pool[q->npool++] = f;
+		f = NULL;
+	}
+	pthread_mutex_unlock(&q->mu);
+	av_frame_free(&f);
+}
 
 static void
 fq_put(struct fq *q, AVFrame *f, int audio)
@@ -197,7 +229,10 @@ encoder_main(void *arg)
 				pthread_mutex_unlock(&o->q.mu);
 			}
 		}
-		av_frame_free(&it.f);
+		if (!it.audio)
+			fq_give(&o->q, it.f);
+		else
+			av_frame_free(&it.f);
 	}
 	return NULL;
 }
@@ -338,13 +373,13 @@ caps_open(struct caps *c, const char *ass, int w, int h, char *err,
 	char *copy;
 
 	memset(c, 0, sizeof(*c));
-	if ((c->lib = ass_library_init()) == NULL ||
-	    (c->rend = ass_renderer_init(c->lib)) == NULL) {
+	if ((c->lib = ass_library_init()) != NULL)
+		ass_set_message_cb(c->lib, caps_log, NULL);
+	if (c->lib == NULL || (c->rend = ass_renderer_init(c->lib)) == NULL) {
 		seterr(err, errlen, "The caption renderer (libass) could not "
 		    "start.");
 		goto fail;
 	}
-	ass_set_message_cb(c->lib, caps_log, NULL);
 	ass_set_frame_size(c->rend, w, h);
 	ass_set_storage_size(c->rend, w, h);
 	ass_set_fonts(c->rend, NULL, "sans-serif", ASS_FONTPROVIDER_AUTODETECT,
@@ -502,6 +537,30 @@ out:
 
 /* ---- the render ---- */
 
+/* The crop-to-output scaler, bicubic like FFmpeg's scale filter, in
+ * slices on every core so that it overlaps the encoder's threads. */
+static struct SwsContext *
+scaler(int sw, int sh, int sfmt, int dw, int dh)
+{
+	struct SwsContext *c = sws_alloc_context();
+
+	if (c == NULL)
+		return NULL;
+	av_opt_set_int(c, "srcw", sw, 0);
+	av_opt_set_int(c, "srch", sh, 0);
+	av_opt_set_int(c, "src_format", sfmt, 0);
+	av_opt_set_int(c, "dstw", dw, 0);
+	av_opt_set_int(c, "dsth", dh, 0);
+	av_opt_set_int(c, "dst_format", AV_PIX_FMT_YUV420P, 0);
+	av_opt_set_int(c, "sws_flags", SWS_BICUBIC, 0);
+	av_opt_set_int(c, "threads", 0, 0);
+	if (sws_init_context(c, NULL, NULL) < 0) {
+		sws_freeContext(c);
+		return NULL;
+	}
+	return c;
+}
+
 /* Plane pointers of SRC moved to the window's corner (X, Y). */
 static void
 window(const AVFrame *src, const AVPixFmtDescriptor *d, int x, int y,
@@ -632,7 +691,7 @@ render_clip(const struct render_req *r, struct render_res *res, char *err,
 	struct audio_trim at;
 	struct SwsContext *sws = NULL;
 	const AVPixFmtDescriptor *desc = NULL;
-	AVFrame **held = NULL;
+	AVFrame **held = NULL, *view = NULL;
 	pthread_t th;
 	AVRational tb, fps_q;
 	AVDictionary *mopts = NULL;
@@ -680,7 +739,7 @@ render_clip(const struct render_req *r, struct render_res *res, char *err,
 			res->captions_failed = 1;
 	}
 
-	if ((o.pkt = av_packet_alloc()) == NULL)
+	if ((o.pkt = av_packet_alloc()) == NULL || (view = av_frame_alloc()) == NULL)
 		goto oom;
 	if ((e = avformat_alloc_output_context2(&o.oc, NULL, "mp4", r->out_mp4)) < 0) {
 		averr(err, errlen, "The MP4 writer could not start", e);
@@ -730,6 +789,7 @@ render_clip(const struct render_req *r, struct render_res *res, char *err,
 
 	if (media_seek(&m, r->start, err, errlen) != 0)
 		goto out;
+	m.skip_before = r->start - fdur / 2;
 	for (;;) {
 		enum AVMediaType kind;
 		double t;
@@ -805,9 +865,7 @@ render_clip(const struct render_req *r, struct render_res *res, char *err,
 				    "mid-way (%dx%d), which is not supported.", sw, sh);
 				goto out;
 			}
-			sws = sws_getContext(cp->crop_w, cp->crop_h, sfmt, r->out_w,
-			    r->out_h, AV_PIX_FMT_YUV420P, SWS_BICUBIC, NULL, NULL,
-			    NULL);
+			sws = scaler(cp->crop_w, cp->crop_h, sfmt, r->out_w, r->out_h);
 			desc = av_pix_fmt_desc_get(sfmt);
 			if (sws == NULL || desc == NULL ||
 			    (desc->flags & (AV_PIX_FMT_FLAG_HWACCEL |
@@ -818,24 +876,38 @@ render_clip(const struct render_req *r, struct render_res *res, char *err,
 			}
 		}
 		{
-			AVFrame *of = av_frame_alloc();
+			AVFrame *of = fq_take(&o.q);
 			const uint8_t *win[4];
 			int cx, cy;
 
-			if (of == NULL)
-				goto oom;
-			of->format = AV_PIX_FMT_YUV420P;
-			of->width = r->out_w;
-			of->height = r->out_h;
-			of->sample_aspect_ratio = (AVRational){1, 1};
-			if (av_frame_get_buffer(of, 0) < 0) {
-				av_frame_free(&of);
-				goto oom;
+			if (of == NULL) {
+				if ((of = av_frame_alloc()) == NULL)
+					goto oom;
+				of->format = AV_PIX_FMT_YUV420P;
+				of->width = r->out_w;
+				of->height = r->out_h;
+				of->sample_aspect_ratio = (AVRational){1, 1};
+				if (av_frame_get_buffer(of, 0) < 0) {
+					av_frame_free(&of);
+					goto oom;
+				}
 			}
 			crop_at(cp, t - r->start, &cx, &cy);
 			window(m.frame, desc, cx, cy, win);
-			sws_scale(sws, win, m.frame->linesize, 0, cp->crop_h,
-			    of->data, of->linesize);
+			/* A view of the window in the decoded frame, no copy. */
+			av_frame_unref(view);
+			if (av_frame_ref(view, m.frame) < 0) {
+				av_frame_free(&of);
+				goto oom;
+			}
+			memcpy(view->data, win, sizeof(win));
+			view->width = cp->crop_w;
+			view->height = cp->crop_h;
+			if ((e = sws_scale_frame(sws, of, view)) < 0) {
+				av_frame_free(&of);
+				averr(err, errlen, "Scaling a frame failed", e);
+				goto out;
+			}
 			if (!thumb_done && t >= thumb_t - fdur / 2) {
 				if (write_thumb(of, r->out_jpg, err, errlen) != 0) {
 					av_frame_free(&of);
@@ -920,6 +992,7 @@ out:
 		free(held);
 	}
 	sws_freeContext(sws);
+	av_frame_free(&view);
 	swr_free(&at.swr);
 	if (at.fifo)
 		av_audio_fifo_free(at.fifo);
@@ -933,6 +1006,8 @@ out:
 	}
 	av_packet_free(&o.pkt);
 	media_close(&m);
+	while (o.q.npool > 0)
+		av_frame_free(&o.q.pool[--o.q.npool]);
 	pthread_mutex_destroy(&o.q.mu);
 	pthread_cond_destroy(&o.q.cv);
 	return rc;

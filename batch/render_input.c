@@ -187,8 +187,16 @@ media_next(struct media_in *m, enum AVMediaType *kind, char *err,
 			averr(err, errlen, "Reading the source failed", e);
 			return -1;
 		}
-		if (m->pkt->stream_index == m->vidx)
+		if (m->pkt->stream_index == m->vidx) {
+			/* Pictures before the range that nothing refers to need
+			 * no decoding (the decoder reads this per packet). */
+			if (m->skip_before > 0 && m->pkt->pts != AV_NOPTS_VALUE)
+				m->vdec->skip_frame = m->pkt->pts * av_q2d(
+				    m->fmt->streams[m->vidx]->time_base) - m->origin <
+				    m->skip_before - 0.001 ? AVDISCARD_NONREF :
+				    AVDISCARD_DEFAULT;
 			e = avcodec_send_packet(m->vdec, m->pkt);
+		}
 		else if (m->adec && m->pkt->stream_index == m->aidx)
 			e = avcodec_send_packet(m->adec, m->pkt);
 		else

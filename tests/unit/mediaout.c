@@ -11,6 +11,9 @@
  *                                    records them) in one transaction
  *   mediaout detect VIDEO FPS        face centres at FPS through the same
  *                                    detector: "t x y w h" per sample
+ *   mediaout ass TRANSCRIPT START END W H STYLE
+ *                                    the captions script the render burns
+ *                                    (for contrib/bench/render)
  *
  * Until the runner (batch/runner.c) lands, task_progress and task_event
  * are defined here; they belong to the runner, never to a stage.
@@ -130,6 +133,19 @@ inside(const struct crop_path *p)
 	return 1;
 }
 
+/* 1 when the window ever moves or cuts. */
+static int
+camera_moved(const struct crop_path *p)
+{
+	size_t i;
+
+	for (i = 1; i < p->n; i++)
+		if (p->pt[i].x != p->pt[0].x || p->pt[i].y != p->pt[0].y ||
+		    p->pt[i].cut)
+			return 1;
+	return 0;
+}
+
 static void
 unit_crop(void)
 {
@@ -161,9 +177,7 @@ unit_crop(void)
 	/* A still face: the camera sits on it and never moves. */
 	n = synth(s, 50, still, 120, 300);
 	crop_plan(s, n, 10, 1280, 720, 9, 16, &p, err, sizeof(err));
-	moved = 0;
-	for (i = 1; i < p.n; i++)
-		moved |= p.pt[i].x != p.pt[0].x;
+	moved = camera_moved(&p);
 	ok(p.has_face && !moved && p.face_in_crop == 1.0 && inside(&p),
 	    "still face: steady camera, face inside");
 	crop_path_free(&p);
@@ -171,9 +185,7 @@ unit_crop(void)
 	/* Small wobble inside the dead zone: no camera movement at all. */
 	n = synth(s, 100, wobble, 120, 300);
 	crop_plan(s, n, 20, 1280, 720, 9, 16, &p, err, sizeof(err));
-	moved = 0;
-	for (i = 1; i < p.n; i++)
-		moved |= p.pt[i].x != p.pt[0].x;
+	moved = camera_moved(&p);
 	ok(!moved && p.reversals_per_s == 0, "wobble within the dead zone: "
 	    "no jitter");
 	crop_path_free(&p);
@@ -215,9 +227,7 @@ unit_crop(void)
 	s[20].box[1].y = 100;
 	s[20].box[1].w = s[20].box[1].h = 200;
 	crop_plan(s, n, 10, 1280, 720, 9, 16, &p, err, sizeof(err));
-	moved = 0;
-	for (i = 1; i < p.n; i++)
-		moved |= p.pt[i].x != p.pt[0].x || p.pt[i].cut;
+	moved = camera_moved(&p);
 	ok(!moved, "isolated false positive dropped");
 	crop_path_free(&p);
 
@@ -596,6 +606,30 @@ detect(const char *video, double fps)
 	return 0;
 }
 
+static int
+ass(char **argv)
+{
+	struct transcript t;
+	char err[256], *a;
+	int none;
+
+	if (transcript_load(argv[0], NULL, &t, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	a = captions_ass(t.w, t.nw, strtod(argv[1], NULL), strtod(argv[2], NULL),
+	    (int)strtol(argv[3], NULL, 10), (int)strtol(argv[4], NULL, 10),
+	    argv[5], cfg.caption_font, &none, err, sizeof(err));
+	transcript_free(&t);
+	if (a == NULL) {
+		fprintf(stderr, "%s\n", none ? "no words" : err);
+		return 1;
+	}
+	fputs(a, stdout);
+	free(a);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -615,6 +649,8 @@ main(int argc, char **argv)
 		return done(argv[2], argv[3], argv[4], argc == 6 ? argv[5] : NULL);
 	if (strcmp(argv[1], "detect") == 0 && argc == 4)
 		return detect(argv[2], strtod(argv[3], NULL));
-	fprintf(stderr, "usage: mediaout [run|done|detect] ...\n");
+	if (strcmp(argv[1], "ass") == 0 && argc == 8)
+		return ass(argv + 2);
+	fprintf(stderr, "usage: mediaout [run|done|detect|ass] ...\n");
 	return 2;
 }
