@@ -31,7 +31,7 @@
 #include "util.h"
 
 #define RESCUE_EVERY_MS	1000	/* rescue pass and slot retry, at most */
-#define MAX_BATCH	1024
+#define MAX_BATCH	4096
 #define DB_RETRIES	3	/* a deadlock or the like: try again */
 
 volatile sig_atomic_t runner_stopping;

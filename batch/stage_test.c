@@ -309,7 +309,7 @@ fanwork_done(PGconn *c, const struct task *t, json_t *result, char *err,
 
 /*                         name  isolated test batch cap  run  done */
 const struct stage stage_test_noop = {
-	"noop", 0, 1, 1024, NULL, noop_run, NULL };
+	"noop", 0, 1, 2048, NULL, noop_run, NULL };
 const struct stage stage_test_sleep = {
 	"sleep", 1, 1, 1, NULL, sleep_run, NULL };
 const struct stage stage_test_capped = {
