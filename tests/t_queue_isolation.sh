@@ -10,7 +10,9 @@
 qsetup || exit 1
 conf_set child_cpu_s 1
 conf_set child_fsize_mb 1
-conf_set child_mem_mb 128
+# The runner itself maps ~250 MB (FFmpeg, OpenCV, libass, pocketsphinx
+# libraries), all of which counts against RLIMIT_AS in the child.
+conf_set child_mem_mb 768
 conf_set task_timeout 4
 
 add() {	# JOB-VAR STAGE PAYLOAD: one single-attempt task in a job of its own
@@ -20,7 +22,7 @@ add() {	# JOB-VAR STAGE PAYLOAD: one single-attempt task in a job of its own
 add segv crash '{}'
 add cpu hang '{"mode":"spin"}'
 add fsize hang '{"mode":"write"}'
-add mem hang '{"mode":"alloc","mb":512}'
+add mem hang '{"mode":"alloc","mb":2048}'
 add wall hang '{"mode":"sleep"}'
 add after sleep '{"ms":50,"steps":1}'
 add small hang '{"mode":"alloc","mb":16}'
@@ -32,7 +34,7 @@ err() { sql "SELECT state || ': ' || coalesce(error, '') FROM tasks WHERE id = $
 check_eq "segfault" "failed: The crash step crashed (Segmentation fault)." "$(err "$segv")"
 check_eq "CPU limit" "failed: The hang step used more than 1 s of CPU time and was stopped." "$(err "$cpu")"
 check_eq "file size limit" "failed: The hang step tried to write a file larger than 1 MB and was stopped." "$(err "$fsize")"
-check_eq "address space limit" "failed: Could not allocate 512 MB (out of memory)." "$(err "$mem")"
+check_eq "address space limit" "failed: Could not allocate 2048 MB (out of memory)." "$(err "$mem")"
 check_eq "wall-clock timeout" "failed: The hang step took longer than 4 s and was stopped." "$(err "$wall")"
 check_eq "a task after them all runs" "done: " "$(err "$after")"
 check_eq "an allocation within the limit works" "done: " "$(err "$small")"
