@@ -24,9 +24,13 @@ add mem hang '{"mode":"alloc","mb":512}'
 add wall hang '{"mode":"sleep"}'
 add after sleep '{"ms":50,"steps":1}'
 add small hang '{"mode":"alloc","mb":16}'
-qrun r --stage crash,hang,sleep --idle-exit 1
-qwait r 60
-check_eq "the runner carried on and exits 0" 0 "$QRC"
+# two runners share the slow ones (timeout, CPU limit)
+qrun r1 --stage crash,hang,sleep --idle-exit 1
+qrun r2 --stage crash,hang,sleep --idle-exit 1
+qwait r1 60
+check_eq "runner 1 carried on and exits 0" 0 "$QRC"
+qwait r2 60
+check_eq "runner 2 carried on and exits 0" 0 "$QRC"
 
 err() { sql "SELECT state || ': ' || coalesce(error, '') FROM tasks WHERE id = $1"; }
 check_eq "segfault" "failed: The crash step crashed (Segmentation fault)." "$(err "$segv")"
@@ -39,7 +43,7 @@ check_eq "an allocation within the limit works" "done: " "$(err "$small")"
 check_eq "each failure failed its job with the sentence" 5 \
     "$(sql "SELECT count(*) FROM jobs WHERE state = 'failed' AND error LIKE '%.'")"
 alive=0
-for c in $(grep -o '"child":[0-9]*' "$TMP/r.log" | cut -d: -f2); do
+for c in $(cat "$TMP/r1.log" "$TMP/r2.log" | grep -o '"child":[0-9]*' | cut -d: -f2); do
 	kill -0 "$c" 2>/dev/null && alive=$((alive + 1))
 done
 check_eq "no child is left behind" 0 "$alive"
