@@ -144,6 +144,22 @@ record(struct runner *r, const struct stage *st, struct task *t,
 		    what);
 		return;
 	}
+	if (s == RQ_ERR && !r->db_lost && out->kind == OUT_RESULT &&
+	    out->rc == STAGE_OK) {
+		/* The result could not be recorded (a done() hook that keeps
+		 * failing): a failed attempt, rather than a task left running
+		 * until its lease runs out. */
+		char msg[1024];
+
+		log_ev(LOG_ERROR, "record_failed", "{sIssss}", "task", t->id,
+		    "stage", t->stage, "error", err);
+		seterr(msg, sizeof(msg), "The %s step's result could not be "
+		    "recorded.", t->stage);
+		s = rq_fail(r->c, &r->id, t, 0, msg, err, sizeof(err));
+		if (s == RQ_ERR)
+			db_trouble(r, "fail", err);
+		return;
+	}
 	if (s == RQ_ERR)
 		return;
 	if (out->kind == OUT_RESULT && out->rc == STAGE_OK)

@@ -21,7 +21,8 @@
  *                   {"mb":N} MB
  *   fanout          in-process: done() adds {"n":N} clips and one
  *                   fanwork task each; clips listed in {"fail":[i,...]}
- *                   fail permanently
+ *                   fail permanently; {"done_fails":true} makes
+ *                   done() fail
  *   fanwork         isolated, per clip: marks its clip ready, or fails
  */
 #include <errno.h>
@@ -242,6 +243,10 @@ fanout_done(PGconn *c, const struct task *t, json_t *result, char *err,
 	size_t k;
 	int fails;
 
+	if (json_is_true(json_object_get(t->payload, "done_fails"))) {
+		seterr(err, errlen, "the test asked done() to fail");
+		return -1;
+	}
 	snprintf(jid, sizeof(jid), "%lld", t->job_id);
 	for (i = 0; i < n; i++) {
 		snprintf(rank, sizeof(rank), "%lld", i + 1);

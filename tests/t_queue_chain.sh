@@ -9,12 +9,16 @@ qsetup || exit 1
 partial=$(qjob); qtasks "$partial" fanout 1 '{"n":4,"fail":[2],"ms":150}'
 allok=$(qjob); qtasks "$allok" fanout 1 '{"n":3,"ms":100}'
 nonok=$(qjob); qtasks "$nonok" fanout 1 '{"n":2,"fail":[1,2]}'
+# a done() hook that fails: nothing of it is kept, the attempt fails
+broken=$(qjob); qtasks "$broken" fanout 1 '{"n":2,"done_fails":true}' 2
 # two runners take the per-clip tasks, so fan-in happens concurrently
 qrun a --stage fanout,fanwork --idle-exit 2
 qrun b --stage fanwork --idle-exit 3
 qwait a 60; check_eq "runner a exits 0" 0 "$QRC"
 qwait b 60; check_eq "runner b exits 0" 0 "$QRC"
 
+check_eq "a failing done() fails the attempt, and keeps nothing" "failed|2|The fanout step's result could not be recorded.|0|0" \
+    "$(sql "SELECT t.state, t.attempts, j.error, (SELECT count(*) FROM clips WHERE job_id = j.id), (SELECT count(*) FROM tasks WHERE job_id = j.id AND stage = 'fanwork') FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE j.id = $broken")"
 check_eq "fan-out: one task per clip" "4|3|2" \
     "$(sql "SELECT string_agg(n::text, '|' ORDER BY job_id) FROM (SELECT job_id, count(*) n FROM tasks WHERE stage = 'fanwork' GROUP BY job_id) x")"
 check_eq "each per-clip task names its clip" 0 \
@@ -34,7 +38,7 @@ check_eq "one final event per job" "1|1|1" \
     "$(sql "SELECT string_agg(n::text, '|' ORDER BY job_id) FROM (SELECT job_id, count(*) n FROM events WHERE kind IN ('done', 'failed') AND stage IS NULL GROUP BY job_id) x")"
 check_eq "partial job's final event" '{"clips": 4, "ready": 3, "state": "partial"}' \
     "$(sql "SELECT data FROM events WHERE job_id = $partial AND kind = 'done'")"
-check "a fallback event from the stage reached the job" test "$(sql "SELECT count(*) FROM events WHERE kind = 'fallback'")" -eq 3
+check "a fallback event from the stage reached the job" test "$(sql "SELECT count(*) FROM events WHERE kind = 'fallback' AND job_id IN ($partial, $allok, $nonok)")" -eq 3
 check_eq "event sequence numbers have no gaps" 0 \
     "$(sql "SELECT count(*) FROM jobs j WHERE last_seq <> (SELECT count(*) FROM events WHERE job_id = j.id)")"
 done_testing
