@@ -62,10 +62,10 @@ static int
 db_trouble(struct runner *r, const char *what, const char *err)
 {
 	if (db_lost(r->c)) {
-		if (!r->db_lost)
+		if (!r->lost_logged)
 			log_ev(LOG_ERROR, "database_lost", "{ssss}", "during",
 			    what, "error", err);
-		r->db_lost = 1;
+		r->db_lost = r->lost_logged = 1;
 		return 1;
 	}
 	log_ev(LOG_WARN, "database_error", "{ssss}", "during", what, "error",
@@ -489,12 +489,15 @@ runner_main(const struct runner_opts *o)
 					 * lost; exit and let cron restart */
 					log_ev(LOG_ERROR, "database_lost", "{ss}",
 					    "during", "listen");
-					r.db_lost = 1;
+					r.db_lost = r.lost_logged = 1;
 				}
 				break;
 			}
 		}
 	}
+	if (r.db_lost && !r.lost_logged)
+		/* noticed inside a task (heartbeat, progress) */
+		db_trouble(&r, "task", PQerrorMessage(r.c));
 	if (r.db_lost)
 		rc = EXIT_DB;
 	else if (runner_stopping)

@@ -39,6 +39,7 @@ struct runner {
 	struct store	*store;
 	const struct runner_opts *o;
 	int		 db_lost;	/* the connection broke: exit EXIT_DB */
+	int		 lost_logged;	/* "database_lost" has been logged */
 };
 
 /* Set by SIGTERM/SIGINT: stop claiming, finish or hand back, exit 0. */

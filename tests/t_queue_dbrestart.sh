@@ -15,8 +15,11 @@ for i in 1 2 3; do qrun r$i --stage sleep,noop --idle-exit 5; done
 # some of the load is done, some is running
 wait_for 20 bash -c "[ \$(cat $CLIPMILL_TEST_LOG | grep -c '^sleep') -ge 3 ]"
 sh "$CLIPMILL_TOP/contrib/pg.sh" stop "$_own_pg" >/dev/null
-for i in 1 2 3; do qwait r$i 20; check_eq "runner $i exits 3" 3 "$QRC"; done
-check "a clear log line" grep -q '"event":"database_lost"' "$TMP/r1.log"
+for i in 1 2 3; do
+	qwait r$i 20
+	check_eq "runner $i exits 3" 3 "$QRC"
+	check "runner $i says why" grep -q '"level":"error".*"event":"database_lost".*"error":"' "$TMP/r$i.log"
+done
 sh "$CLIPMILL_TOP/contrib/pg.sh" start "$_own_pg" >/dev/null
 before=$(sql "SELECT count(*) FROM tasks WHERE state = 'done'")
 echo "# done before the restart: $before of 3030; running: $(sql "SELECT count(*) FROM tasks WHERE state = 'running'")"
