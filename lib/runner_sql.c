@@ -428,18 +428,26 @@ rq_progress(PGconn *c, const struct runner_id *rid, const struct task *t,
 	p[5] = msg;
 	/* One statement: the task row, the event (numbered from the job
 	 * row, which is only touched while the job is live), and one NOTIFY
-	 * carrying only the job id. */
+	 * carrying only the job id.  A report that repeats the last one
+	 * (a stage saying "still transcribing" every second) only
+	 * heartbeats and checks the job: no event, no NOTIFY.  Every part
+	 * of the statement sees the row as it was before the UPDATE. */
 	r = exec_prepared(c, PS_PROGRESS,
-	    "WITH t AS (UPDATE tasks SET progress = $5::int, message = $6,"
+	    "WITH o AS (SELECT progress IS DISTINCT FROM $5::int OR"
+	    "  message IS DISTINCT FROM $6 AS changed FROM tasks WHERE id = $1),"
+	    " t AS (UPDATE tasks SET progress = $5::int, message = $6,"
 	    "  heartbeat_at = now() WHERE " MATCH " RETURNING job_id),"
+	    " live AS (SELECT id FROM jobs WHERE id IN (SELECT job_id FROM t)"
+	    "  AND state IN " LIVE "),"
 	    " j AS (UPDATE jobs SET last_seq = last_seq + 1, updated_at = now()"
-	    "  WHERE id IN (SELECT job_id FROM t) AND state IN " LIVE
+	    "  WHERE id IN (SELECT id FROM live) AND (SELECT changed FROM o)"
 	    "  RETURNING id, last_seq),"
 	    " e AS (INSERT INTO events (job_id, seq, kind, stage, data)"
 	    "  SELECT id, last_seq, 'progress', $4, json_build_object("
 	    "  'stage', $4::text, 'pct', $5::int, 'msg', $6::text) FROM j)"
-	    "SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM"
-	    " (SELECT pg_notify('" CHAN_EVENTS "', id::text) FROM j) n)", 6, p,
+	    "SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM live),"
+	    " (SELECT count(*) FROM (SELECT pg_notify('" CHAN_EVENTS "',"
+	    " id::text) FROM j) n)", 6, p,
 	    err, errlen);
 	if (r == NULL)
 		return RQ_ERR;
