@@ -524,7 +524,7 @@ rq_settle_job(PGconn *c, long long job_id, char *err, size_t errlen)
 	const char *state, *msg = NULL;
 	long long n = 0, ready = 0;
 	PGresult *r;
-	json_t *ev;
+	json_t *ev, *which = NULL;
 	int go;
 
 	snprintf(jid, sizeof(jid), "%lld", job_id);
@@ -533,7 +533,14 @@ rq_settle_job(PGconn *c, long long job_id, char *err, size_t errlen)
 	    "SELECT j.state IN " LIVE " AND NOT EXISTS (SELECT 1 FROM tasks t"
 	    "  WHERE t.job_id = j.id AND t.state IN " LIVE "),"
 	    " (SELECT count(*) FROM clips WHERE job_id = j.id),"
-	    " (SELECT count(*) FROM clips WHERE job_id = j.id AND state = 'ready')"
+	    " (SELECT count(*) FROM clips WHERE job_id = j.id AND state = 'ready'),"
+	    /* which clips, so that the final event says so */
+	    " (SELECT json_build_object("
+	    "  'ready_clips', coalesce(json_agg(id ORDER BY rank, id)"
+	    "   FILTER (WHERE state = 'ready'), '[]'),"
+	    "  'failed_clips', coalesce(json_agg(id ORDER BY rank, id)"
+	    "   FILTER (WHERE state <> 'ready'), '[]'))"
+	    "  FROM clips WHERE job_id = j.id)"
 	    " FROM jobs j WHERE j.id = $1", 1, p);
 	if (r == NULL)
 		return -1;
@@ -541,6 +548,7 @@ rq_settle_job(PGconn *c, long long job_id, char *err, size_t errlen)
 	if (go) {
 		parse_ll(PQgetvalue(r, 0, 1), 0, INT64_MAX, &n);
 		parse_ll(PQgetvalue(r, 0, 2), 0, INT64_MAX, &ready);
+		which = json_loads(PQgetvalue(r, 0, 3), 0, NULL);
 	}
 	PQclear(r);
 	if (!go)
@@ -563,8 +571,23 @@ rq_settle_job(PGconn *c, long long job_id, char *err, size_t errlen)
 	    " WHERE id = $1", 3, p) == -1)
 		return -1;
 	ev = json_pack("{sssIsI}", "state", state, "clips", n, "ready", ready);
+	if (which != NULL) {
+		json_object_update(ev, which);
+		json_decref(which);
+	}
 	if (msg != NULL)
 		json_object_set_new(ev, "error", json_string(msg));
+	else if (n > 0) {
+		char sentence[128];
+
+		if (ready == n)
+			snprintf(sentence, sizeof(sentence),
+			    "All %lld clips are ready.", n);
+		else
+			snprintf(sentence, sizeof(sentence), "%lld of %lld "
+			    "clips are ready; the others failed.", ready, n);
+		json_object_set_new(ev, "msg", json_string(sentence));
+	}
 	n = queue_event(c, job_id, strcmp(state, "failed") == 0 ? "failed" :
 	    "done", NULL, ev, err, errlen);
 	json_decref(ev);

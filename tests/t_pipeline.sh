@@ -61,5 +61,6 @@ done
 # the log keeps a report only when it says something new.
 check_eq "no repeated progress events" "0" "$(sql "SELECT count(*) FROM (SELECT data, lag(data) OVER (PARTITION BY stage ORDER BY seq) AS prev FROM events WHERE job_id = $job AND kind = 'progress' AND stage IN ('fetch', 'transcribe', 'select', 'frame')) e WHERE data = prev")"
 check_eq "no failure events" "0" "$(sql "SELECT count(*) FROM events WHERE job_id = $job AND kind IN ('failed', 'retry', 'clip_failed')")"
-check_eq "last event says done" "done" "$(sql "SELECT kind FROM events WHERE job_id = $job ORDER BY seq DESC LIMIT 1")"
+check_eq "last event says done, and which clips" "done|All 2 clips are ready.|$(sql "SELECT json_agg(id ORDER BY rank) FROM clips WHERE job_id = $job")|[]" \
+    "$(sql "SELECT kind, data->>'msg', data->'ready_clips', data->'failed_clips' FROM events WHERE job_id = $job ORDER BY seq DESC LIMIT 1")"
 done_testing
