@@ -96,9 +96,11 @@ $(B)/clipmill-batch: $(B)/batch/clipmill-batch.o $(B)/libbatch.a $(B)/libclipmil
 $(B)/clipmill.fcgi: $(FCGI_OBJ) $(B)/libclipmill.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lfcgi
 
+# Only the .c and the libraries: the generated .d adds headers to $^, and
+# a header given to the compiler would be built as a precompiled header.
 $(B)/tests/%: tests/unit/%.c $(B)/libbatch.a $(B)/libclipmill.a
 	@mkdir -p $(@D)
-	$(LINK) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(LINK) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
 
 deps:
 	sh contrib/deps.sh
