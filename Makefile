@@ -119,7 +119,7 @@ $(B)/clipmill.fcgi: $(FCGI_OBJ) $(B)/libclipmill.a
 # driver once batch/ has C++ in it).
 $(B)/tests/%: $(B)/tests/unit/%.o $(B)/libbatch.a $(B)/libclipmill.a
 	@mkdir -p $(@D)
-	$(LINK) $(LDFLAGS) -o $@ $^ $(BATCH_LIBS) $(LDLIBS)
+	$(LINK) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(BATCH_LIBS) $(LDLIBS)
 .SECONDARY: $(TEST_SRC:%.c=$(B)/%.o)
 
 deps:

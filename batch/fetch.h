@@ -45,7 +45,12 @@ enum fetch_rc fetch_curl(struct task_ctx *, const char *url, const char *path,
  * Download a site URL with cfg.ytdlp_path into DIR (empty), as
  * DIR/source.EXT; the downloaded file's path goes to PATH.  yt-dlp's own
  * error words are quoted in ERR after the sentence.  Files it leaves
- * behind on failure are removed.
+ * behind on failure are removed.  yt-dlp makes its own connections, which
+ * the address policy cannot see: the fetch stage only hands it URLs whose
+ * host libcurl has already reached under the policy (the first request),
+ * so a site URL pointing inside is refused, but a public page that sends
+ * yt-dlp on to an internal address is not caught (run the runner where
+ * such addresses are firewalled if that matters).
  */
 enum fetch_rc fetch_ytdlp(struct task_ctx *, const char *url, const char *dir,
 	    char *path, size_t pathlen, char *err, size_t errlen);

@@ -363,7 +363,9 @@ fetch_curl(struct task_ctx *ctx, const char *url, const char *path,
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &d.status);
 	if (ctype != NULL)
 		snprintf(ctype, ctypelen, "%s", d.ctype);
-	if (d.blocked) {
+	/* A name may resolve to several addresses: a refused one only
+	 * matters when no other one could be reached. */
+	if (d.blocked && cc == CURLE_COULDNT_CONNECT) {
 		seterr(err, errlen, "The address %s is on a private or local "
 		    "network; fetching from it is not allowed.", d.blocked_addr);
 		rc = FETCH_PERMANENT;

@@ -3,7 +3,7 @@
 
 usage: mediain_peakmem.py OUT.json COMMAND [ARGS...]
 
-Samples every 50 ms the sum over the command and its descendants of
+Samples every 200 ms the sum over the command and its descendants of
 Pss (proportional set size, from /proc/PID/smaps_rollup: pages shared
 copy-on-write between a parent and its forked workers are counted once)
 and of RSS (shared pages counted in every process).  Writes
@@ -51,7 +51,7 @@ while p.poll() is None:
     s = [mem(x) for x in tree(p.pid)]
     peak_pss = max(peak_pss, sum(a for a, _ in s))
     peak_rss = max(peak_rss, sum(b for _, b in s))
-    time.sleep(0.05)
+    time.sleep(0.2)
 with open(out, 'w') as f:
     json.dump({"peak_pss_kb": peak_pss, "peak_rss_sum_kb": peak_rss,
                "rc": p.returncode, "seconds": round(time.time() - t0, 2)}, f)

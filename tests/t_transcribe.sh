@@ -132,4 +132,21 @@ check "two workers: words in time order across chunks" jq -e \
     "$TMP/store/jobs/4/transcript.json"
 check "two workers: stage peak memory (Pss of all its processes) under 200 MB" \
     jq -e '.peak_pss_kb < 204800' "$TMP/mem2.json"
+
+# --- a cancel stops the workers ---
+mkdir -p "$TMP/store/jobs/5" "$TMP/scratch/5"
+cp "$TMP/part.flac" "$TMP/store/jobs/5/source.flac"
+rm -f "$TMP/cancel"
+MEDIAIN_CANCEL_FILE="$TMP/cancel" mediain run transcribe \
+    '{"id":5,"source_key":"jobs/5/source.flac","options":{}}' "$TMP/scratch/5" \
+    >"$TMP/out.json" 2>"$TMP/err.log" &
+pid=$!
+wait_for 60 grep -q '^progress [0-9]* transcribing' "$TMP/err.log"
+touch "$TMP/cancel"
+start=$(date +%s)
+wait $pid
+check_eq "cancel stops the transcription" "cancelled" "$(field .rc)"
+check "cancelled within seconds ($(( $(date +%s) - start ))s)" test $(( $(date +%s) - start )) -lt 10
+check_eq "no worker left behind" "" "$(ps -eo args= | grep -F -- "$TMP/scratch/5" | grep -v grep)"
+check "no transcript stored for a cancelled run" test ! -e "$TMP/store/jobs/5/transcript.json"
 done_testing

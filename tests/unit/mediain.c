@@ -239,6 +239,20 @@ maxrss_kb(int who)
 	return ru.ru_maxrss;
 }
 
+/* CPU seconds (user + system) of this process and its waited-for
+ * children: the work done, whatever else the machine is doing. */
+static double
+cpu_s(void)
+{
+	struct rusage a, b;
+
+	getrusage(RUSAGE_SELF, &a);
+	getrusage(RUSAGE_CHILDREN, &b);
+	return a.ru_utime.tv_sec + a.ru_stime.tv_sec + b.ru_utime.tv_sec +
+	    b.ru_stime.tv_sec + (a.ru_utime.tv_usec + a.ru_stime.tv_usec +
+	    b.ru_utime.tv_usec + b.ru_stime.tv_usec) / 1e6;
+}
+
 static int
 run_stage(const char *name, const char *jobjson, const char *scratch)
 {
@@ -280,8 +294,9 @@ run_stage(const char *name, const char *jobjson, const char *scratch)
 	ctx.fd = -1;
 	t0 = now_ms();
 	rc = st->run(&ctx, &result, err, sizeof(err));
-	rep = json_pack("{sssssO?sOsIsIsI}", "rc", names[rc], "err", err,
+	rep = json_pack("{sssssO?sOsIsfsIsI}", "rc", names[rc], "err", err,
 	    "result", result, "events", events, "ms", (json_int_t)(now_ms() - t0),
+	    "cpu_s", cpu_s(),
 	    "maxrss_kb", (json_int_t)maxrss_kb(RUSAGE_SELF),
 	    "children_maxrss_kb", (json_int_t)maxrss_kb(RUSAGE_CHILDREN));
 	json_dumpf(rep, stdout, JSON_COMPACT);
