@@ -25,8 +25,9 @@
 #include "render.h"
 #include "util.h"
 
-#define QUEUE_CAP	12	/* frames between the decoder and the encoder */
-#define POOL_CAP	(QUEUE_CAP + 4)	/* output frames kept for reuse */
+#define QUEUE_CAP	4	/* frames between the decoder and the encoder:
+				   enough to ride out jitter; each is 3 MB */
+#define POOL_CAP	(QUEUE_CAP + 3)	/* output frames kept for reuse */
 #define MAX_HELD_AUDIO	4096	/* audio frames held until video starts */
 #define PROGRESS_EVERY	250	/* frames */
 
@@ -711,7 +712,7 @@ render_clip(const struct render_req *r, struct render_res *res, char *err,
 	pthread_mutex_init(&o.q.mu, NULL);
 	pthread_cond_init(&o.q.cv, NULL);
 
-	if (media_open(&m, r->src, 1, 0, err, errlen) != 0) {
+	if (media_open(&m, r->src, 1, 2, err, errlen) != 0) {
 		pthread_mutex_destroy(&o.q.mu);
 		pthread_cond_destroy(&o.q.cv);
 		return RENDER_ERR;
