@@ -56,7 +56,7 @@ face_det_run(struct face_det *d, const unsigned char *grey, int w, int h,
 		cv::Mat eq;
 		cv::equalizeHist(in, eq);
 		std::vector<cv::Rect> faces;
-		d->cascade.detectMultiScale(eq, faces, 1.1, 4, 0,
+		d->cascade.detectMultiScale(eq, faces, 1.15, 4, 0,
 		    cv::Size(min_size, min_size));
 		int n = 0;
 		for (const cv::Rect &r : faces) {

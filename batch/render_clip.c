@@ -25,8 +25,9 @@
 #include "render.h"
 #include "util.h"
 
-#define QUEUE_CAP	12	/* frames between the decoder and the encoder */
-#define POOL_CAP	(QUEUE_CAP + 4)	/* output frames kept for reuse */
+#define QUEUE_CAP	4	/* frames between the decoder and the encoder:
+				   enough to ride out jitter; each is 3 MB */
+#define POOL_CAP	(QUEUE_CAP + 3)	/* output frames kept for reuse */
 #define MAX_HELD_AUDIO	4096	/* audio frames held until video starts */
 #define PROGRESS_EVERY	250	/* frames */
 
@@ -592,8 +593,32 @@ struct audio_trim {
 	SwrContext	*swr;
 	AVAudioFifo	*fifo;
 	int64_t		 next_pts;	/* samples sent to the encoder */
+	int64_t		 in_used;	/* source samples taken since T0 */
 	int		 in_rate;
 };
+
+/* Fill a hole in the source audio (a late start, a gap) with silence so
+ * that what follows stays in sync with the picture. */
+static int
+audio_silence(struct out *o, struct audio_trim *a, double secs)
+{
+	uint8_t **buf = NULL;
+	int n = (int)llround(secs * o->aenc->sample_rate), rc = -1;
+
+	if (n <= 0)
+		return 0;
+	if (av_samples_alloc_array_and_samples(&buf, NULL,
+	    o->aenc->ch_layout.nb_channels, n, o->aenc->sample_fmt, 0) < 0)
+		return -1;
+	av_samples_set_silence(buf, 0, n, o->aenc->ch_layout.nb_channels,
+	    o->aenc->sample_fmt);
+	if (av_audio_fifo_write(a->fifo, (void **)buf, n) == n)
+		rc = 0;
+	a->in_used += llround(secs * a->in_rate);
+	av_freep(&buf[0]);
+	av_freep(&buf);
+	return rc;
+}
 
 /* Queue AAC-sized frames from the fifo; all of it when FLUSH. */
 static int
@@ -643,6 +668,14 @@ audio_take(struct out *o, struct audio_trim *a, const AVFrame *f, double ft,
 		keep = f->nb_samples;
 	if (keep <= skip)
 		return 0;
+	{
+		double from = ft + (double)skip / a->in_rate;
+		double covered = t0 + (double)a->in_used / a->in_rate;
+
+		if (from - covered > 0.02 && audio_silence(o, a, from - covered) != 0)
+			return -1;
+	}
+	a->in_used += keep - skip;
 	bps = av_get_bytes_per_sample(f->format);
 	planar = av_sample_fmt_is_planar(f->format);
 	ch = f->ch_layout.nb_channels;
@@ -711,7 +744,7 @@ render_clip(const struct render_req *r, struct render_res *res, char *err,
 	pthread_mutex_init(&o.q.mu, NULL);
 	pthread_cond_init(&o.q.cv, NULL);
 
-	if (media_open(&m, r->src, 1, 0, err, errlen) != 0) {
+	if (media_open(&m, r->src, 1, 2, err, errlen) != 0) {
 		pthread_mutex_destroy(&o.q.mu);
 		pthread_cond_destroy(&o.q.cv);
 		return RENDER_ERR;

@@ -65,4 +65,21 @@ PY
 MEDIAOUT_CANCEL_AT=0 "$MO" run render "$TMP/cancel.json" >/dev/null 2>"$TMP/cancel.log"; rc=$?
 check_eq "cancelled render returns STAGE_CANCELLED" "3" "$rc"
 check "cancelled render stored nothing" test ! -e "$TMP/store/jobs/$job/render/$cid.mp4"
+# Audio that starts a second after the picture stays where it belongs:
+# the tone that begins at 2.0 s of the source begins at 1.5 s of a clip
+# from 0.5 s, not as soon as the audio stream does.
+j=$job
+ffmpeg -v error -y -f lavfi -i testsrc2=s=640x360:r=25:d=6 -f lavfi -i "sine=f=440:d=5" \
+    -filter_complex "[1]adelay=1000|1000[a]" -map 0:v -map "[a]" -c:v libx264 \
+    -preset ultrafast -c:a aac "$TMP/late0.mp4"
+ffmpeg -v error -y -i "$TMP/late0.mp4" -itsoffset 1.0 -i "$TMP/late0.mp4" -map 0:v -map 1:a \
+    -c copy "$TMP/store/jobs/$j/late.mp4"
+cat >"$TMP/late.json" <<JSON
+{"id":99,"job_id":$j,"clip_id":777,"payload":{"start":0.5,"end":4.5,"aspect":"9:16","captions":false},
+ "job":{"id":$j,"source_key":"jobs/$j/late.mp4","options":{}}}
+JSON
+"$MO" run render "$TMP/late.json" >/dev/null 2>&1
+onset=$(ffmpeg -i "$TMP/store/jobs/$j/render/777.mp4" -af silencedetect=d=0.2 -f null - 2>&1 |
+    sed -n 's/.*silence_end: \([0-9.]*\).*/\1/p' | head -1)
+check "late audio: tone at 1.5 s of the clip (${onset:-none})" within "${onset:-0}" 1.5 0.06
 done_testing
