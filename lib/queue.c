@@ -62,11 +62,13 @@ queue_add_task(PGconn *c, long long job_id, long long clip_id,
 {
 	char jid[24], cid[24], ma[24], *pl;
 	const char *p[5];
+	json_t *empty = payload ? NULL : json_object();
 	int rc;
 
 	snprintf(jid, sizeof(jid), "%lld", job_id);
 	snprintf(cid, sizeof(cid), "%lld", clip_id);
-	pl = json_dumps(payload ? payload : json_object(), JSON_COMPACT);
+	pl = json_dumps(payload ? payload : empty, JSON_COMPACT);
+	json_decref(empty);
 	if (pl == NULL) {
 		seterr(err, errlen, "out of memory");
 		return -1;
