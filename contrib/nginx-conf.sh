@@ -16,7 +16,6 @@ worker_processes 1;
 pid $d/nginx.pid;
 error_log $d/error.log warn;
 events { worker_connections 16384; }
-worker_rlimit_nofile 40000;
 http {
 	include /etc/nginx/mime.types;
 	access_log $d/access.log;

@@ -69,18 +69,17 @@ check "notify: answered within 100 ms of the commit (${lat} ms after psql return
 fds0=$(ls /proc/$FCGI_PID/fd | wc -l)
 pids=()
 for i in 1 2 3 4 5 6 7 8; do
-	curl -s -o /dev/null --max-time 1 -H "Authorization: Bearer $alice" "$BASE/jobs/$job/events?after=2&timeout=30" &
+	curl -s -o /dev/null --max-time 3 -H "Authorization: Bearer $alice" "$BASE/jobs/$job/events?after=2&timeout=30" &
 	pids+=($!)
 done
-sleep 0.5
-waiting=$(curl -s "$BASE/metrics" | sed -n 's/^clipmill_longpoll_waiting //p')
-check_eq "8 waiters parked with 2 request threads" 8 "$waiting"
+waiting() { curl -s "$BASE/metrics" | sed -n 's/^clipmill_longpoll_waiting //p'; }
+eight() { [ "$(waiting)" = 8 ]; }
+check "8 waiters parked with 2 request threads" wait_for 2 eight
 out=$(api GET "/jobs/$job" "$alice")
 check_eq "other requests still served while 8 wait" 200 "$(status_of "$out")"
 wait "${pids[@]}"
-sleep 0.5
-waiting=$(curl -s "$BASE/metrics" | sed -n 's/^clipmill_longpoll_waiting //p')
-check_eq "after the clients left: nobody waiting" 0 "$waiting"
+none() { [ "$(waiting)" = 0 ]; }
+check "after the clients left: nobody waiting" wait_for 2 none
 fds1=$(ls /proc/$FCGI_PID/fd | wc -l)
 check_eq "after the clients left: no descriptors left open" "$fds0" "$fds1"
 check "abandoned requests counted" grep -q 'route="events_abandoned",status="499"} 8' <(curl -s "$BASE/metrics")

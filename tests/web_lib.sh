@@ -20,8 +20,11 @@ stop_fcgi() {
 start_nginx() {
 	local body=${1:-$(( $(conf_get upload_max_mb 2048) + 1 ))m}
 	NGINX_PORT=$(free_port)
+	# NGINX_LOCATION_EXTRA: directives added to the main location
 	sh "$CLIPMILL_TOP/contrib/nginx-conf.sh" "$TMP/nginx" "$NGINX_PORT" "$FCGI_SOCK" \
-	    "$TMP/store" "$body" >"$TMP/nginx.conf"
+	    "$TMP/store" "$body" |
+	    awk -v extra="${NGINX_LOCATION_EXTRA:-}" '{ print } /fastcgi_pass clipmill_fcgi;/ && extra != "" { print "\t\t" extra }' \
+	    >"$TMP/nginx.conf"
 	nginx -t -q -c "$TMP/nginx.conf" 2>"$TMP/nginx.t" || { cat "$TMP/nginx.t"; return 1; }
 	nginx -c "$TMP/nginx.conf" -g 'daemon off;' 2>>"$TMP/nginx.err" &
 	NGINX_PID=$!
