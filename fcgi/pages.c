@@ -271,7 +271,7 @@ static const char status_js[] =
     ".then(function(j){if(!(j.state&&ended[j.state]&&!j.events.length))"
     "poll();else refresh();})"
     ".catch(function(){setTimeout(poll,2000);});}\n"
-    "document.getElementById('noscript-refresh').remove();poll();\n"
+    "poll();\n"
     "})();\n";
 
 void
@@ -294,7 +294,10 @@ page_job(struct req *r, json_t *j)
 		    id, seq);
 		page_begin_attrs(&b, title, &r->u, attr);
 	}
-	buf_printf(&b, "<div id=\"noscript-refresh\">%s</div>",
+	/* A meta refresh is scheduled as soon as it is parsed, so removing
+	 * it from script is too late: inside <noscript> a browser that runs
+	 * the live script never sees it. */
+	buf_printf(&b, "<noscript>%s</noscript>",
 	    live ? "<meta http-equiv=\"refresh\" content=\"5\">" : "");
 	buf_printf(&b, "<h2>Job %lld: <span id=\"state\" data-state=\"", id);
 	html_esc(&b, state);
