@@ -11,9 +11,12 @@ for p in batch/clipmill.1 batch/clipmill-batch.8 etc/clipmill.conf.5; do
 	check "$p exists" test -s "$p"
 done
 # Every page in the tree, as `make install` finds them.  "referenced manual
-# not found" only says the page is not installed on this machine yet.
+# not found" only says the page is not installed on this machine yet, and
+# "outdated mandoc.db" that this machine's man index is older than a
+# package it has (spawn-fcgi(1)): neither is about our pages.
 for p in */*.[158]; do
-	lint=$(mandoc -Tlint "$p" 2>&1 | grep -v 'STYLE: referenced manual not found')
+	lint=$(mandoc -Tlint "$p" 2>&1 | grep -v -e 'STYLE: referenced manual not found' \
+	    -e 'outdated mandoc.db lacks')
 	check_eq "mandoc -Tlint $p is clean" "" "$lint"
 	[ -z "$lint" ] || echo "$lint" | sed 's/^/# /'
 done
