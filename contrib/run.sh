@@ -93,7 +93,7 @@ stages="fetch transcribe select frame render publish"
 	trap 'kill -TERM $(jobs -p) 2>/dev/null; wait; exit 0' TERM
 	while :; do
 		for s in $stages; do
-			"$B/clipmill-batch" --stage "$s" --idle-exit \
+			"$B/clipmill-batch" --stage "$s" --idle-exit 55 \
 			    >>"$var/log/clipmill-batch.log" 2>&1 &
 		done
 		# like cron: the next round a minute later; runners idle-exit
