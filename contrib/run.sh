@@ -7,7 +7,7 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-var="$top/var"
+var="${RUN_VAR:-$top/var}"	# RUN_VAR: another directory (the tests)
 port=${RUN_PORT:-8080}
 B="$top/build"
 mkdir -p "$var/log" "$var/store" "$var/scratch" "$var/run" "$var/nginx"
