@@ -36,8 +36,9 @@ check_eq "fan-in: each job ended after its last task" 0 \
     "$(sql "SELECT count(*) FROM jobs j WHERE finished_at IS NULL OR finished_at < (SELECT max(finished_at) FROM tasks WHERE job_id = j.id)")"
 check_eq "one final event per job" "1|1|1" \
     "$(sql "SELECT string_agg(n::text, '|' ORDER BY job_id) FROM (SELECT job_id, count(*) n FROM events WHERE kind IN ('done', 'failed') AND stage IS NULL GROUP BY job_id) x")"
-check_eq "partial job's final event" '{"clips": 4, "ready": 3, "state": "partial"}' \
-    "$(sql "SELECT data FROM events WHERE job_id = $partial AND kind = 'done'")"
+check_eq "partial job's final event says which clips" \
+    "partial|4|3|3 of 4 clips are ready; the others failed.|$(sql "SELECT json_agg(id ORDER BY rank) FILTER (WHERE rank <> 2) FROM clips WHERE job_id = $partial")|$(sql "SELECT json_agg(id) FROM clips WHERE job_id = $partial AND rank = 2")" \
+    "$(sql "SELECT data->>'state', data->>'clips', data->>'ready', data->>'msg', data->'ready_clips', data->'failed_clips' FROM events WHERE job_id = $partial AND kind = 'done'")"
 check "a fallback event from the stage reached the job" test "$(sql "SELECT count(*) FROM events WHERE kind = 'fallback' AND job_id IN ($partial, $allok, $nonok)")" -eq 3
 check_eq "event sequence numbers have no gaps" 0 \
     "$(sql "SELECT count(*) FROM jobs j WHERE last_seq <> (SELECT count(*) FROM events WHERE job_id = j.id)")"
