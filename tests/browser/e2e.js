@@ -4,87 +4,58 @@
 // tests/t_web_e2e.sh, which runs the runners meanwhile.
 //   node e2e.js BASE KEY VIDEO SCREENSHOT
 'use strict';
-const path = require('path');
-const fs = require('fs');
-const { chromium } = require(path.join(__dirname, '../../contrib/node_modules/playwright-core'));
+const { ok, withBrowser, screenshot } = require('./lib.js');
 
 const [base, key, video, shot] = process.argv.slice(2);
-let fails = 0;
-function ok(cond, name) {
-  console.log((cond ? 'ok ' : 'not ok ') + name);
-  if (!cond) fails++;
-}
 
-(async () => {
-  const profile = fs.mkdtempSync(path.join(require('os').tmpdir(), 'clipmill-chromium-'));
-  let browser = null;
-  try {
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-        '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync',
-        '--autoplay-policy=no-user-gesture-required'],
-    });
-    const page = browser.pages()[0] || await browser.newPage();
-    page.setDefaultTimeout(30000);
-    await page.goto(base + '/login');
-    await page.fill('#key', key);
-    await Promise.all([page.waitForURL(base + '/'), page.click('#login')]);
-    await page.setInputFiles('#file', video);
-    await page.fill('input[name="clips"]', '1');
-    await Promise.all([page.waitForURL(/\/jobs\/\d+$/), page.click('#submit')]);
-    ok(true, 'uploaded through the form, on the job page');
-    await page.evaluate(() => { window.__sameLoad = 1; });
+withBrowser(['--autoplay-policy=no-user-gesture-required'], async (browser, page) => {
+  await page.goto(base + '/login');
+  await page.fill('#key', key);
+  await Promise.all([page.waitForURL(base + '/'), page.click('#login')]);
+  await page.setInputFiles('#file', video);
+  await page.fill('input[name="clips"]', '1');
+  await Promise.all([page.waitForURL(/\/jobs\/\d+$/), page.click('#submit')]);
+  ok(true, 'uploaded through the form, on the job page');
+  await page.evaluate(() => { window.__sameLoad = 1; });
 
-    // Live progress: some stage's bar shows a value strictly between 0 and
-    // 100 while the runners work (the page long-polls; no reload).
-    const seen = await page.waitForFunction(() => {
-      for (const b of document.querySelectorAll('.bar[data-stage]')) {
-        const p = +b.dataset.pct;
-        if (p > 0 && p < 100) return b.dataset.stage + ' ' + p;
-      }
-      return false;
-    }, null, { timeout: 120000, polling: 50 }).then((h) => h.jsonValue()).catch(() => '');
-    ok(seen !== '', 'a progress bar moved live (' + seen + ')');
-
-    await page.waitForFunction(() => document.getElementById('state').dataset.state === 'done',
-      null, { timeout: 400000 }).catch(() => {});
-    ok(await page.getAttribute('#state', 'data-state') === 'done', 'the job reached done live');
-
-    ok(await page.evaluate(() => window.__sameLoad === 1),
-      'the page followed the job live, without reloading');
-    // The clip appears in the gallery without a reload, and plays.
-    await page.waitForSelector('#clips video', { timeout: 30000 }).catch(() => {});
-    const n = await page.$$eval('#clips video', (v) => v.length);
-    ok(n === 1, 'one clip in the gallery (' + n + ')');
-    if (n > 0) {
-      const played = await page.$eval('#clips video', (v) => new Promise((resolve) => {
-        v.muted = true;
-        v.preload = 'auto';
-        const t0 = Date.now();
-        const tick = () => {
-          if (v.currentTime > 0.5) return resolve({ w: v.videoWidth, h: v.videoHeight, t: v.currentTime, d: v.duration });
-          if (v.error) return resolve({ err: v.error.code });
-          if (Date.now() - t0 > 20000) return resolve({ w: v.videoWidth, h: v.videoHeight, t: v.currentTime, timeout: true });
-          setTimeout(tick, 100);
-        };
-        v.play().catch((e) => resolve({ err: String(e) }));
-        tick();
-      }));
-      console.log('# video: ' + JSON.stringify(played));
-      ok(played.w === 1080 && played.h === 1920, 'the clip is 1080x1920 in the player');
-      ok(played.t > 0.5, 'the clip plays in the browser');
+  // Live progress: some stage's bar shows a value strictly between 0 and
+  // 100 while the runners work (the page long-polls; no reload).
+  const seen = await page.waitForFunction(() => {
+    for (const b of document.querySelectorAll('.bar[data-stage]')) {
+      const p = +b.dataset.pct;
+      if (p > 0 && p < 100) return b.dataset.stage + ' ' + p;
     }
-    fs.mkdirSync(path.dirname(shot), { recursive: true });
-    await page.screenshot({ path: shot, fullPage: true });
-    ok(fs.statSync(shot).size > 1000, 'screenshot kept at ' + shot);
-  } catch (e) {
-    ok(false, 'browser run: ' + e.message.split('\n')[0]);
-  } finally {
-    if (browser) await browser.close();
-    fs.rmSync(profile, { recursive: true, force: true });
+    return false;
+  }, null, { timeout: 120000, polling: 50 }).then((h) => h.jsonValue()).catch(() => '');
+  ok(seen !== '', 'a progress bar moved live (' + seen + ')');
+
+  await page.waitForFunction(() => document.getElementById('state').dataset.state === 'done',
+    null, { timeout: 400000 }).catch(() => {});
+  ok(await page.getAttribute('#state', 'data-state') === 'done', 'the job reached done live');
+
+  ok(await page.evaluate(() => window.__sameLoad === 1),
+    'the page followed the job live, without reloading');
+  // The clip appears in the gallery without a reload, and plays.
+  await page.waitForSelector('#clips video', { timeout: 30000 }).catch(() => {});
+  const n = await page.$$eval('#clips video', (v) => v.length);
+  ok(n === 1, 'one clip in the gallery (' + n + ')');
+  if (n > 0) {
+    const played = await page.$eval('#clips video', (v) => new Promise((resolve) => {
+      v.muted = true;
+      v.preload = 'auto';
+      const t0 = Date.now();
+      const tick = () => {
+        if (v.currentTime > 0.5) return resolve({ w: v.videoWidth, h: v.videoHeight, t: v.currentTime, d: v.duration });
+        if (v.error) return resolve({ err: v.error.code });
+        if (Date.now() - t0 > 20000) return resolve({ w: v.videoWidth, h: v.videoHeight, t: v.currentTime, timeout: true });
+        setTimeout(tick, 100);
+      };
+      v.play().catch((e) => resolve({ err: String(e) }));
+      tick();
+    }));
+    console.log('# video: ' + JSON.stringify(played));
+    ok(played.w === 1080 && played.h === 1920, 'the clip is 1080x1920 in the player');
+    ok(played.t > 0.5, 'the clip plays in the browser');
   }
-  process.exit(fails ? 1 : 0);
-})();
+  await screenshot(page, shot);
+});

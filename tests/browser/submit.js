@@ -3,73 +3,44 @@
 // tests/t_web_browser.sh, which moves the job along meanwhile.
 //   node submit.js BASE KEY VIDEO SCREENSHOT
 'use strict';
-const path = require('path');
-const fs = require('fs');
-const { chromium } = require(path.join(__dirname, '../../contrib/node_modules/playwright-core'));
+const { ok, withBrowser, screenshot } = require('./lib.js');
 
 const [base, key, video, shot] = process.argv.slice(2);
-let fails = 0;
-function ok(cond, name) {
-  console.log((cond ? 'ok ' : 'not ok ') + name);
-  if (!cond) fails++;
-}
 
-(async () => {
-  const profile = fs.mkdtempSync(path.join(require('os').tmpdir(), 'clipmill-chromium-'));
-  let browser = null;
-  try {
-    // a fresh profile (--user-data-dir) through playwright's own parameter
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-        '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
-    });
-    const page = browser.pages()[0] || await browser.newPage();
-    page.setDefaultTimeout(30000);
-    await page.goto(base + '/');
-    ok(page.url() === base + '/login', 'not logged in: sent to the login page');
-    await page.fill('#key', 'cm_wrong');
-    await page.click('#login');
-    ok((await page.textContent('#login-error')).includes('not valid'), 'wrong key: the page says so');
-    await page.fill('#key', key);
-    await Promise.all([page.waitForURL(base + '/'), page.click('#login')]);
-    ok(true, 'logged in, on the form');
-    const cookies = await browser.cookies();
-    const c = cookies.find((x) => x.name === 'cm_session');
-    ok(c && c.httpOnly && c.sameSite === 'Lax', 'session cookie is HttpOnly, SameSite=Lax');
+withBrowser([], async (browser, page) => {
+  await page.goto(base + '/');
+  ok(page.url() === base + '/login', 'not logged in: sent to the login page');
+  await page.fill('#key', 'cm_wrong');
+  await page.click('#login');
+  ok((await page.textContent('#login-error')).includes('not valid'), 'wrong key: the page says so');
+  await page.fill('#key', key);
+  await Promise.all([page.waitForURL(base + '/'), page.click('#login')]);
+  ok(true, 'logged in, on the form');
+  const cookies = await browser.cookies();
+  const c = cookies.find((x) => x.name === 'cm_session');
+  ok(c && c.httpOnly && c.sameSite === 'Lax', 'session cookie is HttpOnly, SameSite=Lax');
 
-    await page.setInputFiles('#file', video);
-    await Promise.all([page.waitForURL(/\/jobs\/\d+$/), page.click('#submit')]);
-    const job = page.url().match(/\/jobs\/(\d+)$/)[1];
-    console.log('# job ' + job);
-    ok(true, 'form submitted with a file, on the job page');
-    ok(await page.isVisible('.bar[data-stage="fetch"]'), 'a progress bar for the first stage');
+  await page.setInputFiles('#file', video);
+  await Promise.all([page.waitForURL(/\/jobs\/\d+$/), page.click('#submit')]);
+  const job = page.url().match(/\/jobs\/(\d+)$/)[1];
+  console.log('# job ' + job);
+  ok(true, 'form submitted with a file, on the job page');
+  ok(await page.isVisible('.bar[data-stage="fetch"]'), 'a progress bar for the first stage');
 
-    // the driver moves the job: the bar must show a value between 0 and 100
-    const seen = await page.waitForFunction(() => {
-      const b = document.querySelector('.bar[data-stage="fetch"]');
-      const p = b ? +b.dataset.pct : 0;
-      return p > 0 && p < 100 ? p : false;
-    }, null, { timeout: 30000 }).then((h) => h.jsonValue()).catch(() => 0);
-    ok(seen > 0 && seen < 100, 'progress bar moved live (' + seen + '%)');
-    await page.waitForFunction(() => document.getElementById('state').dataset.state === 'done',
-      null, { timeout: 45000 }).catch(() => {});
-    ok(await page.getAttribute('#state', 'data-state') === 'done', 'job reached its end live (done)');
-    const width = await page.$eval('.bar[data-stage="fetch"] > div', (d) => d.style.width);
-    ok(width === '100%', 'progress bar full at the end');
-    const events = await page.$$eval('#events li', (l) => l.map((x) => x.textContent));
-    ok(events.some((e) => e.includes('progress')) && events.some((e) => e.includes('done')),
-      'event log shows progress and done');
-    fs.mkdirSync(path.dirname(shot), { recursive: true });
-    await page.screenshot({ path: shot, fullPage: true });
-    ok(fs.statSync(shot).size > 1000, 'screenshot kept at ' + shot);
-  } catch (e) {
-    ok(false, 'browser run: ' + e.message.split('\n')[0]);
-  } finally {
-    if (browser) await browser.close();
-    fs.rmSync(profile, { recursive: true, force: true });
-  }
-  process.exit(fails ? 1 : 0);
-})();
+  // the driver moves the job: the bar must show a value between 0 and 100
+  const seen = await page.waitForFunction(() => {
+    const b = document.querySelector('.bar[data-stage="fetch"]');
+    const p = b ? +b.dataset.pct : 0;
+    return p > 0 && p < 100 ? p : false;
+  }, null, { timeout: 30000 }).then((h) => h.jsonValue()).catch(() => 0);
+  ok(seen > 0 && seen < 100, 'progress bar moved live (' + seen + '%)');
+  await page.waitForFunction(() => document.getElementById('state').dataset.state === 'done',
+    null, { timeout: 45000 }).catch(() => {});
+  ok(await page.getAttribute('#state', 'data-state') === 'done', 'job reached its end live (done)');
+  const width = await page.$eval('.bar[data-stage="fetch"] > div', (d) => d.style.width);
+  ok(width === '100%', 'progress bar full at the end');
+  const events = await page.$$eval('#events li', (l) => l.map((x) => x.textContent));
+  ok(events.some((e) => e.includes('progress')) && events.some((e) => e.includes('done')),
+    'event log shows progress and done');
+  await screenshot(page, shot);
+});
