@@ -270,6 +270,66 @@ csrf_check(struct req *r, const struct form *f)
 	return -1;
 }
 
+/*
+ * The login form's CSRF token.  There is no session yet to bind it to, so
+ * the form page sets a random nonce in a cookie only /login sees, and the
+ * form carries the HMAC of that nonce: a page on another site can make a
+ * browser post to /login, but cannot read the nonce to forge the token
+ * (this stops "login CSRF": being logged in as the attacker).
+ */
+#define LOGIN_COOKIE	"cm_login"
+
+/* The nonce from the request's cookie when it has a well-formed one, else
+ * a new one; with its token.  0, or -1 when no random bytes. */
+int
+login_token(struct req *r, char nonce[33], char token[65], int *fresh)
+{
+	unsigned char raw[16];
+	char msg[64];
+	const char *h;
+	int i;
+
+	*fresh = 0;
+	if ((h = param(r, "HTTP_COOKIE")) == NULL ||
+	    cookie_get(h, LOGIN_COOKIE, nonce, 33) != 0 ||
+	    strlen(nonce) != 32 || strspn(nonce, "0123456789abcdef") != 32) {
+		if (random_bytes(raw, sizeof(raw)) == -1)
+			return -1;
+		for (i = 0; i < 16; i++)
+			snprintf(nonce + 2 * i, 3, "%02x", raw[i]);
+		*fresh = 1;
+	}
+	snprintf(msg, sizeof(msg), "login|%s", nonce);
+	mac_hex(msg, token);
+	return 0;
+}
+
+/* The Set-Cookie line for a fresh login nonce, into OUT. */
+void
+login_cookie(const char *nonce, char *out, size_t len)
+{
+	snprintf(out, len, "Set-Cookie: " LOGIN_COOKIE "=%s; Path=/login; "
+	    "HttpOnly; SameSite=Strict%s\r\n", nonce,
+	    strncmp(cfg.base_url, "https:", 6) == 0 ? "; Secure" : "");
+}
+
+/* 1 when the posted form's token matches the request's nonce cookie. */
+static int
+login_token_ok(struct req *r, const struct form *f)
+{
+	char nonce[33], token[65], msg[64];
+	const char *h, *t;
+
+	if ((h = param(r, "HTTP_COOKIE")) == NULL ||
+	    cookie_get(h, LOGIN_COOKIE, nonce, sizeof(nonce)) != 0 ||
+	    strlen(nonce) != 32 || (t = form_get(f, "csrf")) == NULL ||
+	    strlen(t) != 64)
+		return 0;
+	snprintf(msg, sizeof(msg), "login|%s", nonce);
+	mac_hex(msg, token);
+	return CRYPTO_memcmp(t, token, 64) == 0;
+}
+
 void
 route_login_get(struct req *r)
 {
@@ -296,6 +356,17 @@ route_login_post(struct req *r)
 			respond_error(r, 400, "key", NULL, "is required");
 		else
 			page_login(r, "Enter your API key.");
+		goto out;
+	}
+	if (!login_token_ok(r, &f)) {
+		log_ev(LOG_INFO, "login_csrf_refused", NULL);
+		r->status = 403;
+		if (r->json)
+			respond_error(r, 403, "csrf", NULL, "the login form's "
+			    "security token is missing or stale: load /login "
+			    "and try again");
+		else
+			page_login(r, "The form had expired. Please try again.");
 		goto out;
 	}
 	if ((rc = by_key(r, key)) == -1)

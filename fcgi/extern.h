@@ -266,6 +266,10 @@ void	page_begin(struct buf *, const char *title, const struct user *);
 void	page_end(struct buf *);
 void	page_form(struct req *);
 void	page_login(struct req *, const char *msg);
+/* The login form's CSRF nonce (from the cookie, or new: *FRESH) and token;
+ * 0 or -1.  login_cookie: the Set-Cookie line for a fresh nonce. */
+int	login_token(struct req *, char nonce[33], char token[65], int *fresh);
+void	login_cookie(const char *nonce, char *out, size_t len);
 void	page_jobs(struct req *, PGresult *r, long long page, int more);
 void	page_job(struct req *, json_t *job);
 

@@ -68,22 +68,40 @@ page_end(struct buf *b)
 	buf_addstr(b, "</main></body></html>\n");
 }
 
+#define CSP "Content-Security-Policy: default-src 'self'; " \
+    "style-src 'unsafe-inline'; script-src 'unsafe-inline' 'self'; " \
+    "img-src 'self' data: http: https:; media-src 'self' http: https:\r\n"
+
+/* Send page B (freed) with the security policy and EXTRA header lines. */
+static void
+send_page_with(struct req *r, struct buf *b, int status, const char *extra)
+{
+	char hdr[1024];
+
+	snprintf(hdr, sizeof(hdr), "%s%s", CSP, extra ? extra : "");
+	respond(r, status, "text/html; charset=utf-8", hdr, b->data, b->len);
+	buf_free(b);
+}
+
 static void
 send_page(struct req *r, struct buf *b, int status)
 {
-	respond(r, status, "text/html; charset=utf-8",
-	    "Content-Security-Policy: default-src 'self'; "
-	    "style-src 'unsafe-inline'; script-src 'unsafe-inline' 'self'; "
-	    "img-src 'self' data: http: https:; media-src 'self' http: https:\r\n",
-	    b->data, b->len);
-	buf_free(b);
+	send_page_with(r, b, status, NULL);
 }
 
 void
 page_login(struct req *r, const char *msg)
 {
 	struct buf b;
+	char nonce[33], token[65], cookie[256] = "";
+	int fresh;
 
+	if (login_token(r, nonce, token, &fresh) == -1) {
+		respond_error(r, 500, NULL, NULL, "no random bytes");
+		return;
+	}
+	if (fresh)
+		login_cookie(nonce, cookie, sizeof(cookie));
 	buf_init(&b, 0);
 	page_begin(&b, "Log in", NULL);
 	buf_addstr(&b, "<h2>Log in</h2>\n");
@@ -92,14 +110,15 @@ page_login(struct req *r, const char *msg)
 		html_esc(&b, msg);
 		buf_addstr(&b, "</p>\n");
 	}
-	buf_addstr(&b, "<form method=\"post\" action=\"/login\">"
-	    "<label>API key <input type=\"password\" name=\"key\" id=\"key\" "
+	buf_printf(&b, "<form method=\"post\" action=\"/login\">"
+	    "<input type=\"hidden\" name=\"csrf\" value=\"%s\">", token);
+	buf_addstr(&b, "<label>API key <input type=\"password\" name=\"key\" id=\"key\" "
 	    "size=\"56\" autocomplete=\"current-password\" required></label>"
 	    "<button type=\"submit\" id=\"login\">Log in</button></form>\n"
 	    "<p>An operator creates keys with <code>clipmill user add "
 	    "NAME</code>.</p>\n");
 	page_end(&b);
-	send_page(r, &b, r->status ? r->status : 200);
+	send_page_with(r, &b, r->status ? r->status : 200, cookie);
 }
 
 static void

@@ -60,7 +60,8 @@ check_eq "Apache: key passed through, JSON submit 201" 201 "$(status_of "$out")"
 j1=$(jget "$(body_of "$out")" 'j["id"]')
 
 jar="$TMP/cookies"
-out=$(curl -s -o /dev/null -w '%{http_code}' -c "$jar" -H 'Accept: text/html' --data-urlencode "key=$alice" "$BASE/login")
+ltok=$(login_token "$jar")
+out=$(curl -s -o /dev/null -w '%{http_code}' -b "$jar" -c "$jar" -H 'Accept: text/html' --data-urlencode "key=$alice" --data "csrf=$ltok" "$BASE/login")
 check_eq "Apache: login 303" 303 "$out"
 csrf=$(curl -s -b "$jar" -H 'Accept: text/html' "$BASE/" | grep -o 'name="csrf" value="[0-9a-f]*"' | head -1 | sed 's/.*value="//; s/"//')
 check "Apache: form with CSRF token" test ${#csrf} -eq 64

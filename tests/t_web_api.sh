@@ -69,10 +69,18 @@ check_eq "unknown body type: 415" 415 "$(status_of "$out")"
 
 # --- browser: login, form, CSRF ---
 jar="$TMP/cookies"
-out=$(curl -s -o "$TMP/login.html" -w '%{http_code}' -H 'Accept: text/html' --data-urlencode "key=wrong" "$BASE/login")
+ltok=$(login_token "$jar")
+check "login page carries a CSRF token" test ${#ltok} -eq 64
+check "login nonce cookie is HttpOnly, SameSite=Strict, for /login only" \
+    grep -qE '^#HttpOnly_127\.0\.0\.1.*/login.*cm_login' "$jar"
+out=$(curl -s -o "$TMP/login.html" -w '%{http_code}' -H 'Accept: text/html' --data-urlencode "key=$alice" "$BASE/login")
+check_eq "login without the form's token: 403 (login CSRF)" 403 "$out"
+out=$(curl -s -o /dev/null -w '%{http_code}' -b "$jar" -H 'Accept: text/html' --data-urlencode "key=$alice" --data "csrf=$(printf '0%.0s' $(seq 64))" "$BASE/login")
+check_eq "login with a forged token: 403" 403 "$out"
+out=$(curl -s -o "$TMP/login.html" -w '%{http_code}' -b "$jar" -H 'Accept: text/html' --data-urlencode "key=wrong" --data "csrf=$ltok" "$BASE/login")
 check_eq "login with a wrong key: 401" 401 "$out"
 check "login with a wrong key: says so" grep -q 'That key is not valid' "$TMP/login.html"
-out=$(curl -s -o /dev/null -D "$TMP/h" -w '%{http_code}' -c "$jar" -H 'Accept: text/html' --data-urlencode "key=$alice" "$BASE/login")
+out=$(curl -s -o /dev/null -D "$TMP/h" -w '%{http_code}' -b "$jar" -c "$jar" -H 'Accept: text/html' --data-urlencode "key=$alice" --data "csrf=$ltok" "$BASE/login")
 check_eq "login: 303" 303 "$out"
 check "login: cookie is HttpOnly and SameSite=Lax" grep -qiE '^Set-Cookie: cm_session=[0-9]+\.[0-9]+\.[0-9a-f]{64}; Path=/; Max-Age=[0-9]+; HttpOnly; SameSite=Lax' "$TMP/h"
 curl -s -b "$jar" -H 'Accept: text/html' "$BASE/" >"$TMP/form.html"

@@ -52,3 +52,10 @@ status_of() { tail -n1 <<<"$1"; }
 body_of() { sed '$d' <<<"$1"; }
 # jget JSON EXPR: a value from JSON with a python expression on j.
 jget() { python3 -c "import json,sys; j=json.loads(sys.argv[1]); print($2)" "$1"; }
+
+# login_token JAR: load the login page with cookie jar JAR (which keeps its
+# nonce cookie) and print the form's CSRF token.
+login_token() {
+	curl -s -c "$1" -b "$1" -H 'Accept: text/html' "$BASE/login" |
+	    grep -o 'name="csrf" value="[0-9a-f]*"' | head -1 | sed 's/.*value="//; s/"//'
+}
