@@ -43,13 +43,14 @@ task_progress(struct task_ctx *ctx, int pct, const char *fmt, ...)
 	char msg[256];
 	va_list ap;
 
-	if (ctx->last_report_ms == 0 || t - ctx->last_report_ms >= 200) {
-		va_start(ap, fmt);
-		vsnprintf(msg, sizeof(msg), fmt, ap);
-		va_end(ap);
-		fprintf(stderr, "progress %d %s\n", pct, msg);
-		ctx->last_report_ms = t;
-	}
+	/* Every report: the runner debounces but keeps the latest value,
+	 * so a stage's last report always arrives; dropping it here would
+	 * make a fast download look as if it never reported. */
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "progress %d %s\n", pct, msg);
+	ctx->last_report_ms = t;
 	return cf != NULL && access(cf, F_OK) == 0;
 }
 
