@@ -9,8 +9,9 @@ pid=$!
 at_exit "kill -INT -$pid 2>/dev/null"
 base="http://127.0.0.1:$port"
 check "the app answers on its port" wait_for 60 curl -sf -o /dev/null "$base/healthz"
+# It prints the key and the URL once everything answers.
+check "a login key is printed" wait_for 30 grep -q 'log in with the key: *cm_' "$TMP/run.out"
 key=$(grep -o 'cm_[0-9a-f]*' "$TMP/run.out" | head -1)
-check "a login key is printed" test -n "$key"
 check "the URL is printed" grep -q "http://127.0.0.1:$port/" "$TMP/run.out"
 check_eq "a browser is sent to the login page" "303 $base/login" \
     "$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -H 'Accept: text/html' "$base/")"
