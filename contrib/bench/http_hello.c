@@ -39,9 +39,11 @@ int
 main(int argc, char **argv)
 {
 	pthread_t t[64];
-	int i, n = argc > 2 ? atoi(argv[2]) : 16;
+	char *end = NULL;
+	long n = argc > 2 ? strtol(argv[2], &end, 10) : 16;
+	int i;
 
-	if (argc < 2 || n < 1 || n > 64)
+	if (argc < 2 || (end != NULL && *end != '\0') || n < 1 || n > 64)
 		return 2;
 	FCGX_Init();
 	if ((sock = FCGX_OpenSocket(argv[1], 1024)) < 0)
