@@ -553,6 +553,7 @@ put_multipart(struct s3 *s, const char *key, int fd, uint64_t size,
 	nparts = (size + part - 1) / part;
 	if ((etags = calloc(nparts, sizeof(*etags))) == NULL) {
 		seterr(err, errlen, "out of memory");
+		rc = STORE_AGAIN;	/* memory may be there next time */
 		goto out;
 	}
 
@@ -582,6 +583,7 @@ put_multipart(struct s3 *s, const char *key, int fd, uint64_t size,
 		q.len = 0;
 		if (buf_printf(&q, "partNumber=%llu&uploadId=%s",
 		    (unsigned long long)(i + 1), idq.data) == -1) {
+			seterr(err, errlen, "the S3 upload id is too long");
 			rc = STORE_ERR;
 			goto out;
 		}
@@ -617,6 +619,7 @@ put_multipart(struct s3 *s, const char *key, int fd, uint64_t size,
 	}
 
 	if (buf_addstr(&done, "<CompleteMultipartUpload>") == -1) {
+		seterr(err, errlen, "out of memory");
 		rc = STORE_ERR;
 		goto out;
 	}
@@ -630,12 +633,10 @@ put_multipart(struct s3 *s, const char *key, int fd, uint64_t size,
 			goto out;
 		}
 	}
-	if (buf_addstr(&done, "</CompleteMultipartUpload>") == -1) {
-		rc = STORE_ERR;
-		goto out;
-	}
 	q.len = 0;
-	if (buf_printf(&q, "uploadId=%s", idq.data) == -1) {
+	if (buf_addstr(&done, "</CompleteMultipartUpload>") == -1 ||
+	    buf_printf(&q, "uploadId=%s", idq.data) == -1) {
+		seterr(err, errlen, "the multipart completion is too long");
 		rc = STORE_ERR;
 		goto out;
 	}

@@ -112,6 +112,17 @@ check_eq "virtual-hosted requests go to the bucket's host name" "2" \
 conf_set s3_path_style yes
 conf_set s3_endpoint "http://127.0.0.1:$S3_PORT"
 
+# keys from the environment when no key files are configured
+conf_set s3_access_key_file ""
+conf_set s3_secret_key_file ""
+AWS_ACCESS_KEY_ID=$S3_ACCESS AWS_SECRET_ACCESS_KEY=$S3_SECRET $S put jobs/3/env.txt "$TMP/small"
+check_eq "keys from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY" "0" "$?"
+$S put jobs/3/env.txt "$TMP/small" 2>"$TMP/err"
+check "no keys anywhere: a sentence saying where to put them" \
+    grep -q 's3_access_key_file or the environment variable AWS_ACCESS_KEY_ID' "$TMP/err"
+conf_set s3_access_key_file "$S3_DIR/access_key"
+conf_set s3_secret_key_file "$S3_DIR/secret_key"
+
 # --- every request so far: signature and payload hash recomputed --------
 n=$(wc -l <"$S3_LOG")
 check "requests were recorded" test "$n" -ge 25

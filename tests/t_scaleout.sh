@@ -9,7 +9,9 @@
 # are separate host names (UTS namespaces) or at least separate runner
 # processes and scratch directories, and the test says so.
 #
-# What runs (until the media stages are in the tree):
+# What runs, when every stage is in the tree: the real pipeline on a
+# short video, its stages split over the two hosts, then on one host.
+# Until then:
 # - a publish job: four clips whose render outputs host A put into S3 (as
 #   the render stage would), published by both hosts' runners: artifacts
 #   made on one host, moved on another, through the store;
@@ -66,16 +68,18 @@ for h in A B; do
 	fi
 done
 # on_host H CMD...: run CMD as host H (its namespace and host name, its
-# configuration); execs, so $! of a background on_host is CMD's own PID
+# configuration).  In a background subshell, ( ON_HOST_EXEC=1 on_host ...
+# ) & makes $! CMD's own PID, to stop it by.
 on_host() {
-	local h=$1; shift
+	local h=$1
+	shift
+	local -a pre=(env "CLIPMILL_CONF=$TMP/host$h.conf")
 	case $mode in
-	netns) CLIPMILL_CONF="$TMP/host$h.conf" ip netns exec "${ns_prefix}$h" \
-	    unshare --uts -- sh -c 'hostname "$0"; exec "$@"' "host$h" "$@" ;;
-	uts) CLIPMILL_CONF="$TMP/host$h.conf" unshare --uts -- \
-	    sh -c 'hostname "$0"; exec "$@"' "host$h" "$@" ;;
-	*) CLIPMILL_CONF="$TMP/host$h.conf" "$@" ;;
+	netns) pre+=(ip netns exec "${ns_prefix}$h" unshare --uts -- \
+	    sh -c 'hostname "$0"; exec "$@"' "host$h") ;;
+	uts) pre+=(unshare --uts -- sh -c 'hostname "$0"; exec "$@"' "host$h") ;;
 	esac
+	${ON_HOST_EXEC:+exec} "${pre[@]}" "$@"
 }
 if [ "$mode" = netns ]; then
 	for h in A B; do
@@ -89,7 +93,89 @@ if [ "$mode" = netns ]; then
 	fi
 fi
 
-# --- the work --------------------------------------------------------------
+# --- the real pipeline, when every stage is in the tree ----------------------
+# Host A runs fetch, transcribe, frame and publish; host B select and
+# render: every artifact a stage needs was made on the other host, and
+# reaches it only through S3.  Then host A alone runs the same job.
+pipeline=yes
+for st in fetch transcribe select frame render publish; do
+	clipmill-batch --list-stages 2>/dev/null | grep -q "^$st\b" || pipeline=no
+done
+if [ "$pipeline" = yes ]; then
+	M=$CLIPMILL_TESTDATA
+	# 11 s: a face moving on screen, JFK's voice under it
+	nice -n 10 ffmpeg -v error -stream_loop -1 \
+	    -i "$M/intel_head-pose-face-detection-male.mp4" -i "$M/jfk.wav" \
+	    -shortest -map 0:v -map 1:a -c:v libx264 -preset ultrafast -c:a aac \
+	    "$TMP/src.mp4" || exit 1
+	clipmill user add so >/dev/null || exit 1
+	# run_pipeline NAME HOST:STAGES...: submit the source from the first
+	# host, run each host's runner until the job ends, stop them by PID;
+	# prints the job id
+	run_pipeline() {
+		local name=$1 job spec h st pids=() i=0 rc
+		shift
+		job=$(on_host A clipmill submit --user so --clips 2 --min-len 3 \
+		    --max-len 6 --file "$TMP/src.mp4") || return 1
+		for spec in "$@"; do
+			h=${spec%%:*}
+			st=${spec#*:}
+			(ON_HOST_EXEC=1 on_host "$h" nice -n 10 clipmill-batch \
+			    --stage "$st" --idle-exit 3600 >/dev/null \
+			    2>"$TMP/$name$h.log") &
+			pids+=($!)
+			at_exit "kill -9 $! 2>/dev/null"
+		done
+		wait_for 600 bash -c "sql \"SELECT state FROM jobs WHERE id = $job\" |
+		    grep -Eq '^(done|partial|failed)$'" ||
+		    echo "# job $job did not end in 600 s" >&2
+		for i in "${pids[@]}"; do kill -TERM "$i"; done
+		for i in "${pids[@]}"; do
+			wait "$i"
+			rc=$?
+			[ "$rc" -eq 0 ] || echo "runner $i exited $rc" >>"$TMP/runner_rc"
+		done
+		echo "$job"
+	}
+	export -f sql
+	# what a user sees of a job's clips
+	clips_of() {
+		sql "SELECT rank, aspect, state, round(start_s::numeric, 2),
+		    round(end_s::numeric, 2), width, height, round(duration_s::numeric, 1)
+		    FROM clips WHERE job_id = $1 ORDER BY rank, aspect"
+	}
+	: >"$S3_LOG"
+	j2=$(run_pipeline two "A:fetch,transcribe,frame,publish" "B:select,render")
+	check_eq "two hosts: both runners stopped cleanly by SIGTERM" "" "$(cat "$TMP/runner_rc" 2>/dev/null)"
+	check_eq "two hosts: the job ends done" "done" "$(sql "SELECT state FROM jobs WHERE id = $j2")"
+	check_eq "two hosts: task rows show which host ran each stage" \
+	    "fetch hostA,transcribe hostA,select hostB,frame hostA,render hostB,publish hostA" \
+	    "$(sql "SELECT string_agg(DISTINCT stage || ' ' || split_part(runner, ':', 1), ','
+	        ORDER BY stage || ' ' || split_part(runner, ':', 1)) FROM tasks WHERE job_id = $j2" |
+	        tr ',' '\n' | awk '{o[$1]=$0} END {split("fetch transcribe select frame render publish", s, " ");
+	        for (i = 1; i <= 6; i++) printf "%s%s", (i > 1 ? "," : ""), o[s[i]]}')"
+	two=$(clips_of "$j2")
+	check "two hosts: clips made" test -n "$two"
+	check_eq "two hosts: every clip ready, 1080x1920" "" \
+	    "$(grep -v '|ready|.*|1080|1920|' <<<"$two")"
+	id=$(sql "SELECT id FROM clips WHERE job_id = $j2 ORDER BY rank LIMIT 1")
+	curl -sf -o "$TMP/c.mp4" "$(sql "SELECT video_url FROM clips WHERE id = $id")"
+	check_eq "two hosts: the clip's URL serves a 1080x1920 video" "1080x1920" \
+	    "$(ffprobe -v error -select_streams v:0 -show_entries stream=width,height -of csv=s=x:p=0 "$TMP/c.mp4")"
+	check_eq "two hosts: no intermediate render left in S3" "0" \
+	    "$(find "$S3_DIR/data/clips/jobs/$j2/render" -name '*._S3rver_object' 2>/dev/null | wc -l)"
+	check_eq "botocore confirms every S3 request of both hosts" "" "$(s3_bad_sigs)"
+	j1=$(run_pipeline one "A:fetch,transcribe,select,frame,render,publish")
+	check_eq "one host: the runner stopped cleanly" "" "$(cat "$TMP/runner_rc" 2>/dev/null)"
+	check_eq "one host: the job ends done" "done" "$(sql "SELECT state FROM jobs WHERE id = $j1")"
+	check_eq "one host: only host A" "hostA" "$(sql "SELECT string_agg(DISTINCT split_part(runner, ':', 1), ',') FROM tasks WHERE job_id = $j1")"
+	check_eq "the same clips on one host as on two" "$two" "$(clips_of "$j1")"
+	done_testing
+	exit
+fi
+echo "# the media stages are not in this tree: running the publish and test stages"
+
+# --- the work (publish and the queue's test stages) -------------------------
 sql "INSERT INTO users (name, key_hash, key_prefix) VALUES ('so', 'h', 'p')" >/dev/null
 # make_work: a publish job (clips rendered on host A) and a fanout job,
 # without tasks yet; prints "PUBJOB FANJOB".
@@ -124,8 +210,9 @@ enqueue() {
 # PID goes to $TMP/NAME.pid, its exit status to $TMP/NAME.rc
 start_runner() {
 	(
-		on_host "$1" clipmill-batch --stage publish,fanout,fanwork \
-		    --idle-exit 5 >"$TMP/$2.out" 2>"$TMP/$2.log" &
+		(ON_HOST_EXEC=1 on_host "$1" clipmill-batch \
+		    --stage publish,fanout,fanwork --idle-exit 5 \
+		    >"$TMP/$2.out" 2>"$TMP/$2.log") &
 		echo $! >"$TMP/$2.pid"
 		wait $!
 		echo $? >"$TMP/$2.rc"
