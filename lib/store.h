@@ -1,7 +1,7 @@
 /*
  * The artifact store: large data (media, transcripts, crop paths, renders)
  * lives here under keys such as "jobs/42/source.mp4"; database rows hold
- * keys, never blobs.  Backends: the file system (store_file.c) and
+ * keys, never blobs.  Backends: a local directory (store_file.c) and
  * S3-compatible object storage (store_s3.c).  Every call returns one of
  * enum store_rc and fills ERR with a sentence on failure.
  */
