@@ -163,9 +163,10 @@ record(struct runner *r, const struct stage *st, struct task *t,
 	if (s == RQ_ERR)
 		return;
 	if (out->kind == OUT_RESULT && out->rc == STAGE_OK)
-		log_ev(LOG_INFO, "task_done", "{sIsIsssisI}", "task", t->id, "job",
-		    t->job_id, "stage", t->stage, "attempt", t->attempts, "ms",
-		    out->ms);
+		log_ev(LOG_INFO, "task_done", "{sIsIsssisIsIsI}", "task", t->id,
+		    "job", t->job_id, "stage", t->stage, "attempt", t->attempts,
+		    "ms", out->ms, "cpu_ms", out->cpu_ms, "peak_rss_kb",
+		    (json_int_t)out->peak_rss_kb);
 	else if (out->kind == OUT_RESULT || out->kind == OUT_FAILED)
 		log_ev(LOG_WARN, "task_failed", "{sIsIsssisiss}", "task", t->id,
 		    "job", t->job_id, "stage", t->stage, "attempt", t->attempts,
@@ -193,6 +194,7 @@ run_inproc(struct runner *r, const struct stage *st, struct task *t,
 	ctx.fd = -1;
 	ctx.priv = &pv;
 	out->kind = OUT_RESULT;
+	out->cpu_ms = out->peak_rss_kb = -1;	/* the runner's own */
 	out->rc = st->run(&ctx, &out->result, out->err, sizeof(out->err));
 	out->ms = now_ms() - start;
 	if (r->db_lost)

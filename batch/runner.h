@@ -61,6 +61,10 @@ struct outcome {
 	json_t		*result;	/* owned */
 	char		 err[1024];
 	long long	 ms;
+	/* Of an isolated stage's child, from wait4(): CPU time (user and
+	 * system) and the peak RSS of its largest process; -1: unknown. */
+	long long	 cpu_ms;
+	long		 peak_rss_kb;
 };
 
 /* Run clipmill-batch's main loop; returns the exit code. */

@@ -355,10 +355,12 @@ run_isolated(struct runner *r, const struct stage *st, struct task *t,
 	long long term_at = 0, kill_at = 0, wait;
 	int fds[2], status = 0, eof = 0, reaped = 0, have_pct = 0, pct = 0;
 	int have_result = 0;
+	struct rusage ru;
 	enum rq_state s;
 	pid_t pid, parent = getpid();
 
 	memset(out, 0, sizeof(*out));
+	out->cpu_ms = out->peak_rss_kb = -1;
 	if (pipe2(fds, O_CLOEXEC) == -1) {
 		out->kind = OUT_FAILED;
 		seterr(out->err, sizeof(out->err), "The %s step could not "
@@ -422,8 +424,12 @@ run_isolated(struct runner *r, const struct stage *st, struct task *t,
 			kill_group(pid, SIGKILL);
 			eof = 1;
 		}
-		if (!reaped && waitpid(pid, &status, WNOHANG) == pid) {
+		if (!reaped && wait4(pid, &status, WNOHANG, &ru) == pid) {
 			reaped = 1;
+			out->cpu_ms = (long long)(ru.ru_utime.tv_sec +
+			    ru.ru_stime.tv_sec) * 1000 + (ru.ru_utime.tv_usec +
+			    ru.ru_stime.tv_usec) / 1000;
+			out->peak_rss_kb = ru.ru_maxrss;
 			/* Take what is left; a grandchild that still holds
 			 * the pipe open is of no interest. */
 			while (!eof && read_child(fds[0], &in, &eof) == 1)

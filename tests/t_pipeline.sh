@@ -53,6 +53,10 @@ while IFS='|' read -r id s e key q; do
 	check "clip $id face inside the crop ($fic)" python3 -c "import sys; sys.exit(not float('${fic:-0}') >= 0.95)"
 done < <(sql "SELECT id, start_s, end_s, video_key, quality FROM clips WHERE job_id = $job ORDER BY rank")
 
+# The runners' logs say what each render cost.
+check "task_done of a render has its CPU time and peak memory" bash -c \
+    "cat '$TMP'/runner*.log | jq -e -s '[.[] | select(.event == \"task_done\" and .stage == \"render\")] | length == 2 and all(.cpu_ms > 100 and .peak_rss_kb > 20000)'"
+
 ev=$(sql "SELECT string_agg(DISTINCT kind, ' ' ORDER BY kind) FROM events WHERE job_id = $job")
 for k in submitted stage_started progress stage_done clip_ready done; do
 	check "event $k recorded" grep -qw "$k" <<<"$ev"
