@@ -1,6 +1,6 @@
 /*
  * Fetching a source: direct media URLs through libcurl (fetch_curl.c, with
- * the address policy) and site URLs through yt-dlp (fetch_ytdlp.c).  Both
+ * the address policy of fetch_policy.c) and site URLs through yt-dlp (fetch_ytdlp.c).  Both
  * write into the task's scratch directory and report progress through the
  * task context; neither touches the store or the database.
  */
@@ -27,6 +27,13 @@ enum fetch_rc {
  * addresses.  0 when it is a public address.
  */
 int	fetch_addr_blocked(const struct sockaddr *sa);
+
+/*
+ * The policy every fetch connection is held to (fetch_policy.c): 1 when
+ * SA may be connected to, that is cfg.allow_private_addresses is set, or
+ * the address is public, or it is inside cfg.fetch_allow_cidrs.
+ */
+int	fetch_addr_allowed(const struct sockaddr *sa);
 
 /*
  * GET URL (http/https only) into PATH.  When the answer is not media
