@@ -26,6 +26,17 @@
 #include "stage.h"
 #include "util.h"
 
+/*
+ * yt-dlp's protocols whose connections are all HTTP(S) requests, which
+ * go through our proxy (fetch_proxy.c): its own downloaders use the
+ * proxy, and the ffmpeg it runs for "m3u8" gets it as http_proxy.  The
+ * others (rtmp, rtsp, mms, websockets) are handed to rtmpdump, ffmpeg,
+ * mpv or mplayer, which connect directly to wherever the page says, past
+ * the address policy: formats using them are never chosen.
+ */
+#define HTTP_ONLY "[protocol~='^(https?|m3u8(_native)?|" \
+	"http_dash_segments(_generator)?|ism|f4m)$']"
+
 /* What yt-dlp says, and what we tell the user.  First match wins. */
 static const struct {
 	const char	*needle;
@@ -36,6 +47,10 @@ static const struct {
 	{ "Refused by clipmill", FETCH_PERMANENT,
 	  "The video's address is not allowed: it is on a private or local "
 	  "network, or on a port that cannot be used." },
+	/* Every format it found is over a protocol HTTP_ONLY leaves out. */
+	{ "Requested format is not available", FETCH_PERMANENT,
+	  "The video is only offered over a protocol that cannot be fetched "
+	  "here (such as RTMP or RTSP)." },
 	{ "Unsupported URL", FETCH_PERMANENT,
 	  "This site is not supported: no video could be found at that "
 	  "address." },
@@ -260,10 +275,13 @@ fetch_ytdlp(struct task_ctx *ctx, const char *url, const char *dir, char *path,
 	argv[n++] = "--socket-timeout";
 	argv[n++] = "30";
 	/* MP4 at 1080p or below, merged from the best parts when the site
-	 * serves them apart, else whatever is best at that height. */
+	 * serves them apart, else whatever is best at that height; only
+	 * formats fetched over HTTP (HTTP_ONLY). */
 	argv[n++] = "-f";
-	argv[n++] = "bv*[height<=1080][ext=mp4]+ba[ext=m4a]/"
-	    "b[height<=1080][ext=mp4]/bv*[height<=1080]+ba/b[height<=1080]/b";
+	argv[n++] = "bv*" HTTP_ONLY "[height<=1080][ext=mp4]+ba" HTTP_ONLY
+	    "[ext=m4a]/b" HTTP_ONLY "[height<=1080][ext=mp4]/bv*" HTTP_ONLY
+	    "[height<=1080]+ba" HTTP_ONLY "/b" HTTP_ONLY "[height<=1080]/b"
+	    HTTP_ONLY;
 	argv[n++] = "--merge-output-format";
 	argv[n++] = "mp4";
 	argv[n++] = "--max-filesize";

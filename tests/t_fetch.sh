@@ -41,6 +41,7 @@ sed "s|clip.mp4|http://127.0.0.2:$P/clip.mp4|" "$W/page.html" >"$W/inside.html"
 sed 's|clip.mp4|redir-inside|' "$W/page.html" >"$W/redirvideo.html"
 sed "s|clip.mp4|http://127.0.0.1:$P2/clip.mp4|" "$W/page.html" >"$W/portpage.html"
 cp "$W/page.html" "$W/uapage.html"
+sed "s|clip.mp4|rtsp://127.0.0.1:$P2/live/clip|" "$W/page.html" >"$W/rtsppage.html"
 chmod a+r "$W"/*.html
 cat >"$TMP/nginx/nginx.conf" <<EOF
 user root;
@@ -240,6 +241,11 @@ check "yt-dlp was redirected (the refusal is the proxy's)" \
 fetch url "$U/portpage.html"
 refused "yt-dlp: a <video> on another port refused" permanent \
     "^The video's address is not allowed: port $P2 cannot be used \(only 80, 443 and $P\)"
+# rtsp:// is played by mpv or mplayer, rtmp:// by rtmpdump or ffmpeg,
+# straight past the proxy: such formats are never chosen.
+fetch url "$U/rtsppage.html"
+refused "yt-dlp: a video only over RTSP refused" permanent \
+    "^The video is only offered over a protocol that cannot be fetched here"
 check_eq "yt-dlp never reached the refused address" "0" "$(wc -l <"$TMP/nginx/access2.log")"
 check_eq "yt-dlp never reached the refused port" "0" "$(wc -l <"$TMP/nginx/access3.log")"
 

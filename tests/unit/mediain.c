@@ -291,6 +291,9 @@ tables(void)
 		{ "ERROR: [generic] Unable to download webpage: HTTP Error 503",
 		  FETCH_TRANSIENT, "5xx" },
 		{ "ERROR: something new", FETCH_TRANSIENT, "yt-dlp" },
+		{ "ERROR: [html5] rtmp-1: Requested format is not available. Use "
+		  "--list-formats for a list of available formats",
+		  FETCH_PERMANENT, "protocol" },
 		{ "ERROR: unable to download video data: HTTP Error 403: "
 		  "Refused by clipmill: 10.0.0.5 is on a private or local network",
 		  FETCH_PERMANENT, "address is not allowed" },
