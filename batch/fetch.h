@@ -1,6 +1,6 @@
 /*
  * Fetching a source: direct media URLs through libcurl (fetch_curl.c, with
- * the address policy) and site URLs through yt-dlp (fetch_ytdlp.c).  Both
+ * the address policy of fetch_policy.c) and site URLs through yt-dlp (fetch_ytdlp.c).  Both
  * write into the task's scratch directory and report progress through the
  * task context; neither touches the store or the database.
  */
@@ -29,6 +29,13 @@ enum fetch_rc {
 int	fetch_addr_blocked(const struct sockaddr *sa);
 
 /*
+ * The policy every fetch connection is held to (fetch_policy.c): 1 when
+ * SA may be connected to, that is cfg.allow_private_addresses is set, or
+ * the address is public, or it is inside cfg.fetch_allow_cidrs.
+ */
+int	fetch_addr_allowed(const struct sockaddr *sa);
+
+/*
  * GET URL (http/https only) into PATH.  When the answer is not media
  * (an HTML page, an error status) and ALLOW_PAGE is set, nothing is kept
  * and FETCH_NOT_MEDIA is returned so the caller can hand the URL to
@@ -45,15 +52,57 @@ enum fetch_rc fetch_curl(struct task_ctx *, const char *url, const char *path,
  * Download a site URL with cfg.ytdlp_path into DIR (empty), as
  * DIR/source.EXT; the downloaded file's path goes to PATH.  yt-dlp's own
  * error words are quoted in ERR after the sentence.  Files it leaves
- * behind on failure are removed.  yt-dlp makes its own connections, which
- * the address policy cannot see: the fetch stage only hands it URLs whose
- * host libcurl has already reached under the policy (the first request),
- * so a site URL pointing inside is refused, but a public page that sends
- * yt-dlp on to an internal address is not caught (run the runner where
- * such addresses are firewalled if that matters).
+ * behind on failure are removed.  yt-dlp goes through a proxy of ours
+ * (fetch_proxy_start()) for as long as it runs, so every connection it
+ * makes, redirects and the media URLs its extractor finds included, is
+ * held to fetch_addr_allowed().
  */
 enum fetch_rc fetch_ytdlp(struct task_ctx *, const char *url, const char *dir,
 	    char *path, size_t pathlen, char *err, size_t errlen);
+
+struct buf;
+struct fetch_proxy;
+
+/* A request to the proxy, as fetch_proxy_parse() read it. */
+struct proxy_req {
+	int	 tunnel;	/* CONNECT host:port, else plain http */
+	int	 port;
+	char	 host[256];	/* a name or an address, without brackets */
+};
+
+/*
+ * Start the address-policy proxy on 127.0.0.1 and an ephemeral port, for
+ * one yt-dlp run: CONNECT (https) and absolute-form http requests, each
+ * address checked with fetch_addr_allowed(), only to ports 80, 443 and
+ * PORT (the user's URL's).  Returns the proxy, or NULL with ERR; the
+ * caller ends it with fetch_proxy_stop().
+ */
+struct fetch_proxy *fetch_proxy_start(int port, char *err, size_t errlen);
+
+/* The proxy's URL with its credentials, http://clipmill:TOKEN@127.0.0.1:N;
+ * a secret: pass it where other local users cannot read it. */
+const char *fetch_proxy_url(const struct fetch_proxy *);
+
+/*
+ * Stop the proxy: close the listening socket and every connection, wait
+ * up to 2 s for its threads, free it (or leave that to a thread still in
+ * the resolver).  The last refusal ("10.0.0.5 is on a private or local
+ * network", "" if none) goes to REFUSAL (may be NULL).  PX may be NULL.
+ */
+void	fetch_proxy_stop(struct fetch_proxy *px, char *refusal,
+	    size_t refusallen);
+
+/*
+ * Parse a request head to the proxy (LEN bytes, up to and including the
+ * empty line) whose Proxy-Authorization must equal AUTH ("Basic ...").
+ * Returns 0 and fills REQ, and for plain http appends to OUT the head to
+ * send on: origin-form target, the credentials and hop-by-hop headers
+ * taken out, "Via: 1.1 clipmill" and "Connection: close" added.  Else the
+ * HTTP status to answer: 400 malformed, 407 no or wrong credentials, 501
+ * not CONNECT and not an http:// URL, 431 OUT is full.
+ */
+int	fetch_proxy_parse(const char *head, size_t len, const char *auth,
+	    struct proxy_req *req, struct buf *out);
 
 /* Map a line of yt-dlp's error output to a user sentence and a class
  * (FETCH_PERMANENT or FETCH_TRANSIENT).  Exposed for the table test. */

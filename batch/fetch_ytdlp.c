@@ -2,6 +2,8 @@
  * Site URLs through yt-dlp, run as a child process with an argument
  * vector (never a shell), in its own process group so that a timeout or
  * a cancel stops it together with the ffmpeg it may start for merging.
+ * Its connections go through the address-policy proxy of fetch_proxy.c,
+ * started for the run and stopped when yt-dlp has exited.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -16,11 +18,24 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "config.h"
 #include "fetch.h"
 #include "log.h"
 #include "stage.h"
 #include "util.h"
+
+/*
+ * yt-dlp's protocols whose connections are all HTTP(S) requests, which
+ * go through our proxy (fetch_proxy.c): its own downloaders use the
+ * proxy, and the ffmpeg it runs for "m3u8" gets it as http_proxy.  The
+ * others (rtmp, rtsp, mms, websockets) are handed to rtmpdump, ffmpeg,
+ * mpv or mplayer, which connect directly to wherever the page says, past
+ * the address policy: formats using them are never chosen.
+ */
+#define HTTP_ONLY "[protocol~='^(https?|m3u8(_native)?|" \
+	"http_dash_segments(_generator)?|ism|f4m)$']"
 
 /* What yt-dlp says, and what we tell the user.  First match wins. */
 static const struct {
@@ -28,6 +43,14 @@ static const struct {
 	enum fetch_rc	 rc;
 	const char	*sentence;
 } ytdlp_errors[] = {
+	/* Our proxy's 403 (fetch_proxy.c); fetch_ytdlp() names the address. */
+	{ "Refused by clipmill", FETCH_PERMANENT,
+	  "The video's address is not allowed: it is on a private or local "
+	  "network, or on a port that cannot be used." },
+	/* Every format it found is over a protocol HTTP_ONLY leaves out. */
+	{ "Requested format is not available", FETCH_PERMANENT,
+	  "The video is only offered over a protocol that cannot be fetched "
+	  "here (such as RTMP or RTSP)." },
 	{ "Unsupported URL", FETCH_PERMANENT,
 	  "This site is not supported: no video could be found at that "
 	  "address." },
@@ -161,6 +184,26 @@ find_output(const char *dir, char *path, size_t pathlen)
 	return found;
 }
 
+/* The port of URL, the default one for its scheme if it has none; 0 if
+ * it cannot be parsed (the proxy then allows 80 and 443 only). */
+static int
+url_port(const char *url)
+{
+	CURLU *u;
+	char *port = NULL;
+	long long n = 0;
+
+	if ((u = curl_url()) == NULL)
+		return 0;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
+	    CURLUE_OK || parse_ll(port, 1, 65535, &n) == -1)
+		n = 0;
+	curl_free(port);
+	curl_url_cleanup(u);
+	return (int)n;
+}
+
 /* Copy the operator's cookies file into DIR: yt-dlp writes cookies back,
  * and concurrent downloads must not rewrite the shared original. */
 static int
@@ -196,14 +239,16 @@ fetch_ytdlp(struct task_ctx *ctx, const char *url, const char *dir, char *path,
     size_t pathlen, char *err, size_t errlen)
 {
 	char maxfs[32], outtpl[4096], cookies[4096], home[4200], line[2048];
-	char lasterr[1024] = "", tail[1024] = "";
+	char lasterr[1024] = "", tail[1024] = "", refusal[512] = "";
+	char proxyopt[256];
 	const char *argv[40], *sentence;
 	char e_path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
 	char e_lang[] = "LANG=C.UTF-8", e_pyio[] = "PYTHONIOENCODING=utf-8";
 	char *envp[] = { e_path, home, e_lang, e_pyio, NULL };
 	struct buf acc;
+	struct fetch_proxy *px = NULL;
 	int pfd[2] = { -1, -1 }, status = 0, n = 0, killed = 0, cancelled = 0;
-	int timedout = 0, pct, lastpct = 0, devnull = -1, exited = 0;
+	int timedout = 0, pct, lastpct = 0, cfgfd[2] = { -1, -1 }, exited = 0;
 	long long deadline;
 	pid_t pid = -1;
 	enum fetch_rc rc = FETCH_TRANSIENT;
@@ -217,6 +262,10 @@ fetch_ytdlp(struct task_ctx *ctx, const char *url, const char *dir, char *path,
 	}
 	argv[n++] = cfg.ytdlp_path;
 	argv[n++] = "--ignore-config";
+	/* The proxy's URL (with its token) comes on stdin, which only we
+	 * can read, not on the command line, which every local user can. */
+	argv[n++] = "--config-locations";
+	argv[n++] = "-";
 	argv[n++] = "--no-playlist";
 	argv[n++] = "--no-cache-dir";
 	argv[n++] = "--no-mtime";
@@ -226,10 +275,13 @@ fetch_ytdlp(struct task_ctx *ctx, const char *url, const char *dir, char *path,
 	argv[n++] = "--socket-timeout";
 	argv[n++] = "30";
 	/* MP4 at 1080p or below, merged from the best parts when the site
-	 * serves them apart, else whatever is best at that height. */
+	 * serves them apart, else whatever is best at that height; only
+	 * formats fetched over HTTP (HTTP_ONLY). */
 	argv[n++] = "-f";
-	argv[n++] = "bv*[height<=1080][ext=mp4]+ba[ext=m4a]/"
-	    "b[height<=1080][ext=mp4]/bv*[height<=1080]+ba/b[height<=1080]/b";
+	argv[n++] = "bv*" HTTP_ONLY "[height<=1080][ext=mp4]+ba" HTTP_ONLY
+	    "[ext=m4a]/b" HTTP_ONLY "[height<=1080][ext=mp4]/bv*" HTTP_ONLY
+	    "[height<=1080]+ba" HTTP_ONLY "/b" HTTP_ONLY "[height<=1080]/b"
+	    HTTP_ONLY;
 	argv[n++] = "--merge-output-format";
 	argv[n++] = "mp4";
 	argv[n++] = "--max-filesize";
@@ -250,11 +302,22 @@ fetch_ytdlp(struct task_ctx *ctx, const char *url, const char *dir, char *path,
 	argv[n++] = url;
 	argv[n] = NULL;
 
-	if (pipe2(pfd, O_CLOEXEC) == -1 ||
-	    (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1) {
+	if ((px = fetch_proxy_start(url_port(url), err, errlen)) == NULL)
+		goto out;
+	if (xsnprintf(proxyopt, sizeof(proxyopt), "--proxy %s\n",
+	    fetch_proxy_url(px)) == -1) {
+		seterr(err, errlen, "proxy URL too long");
+		goto out;
+	}
+	/* A pipe holds far more than one line: written before the fork. */
+	if (pipe2(pfd, O_CLOEXEC) == -1 || pipe2(cfgfd, O_CLOEXEC) == -1 ||
+	    write(cfgfd[1], proxyopt, strlen(proxyopt)) !=
+	    (ssize_t)strlen(proxyopt)) {
 		seterr(err, errlen, "cannot start yt-dlp: %s", strerror(errno));
 		goto out;
 	}
+	close(cfgfd[1]);
+	cfgfd[1] = -1;
 	if ((pid = fork()) == -1) {
 		seterr(err, errlen, "cannot start yt-dlp: %s", strerror(errno));
 		goto out;
@@ -268,7 +331,7 @@ fetch_ytdlp(struct task_ctx *ctx, const char *url, const char *dir, char *path,
 		    1024 * 1024;
 		setrlimit(RLIMIT_FSIZE, &rl);
 		signal(SIGXFSZ, SIG_DFL);
-		if (dup2(devnull, 0) == -1 || dup2(pfd[1], 1) == -1 ||
+		if (dup2(cfgfd[0], 0) == -1 || dup2(pfd[1], 1) == -1 ||
 		    dup2(pfd[1], 2) == -1 || chdir(dir) == -1)
 			_exit(126);
 		execve(cfg.ytdlp_path, (char *const *)argv, envp);
@@ -326,6 +389,9 @@ fetch_ytdlp(struct task_ctx *ctx, const char *url, const char *dir, char *path,
 				}
 				continue;
 			}
+			/* yt-dlp's note on reading our options: not news. */
+			if (strncmp(line, "Reading options from STDIN", 26) == 0)
+				continue;
 			if (strncmp(line, "ERROR:", 6) == 0)
 				snprintf(lasterr, sizeof(lasterr), "%.1000s", line);
 			else if (strstr(line, "max-filesize") != NULL)
@@ -345,6 +411,9 @@ fetch_ytdlp(struct task_ctx *ctx, const char *url, const char *dir, char *path,
 	exited = 1;
 	if (killed)
 		kill(-pid, SIGKILL);	/* stragglers (ffmpeg) */
+	/* No connection outlives yt-dlp. */
+	fetch_proxy_stop(px, refusal, sizeof(refusal));
+	px = NULL;
 	if (cancelled) {
 		seterr(err, errlen, "The download was cancelled.");
 		rc = FETCH_CANCELLED;
@@ -365,7 +434,13 @@ fetch_ytdlp(struct task_ctx *ctx, const char *url, const char *dir, char *path,
 		rc = FETCH_OK;
 	} else {
 		const char *words = lasterr[0] ? lasterr : tail;
+		char named[640];
 		rc = fetch_ytdlp_classify(words, &sentence);
+		if (refusal[0] != '\0' &&
+		    strstr(words, "Refused by clipmill") != NULL &&
+		    xsnprintf(named, sizeof(named), "The video's address is not "
+		    "allowed: %s.", refusal) == 0)
+			sentence = named;
 		if (lasterr[0] == '\0' && WIFEXITED(status) &&
 		    WEXITSTATUS(status) == 0) {
 			sentence = "The downloader (yt-dlp) finished without "
@@ -384,14 +459,17 @@ out:
 		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 			;
 	}
+	fetch_proxy_stop(px, NULL, 0);
 	if (rc != FETCH_OK)
 		empty_dir(dir);
 	if (pfd[0] != -1)
 		close(pfd[0]);
 	if (pfd[1] != -1)
 		close(pfd[1]);
-	if (devnull != -1)
-		close(devnull);
+	if (cfgfd[0] != -1)
+		close(cfgfd[0]);
+	if (cfgfd[1] != -1)
+		close(cfgfd[1]);
 	buf_free(&acc);
 	return rc;
 }

@@ -7,8 +7,9 @@
  * a direct media URL and is downloaded there and then.  Anything else (a
  * web page, an error status) is handed to yt-dlp, which knows the sites.
  * That first request also applies the address policy to the URL's host,
- * so a site URL pointing inside is refused before yt-dlp sees it (yt-dlp's
- * own later connections are not checked: see fetch.h).
+ * so a site URL pointing inside is refused before yt-dlp starts; yt-dlp's
+ * own connections (the page again, redirects, the media it finds) go
+ * through a proxy that holds each one to the same policy (fetch_proxy.c).
  * Uploads are already in the store at jobs.source_key.  Every source is
  * probed the same way and stored as jobs/{id}/source.EXT.
  */

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The fetch stage against a real nginx on 127.0.0.1 (and 127.0.0.2, to
-# prove a refused address is never contacted): direct media through
-# libcurl, a page with a <video> through yt-dlp's generic extractor,
-# uploads, the probe's verdicts, the address policy, the size cap, a
-# cancelled download, and done() in the database.
+# The fetch stage against a real nginx on 127.0.0.1 (and 127.0.0.2, and a
+# second port, to prove a refused address is never contacted): direct
+# media through libcurl, a page with a <video> through yt-dlp's generic
+# extractor and the proxy it goes through, uploads, the probe's verdicts,
+# the address policy for both, the size cap, a cancelled download, and
+# done() in the database.
 . "$(dirname "$0")/lib.sh"
 newdb || exit 1
 . "$(dirname "$0")/mediain_lib.sh"
@@ -32,6 +33,16 @@ chmod -R a+rX "$W"
 
 # --- nginx on two loopback addresses, each with its own access log ---
 P=$(free_port)
+P2=$(free_port)
+# Pages whose video lies inside, for yt-dlp's proxy to refuse: a <video>
+# on an internal address, one behind a redirect, one on another port, and
+# a page that only yt-dlp is sent inside from (curl saw it at 127.0.0.1).
+sed "s|clip.mp4|http://127.0.0.2:$P/clip.mp4|" "$W/page.html" >"$W/inside.html"
+sed 's|clip.mp4|redir-inside|' "$W/page.html" >"$W/redirvideo.html"
+sed "s|clip.mp4|http://127.0.0.1:$P2/clip.mp4|" "$W/page.html" >"$W/portpage.html"
+cp "$W/page.html" "$W/uapage.html"
+sed "s|clip.mp4|rtsp://127.0.0.1:$P2/live/clip|" "$W/page.html" >"$W/rtsppage.html"
+chmod a+r "$W"/*.html
 cat >"$TMP/nginx/nginx.conf" <<EOF
 user root;
 worker_processes 1;
@@ -45,7 +56,7 @@ http {
 	uwsgi_temp_path $TMP/nginx/uwsgi;
 	scgi_temp_path $TMP/nginx/scgi;
 	types { video/mp4 mp4; text/html html; image/png png; }
-	log_format cm '\$remote_addr "\$request" \$status "\$http_user_agent" "\$http_cookie"';
+	log_format cm '\$remote_addr "\$request" \$status "\$http_user_agent" "\$http_cookie" "\$http_via"';
 	default_type application/octet-stream;
 	server {
 		listen 127.0.0.1:$P;
@@ -59,18 +70,28 @@ http {
 		location = /loop { return 302 /loop; }
 		location = /forbidden.mp4 { return 403; }
 		location = /forbidden.html { return 403; }
+		location = /uapage.html {
+			if (\$http_user_agent !~ "^clipmill/") {
+				return 302 http://127.0.0.2:$P/page.html;
+			}
+		}
 	}
 	server {
 		listen 127.0.0.2:$P;
 		root $W;
 		access_log $TMP/nginx/access2.log;
 	}
+	server {
+		listen 127.0.0.1:$P2;
+		root $W;
+		access_log $TMP/nginx/access3.log;
+	}
 }
 EOF
 nginx -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx" || { echo "not ok nginx did not start"; exit 1; }
 at_exit 'kill $(cat "$TMP/nginx/nginx.pid") 2>/dev/null'
 wait_for 5 curl -sf -o /dev/null "http://127.0.0.1:$P/page.html" || { echo "not ok nginx not answering"; exit 1; }
-touch "$TMP/nginx/access2.log"
+touch "$TMP/nginx/access2.log" "$TMP/nginx/access3.log"
 U="http://127.0.0.1:$P"
 
 # Tests reach 127.0.0.1 (and only that) through the allow list.
@@ -133,10 +154,21 @@ fetch url "$U/silent.mp4"
 check_eq "a video without sound is accepted" "ok false" "$(field '"\(.rc) \(.result.probe.has_audio)"')"
 
 # --- a site page through yt-dlp's generic extractor ---
+: >"$TMP/nginx/access1.log"
 fetch url "$U/page.html"
 check_eq "page with a <video> fetched through yt-dlp" "ok" "$(field .rc)"
 check "yt-dlp downloaded the page's video" cmp -s "$W/clip.mp4" "$TMP/store/jobs/$ID/source.mp4"
 check "yt-dlp fetched it from nginx" grep -q 'yt-dlp\|Python\|Mozilla' "$TMP/nginx/access1.log"
+# libcurl asks first (no Via); yt-dlp's page and video requests come
+# through the proxy, which adds "Via: 1.1 clipmill".
+check_eq "curl's first look did not go through the proxy" "1" \
+    "$(grep -c '"GET /page.html HTTP/1.1" 200 "clipmill/1 (+libcurl)" "-" "-"$' "$TMP/nginx/access1.log")"
+check "yt-dlp fetched the page through the proxy" \
+    grep -q '"GET /page.html HTTP/1.1" 200 "Mozilla.*"1.1 clipmill"$' "$TMP/nginx/access1.log"
+check "yt-dlp fetched the video through the proxy" \
+    grep -q '"GET /clip.mp4 HTTP/1.1" 20[06] "Mozilla.*"1.1 clipmill"$' "$TMP/nginx/access1.log"
+check_eq "every yt-dlp request came through the proxy" "" \
+    "$(grep 'Mozilla' "$TMP/nginx/access1.log" | grep -v '"1.1 clipmill"$')"
 check "yt-dlp progress parsed" grep -qE '^progress (100|[1-9][0-9]?) downloading' "$TMP/err.log"
 
 # The operator's cookies file reaches the site, and is not rewritten.
@@ -193,6 +225,104 @@ check_eq "a name with several addresses reaches only the allowed one" "ok" "$(fi
 check_eq "the refused address was never contacted" "0" "$(wc -l <"$TMP/nginx/access2.log")"
 fetch url "http://127.0.0.2:$P/page.html"
 refused "a site URL inside is refused before yt-dlp" permanent '127\.0\.0\.2'
+
+# yt-dlp's own connections, held to the same policy by its proxy.
+fetch url "$U/inside.html"
+refused "yt-dlp: a <video> on an internal address refused" permanent \
+    "^The video's address is not allowed: 127\.0\.0\.2 is on a private or local network\. yt-dlp said: \"ERROR: .*Refused by clipmill"
+fetch url "$U/redirvideo.html"
+refused "yt-dlp: a <video> redirecting inside refused" permanent \
+    "^The video's address is not allowed: 127\.0\.0\.2 is on a private"
+fetch url "$U/uapage.html"
+refused "yt-dlp: a page redirecting only yt-dlp inside refused" permanent \
+    "^The video's address is not allowed: 127\.0\.0\.2 is on a private"
+check "yt-dlp was redirected (the refusal is the proxy's)" \
+    grep -q '"GET /uapage.html HTTP/1.1" 302 "Mozilla' "$TMP/nginx/access1.log"
+fetch url "$U/portpage.html"
+refused "yt-dlp: a <video> on another port refused" permanent \
+    "^The video's address is not allowed: port $P2 cannot be used \(only 80, 443 and $P\)"
+# rtsp:// is played by mpv or mplayer, rtmp:// by rtmpdump or ffmpeg,
+# straight past the proxy: such formats are never chosen.
+fetch url "$U/rtsppage.html"
+refused "yt-dlp: a video only over RTSP refused" permanent \
+    "^The video is only offered over a protocol that cannot be fetched here"
+check_eq "yt-dlp never reached the refused address" "0" "$(wc -l <"$TMP/nginx/access2.log")"
+check_eq "yt-dlp never reached the refused port" "0" "$(wc -l <"$TMP/nginx/access3.log")"
+
+# --- the proxy on its own ---
+# proxy_start: run "mediain proxy $P" (it prints its URL, and runs until
+# its stdin closes) with its stdin on fd 7; sets PX, PXPORT, PXAUTH, pxpid.
+proxy_start() {
+	rm -f "$TMP/px.in"
+	mkfifo "$TMP/px.in"
+	mediain proxy "$P" <"$TMP/px.in" >"$TMP/px.out" 2>"$TMP/px.err" &
+	pxpid=$!
+	exec 7>"$TMP/px.in"
+	wait_for 5 test -s "$TMP/px.out"
+	PX=$(head -1 "$TMP/px.out")
+	PXPORT=${PX##*:}
+	PXAUTH="Basic $(printf %s "${PX#http://}" | sed 's/@.*//' | base64 -w0)"
+}
+# pxget CURL_ARGS...: the status (of the CONNECT answer with -p), the
+# body in $TMP/px.body
+pxget() { curl -s -o "$TMP/px.body" -w '%{http_connect} %{http_code}' "$@"; }
+
+# Without the test's allow list, a name is judged by its addresses.
+sed '/^fetch_allow_cidrs/d' "$CLIPMILL_CONF" >"$TMP/strict.conf"
+CLIPMILL_CONF=$TMP/strict.conf proxy_start
+check_eq "proxy: a name resolving inside, 403" "000 403" \
+    "$(pxget -x "$PX" "http://localhost:$P/clip.mp4")"
+check_eq "proxy: the 403 names the name and the address" \
+    "Refused by clipmill: localhost points to 127.0.0.1, on a private or local network" \
+    "$(cat "$TMP/px.body")"
+exec 7>&-
+wait $pxpid
+
+proxy_start
+check_eq "proxy: plain http" "000 200" "$(pxget -x "$PX" "$U/clip.mp4")"
+check "proxy: the body passed on unchanged" cmp -s "$W/clip.mp4" "$TMP/px.body"
+check_eq "proxy: a CONNECT tunnel" "200 200" "$(pxget -p -x "$PX" "$U/clip.mp4")"
+check "proxy: the tunnelled body unchanged" cmp -s "$W/clip.mp4" "$TMP/px.body"
+check_eq "proxy: no credentials, 407" "000 407" "$(pxget -x "http://127.0.0.1:$PXPORT" "$U/clip.mp4")"
+check_eq "proxy: a wrong token, 407" "000 407" \
+    "$(pxget -x "http://clipmill:0123456789abcdef0123456789abcdef@127.0.0.1:$PXPORT" "$U/clip.mp4")"
+check_eq "proxy: CONNECT without credentials, 407" "407 000" \
+    "$(pxget -p -x "http://127.0.0.1:$PXPORT" "$U/clip.mp4")"
+check_eq "proxy: an internal address, 403" "000 403" "$(pxget -x "$PX" "http://127.0.0.2:$P/clip.mp4")"
+check_eq "proxy: the 403 says why" "Refused by clipmill: 127.0.0.2 is on a private or local network" \
+    "$(cat "$TMP/px.body")"
+check_eq "proxy: CONNECT to an internal address, 403" "403 000" \
+    "$(pxget -p -x "$PX" "http://127.0.0.2:$P/clip.mp4")"
+check_eq "proxy: another port, 403" "000 403" "$(pxget -x "$PX" "http://127.0.0.1:$P2/clip.mp4")"
+check_eq "proxy: its own port, 403" "000 403" "$(pxget -x "$PX" "http://127.0.0.1:$PXPORT/")"
+check_eq "proxy: an origin-form request, 400" "000 400" \
+    "$(pxget -H "Proxy-Authorization: $PXAUTH" "http://127.0.0.1:$PXPORT/clip.mp4")"
+check_eq "proxy: an https:// URL without CONNECT, 501" "000 501" \
+    "$(pxget -H "Proxy-Authorization: $PXAUTH" --request-target "https://127.0.0.1:$P/clip.mp4" "http://127.0.0.1:$PXPORT/")"
+check_eq "proxy: nothing reached the refused address and port" "0 0" \
+    "$(wc -l <"$TMP/nginx/access2.log") $(wc -l <"$TMP/nginx/access3.log")"
+check_eq "proxy: the ninth connection at once is turned away" "HTTP/1.1 503 Too many connections" \
+    "$(python3 -c '
+import socket, sys
+held = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(8)]
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(5)
+print(s.recv(200).decode().split("\r\n")[0])' "$PXPORT")"
+check_eq "proxy: free again once they close" "000 200" "$(pxget -x "$PX" "$U/clip.mp4")"
+# Stopping it ends a download under way (slow/: 16 KB/s, 50 s in all).
+curl -s -x "$PX" -o /dev/null "$U/slow/clip.mp4" 7>&- &
+cpid=$!
+sleep 1
+start=$(date +%s%N)
+exec 7>&-
+wait $pxpid
+wait $cpid
+crc=$?
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+check "proxy: stopping it ends a running download (curl rc $crc, ${ms} ms)" \
+    test "$crc" -ne 0 -a "$ms" -lt 3000
+check_eq "proxy: the last refusal is handed back" \
+    "refusal: port $PXPORT cannot be used (only 80, 443 and $P)" "$(tail -1 "$TMP/px.out")"
 conf_set fetch_allow_cidrs ""
 fetch url "$U/clip.mp4"
 refused "loopback refused by default" permanent '127\.0\.0\.1 is on a private'

@@ -6,6 +6,9 @@
  *   mediain run STAGE JOB_JSON SCRATCH   run() once; prints a JSON report
  *   mediain done STAGE JOB_ID RESULT     done() in a transaction
  *   mediain audio SRC PCM                audio extraction only
+ *   mediain proxy PORT                   yt-dlp's proxy alone: prints its
+ *                                        URL, stops at EOF on stdin, then
+ *                                        prints "refusal: " and the last one
  *
  * task_progress/task_event are defined here, for this program only: a run
  * is cancelled when the file named by $MEDIAIN_CANCEL_FILE exists.
@@ -90,6 +93,178 @@ blocked(const char *ip)
 	return -1;
 }
 
+/* The proxy's request parser: status, and what it understood. */
+static void
+proxy_table(void)
+{
+	static const char A[] = "Proxy-Authorization: Basic c2VjcmV0\r\n";
+	static const struct {
+		const char *name, *head;
+		int status, tunnel, port;
+		const char *host, *out;
+	} t[] = {
+		{ "GET passed on in origin form",
+		  "GET http://example.com/a/b?c=d#frag HTTP/1.1\r\n"
+		  "Host: example.com\r\n"
+		  "Proxy-authorization: Basic c2VjcmV0\r\n"
+		  "User-Agent: Mozilla/5.0\r\nProxy-Connection: keep-alive\r\n"
+		  "Connection: keep-alive\r\nKeep-Alive: 5\r\nRange: bytes=0-\r\n\r\n",
+		  0, 0, 80, "example.com",
+		  "GET /a/b?c=d HTTP/1.1\r\nHost: example.com\r\n"
+		  "User-Agent: Mozilla/5.0\r\nRange: bytes=0-\r\n"
+		  "Via: 1.1 clipmill\r\nConnection: close\r\n\r\n" },
+		{ "no path, a port, no Host, HTTP/1.0, bare newlines",
+		  "HEAD http://10.0.0.5:8080 HTTP/1.0\nProxy-Authorization: "
+		  "basic c2VjcmV0 \n\n",
+		  0, 0, 8080, "10.0.0.5",
+		  "HEAD / HTTP/1.0\r\nHost: 10.0.0.5:8080\r\n"
+		  "Via: 1.1 clipmill\r\nConnection: close\r\n\r\n" },
+		{ "query without a path gets one",
+		  "GET http://h?q=1 HTTP/1.1\r\nHost: h\r\n%s\r\n",
+		  0, 0, 80, "h",
+		  "GET /?q=1 HTTP/1.1\r\nHost: h\r\nVia: 1.1 clipmill\r\n"
+		  "Connection: close\r\n\r\n" },
+		{ "CONNECT host:port", "CONNECT media.example:443 HTTP/1.1\r\n"
+		  "Host: media.example:443\r\n%s\r\n", 0, 1, 443,
+		  "media.example", "" },
+		{ "CONNECT [v6]:port", "CONNECT [::1]:8443 HTTP/1.1\r\n%s\r\n",
+		  0, 1, 8443, "::1", "" },
+		{ "no credentials", "GET http://h/ HTTP/1.1\r\n\r\n",
+		  407, 0, 0, "", NULL },
+		{ "wrong credentials", "GET http://h/ HTTP/1.1\r\n"
+		  "Proxy-Authorization: Basic c2VjcmV1\r\n\r\n", 407, 0, 0, "", NULL },
+		{ "credentials of another scheme", "GET http://h/ HTTP/1.1\r\n"
+		  "Proxy-Authorization: Token c2VjcmV0\r\n\r\n", 407, 0, 0, "", NULL },
+		{ "CONNECT without a port", "CONNECT h HTTP/1.1\r\n%s\r\n",
+		  400, 0, 0, "", NULL },
+		{ "port 0", "CONNECT h:0 HTTP/1.1\r\n%s\r\n", 400, 0, 0, "", NULL },
+		{ "port too large", "GET http://h:65536/ HTTP/1.1\r\n%s\r\n",
+		  400, 0, 0, "", NULL },
+		{ "port with a sign", "GET http://h:+80/ HTTP/1.1\r\n%s\r\n",
+		  400, 0, 0, "", NULL },
+		{ "two colons", "CONNECT a:b:443 HTTP/1.1\r\n%s\r\n",
+		  400, 0, 0, "", NULL },
+		{ "unclosed bracket", "CONNECT [::1:443 HTTP/1.1\r\n%s\r\n",
+		  400, 0, 0, "", NULL },
+		{ "user info in the URL", "GET http://u:p@h/ HTTP/1.1\r\n%s\r\n",
+		  400, 0, 0, "", NULL },
+		{ "percent in the host", "GET http://a%2eb/ HTTP/1.1\r\n%s\r\n",
+		  400, 0, 0, "", NULL },
+		{ "empty host", "GET http:///x HTTP/1.1\r\n%s\r\n",
+		  400, 0, 0, "", NULL },
+		{ "origin form: not a proxy request", "GET /x HTTP/1.1\r\n%s\r\n",
+		  400, 0, 0, "", NULL },
+		{ "https URL: CONNECT is the way",
+		  "GET https://h/ HTTP/1.1\r\n%s\r\n", 501, 0, 0, "", NULL },
+		{ "another scheme", "GET ftp://h/ HTTP/1.1\r\n%s\r\n",
+		  501, 0, 0, "", NULL },
+		{ "HTTP/2 request line", "GET http://h/ HTTP/2\r\n%s\r\n",
+		  400, 0, 0, "", NULL },
+		{ "extra space", "GET  http://h/ HTTP/1.1\r\n%s\r\n",
+		  400, 0, 0, "", NULL },
+		{ "bad method", "G(T http://h/ HTTP/1.1\r\n%s\r\n",
+		  400, 0, 0, "", NULL },
+		{ "control byte in the target", "GET http://h/\x01 HTTP/1.1\r\n"
+		  "%s\r\n", 400, 0, 0, "", NULL },
+		{ "folded header", "GET http://h/ HTTP/1.1\r\n%s X: a\r\n"
+		  " b\r\n\r\n", 400, 0, 0, "", NULL },
+		{ "header without a colon", "GET http://h/ HTTP/1.1\r\n%sX\r\n\r\n",
+		  400, 0, 0, "", NULL },
+		{ "no empty line", "GET http://h/ HTTP/1.1\r\n%s", 400, 0, 0, "",
+		  NULL },
+	};
+	char head[1024], name[160];
+	struct proxy_req r;
+	struct buf out;
+	size_t i;
+	int st;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		/* %s in a head stands for the right credentials */
+		const char *pct = strstr(t[i].head, "%s");
+		if (pct != NULL)
+			snprintf(head, sizeof(head), "%.*s%s%s",
+			    (int)(pct - t[i].head), t[i].head, A, pct + 2);
+		else
+			snprintf(head, sizeof(head), "%s", t[i].head);
+		buf_init(&out, 4096);
+		st = fetch_proxy_parse(head, strlen(head), "Basic c2VjcmV0", &r,
+		    &out);
+		snprintf(name, sizeof(name), "proxy: %s -> %d", t[i].name,
+		    t[i].status);
+		expect(st == t[i].status && (st != 0 ||
+		    (r.tunnel == t[i].tunnel && r.port == t[i].port &&
+		    strcmp(r.host, t[i].host) == 0 && strcmp(out.len ? out.data :
+		    "", t[i].out) == 0)), name);
+		if (st != t[i].status || (st == 0 && strcmp(out.len ? out.data :
+		    "", t[i].out) != 0))
+			fprintf(stderr, "got %d, %s:%d, \"%s\"\n", st, r.host,
+			    r.port, out.len ? out.data : "");
+		buf_free(&out);
+	}
+	/* Mutated heads: whatever the parser says, it says one of its
+	 * statuses, and what it accepts is whole.  Each input lies in a
+	 * buffer of its exact size, so that SANITIZE=1 sees any over-read. */
+	{
+		static const int seeds[] = { 0, 1, 3, 4 };
+		unsigned long long rng = 0x9e3779b97f4a7c15ULL;
+		int bad = 0, k, j;
+
+		for (k = 0; k < 20000 && !bad; k++) {
+			const char *sd = t[seeds[k % 4]].head, *pct;
+			size_t n, at;
+			char *h;
+
+			pct = strstr(sd, "%s");
+			if (pct != NULL)
+				snprintf(head, sizeof(head), "%.*s%s%s",
+				    (int)(pct - sd), sd, A, pct + 2);
+			else
+				snprintf(head, sizeof(head), "%s", sd);
+			n = strlen(head);
+			for (j = 0; j < 4 && n > 1; j++) {
+				rng ^= rng << 13;
+				rng ^= rng >> 7;
+				rng ^= rng << 17;
+				at = (size_t)(rng >> 8) % n;
+				switch (rng % 4) {
+				case 0: head[at] ^= (char)(1 << (rng >> 40) % 8); break;
+				case 1: head[at] = ":[]@/? \r\n\0"[(rng >> 40) % 10]; break;
+				case 2: n = at + 1; break;
+				default: memmove(head + at, head + at + 1, n - at - 1);
+					n--; break;
+				}
+			}
+			if ((h = malloc(n)) == NULL)
+				break;
+			memcpy(h, head, n);
+			buf_init(&out, 4096);
+			st = fetch_proxy_parse(h, n, "Basic c2VjcmV0", &r, &out);
+			if (st != 0 && st != 400 && st != 407 && st != 431 &&
+			    st != 501)
+				bad = 1;
+			if (st == 0 && (r.host[0] == '\0' || r.port < 1 ||
+			    r.port > 65535 || (!r.tunnel && (out.len < 4 ||
+			    memcmp(out.data + out.len - 4, "\r\n\r\n", 4) != 0))))
+				bad = 1;
+			if (bad)
+				fprintf(stderr, "round %d: %d for \"%.*s\"\n", k,
+				    st, (int)n, h);
+			buf_free(&out);
+			free(h);
+		}
+		expect(!bad, "proxy: 20000 mutated heads parsed sanely");
+	}
+	{	/* OUT full: the head does not fit what it would become */
+		const char *h = "GET http://h/ HTTP/1.1\r\nProxy-Authorization: "
+		    "Basic c2VjcmV0\r\nX-Long: 0123456789\r\n\r\n";
+		buf_init(&out, 30);
+		expect(fetch_proxy_parse(h, strlen(h), "Basic c2VjcmV0", &r,
+		    &out) == 431, "proxy: a head past OUT's maximum -> 431");
+		buf_free(&out);
+	}
+}
+
 static void
 tables(void)
 {
@@ -116,6 +291,16 @@ tables(void)
 		{ "ERROR: [generic] Unable to download webpage: HTTP Error 503",
 		  FETCH_TRANSIENT, "5xx" },
 		{ "ERROR: something new", FETCH_TRANSIENT, "yt-dlp" },
+		{ "ERROR: [html5] rtmp-1: Requested format is not available. Use "
+		  "--list-formats for a list of available formats",
+		  FETCH_PERMANENT, "protocol" },
+		{ "ERROR: unable to download video data: HTTP Error 403: "
+		  "Refused by clipmill: 10.0.0.5 is on a private or local network",
+		  FETCH_PERMANENT, "address is not allowed" },
+		{ "ERROR: [generic] Unable to download webpage: <urlopen error "
+		  "Tunnel connection failed: 403 Refused by clipmill: port 22 "
+		  "cannot be used (only 80 and 443)>", FETCH_PERMANENT,
+		  "address is not allowed" },
 	};
 	static const struct { const char *line; int pct; } prog[] = {
 		{ "clipmill-progress 50 100 NA", 50 },
@@ -149,6 +334,7 @@ tables(void)
 		    prog[i].pct);
 		expect(fetch_ytdlp_progress(prog[i].line) == prog[i].pct, name);
 	}
+	proxy_table();
 	expect(asr_retry_after("7", 60) == 7, "Retry-After seconds");
 	expect(asr_retry_after("999", 60) == 60, "Retry-After capped");
 	expect(asr_retry_after("soon", 60) == -1, "Retry-After garbage");
@@ -343,6 +529,30 @@ out:
 }
 
 static int
+run_proxy(const char *portarg)
+{
+	struct fetch_proxy *px;
+	char err[256], refusal[512], b[64];
+	long long port;
+
+	if (parse_ll(portarg, 0, 65535, &port) == -1) {
+		fprintf(stderr, "usage: proxy PORT\n");
+		return 2;
+	}
+	if ((px = fetch_proxy_start((int)port, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "proxy: %s\n", err);
+		return 1;
+	}
+	printf("%s\n", fetch_proxy_url(px));
+	fflush(stdout);
+	while (read(0, b, sizeof(b)) > 0)
+		;
+	fetch_proxy_stop(px, refusal, sizeof(refusal));
+	printf("refusal: %s\n", refusal);
+	return 0;
+}
+
+static int
 run_audio(const char *src, const char *pcm)
 {
 	struct task t;
@@ -391,9 +601,11 @@ main(int argc, char **argv)
 		rc = run_done(argv[2], argv[3], argv[4]);
 	else if (argc == 4 && strcmp(argv[1], "audio") == 0)
 		rc = run_audio(argv[2], argv[3]);
+	else if (argc == 3 && strcmp(argv[1], "proxy") == 0)
+		rc = run_proxy(argv[2]);
 	else {
 		fprintf(stderr, "usage: mediain [run STAGE JOB SCRATCH | done "
-		    "STAGE JOB_ID RESULT | audio SRC PCM]\n");
+		    "STAGE JOB_ID RESULT | audio SRC PCM | proxy PORT]\n");
 		rc = 2;
 	}
 	json_decref(events);
