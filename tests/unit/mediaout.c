@@ -11,6 +11,10 @@
  *                                    records them) in one transaction
  *   mediaout detect VIDEO FPS        face centres at FPS through the same
  *                                    detector: "t x y w h" per sample
+ *   mediaout probe VIDEO             the fetch stage's probe of VIDEO (JSON)
+ *   mediaout gray VIDEO T W H        the first picture at or after T seconds
+ *                                    as media_next() gives it, scaled to W x H
+ *                                    grey bytes on stdout
  *   mediaout ass TRANSCRIPT START END W H STYLE
  *                                    the captions script the render burns
  *                                    (for contrib/bench/render)
@@ -34,6 +38,7 @@
 #include "db.h"
 #include "face_cv.h"
 #include "log.h"
+#include "probe.h"
 #include "queue.h"
 #include "render.h"
 #include "select.h"
@@ -623,6 +628,70 @@ detect(const char *video, double fps)
 }
 
 static int
+gray(const char *video, double at, int w, int h)
+{
+	struct media_in m;
+	struct SwsContext *sws = NULL;
+	uint8_t *g = NULL;
+	char err[256] = "";
+	int rc = 1;
+
+	if (w < 1 || h < 1 || w > 4096 || h > 4096 ||
+	    media_open(&m, video, 0, 0, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", w < 1 || h < 1 ? "bad size" : err);
+		return 2;
+	}
+	if (media_seek(&m, at, err, sizeof(err)) != 0)
+		goto out;
+	for (;;) {
+		enum AVMediaType k;
+		int r = media_next(&m, &k, err, sizeof(err));
+
+		if (r != 0)
+			goto out;
+		if (media_frame_time(&m, k, m.frame) >= at - 0.001)
+			break;
+	}
+	sws = sws_getContext(m.frame->width, m.frame->height, m.frame->format,
+	    w, h, AV_PIX_FMT_GRAY8, SWS_AREA, NULL, NULL, NULL);
+	if (sws == NULL || (g = malloc((size_t)w * h)) == NULL)
+		goto out;
+	{
+		uint8_t *d[4] = { g, NULL, NULL, NULL };
+		int ls[4] = { w, 0, 0, 0 };
+
+		sws_scale(sws, (const uint8_t *const *)m.frame->data,
+		    m.frame->linesize, 0, m.frame->height, d, ls);
+	}
+	if (fwrite(g, 1, (size_t)w * h, stdout) == (size_t)w * h)
+		rc = 0;
+out:
+	if (rc != 0)
+		fprintf(stderr, "gray: %s\n", err);
+	sws_freeContext(sws);
+	free(g);
+	media_close(&m);
+	return rc;
+}
+
+static int
+probe(const char *video)
+{
+	json_t *o;
+	char err[256], *s;
+
+	if (probe_file(video, &o, err, sizeof(err)) != PROBE_OK) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	printf("%s\n", s ? s : "null");
+	free(s);
+	json_decref(o);
+	return 0;
+}
+
+static int
 ass(char **argv)
 {
 	struct transcript t;
@@ -665,8 +734,13 @@ main(int argc, char **argv)
 		return done(argv[2], argv[3], argv[4], argc == 6 ? argv[5] : NULL);
 	if (strcmp(argv[1], "detect") == 0 && argc == 4)
 		return detect(argv[2], strtod(argv[3], NULL));
+	if (strcmp(argv[1], "gray") == 0 && argc == 6)
+		return gray(argv[2], strtod(argv[3], NULL), (int)strtol(argv[4],
+		    NULL, 10), (int)strtol(argv[5], NULL, 10));
+	if (strcmp(argv[1], "probe") == 0 && argc == 3)
+		return probe(argv[2]);
 	if (strcmp(argv[1], "ass") == 0 && argc == 8)
 		return ass(argv + 2);
-	fprintf(stderr, "usage: mediaout [run|done|detect|ass] ...\n");
+	fprintf(stderr, "usage: mediaout [run|done|detect|gray|probe|ass] ...\n");
 	return 2;
 }
