@@ -32,8 +32,8 @@ probe_norm_rotation(double ccw)
 	return (int)r;
 }
 
-static int
-stream_rotation(AVStream *st)
+int
+probe_stream_rotation(const AVStream *st)
 {
 	const uint8_t *sd;
 	AVDictionaryEntry *e;
@@ -177,7 +177,7 @@ probe_file(const char *path, json_t **out, char *err, size_t errlen)
 		rc = PROBE_REJECT;
 		goto out;
 	}
-	rot = stream_rotation(vs);
+	rot = probe_stream_rotation(vs);
 	dw = (rot == 90 || rot == 270) ? h : w;
 	dh = (rot == 90 || rot == 270) ? w : h;
 	/* The limit is a pixel budget in either orientation: a portrait

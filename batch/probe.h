@@ -32,4 +32,10 @@ enum probe_rc probe_file(const char *path, json_t **out, char *err,
  * angle as av_display_rotation_get() returns it (counter-clockwise). */
 int	probe_norm_rotation(double ccw_degrees);
 
+/* The clockwise turn (0, 90, 180, 270) a player gives ST's pictures: its
+ * display matrix, else its "rotate" tag.  The frame and render stages
+ * decode through the same answer (render_input.c). */
+struct AVStream;
+int	probe_stream_rotation(const struct AVStream *st);
+
 #endif

@@ -16,12 +16,25 @@
 #include "crop.h"
 #include "store.h"
 
+struct AVFilterGraph;
+struct AVFilterContext;
+
 struct media_in {
 	AVFormatContext	*fmt;
 	AVCodecContext	*vdec, *adec;
 	int		 vidx, aidx;	/* stream indexes, -1 when absent */
 	AVPacket	*pkt;
 	AVFrame		*frame;		/* the frame media_next() returns */
+	/* Pictures come out upright: a source with rotation metadata (a phone
+	 * held upright) is turned as a player would turn it, so everything
+	 * downstream works in display orientation and size. */
+	int		 rotation;	/* clockwise turn applied: 0, 90, 180, 270 */
+	int		 width, height;	/* video size after the turn */
+	AVFrame		*raw;		/* decoded picture before the turn */
+	struct AVFilterGraph *rot_graph; /* the turn; NULL when rotation 0 */
+	struct AVFilterContext *rot_in, *rot_out;
+	int		 rot_w, rot_h, rot_fmt;	/* what rot_graph was built for */
+	int		 threads;
 	double		 origin;	/* the file's start time, seconds */
 	int		 draining;	/* packets exhausted, flushing decoders */
 	int		 vdone, adone;	/* decoder fully drained */
@@ -30,7 +43,8 @@ struct media_in {
 };
 
 /* Open PATH with its first video stream and (WANT_AUDIO) its first audio
- * stream; THREADS for the video decoder (0: automatic).  0 or -1 + ERR. */
+ * stream; THREADS for the video decoder (0: automatic).  0 or -1 + ERR.
+ * m->width and m->height are the displayed size (after rotation). */
 int	media_open(struct media_in *, const char *path, int want_audio,
 	    int threads, char *err, size_t errlen);
 void	media_close(struct media_in *);
@@ -38,8 +52,9 @@ void	media_close(struct media_in *);
 /* Seek to the keyframe at or before T seconds and reset the decoders. */
 int	media_seek(struct media_in *, double t, char *err, size_t errlen);
 
-/* Decode the next frame into m->frame (valid until the next call): 0 and
- * *KIND set, 1 at the end of the file, -1 with ERR. */
+/* Decode the next frame into m->frame (valid until the next call; video
+ * turned upright, m->width x m->height): 0 and *KIND set, 1 at the end of
+ * the file, -1 with ERR. */
 int	media_next(struct media_in *, enum AVMediaType *kind, char *err,
 	    size_t errlen);
 

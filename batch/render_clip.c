@@ -749,10 +749,11 @@ render_clip(const struct render_req *r, struct render_res *res, char *err,
 		pthread_cond_destroy(&o.q.cv);
 		return RENDER_ERR;
 	}
-	if (cp == NULL || cp->src_w != m.vdec->width || cp->src_h != m.vdec->height) {
-		/* No path, or one planned on other dimensions: centre. */
-		centre.src_w = m.vdec->width;
-		centre.src_h = m.vdec->height;
+	if (cp == NULL || cp->src_w != m.width || cp->src_h != m.height) {
+		/* No path, or one planned on other dimensions: centre.  The
+		 * sizes are as displayed (media_next() turns frames upright). */
+		centre.src_w = m.width;
+		centre.src_h = m.height;
 		crop_size(centre.src_w, centre.src_h, r->aspect_w, r->aspect_h,
 		    &centre.crop_w, &centre.crop_h);
 		cp = &centre;
@@ -936,7 +937,11 @@ render_clip(const struct render_req *r, struct render_res *res, char *err,
 			memcpy(view->data, win, sizeof(win));
 			view->width = cp->crop_w;
 			view->height = cp->crop_h;
-			if ((e = sws_scale_frame(sws, of, view)) < 0) {
+			e = sws_scale_frame(sws, of, view);
+			/* Let go at once: a turned source's frame buffer goes
+			 * back to its pool for the next picture. */
+			av_frame_unref(view);
+			if (e < 0) {
 				av_frame_free(&of);
 				averr(err, errlen, "Scaling a frame failed", e);
 				goto out;

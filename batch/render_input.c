@@ -1,11 +1,16 @@
 /* Demuxing and decoding for the frame and render stages (render.h). */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libavfilter/avfilter.h>
+#include <libavfilter/buffersink.h>
+#include <libavfilter/buffersrc.h>
 #include <libavutil/avutil.h>
 
+#include "probe.h"
 #include "render.h"
 #include "util.h"
 
@@ -51,6 +56,96 @@ open_decoder(AVStream *st, int threads, AVCodecContext **out, char *err,
 	return 0;
 }
 
+/*
+ * Build the filters that turn pictures like F clockwise by m->rotation, as
+ * ffmpeg's autorotate does: transpose for a quarter turn, hflip + vflip
+ * for a half.  The filters take any pixel format they can (transpose
+ * converts subsampled formats it cannot turn) and reuse their buffers.
+ */
+static int
+rot_open(struct media_in *m, const AVFrame *f, char *err, size_t errlen)
+{
+	static const struct { int rot; const char *f[2], *args[2]; } turns[] = {
+		{ 90, { "transpose", NULL }, { "dir=clock", NULL } },
+		{ 180, { "hflip", "vflip" }, { NULL, NULL } },
+		{ 270, { "transpose", NULL }, { "dir=cclock", NULL } },
+	};
+	AVRational tb = m->fmt->streams[m->vidx]->time_base;
+	AVRational sar = f->sample_aspect_ratio;
+	AVFilterContext *prev, *cur;
+	char args[160];
+	size_t i, k;
+	int e;
+
+	avfilter_graph_free(&m->rot_graph);
+	m->rot_in = m->rot_out = NULL;
+	for (i = 0; i < sizeof(turns) / sizeof(turns[0]); i++)
+		if (turns[i].rot == m->rotation)
+			break;
+	assert(i < sizeof(turns) / sizeof(turns[0]));
+	if (sar.num <= 0 || sar.den <= 0)
+		sar = (AVRational){ 1, 1 };
+	if ((m->rot_graph = avfilter_graph_alloc()) == NULL) {
+		seterr(err, errlen, "Out of memory turning the video upright.");
+		return -1;
+	}
+	m->rot_graph->nb_threads = m->threads;
+	if (xsnprintf(args, sizeof(args), "video_size=%dx%d:pix_fmt=%d:"
+	    "time_base=%d/%d:pixel_aspect=%d/%d", f->width, f->height, f->format,
+	    tb.num, tb.den, sar.num, sar.den) != 0) {
+		seterr(err, errlen, "The video's parameters are out of range.");
+		return -1;
+	}
+	if ((e = avfilter_graph_create_filter(&m->rot_in,
+	    avfilter_get_by_name("buffer"), "in", args, NULL, m->rot_graph)) < 0)
+		goto fail;
+	prev = m->rot_in;
+	for (k = 0; k < 2 && turns[i].f[k] != NULL; k++) {
+		if ((e = avfilter_graph_create_filter(&cur,
+		    avfilter_get_by_name(turns[i].f[k]), turns[i].f[k],
+		    turns[i].args[k], NULL, m->rot_graph)) < 0 ||
+		    (e = avfilter_link(prev, 0, cur, 0)) < 0)
+			goto fail;
+		prev = cur;
+	}
+	if ((e = avfilter_graph_create_filter(&m->rot_out,
+	    avfilter_get_by_name("buffersink"), "out", NULL, NULL,
+	    m->rot_graph)) < 0 ||
+	    (e = avfilter_link(prev, 0, m->rot_out, 0)) < 0 ||
+	    (e = avfilter_graph_config(m->rot_graph, NULL)) < 0)
+		goto fail;
+	m->rot_w = f->width;
+	m->rot_h = f->height;
+	m->rot_fmt = f->format;
+	return 0;
+fail:
+	averr(err, errlen, "The video could not be turned upright", e);
+	avfilter_graph_free(&m->rot_graph);
+	m->rot_in = m->rot_out = NULL;
+	return -1;
+}
+
+/* Turn m->raw (consumed) upright into m->frame. */
+static int
+rot_frame(struct media_in *m, char *err, size_t errlen)
+{
+	const AVFrame *f = m->raw;
+	int e;
+
+	if ((m->rot_graph == NULL || f->width != m->rot_w ||
+	    f->height != m->rot_h || f->format != m->rot_fmt) &&
+	    rot_open(m, f, err, errlen) != 0)
+		return -1;
+	if ((e = av_buffersrc_add_frame_flags(m->rot_in, m->raw, 0)) < 0 ||
+	    (e = av_buffersink_get_frame(m->rot_out, m->frame)) < 0) {
+		averr(err, errlen, "Turning a frame upright failed", e);
+		return -1;
+	}
+	/* The picture is upright now: nothing may turn it again. */
+	av_frame_remove_side_data(m->frame, AV_FRAME_DATA_DISPLAYMATRIX);
+	return 0;
+}
+
 int
 media_open(struct media_in *m, const char *path, int want_audio, int threads,
     char *err, size_t errlen)
@@ -78,6 +173,14 @@ media_open(struct media_in *m, const char *path, int want_audio, int threads,
 	if (open_decoder(m->fmt->streams[m->vidx], threads, &m->vdec, err,
 	    errlen) != 0)
 		goto fail;
+	m->threads = threads;
+	m->rotation = probe_stream_rotation(m->fmt->streams[m->vidx]);
+	m->width = m->rotation % 180 ? m->vdec->height : m->vdec->width;
+	m->height = m->rotation % 180 ? m->vdec->width : m->vdec->height;
+	if (m->rotation != 0 && (m->raw = av_frame_alloc()) == NULL) {
+		seterr(err, errlen, "Out of memory opening the source.");
+		goto fail;
+	}
 	if (want_audio) {
 		m->aidx = av_find_best_stream(m->fmt, AVMEDIA_TYPE_AUDIO, -1,
 		    m->vidx, NULL, 0);
@@ -108,6 +211,8 @@ media_close(struct media_in *m)
 	avcodec_free_context(&m->adec);
 	av_packet_free(&m->pkt);
 	av_frame_free(&m->frame);
+	av_frame_free(&m->raw);
+	avfilter_graph_free(&m->rot_graph);
 	avformat_close_input(&m->fmt);
 }
 
@@ -145,8 +250,13 @@ media_next(struct media_in *m, enum AVMediaType *kind, char *err,
 	for (;;) {
 		/* Prefer frames already decoded. */
 		if (!m->vdone) {
-			e = avcodec_receive_frame(m->vdec, m->frame);
+			/* A turned source decodes aside and is turned into
+			 * m->frame; the common case decodes there directly. */
+			e = avcodec_receive_frame(m->vdec, m->raw ? m->raw :
+			    m->frame);
 			if (e == 0) {
+				if (m->raw != NULL && rot_frame(m, err, errlen) != 0)
+					return -1;
 				*kind = AVMEDIA_TYPE_VIDEO;
 				return 0;
 			}

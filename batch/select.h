@@ -63,6 +63,45 @@ size_t	select_heuristic(const struct transcript *, const struct select_req *,
 /* Picks for a video without speech: evenly spaced windows. */
 size_t	select_evenly(const struct select_req *, struct pick *out);
 
+/*
+ * Scene changes, for a video without speech (select_scenes.c).  The video
+ * is decoded sparsely (reference frames only, or keyframes only when that
+ * would take too long) and sampled a few times a second as a 64x36 grey
+ * picture; a sample that differs from the one before far more than its
+ * neighbours do marks a cut.
+ */
+struct scene_sample {
+	double	t;	/* seconds from the source start */
+	double	d;	/* mean absolute difference from the sample before,
+			   0..255 (0 for the first) */
+};
+
+struct scenes {
+	struct scene_sample *s;	/* owned; scenes_free */
+	size_t	 n;
+	int	 keyframes_only;	/* sampled keyframes only, to save time */
+};
+
+/* Returns 1 when the work must stop (the job was cancelled). */
+typedef int (*scenes_progress_fn)(void *arg, int pct);
+
+/* Sample the video at PATH into S (free it with scenes_free).  0, 1 when
+ * PROGRESS asked to stop, or -1 with a sentence in ERR. */
+int	scenes_sample(const char *path, struct scenes *s,
+	    scenes_progress_fn progress, void *arg, char *err, size_t errlen);
+void	scenes_free(struct scenes *);
+
+/* The cuts among N samples: indexes of the samples that open a new shot,
+ * in time order, into OUT (room for N).  Returns how many. */
+size_t	scenes_cuts(const struct scene_sample *s, size_t n, size_t *out);
+
+/* Picks that start at scene changes: at most REQ->clips non-overlapping
+ * windows inside the video, best first (a strong cut, a lively window),
+ * into OUT.  Returns how many (0 when the video has no cuts).  *NCUTS,
+ * when not NULL, gets the number of cuts found. */
+size_t	select_scenes(const struct scenes *, const struct select_req *,
+	    struct pick *out, size_t *ncuts);
+
 /* The LLM scorer.  Returns how many picks (>= 1) or -1 with a sentence in
  * ERR for the fallback event (failed call, invalid answer). */
 int	select_llm(const struct transcript *, const struct select_req *,

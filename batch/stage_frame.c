@@ -23,7 +23,9 @@
 #include "util.h"
 
 #define MAX_CLIPS	64
-#define DETECT_W	640	/* detection width: a speaker's face stays ~50 px */
+#define DETECT_SHORT	360	/* detection size of the picture's shorter side
+				   (640x360 for 16:9): a speaker's face stays
+				   ~50 px, in landscape or portrait */
 
 struct range {
 	double		 start, end;
@@ -76,8 +78,15 @@ sample_range(struct task_ctx *ctx, struct media_in *m, struct face_det *fd,
 			sw = f->width;
 			sh = f->height;
 			sfmt = f->format;
-			gw = sw > DETECT_W ? DETECT_W : sw;
-			gh = (int)((long long)sh * gw / sw);
+			if ((sw < sh ? sw : sh) > DETECT_SHORT) {
+				gw = (int)((long long)sw * DETECT_SHORT /
+				    (sw < sh ? sw : sh));
+				gh = (int)((long long)sh * DETECT_SHORT /
+				    (sw < sh ? sw : sh));
+			} else {
+				gw = sw;
+				gh = sh;
+			}
 			sws = sws_getContext(sw, sh, sfmt, gw, gh, AV_PIX_FMT_GRAY8,
 			    SWS_AREA, NULL, NULL, NULL);
 			grey = malloc((size_t)gw * gh);
@@ -94,10 +103,12 @@ sample_range(struct task_ctx *ctx, struct media_in *m, struct face_det *fd,
 			sws_scale(sws, (const uint8_t *const *)f->data, f->linesize,
 			    0, sh, dst, dls);
 		}
-		/* Faces under a ninth of the height are the audience, not the
-		 * speaker; skipping the small scales is most of the saving. */
-		nf = fd ? face_det_run(fd, grey, gw, gh, gw, gh / 9 > 24 ?
-		    gh / 9 : 24, boxes, CROP_MAX_FACES) : 0;
+		/* Faces under a ninth of the shorter side are the audience, not
+		 * the speaker; skipping the small scales is most of the saving.
+		 * The shorter side, so that a portrait video's speaker counts. */
+		nf = fd ? face_det_run(fd, grey, gw, gh, gw, (gw < gh ? gw : gh) /
+		    9 > 24 ? (gw < gh ? gw : gh) / 9 : 24, boxes,
+		    CROP_MAX_FACES) : 0;
 		if (nf < 0)
 			nf = 0;
 		r->s[r->n].t = t - r->start;
@@ -176,8 +187,9 @@ frame_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 	opened = 1;
 	/* Reference frames are enough at five samples a second. */
 	m.vdec->skip_frame = AVDISCARD_NONREF;
-	sw = m.vdec->width;
-	sh = m.vdec->height;
+	/* Displayed size: media_next() turns rotated sources upright. */
+	sw = m.width;
+	sh = m.height;
 
 	/* OpenCV starts here, in the task's child, after the runner forked. */
 	if ((fd = face_det_open(cfg.face_cascade, derr, sizeof(derr))) == NULL) {

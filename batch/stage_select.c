@@ -1,9 +1,10 @@
 /*
  * The select stage: one task per job.  Reads the transcript and loudness,
  * chooses clips with the heuristic scorer or the LLM (falling back to the
- * heuristic, with an event, when the LLM fails), or spaces them evenly
- * when there is no speech.  done() stores one clips row per clip per
- * requested aspect and adds the job's one frame task.
+ * heuristic, with an event, when the LLM fails); when there is no speech,
+ * starts them at scene changes, or spaces them evenly.  done() stores one
+ * clips row per clip per requested aspect and adds the job's one frame
+ * task.
  */
 #include <math.h>
 #include <stdio.h>
@@ -27,6 +28,108 @@ fallback(struct task_ctx *ctx, const char *msg, const char *why)
 
 	task_event(ctx, "fallback", msg, d);
 	json_decref(d);
+}
+
+static int
+scan_progress(void *arg, int pct)
+{
+	return task_progress(arg, pct, "finding scene changes");
+}
+
+/*
+ * Picks for a video without speech, into PICKS: clips that start at its
+ * scene changes (topped up with evenly spaced ones when there are too few
+ * cuts), else evenly spaced; an event says which.  Returns how many, with
+ * *USED the backend, or -1 with *RC when the task must stop (cancelled) or
+ * be retried (the store failed).
+ */
+static int
+no_speech(struct task_ctx *ctx, const struct select_req *rq,
+    struct pick *picks, const char **used, enum stage_rc *rc, char *err,
+    size_t errlen)
+{
+	const struct task *tk = ctx->task;
+	struct scenes sc;
+	struct pick even[MAX_PICKS];
+	char *src, serr[256] = "";
+	const char *msg, *reason = NULL;
+	size_t ncuts = 0, n = 0, ne, i, j;
+	long long t_ms = now_ms();
+	int transient, r = -1;
+	json_t *d;
+
+	memset(&sc, 0, sizeof(sc));
+	src = render_fetch(ctx->store, json_string_value(json_object_get(tk->job,
+	    "source_key")), ctx->scratch, "source", &transient, serr,
+	    sizeof(serr));
+	if (src == NULL && transient) {
+		seterr(err, errlen, "%s", serr);
+		*rc = STAGE_TRANSIENT;
+		return -1;
+	}
+	if (src != NULL) {
+		r = scenes_sample(src, &sc, scan_progress, ctx, serr, sizeof(serr));
+		free(src);
+	}
+	if (r == 1) {
+		*rc = STAGE_CANCELLED;
+		return -1;
+	}
+	if (r == 0) {
+		n = select_scenes(&sc, rq, picks, &ncuts);
+		log_ev(LOG_INFO, "scenes_done", "{sIsisisbsI}", "job", tk->job_id,
+		    "samples", (int)sc.n, "cuts", (int)ncuts, "keyframes_only",
+		    sc.keyframes_only, "ms", now_ms() - t_ms);
+	}
+	ne = select_evenly(rq, even);
+	if (n > 0) {
+		/* Too few cuts for the clips asked: fill in evenly where
+		 * nothing was chosen. */
+		for (i = 0; i < ne && n < (size_t)rq->clips; i++) {
+			int clash = 0;
+
+			for (j = 0; j < n; j++)
+				clash |= even[i].start < picks[j].end &&
+				    picks[j].start < even[i].end;
+			if (clash)
+				continue;
+			picks[n] = even[i];
+			xsnprintf(picks[n].reason, sizeof(picks[n].reason),
+			    "Evenly spaced: no speech and too few scene changes.");
+			n++;
+		}
+		*used = "scenes";
+		msg = "No speech was found, so clips start at scene changes and "
+		    "have no captions.";
+	} else {
+		memcpy(picks, even, ne * sizeof(even[0]));
+		n = ne;
+		*used = "even";
+		if (r != 0)
+			msg = "No speech was found, so clips are spaced evenly and "
+			    "have no captions.";
+		else if (ncuts == 0) {
+			msg = "No speech was found and the video has no scene "
+			    "changes, so clips are spaced evenly and have no "
+			    "captions.";
+			reason = "Evenly spaced: no speech and no scene changes.";
+		} else {
+			msg = "No speech was found and no clip fits between the "
+			    "video's scene changes, so clips are spaced evenly and "
+			    "have no captions.";
+			reason = "Evenly spaced: no speech, and no clip fits at a "
+			    "scene change.";
+		}
+		for (i = 0; reason != NULL && i < n; i++)
+			xsnprintf(picks[i].reason, sizeof(picks[i].reason), "%s",
+			    reason);
+	}
+	d = r != 0 ? json_pack("{ss}", "error", serr) : json_pack("{sisb}",
+	    "scene_changes", (int)ncuts, "keyframes_only", sc.keyframes_only);
+	task_event(ctx, "fallback", msg, d);
+	json_decref(d);
+	scenes_free(&sc);
+	return (int)n;
 }
 
 /* Job options with their defaults and bounds; 0 or -1 with ERR. */
@@ -155,8 +258,17 @@ select_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 				    "range, so clips are spaced evenly.", NULL);
 		}
 	} else if (have_t) {
-		fallback(ctx, "No speech was found, so clips are spaced evenly "
-		    "and have no captions.", NULL);
+		enum stage_rc rc = STAGE_PERMANENT;
+
+		captions = 0;
+		if ((n = no_speech(ctx, &rq, picks, &used, &rc, err,
+		    errlen)) < 0) {
+			json_decref(aspects);
+			transcript_free(&t);
+			free(tpath);
+			free(lpath);
+			return rc;
+		}
 	}
 	if (n == 0) {
 		used = "even";

@@ -5,19 +5,24 @@
 MO="$CLIPMILL_TOP/build/tests/mediaout"
 export MEDIAOUT_EVENTS="$TMP/events.jsonl"
 
-# mo_media DIR PERIODS [face|noface]: talk.mp4 (1280x720, 25 fps, H.264 +
-# AAC) with the astronaut's face sweeping left to right at 18 px/s, the
-# LibriVox speech under it, and its transcript.json and loudness.json.
+# mo_media DIR PERIODS [face|noface|portrait]: talk.mp4 (1280x720, 25 fps,
+# H.264 + AAC) with the astronaut's face sweeping left to right at 18 px/s,
+# the LibriVox speech under it, and its transcript.json and loudness.json.
+# portrait: 720x1280, a larger face sweeping down at 18 px/s instead.
 mo_media() {
-	local dir=$1 periods=$2 kind=${3:-face} dur
+	local dir=$1 periods=$2 kind=${3:-face} dur size face at
 	mkdir -p "$dir"
 	dur=$(python3 "$CLIPMILL_TOP/tests/mediaout_fixture.py" \
 	    "$CLIPMILL_TESTDATA" "$dir" "$periods") || return 1
-	if [ "$kind" = face ]; then
+	case $kind in
+	face) size=1280x720 face=480 at="x='40+18*t':y=120" ;;
+	portrait) size=720x1280 face=600 at="x=60:y='40+18*t'" ;;
+	esac
+	if [ "$kind" != noface ]; then
 		nice -n 10 ffmpeg -v error -y -f lavfi \
-		    -i "color=c=0x203040:s=1280x720:r=25:d=$dur" \
+		    -i "color=c=0x203040:s=$size:r=25:d=$dur" \
 		    -loop 1 -i "$CLIPMILL_TESTDATA/astronaut.png" -i "$dir/talk.wav" \
-		    -filter_complex "[1]scale=480:480,format=yuva420p[f];[0][f]overlay=x='40+18*t':y=120:shortest=1,format=yuv420p[v]" \
+		    -filter_complex "[1]scale=$face:$face,format=yuva420p[f];[0][f]overlay=$at:shortest=1,format=yuv420p[v]" \
 		    -map "[v]" -map 2:a -c:v libx264 -preset ultrafast -g 50 \
 		    -c:a aac -t "$dur" "$dir/talk.mp4"
 	else
@@ -82,6 +87,13 @@ mo_add_task() {
 	local payload=${3:-'{}'}
 	sql "INSERT INTO tasks (job_id, stage, payload) VALUES ($1, '$2',
 	    '$payload') RETURNING id"
+}
+
+# mo_faces VIDEO: "FOUND SAMPLED", how many of its frames sampled at 4 a
+# second the detector finds a face in (as the render tests count them).
+mo_faces() {
+	"$MO" detect "$1" 4 >"$1.faces" || return 1
+	echo "$(grep -vc ' - ' "$1.faces") $(wc -l <"$1.faces")"
 }
 
 # mo_probe FILE ENTRY: one ffprobe value, e.g. mo_probe f.mp4 v:0 width

@@ -46,9 +46,7 @@ while IFS='|' read -r id s e; do
 	check "clip $id lasts its clip within one frame (off by $ddur s)" within "$ddur" 0 0.04
 	check "clip $id audio and video start together ($adiff s)" within "$adiff" 0 0.039
 	check "clip $id thumbnail is a JPEG" sh -c "file -b '$TMP/store/jobs/$job/render/$id.jpg' | grep -q JPEG"
-	"$MO" detect "$f" 4 >"$TMP/det-$id.txt"
-	n=$(wc -l <"$TMP/det-$id.txt")
-	nf=$(grep -vc ' - ' "$TMP/det-$id.txt")
+	read -r nf n < <(mo_faces "$f")
 	check "clip $id: face in frame in >= 95% of $n sampled output frames ($nf)" \
 	    test $((nf * 100)) -ge $((n * 95))
 done < <(sql "SELECT id, start_s, end_s FROM clips WHERE job_id = $job ORDER BY rank")

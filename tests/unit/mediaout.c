@@ -11,6 +11,12 @@
  *                                    records them) in one transaction
  *   mediaout detect VIDEO FPS        face centres at FPS through the same
  *                                    detector: "t x y w h" per sample
+ *   mediaout probe VIDEO             the fetch stage's probe of VIDEO (JSON)
+ *   mediaout gray VIDEO T W H        the first picture at or after T seconds
+ *                                    as media_next() gives it, scaled to W x H
+ *                                    grey bytes on stdout
+ *   mediaout scenes VIDEO            the scene scan: "t d" per sample, then
+ *                                    "cut T D" per cut found
  *   mediaout ass TRANSCRIPT START END W H STYLE
  *                                    the captions script the render burns
  *                                    (for contrib/bench/render)
@@ -34,6 +40,7 @@
 #include "db.h"
 #include "face_cv.h"
 #include "log.h"
+#include "probe.h"
 #include "queue.h"
 #include "render.h"
 #include "select.h"
@@ -414,6 +421,84 @@ unit_select(void)
 	free(t.w);
 }
 
+/* Scene samples at 4/s over DUR seconds: a still picture changing by 2 a
+ * sample, with JUMPS[i] the change at sample AT[i]. */
+static size_t
+scene_synth(struct scene_sample *s, double dur, const size_t *at,
+    const double *jumps, size_t njumps)
+{
+	size_t n = (size_t)(dur * 4), i, j;
+
+	for (i = 0; i < n; i++) {
+		s[i].t = i * 0.25;
+		s[i].d = i == 0 ? 0 : 2;
+		for (j = 0; j < njumps; j++)
+			if (at[j] == i)
+				s[i].d = jumps[j];
+	}
+	return n;
+}
+
+static void
+unit_scenes(void)
+{
+	static struct scene_sample s[400];
+	struct select_req rq = { 3, 8, 12, 90 };
+	struct scenes sc = { s, 0, 0 };
+	struct pick p[3];
+	size_t cut[400], n, k, nc;
+
+	/* Cuts at 10 s (strong) and 40 s (weaker); a flash at 60 s (two
+	 * big changes a sample apart); a pan at 80 s (changes of 15 for
+	 * seconds, as big as its neighbours). */
+	{
+		size_t at[] = { 40, 160, 240, 241 };
+		double j[] = { 80, 30, 50, 60 };
+		size_t i;
+
+		n = scene_synth(s, 90, at, j, 4);
+		for (i = 320; i < 340; i++)
+			s[i].d = 15;
+	}
+	k = scenes_cuts(s, n, cut);
+	ok(k == 3 && cut[0] == 40 && cut[1] == 160 && cut[2] == 241,
+	    "scenes: two cuts and one for the flash (the stronger), none for a "
+	    "pan (%zu)", k);
+	sc.n = n;
+	k = select_scenes(&sc, &rq, p, &nc);
+	ok(nc == 3 && k == 3 && p[0].start == 10 && p[0].end == 22 &&
+	    p[1].start == 60.25 && p[2].start == 40 && p[2].end == 52 &&
+	    p[0].score > p[1].score && p[1].score > p[2].score,
+	    "scenes: three clips of 12 s, the strongest cut first (%zu: %.2f-%.2f)",
+	    k, k ? p[0].start : -1, k ? p[0].end : -1);
+	ok(k > 0 && strcmp(p[0].reason, "Starts at a scene change at 0:10.") == 0 &&
+	    strcmp(p[0].title, "Scene at 0:10") == 0, "scenes: reason and title "
+	    "name the time (%s)", k ? p[0].reason : "");
+	/* A later cut inside the length range ends the clip before it. */
+	{
+		size_t at[] = { 40, 80 };
+		double j[] = { 80, 80 };
+
+		sc.n = scene_synth(s, 90, at, j, 2);
+	}
+	k = select_scenes(&sc, &rq, p, &nc);
+	ok(k == 2 && p[0].start == 10 && p[0].end == 19.75 && p[1].start == 20,
+	    "scenes: a clip ends at the last sample before the next shot "
+	    "(%zu: %.2f-%.2f)", k, k ? p[0].start : -1, k ? p[0].end : -1);
+	/* A cut too close to the end for the shortest clip; no cut at all. */
+	{
+		size_t at[] = { 340 };
+		double j[] = { 80 };
+
+		sc.n = scene_synth(s, 90, at, j, 1);
+	}
+	ok(select_scenes(&sc, &rq, p, &nc) == 0 && nc == 1,
+	    "scenes: no clip from a cut 5 s before the end");
+	sc.n = scene_synth(s, 90, NULL, NULL, 0);
+	ok(select_scenes(&sc, &rq, p, &nc) == 0 && nc == 0,
+	    "scenes: a still video has no cuts");
+}
+
 static int
 unit(void)
 {
@@ -426,6 +511,7 @@ unit(void)
 	unit_crop();
 	unit_captions();
 	unit_select();
+	unit_scenes();
 	printf("# %d tests, %d failed\n", count, fails);
 	return fails != 0;
 }
@@ -623,6 +709,94 @@ detect(const char *video, double fps)
 }
 
 static int
+gray(const char *video, double at, int w, int h)
+{
+	struct media_in m;
+	struct SwsContext *sws = NULL;
+	uint8_t *g = NULL;
+	char err[256] = "";
+	int rc = 1;
+
+	if (w < 1 || h < 1 || w > 4096 || h > 4096 ||
+	    media_open(&m, video, 0, 0, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", w < 1 || h < 1 ? "bad size" : err);
+		return 2;
+	}
+	if (media_seek(&m, at, err, sizeof(err)) != 0)
+		goto out;
+	for (;;) {
+		enum AVMediaType k;
+		int r = media_next(&m, &k, err, sizeof(err));
+
+		if (r != 0)
+			goto out;
+		if (media_frame_time(&m, k, m.frame) >= at - 0.001)
+			break;
+	}
+	sws = sws_getContext(m.frame->width, m.frame->height, m.frame->format,
+	    w, h, AV_PIX_FMT_GRAY8, SWS_AREA, NULL, NULL, NULL);
+	if (sws == NULL || (g = malloc((size_t)w * h)) == NULL)
+		goto out;
+	{
+		uint8_t *d[4] = { g, NULL, NULL, NULL };
+		int ls[4] = { w, 0, 0, 0 };
+
+		sws_scale(sws, (const uint8_t *const *)m.frame->data,
+		    m.frame->linesize, 0, m.frame->height, d, ls);
+	}
+	if (fwrite(g, 1, (size_t)w * h, stdout) == (size_t)w * h)
+		rc = 0;
+out:
+	if (rc != 0)
+		fprintf(stderr, "gray: %s\n", err);
+	sws_freeContext(sws);
+	free(g);
+	media_close(&m);
+	return rc;
+}
+
+static int
+scenes(const char *video)
+{
+	struct scenes sc;
+	size_t *cut, n, i;
+	char err[256];
+
+	if (scenes_sample(video, &sc, NULL, NULL, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if ((cut = calloc(sc.n + 1, sizeof(*cut))) == NULL)
+		return 2;
+	for (i = 0; i < sc.n; i++)
+		printf("%.3f %.2f\n", sc.s[i].t, sc.s[i].d);
+	n = scenes_cuts(sc.s, sc.n, cut);
+	for (i = 0; i < n; i++)
+		printf("cut %.3f %.2f\n", sc.s[cut[i]].t, sc.s[cut[i]].d);
+	printf("keyframes_only %d\n", sc.keyframes_only);
+	free(cut);
+	scenes_free(&sc);
+	return 0;
+}
+
+static int
+probe(const char *video)
+{
+	json_t *o;
+	char err[256], *s;
+
+	if (probe_file(video, &o, err, sizeof(err)) != PROBE_OK) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	printf("%s\n", s ? s : "null");
+	free(s);
+	json_decref(o);
+	return 0;
+}
+
+static int
 ass(char **argv)
 {
 	struct transcript t;
@@ -665,8 +839,15 @@ main(int argc, char **argv)
 		return done(argv[2], argv[3], argv[4], argc == 6 ? argv[5] : NULL);
 	if (strcmp(argv[1], "detect") == 0 && argc == 4)
 		return detect(argv[2], strtod(argv[3], NULL));
+	if (strcmp(argv[1], "gray") == 0 && argc == 6)
+		return gray(argv[2], strtod(argv[3], NULL), (int)strtol(argv[4],
+		    NULL, 10), (int)strtol(argv[5], NULL, 10));
+	if (strcmp(argv[1], "scenes") == 0 && argc == 3)
+		return scenes(argv[2]);
+	if (strcmp(argv[1], "probe") == 0 && argc == 3)
+		return probe(argv[2]);
 	if (strcmp(argv[1], "ass") == 0 && argc == 8)
 		return ass(argv + 2);
-	fprintf(stderr, "usage: mediaout [run|done|detect|ass] ...\n");
+	fprintf(stderr, "usage: mediaout [run|done|detect|gray|scenes|probe|ass] ...\n");
 	return 2;
 }
