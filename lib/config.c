@@ -106,7 +106,7 @@ static const struct option options[] = {
 	S(transcribe_language, ""),
 	I(transcribe_upload_mb, 24, 1, 1024),
 	I(transcribe_timeout, 600, 1, 86400),
-	I(transcribe_chunk_s, 20, 5, 600),
+	I(transcribe_chunk_s, 15, 5, 600),
 	I(transcribe_retries, 4, 1, 20),
 
 	/* select */
