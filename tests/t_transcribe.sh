@@ -8,47 +8,6 @@ newdb || exit 1
 . "$(dirname "$0")/mediain_lib.sh"
 
 
-# score TRANSCRIPT REF.txt [REF.words.json]: prints "WER MEDIAN_START_ERR
-# MATCHED"; words are aligned by edit distance after normalising case,
-# punctuation and "mr" -> "mister".
-score() {
-	python3 - "$@" <<'EOF'
-import json, re, statistics, sys
-def norm(w):
-    w = re.sub(r"[^a-z']", "", w.lower())
-    return {"mr": "mister", "mrs": "missus"}.get(w, w)
-tr = json.load(open(sys.argv[1]))
-hyp = [(norm(w["word"]), w["start"]) for s in tr["segments"] for w in s["words"]]
-hyp = [h for h in hyp if h[0]]
-ref = [norm(w) for w in open(sys.argv[2]).read().split()]
-ref = [r for r in ref if r]
-times = None
-if len(sys.argv) > 3:
-    al = json.load(open(sys.argv[3]))
-    times = [(re.sub(r"\(\d+\)$", "", w["t"]), w["b"]) for w in al["w"]
-             if not w["t"].startswith("<")]
-    assert [t for t, _ in times] == ref, "alignment and text disagree"
-n, m = len(ref), len(hyp)
-d = [[0] * (m + 1) for _ in range(n + 1)]
-for i in range(n + 1): d[i][0] = i
-for j in range(m + 1): d[0][j] = j
-for i in range(1, n + 1):
-    for j in range(1, m + 1):
-        d[i][j] = min(d[i-1][j] + 1, d[i][j-1] + 1,
-                      d[i-1][j-1] + (ref[i-1] != hyp[j-1][0]))
-errs, i, j = [], n, m
-while i > 0 and j > 0:
-    if d[i][j] == d[i-1][j-1] + (ref[i-1] != hyp[j-1][0]):
-        if ref[i-1] == hyp[j-1][0] and times:
-            errs.append(abs(times[i-1][1] - hyp[j-1][1]))
-        i, j = i - 1, j - 1
-    elif d[i][j] == d[i-1][j] + 1: i -= 1
-    else: j -= 1
-med = statistics.median(errs) if errs else 9.99
-print(f"{d[n][m] / n:.3f} {med:.3f} {len(errs)}")
-EOF
-}
-
 # --- LibriVox 0870: accuracy and timing ---
 transcribe 1 "$LIBRI.wav"
 T=$TMP/store/jobs/1/transcript.json
@@ -113,7 +72,7 @@ python3 "$CLIPMILL_TOP/tests/mediain_peakmem.py" "$TMP/mem.json" \
 echo "# 30 min, 2 workers: $(jq -c '{rc,ms,cpu_s,result}' "$TMP/out.json") $(cat "$TMP/mem.json")"
 # 21.8 s of speech (52 words) looped 82.6 times; the reference is 83
 # loops of the texts (the cut-off end counts as missed words).
-for _ in $(seq 83); do cat "$M/jfk.txt" "$LIBRI.txt" "$M/librivox_sense_and_sensibility_01_austen_64kb-0880.txt"; done >"$TMP/long.txt"
+speech_text 83 >"$TMP/long.txt"
 read -r wer _ <<<"$(score "$TMP/store/jobs/4/transcript.json" "$TMP/long.txt")"
 echo "# 30 min: WER $wer"
 check "30 min: transcribed by two workers, words all along" jq -e \
