@@ -2,13 +2,14 @@
 # The same front behind Apache with mod_proxy_fcgi (private config from
 # etc/apache.conf, on a free loopback port): key auth through CGIPassAuth,
 # login and a multipart form submission with a real video, a long-poll,
-# and clip files: an ownership check, then a redirect to the store's
-# public URL that Apache serves from the store directory.
+# and clip files: an ownership check, then an X-Sendfile header that
+# mod_xsendfile answers from the store directory, which is not served
+# otherwise.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/web_lib.sh"
 newdb || exit 1
 conf_set log_file "$TMP/fcgi.jsonl"
-conf_set file_delivery redirect
+conf_set file_delivery x-sendfile
 VIDEO="$CLIPMILL_TESTDATA/tears_of_steel_clip01_640x360.mp4"
 alice=$(clipmill user add alice)
 FPORT=$(free_port)
@@ -35,7 +36,7 @@ LoadModule mpm_event_module $M/mod_mpm_event.so
 LoadModule authz_core_module $M/mod_authz_core.so
 LoadModule proxy_module $M/mod_proxy.so
 LoadModule proxy_fcgi_module $M/mod_proxy_fcgi.so
-LoadModule alias_module $M/mod_alias.so
+LoadModule xsendfile_module $M/mod_xsendfile.so
 LoadModule mime_module $M/mod_mime.so
 TypesConfig /etc/mime.types
 CONF
@@ -85,9 +86,15 @@ check_eq "Apache: long-poll answered with the event" "progress 2" "$(jget "$(bod
 mkdir -p "$TMP/store/clips/$j2"
 cp "$VIDEO" "$TMP/store/clips/$j2/1.mp4"
 cid=$(sql "INSERT INTO clips (job_id, rank, start_s, end_s, state, video_key) VALUES ($j2, 1, 0, 10, 'ready', 'clips/$j2/1.mp4') RETURNING id")
-out=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -H "Authorization: Bearer $alice" "$BASE/clips/$cid/video")
-check_eq "Apache: clip video redirects to the store's URL" "302 $BASE/files/clips/$j2/1.mp4" "$out"
-curl -s -L -o "$TMP/clip.mp4" -H "Authorization: Bearer $alice" "$BASE/clips/$cid/video"
+curl -s -D "$TMP/h" -o "$TMP/clip.mp4" -H "Authorization: Bearer $alice" "$BASE/clips/$cid/video"
+check_eq "Apache: clip video 200, video/mp4" "200 video/mp4" \
+    "$(awk 'NR == 1 { s = $2 } tolower($1) == "content-type:" { t = $2 } END { print s, t }' "$TMP/h" | tr -d '\r')"
 check "Apache: clip bytes sent by Apache from the store" cmp -s "$VIDEO" "$TMP/clip.mp4"
+check_eq "Apache: the local path is not shown" "0" "$(grep -ci 'x-sendfile' "$TMP/h")"
+out=$(curl -s -o "$TMP/part" -w '%{http_code}' -r 1000-1999 -H "Authorization: Bearer $alice" "$BASE/clips/$cid/video")
+check_eq "Apache: a range of the clip, 206" 206 "$out"
+check "Apache: the range's bytes" cmp -s "$TMP/part" <(tail -c +1001 "$VIDEO" | head -c 1000)
+check_eq "Apache: the store is not served, even to the clip's owner" 404 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $alice" "$BASE/files/clips/$j2/1.mp4")"
 check_eq "Apache: other user's clip 404" 404 "$(status_of "$(api GET "/clips/$cid/video" "$(clipmill user add bob)")")"
 done_testing
