@@ -57,9 +57,14 @@ for f in "${tests[@]}"; do
 	esac
 	rc=$?
 	secs=$(( $(date +%s) - start ))
-	np=$(grep -c '^ok ' "$log")
-	nf=$(grep -c '^not ok ' "$log")
-	if [ "$np" -eq 0 ] && [ "$nf" -eq 0 ]; then
+	np=$(grep -c '^ok ' "$log" 2>/dev/null)
+	nf=$(grep -c '^not ok ' "$log" 2>/dev/null)
+	if [ ! -f "$log" ]; then
+		# Its log is gone (someone removed the run's directory):
+		# nothing says it passed.
+		np=0 nf=1
+		echo "not ok $name: its log $log is missing" >&2
+	elif [ "$np" -eq 0 ] && [ "$nf" -eq 0 ]; then
 		case $rc in
 		0) np=1 ;;
 		77) skipped=$((skipped + 1)) ;;
@@ -72,9 +77,9 @@ for f in "${tests[@]}"; do
 	failed=$((failed + nf))
 	if [ "$nf" -gt 0 ]; then
 		printf '%-34s FAIL (%d ok, %d failed, exit %d, %ds)\n' "$name" "$np" "$nf" "$rc" "$secs"
-		grep -E '^not ok ' "$log" | sed 's/^/    /'
+		grep -E '^not ok ' "$log" 2>/dev/null | sed 's/^/    /'
 		echo "    --- last lines of $name ---"
-		tail -25 "$log" | sed 's/^/    | /'
+		tail -25 "$log" 2>/dev/null | sed 's/^/    | /'
 		failures+=("$name")
 	else
 		printf '%-34s ok (%d, %ds)\n' "$name" "$np" "$secs"
