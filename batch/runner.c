@@ -162,6 +162,9 @@ record(struct runner *r, const struct stage *st, struct task *t,
 	}
 	if (s == RQ_ERR)
 		return;
+	if (out->kind == OUT_RESULT && out->rc == STAGE_OK && s == RQ_MINE &&
+	    st->committed != NULL)
+		st->committed(r->store, t, out->result);
 	if (out->kind == OUT_RESULT && out->rc == STAGE_OK)
 		log_ev(LOG_INFO, "task_done", "{sIsIsssisIsIsI}", "task", t->id,
 		    "job", t->job_id, "stage", t->stage, "attempt", t->attempts,

@@ -222,10 +222,33 @@ fetch_done(PGconn *c, const struct task *t, json_t *result, char *err,
 	return 0;
 }
 
+/* An upload was copied to the source key, which the job now names: the
+ * upload is no longer needed.  Removed only once that is committed, so
+ * that a retried fetch still finds it. */
+static void
+fetch_committed(struct store *st, const struct task *t, json_t *result)
+{
+	const char *kind, *up, *src;
+	char err[512];
+	int r;
+
+	kind = json_string_value(json_object_get(t->job, "source_kind"));
+	up = json_string_value(json_object_get(t->job, "source_key"));
+	src = json_string_value(json_object_get(result, "source_key"));
+	if (kind == NULL || strcmp(kind, "upload") != 0 || up == NULL ||
+	    src == NULL || strcmp(up, src) == 0 || !store_key_valid(up))
+		return;
+	r = store_delete(st, up, err, sizeof(err));
+	if (r != STORE_OK && r != STORE_NOTFOUND)
+		log_ev(LOG_WARN, "upload_not_removed", "{sIssss}", "job",
+		    (json_int_t)t->job_id, "key", up, "error", err);
+}
+
 const struct stage stage_fetch = {
 	.name = "fetch",
 	.isolated = 1,
 	.cap = &cfg.cap_fetch,
 	.run = fetch_run,
 	.done = fetch_done,
+	.committed = fetch_committed,
 };

@@ -312,22 +312,22 @@ fanwork_done(PGconn *c, const struct task *t, json_t *result, char *err,
 	return seq < 0 ? -1 : 0;
 }
 
-/*                         name  isolated test batch cap  run  done */
+/*                         name  isolated test batch cap  run  done  committed */
 const struct stage stage_test_noop = {
-	"noop", 0, 1, 2048, NULL, noop_run, NULL };
+	"noop", 0, 1, 2048, NULL, noop_run, NULL, NULL };
 const struct stage stage_test_sleep = {
-	"sleep", 1, 1, 1, NULL, sleep_run, NULL };
+	"sleep", 1, 1, 1, NULL, sleep_run, NULL, NULL };
 const struct stage stage_test_capped = {
-	"capped", 1, 1, 1, &cfg.cap_test, sleep_run, NULL };
+	"capped", 1, 1, 1, &cfg.cap_test, sleep_run, NULL, NULL };
 const struct stage stage_test_transient = {
-	"fail_transient", 1, 1, 1, NULL, fail_transient_run, NULL };
+	"fail_transient", 1, 1, 1, NULL, fail_transient_run, NULL, NULL };
 const struct stage stage_test_permanent = {
-	"fail_permanent", 1, 1, 1, NULL, fail_permanent_run, NULL };
+	"fail_permanent", 1, 1, 1, NULL, fail_permanent_run, NULL, NULL };
 const struct stage stage_test_crash = {
-	"crash", 1, 1, 1, NULL, crash_run, NULL };
+	"crash", 1, 1, 1, NULL, crash_run, NULL, NULL };
 const struct stage stage_test_hang = {
-	"hang", 1, 1, 1, NULL, hang_run, NULL };
+	"hang", 1, 1, 1, NULL, hang_run, NULL, NULL };
 const struct stage stage_test_fanout = {
-	"fanout", 0, 1, 1, NULL, fanout_run, fanout_done };
+	"fanout", 0, 1, 1, NULL, fanout_run, fanout_done, NULL };
 const struct stage stage_test_fanwork = {
-	"fanwork", 1, 1, 1, NULL, fanwork_run, fanwork_done };
+	"fanwork", 1, 1, 1, NULL, fanwork_run, fanwork_done, NULL };

@@ -65,6 +65,11 @@ struct stage {
 	 * NULL: the stage chains to nothing. 0 or -1. */
 	int		(*done)(PGconn *, const struct task *, json_t *result,
 			    char *err, size_t errlen);
+	/* After that transaction committed, in the runner: remove what the
+	 * recorded result made obsolete.  Best effort (a failure is logged;
+	 * pruning the job removes its files later).  May be NULL. */
+	void		(*committed)(struct store *, const struct task *,
+			    json_t *result);
 };
 
 /* The registry (batch/stages.c). NULL when unknown, or test-only and

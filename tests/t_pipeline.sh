@@ -39,6 +39,8 @@ check_eq "every stage ran once per job or clip" "fetch 1|transcribe 1|select 1|f
 words=$(sql "SELECT (result->>'words')::int FROM tasks WHERE job_id = $job AND stage = 'transcribe'")
 check "transcript has words ($words)" test "${words:-0}" -gt 10
 check_eq "the source is kept in the store" "jobs/$job/source.mp4" "$(sql "SELECT source_key FROM jobs WHERE id = $job")"
+check "the source file is in the store" test -s "$TMP/store/jobs/$job/source.mp4"
+check_eq "the upload it was copied from is removed" "" "$(ls "$TMP/store/jobs/$job" | grep '^upload')"
 
 while IFS='|' read -r id s e key q; do
 	f="$TMP/store/$key"
