@@ -11,7 +11,7 @@ CC   ?= cc
 CXX  ?= c++
 B    := build
 
-PKGS := libpq jansson libcurl libavformat libavcodec libavfilter libswscale \
+PKGS := libpq jansson libcurl libavformat libavcodec libswscale \
         libswresample libavutil libcrypto libass
 # pocketsphinx and sphinxbase install headers named err.h, case.h,
 # profile.h... on their include path, which would shadow the system's

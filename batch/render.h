@@ -16,8 +16,7 @@
 #include "crop.h"
 #include "store.h"
 
-struct AVFilterGraph;
-struct AVFilterContext;
+struct SwsContext;
 
 struct media_in {
 	AVFormatContext	*fmt;
@@ -31,9 +30,10 @@ struct media_in {
 	int		 rotation;	/* clockwise turn applied: 0, 90, 180, 270 */
 	int		 width, height;	/* video size after the turn */
 	AVFrame		*raw;		/* decoded picture before the turn */
-	struct AVFilterGraph *rot_graph; /* the turn; NULL when rotation 0 */
-	struct AVFilterContext *rot_in, *rot_out;
-	int		 rot_w, rot_h, rot_fmt;	/* what rot_graph was built for */
+	AVFrame		*turned;	/* the turned picture, reused */
+	AVFrame		*conv;		/* RAW in yuv420p, when its format
+					   cannot be turned as it is */
+	struct SwsContext *rot_sws;	/* for CONV */
 	int		 threads;
 	double		 origin;	/* the file's start time, seconds */
 	int		 draining;	/* packets exhausted, flushing decoders */

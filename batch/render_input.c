@@ -1,14 +1,12 @@
 /* Demuxing and decoding for the frame and render stages (render.h). */
-#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <libavfilter/avfilter.h>
-#include <libavfilter/buffersink.h>
-#include <libavfilter/buffersrc.h>
 #include <libavutil/avutil.h>
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
 
 #include "probe.h"
 #include "render.h"
@@ -57,93 +55,136 @@ open_decoder(AVStream *st, int threads, AVCodecContext **out, char *err,
 }
 
 /*
- * Build the filters that turn pictures like F clockwise by m->rotation, as
- * ffmpeg's autorotate does: transpose for a quarter turn, hflip + vflip
- * for a half.  The filters take any pixel format they can (transpose
- * converts subsampled formats it cannot turn) and reuse their buffers.
+ * Turning pictures upright, as a player (or ffmpeg's autorotate) would:
+ * whole pixels moved, nothing filtered, so the result is exact.  Planar
+ * formats of 8 to 16 bits are turned as they are, provided a quarter turn
+ * keeps their chroma subsampling (4:2:0, 4:4:4); any other format is
+ * first converted to yuv420p.
  */
-static int
-rot_open(struct media_in *m, const AVFrame *f, char *err, size_t errlen)
-{
-	static const struct { int rot; const char *f[2], *args[2]; } turns[] = {
-		{ 90, { "transpose", NULL }, { "dir=clock", NULL } },
-		{ 180, { "hflip", "vflip" }, { NULL, NULL } },
-		{ 270, { "transpose", NULL }, { "dir=cclock", NULL } },
-	};
-	AVRational tb = m->fmt->streams[m->vidx]->time_base;
-	AVRational sar = f->sample_aspect_ratio;
-	AVFilterContext *prev, *cur;
-	char args[160];
-	size_t i, k;
-	int e;
+#define TILE 32
 
-	avfilter_graph_free(&m->rot_graph);
-	m->rot_in = m->rot_out = NULL;
-	for (i = 0; i < sizeof(turns) / sizeof(turns[0]); i++)
-		if (turns[i].rot == m->rotation)
-			break;
-	assert(i < sizeof(turns) / sizeof(turns[0]));
-	if (sar.num <= 0 || sar.den <= 0)
-		sar = (AVRational){ 1, 1 };
-	if ((m->rot_graph = avfilter_graph_alloc()) == NULL) {
-		seterr(err, errlen, "Out of memory turning the video upright.");
-		return -1;
-	}
-	m->rot_graph->nb_threads = m->threads;
-	if (xsnprintf(args, sizeof(args), "video_size=%dx%d:pix_fmt=%d:"
-	    "time_base=%d/%d:pixel_aspect=%d/%d", f->width, f->height, f->format,
-	    tb.num, tb.den, sar.num, sar.den) != 0) {
-		seterr(err, errlen, "The video's parameters are out of range.");
-		return -1;
-	}
-	if ((e = avfilter_graph_create_filter(&m->rot_in,
-	    avfilter_get_by_name("buffer"), "in", args, NULL, m->rot_graph)) < 0)
-		goto fail;
-	prev = m->rot_in;
-	for (k = 0; k < 2 && turns[i].f[k] != NULL; k++) {
-		if ((e = avfilter_graph_create_filter(&cur,
-		    avfilter_get_by_name(turns[i].f[k]), turns[i].f[k],
-		    turns[i].args[k], NULL, m->rot_graph)) < 0 ||
-		    (e = avfilter_link(prev, 0, cur, 0)) < 0)
-			goto fail;
-		prev = cur;
-	}
-	if ((e = avfilter_graph_create_filter(&m->rot_out,
-	    avfilter_get_by_name("buffersink"), "out", NULL, NULL,
-	    m->rot_graph)) < 0 ||
-	    (e = avfilter_link(prev, 0, m->rot_out, 0)) < 0 ||
-	    (e = avfilter_graph_config(m->rot_graph, NULL)) < 0)
-		goto fail;
-	m->rot_w = f->width;
-	m->rot_h = f->height;
-	m->rot_fmt = f->format;
-	return 0;
-fail:
-	averr(err, errlen, "The video could not be turned upright", e);
-	avfilter_graph_free(&m->rot_graph);
-	m->rot_in = m->rot_out = NULL;
-	return -1;
+#define TURN_PLANE(T)							\
+static void								\
+turn_plane_##T(uint8_t *d, int dls, const uint8_t *s, int sls, int w,	\
+    int h, int rot)							\
+{									\
+	int x, y, bx, by;						\
+									\
+	if (rot == 180) {						\
+		for (y = 0; y < h; y++) {				\
+			const T *sr = (const T *)(s + (size_t)(h - 1 - y) * sls); \
+			T *dr = (T *)(d + (size_t)y * dls);		\
+			for (x = 0; x < w; x++)				\
+				dr[x] = sr[w - 1 - x];			\
+		}							\
+		return;							\
+	}								\
+	/* (x, y) goes to (h-1-y, x) clockwise, (y, w-1-x) the other	\
+	 * way; in tiles, so that both sides stay in the cache. */	\
+	for (by = 0; by < h; by += TILE)				\
+		for (bx = 0; bx < w; bx += TILE)			\
+			for (y = by; y < by + TILE && y < h; y++) {	\
+				const T *sr = (const T *)(s + (size_t)y * sls); \
+				for (x = bx; x < bx + TILE && x < w; x++) { \
+					int dx = rot == 90 ? h - 1 - y : y; \
+					int dy = rot == 90 ? x : w - 1 - x; \
+					((T *)(d + (size_t)dy * dls))[dx] = sr[x]; \
+				}					\
+			}						\
+}
+TURN_PLANE(uint8_t)
+TURN_PLANE(uint16_t)
+
+/* Whether F's format can be turned by ROT as it is. */
+static int
+turnable(int format, int rot)
+{
+	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(format);
+	int c, bps;
+
+	if (d == NULL || (d->flags & (AV_PIX_FMT_FLAG_HWACCEL |
+	    AV_PIX_FMT_FLAG_PAL | AV_PIX_FMT_FLAG_BITSTREAM)) ||
+	    (d->nb_components > 1 && !(d->flags & AV_PIX_FMT_FLAG_PLANAR)) ||
+	    (rot != 180 && d->log2_chroma_w != d->log2_chroma_h))
+		return 0;
+	bps = (d->comp[0].depth + 7) / 8;
+	if (bps != 1 && bps != 2)
+		return 0;
+	for (c = 0; c < d->nb_components; c++)
+		if (d->comp[c].step != bps || d->comp[c].offset != 0 ||
+		    (d->comp[c].depth + 7) / 8 != bps)
+			return 0;
+	return 1;
 }
 
-/* Turn m->raw (consumed) upright into m->frame. */
+/* Turn m->raw upright into m->frame, through m->turned (whose buffers are
+ * reused from picture to picture). */
 static int
 rot_frame(struct media_in *m, char *err, size_t errlen)
 {
-	const AVFrame *f = m->raw;
-	int e;
+	const AVFrame *s = m->raw;
+	const AVPixFmtDescriptor *d;
+	AVFrame *t = m->turned;
+	int rot = m->rotation, quarter = rot % 180 != 0, p, np, bps;
 
-	if ((m->rot_graph == NULL || f->width != m->rot_w ||
-	    f->height != m->rot_h || f->format != m->rot_fmt) &&
-	    rot_open(m, f, err, errlen) != 0)
-		return -1;
-	if ((e = av_buffersrc_add_frame_flags(m->rot_in, m->raw, 0)) < 0 ||
-	    (e = av_buffersink_get_frame(m->rot_out, m->frame)) < 0) {
-		averr(err, errlen, "Turning a frame upright failed", e);
-		return -1;
+	if (!turnable(s->format, rot)) {
+		/* Converted first, at the same size. */
+		m->rot_sws = sws_getCachedContext(m->rot_sws, s->width, s->height,
+		    s->format, s->width, s->height, AV_PIX_FMT_YUV420P,
+		    SWS_BICUBIC, NULL, NULL, NULL);
+		av_frame_unref(m->conv);
+		m->conv->format = AV_PIX_FMT_YUV420P;
+		m->conv->width = s->width;
+		m->conv->height = s->height;
+		if (m->rot_sws == NULL || av_frame_get_buffer(m->conv, 0) < 0 ||
+		    sws_scale_frame(m->rot_sws, m->conv, s) < 0 ||
+		    av_frame_copy_props(m->conv, s) < 0) {
+			seterr(err, errlen, "The video's pixel format %s could "
+			    "not be turned upright.",
+			    av_get_pix_fmt_name(s->format));
+			return -1;
+		}
+		s = m->conv;
 	}
+	if (t->format != s->format || t->width != (quarter ? s->height :
+	    s->width) || t->height != (quarter ? s->width : s->height)) {
+		av_frame_unref(t);
+		t->format = s->format;
+		t->width = quarter ? s->height : s->width;
+		t->height = quarter ? s->width : s->height;
+		if (av_frame_get_buffer(t, 0) < 0)
+			goto oom;
+	} else if (av_frame_make_writable(t) < 0)
+		goto oom;
+	d = av_pix_fmt_desc_get(s->format);
+	bps = (d->comp[0].depth + 7) / 8;
+	np = av_pix_fmt_count_planes(s->format);
+	for (p = 0; p < np; p++) {
+		/* Planes 1 and 2 are the subsampled ones, as in libavutil. */
+		int w = p == 1 || p == 2 ? AV_CEIL_RSHIFT(s->width,
+		    d->log2_chroma_w) : s->width;
+		int h = p == 1 || p == 2 ? AV_CEIL_RSHIFT(s->height,
+		    d->log2_chroma_h) : s->height;
+
+		if (bps == 1)
+			turn_plane_uint8_t(t->data[p], t->linesize[p], s->data[p],
+			    s->linesize[p], w, h, rot);
+		else
+			turn_plane_uint16_t(t->data[p], t->linesize[p],
+			    s->data[p], s->linesize[p], w, h, rot);
+	}
+	if (av_frame_copy_props(t, s) < 0 || av_frame_ref(m->frame, t) < 0)
+		goto oom;
+	if (quarter && t->sample_aspect_ratio.num > 0)
+		m->frame->sample_aspect_ratio = (AVRational){
+		    s->sample_aspect_ratio.den, s->sample_aspect_ratio.num };
 	/* The picture is upright now: nothing may turn it again. */
 	av_frame_remove_side_data(m->frame, AV_FRAME_DATA_DISPLAYMATRIX);
+	av_frame_unref(m->raw);
 	return 0;
+oom:
+	seterr(err, errlen, "Out of memory turning the video upright.");
+	return -1;
 }
 
 int
@@ -177,7 +218,9 @@ media_open(struct media_in *m, const char *path, int want_audio, int threads,
 	m->rotation = probe_stream_rotation(m->fmt->streams[m->vidx]);
 	m->width = m->rotation % 180 ? m->vdec->height : m->vdec->width;
 	m->height = m->rotation % 180 ? m->vdec->width : m->vdec->height;
-	if (m->rotation != 0 && (m->raw = av_frame_alloc()) == NULL) {
+	if (m->rotation != 0 && ((m->raw = av_frame_alloc()) == NULL ||
+	    (m->turned = av_frame_alloc()) == NULL ||
+	    (m->conv = av_frame_alloc()) == NULL)) {
 		seterr(err, errlen, "Out of memory opening the source.");
 		goto fail;
 	}
@@ -212,7 +255,9 @@ media_close(struct media_in *m)
 	av_packet_free(&m->pkt);
 	av_frame_free(&m->frame);
 	av_frame_free(&m->raw);
-	avfilter_graph_free(&m->rot_graph);
+	av_frame_free(&m->turned);
+	av_frame_free(&m->conv);
+	sws_freeContext(m->rot_sws);
 	avformat_close_input(&m->fmt);
 }
 

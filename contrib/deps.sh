@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="build-essential pkg-config libfcgi-dev spawn-fcgi libpq-dev postgresql
-libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev
+libavformat-dev libavcodec-dev libswscale-dev
 libswresample-dev libavutil-dev libcurl4-openssl-dev libjansson-dev
 libssl-dev libopencv-objdetect-dev libopencv-imgproc-dev libopencv-dev
 opencv-data yt-dlp pocketsphinx pocketsphinx-en-us libpocketsphinx-dev

@@ -61,6 +61,16 @@ for r in 90 180 270; do
 	check "turn $r: decoded upright, as ffmpeg shows it (MAD $d)" within "$d" 0 3
 done
 
+# 4:2:2 chroma cannot be turned a quarter as it is: converted, then turned.
+nice -n 10 ffmpeg -v error -y -i "$TMP/q/up.mp4" -vf transpose=cclock,format=yuv422p \
+    -c:v libx264 -preset ultrafast -g 50 "$TMP/coded.mp4" &&
+    ffmpeg -v error -y -i "$TMP/coded.mp4" -c copy -metadata:s:v:0 rotate=270 "$TMP/q/r422.mp4"
+check_eq "4:2:2 turned 90: coded as yuv422p" "yuv422p" \
+    "$(ffprobe -v error -select_streams v -show_entries stream=pix_fmt -of default=nw=1:nk=1 "$TMP/q/r422.mp4")"
+"$MO" gray "$TMP/q/r422.mp4" 2 64 36 >"$TMP/q/r422.ours"
+d=$(mad "$TMP/q/r422.ours" "$TMP/q/up.gray")
+check "4:2:2 turned 90: decoded upright (MAD $d)" within "$d" 0 3
+
 # --- a portrait phone video: 1280x720 pictures turned 90 degrees ---
 mo_media "$TMP/m" 2 portrait || { not_ok "portrait test video built"; exit 1; }
 turned "$TMP/m/talk.mp4" 90 "$TMP/m/phone.mp4" || { not_ok "phone video built"; exit 1; }
