@@ -370,8 +370,11 @@ job_json(PGconn *c, long long id, long long user, char *err, size_t errlen)
 	    "     count(*) FILTER (WHERE state = 'failed') AS failed,"
 	    "     round(avg(CASE WHEN state = 'done' THEN 100"
 	    "       ELSE progress END))::int AS pct,"
+	    /* what a task still at work says; a finished stage's last
+	     * report ("3 of 4 parts") would be stale beside its 100% */
 	    "     (array_agg(message ORDER BY id DESC)"
-	    "       FILTER (WHERE message IS NOT NULL))[1] AS message"
+	    "       FILTER (WHERE message IS NOT NULL AND state <> 'done'))[1]"
+	    "       AS message"
 	    "     FROM tasks WHERE job_id = j.id GROUP BY stage) s),"
 	    " 'clips', (SELECT coalesce(json_agg(json_build_object("
 	    "   'id', c.id, 'rank', c.rank, 'aspect', c.aspect,"

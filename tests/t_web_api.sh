@@ -40,6 +40,13 @@ check_eq "JSON submit: a fetch task and a submitted event" "fetch|submitted" "$(
 out=$(api GET "/jobs/$j1" "$alice")
 check_eq "GET job: 200" 200 "$(status_of "$out")"
 check_eq "GET job: stage listed" fetch "$(jget "$(body_of "$out")" 'j["stages"][0]["stage"]')"
+sql "UPDATE tasks SET state = 'running', progress = 40, message = 'downloading: 40%' WHERE job_id = $j1" >/dev/null
+check_eq "GET job: a running stage's progress and message" "40 downloading: 40%" \
+    "$(jget "$(body_of "$(api GET "/jobs/$j1" "$alice")")" 'str(j["stages"][0]["pct"]) + " " + str(j["stages"][0]["message"])')"
+sql "UPDATE tasks SET state = 'done', progress = 100 WHERE job_id = $j1" >/dev/null
+check_eq "GET job: a finished stage at 100% without its stale message" "100 None" \
+    "$(jget "$(body_of "$(api GET "/jobs/$j1" "$alice")")" 'str(j["stages"][0]["pct"]) + " " + str(j["stages"][0]["message"])')"
+sql "UPDATE tasks SET state = 'pending', progress = 0, message = NULL WHERE job_id = $j1" >/dev/null
 out=$(api GET /jobs "$alice")
 check_eq "GET jobs: lists the job" "$j1" "$(jget "$(body_of "$out")" 'j["jobs"][0]["id"]')"
 
