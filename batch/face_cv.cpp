@@ -47,14 +47,17 @@ face_det_close(struct face_det *d)
 
 extern "C" int
 face_det_run(struct face_det *d, const unsigned char *grey, int w, int h,
-    int stride, int min_size, struct face_box *out, int max)
+    int stride, int min_size, int equalize, struct face_box *out, int max)
 {
 	try {
 		/* The Mat borrows the caller's pixels; equalising needs a copy. */
 		cv::Mat in(h, w, CV_8UC1, const_cast<unsigned char *>(grey),
 		    (size_t)stride);
 		cv::Mat eq;
-		cv::equalizeHist(in, eq);
+		if (equalize)
+			cv::equalizeHist(in, eq);
+		else
+			eq = in;
 		std::vector<cv::Rect> faces;
 		d->cascade.detectMultiScale(eq, faces, 1.15, 4, 0,
 		    cv::Size(min_size, min_size));

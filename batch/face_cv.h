@@ -24,10 +24,14 @@ struct face_det *face_det_open(const char *path, char *err, size_t errlen);
 void	face_det_close(struct face_det *);
 
 /* Detect faces in an 8-bit grey image (W x H, STRIDE bytes per row) no
- * smaller than MIN_SIZE pixels.  Writes at most MAX boxes to OUT and
- * returns how many were found (capped at MAX), or -1 on an OpenCV error. */
+ * smaller than MIN_SIZE pixels, the image's histogram equalised first
+ * when EQUALIZE (it helps dim pictures, and hides small faces in a
+ * picture mostly of one flat colour).  Writes at most MAX boxes to OUT
+ * and returns how many were found (capped at MAX), or -1 on an OpenCV
+ * error. */
 int	face_det_run(struct face_det *, const unsigned char *grey, int w,
-	    int h, int stride, int min_size, struct face_box *out, int max);
+	    int h, int stride, int min_size, int equalize,
+	    struct face_box *out, int max);
 
 #ifdef __cplusplus
 }

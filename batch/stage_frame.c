@@ -23,9 +23,29 @@
 #include "util.h"
 
 #define MAX_CLIPS	64
-#define DETECT_SHORT	360	/* detection size of the picture's shorter side
-				   (640x360 for 16:9): a speaker's face stays
-				   ~50 px, in landscape or portrait */
+/*
+ * How faces are looked for.  First at 640x360 (for 16:9; the shorter side
+ * at 360, in landscape or portrait), for faces of at least a ninth of it:
+ * a speaker's face, not the audience's, and skipping the small scales is
+ * most of the saving.  Where that finds a face in fewer than half the
+ * samples (a wide shot: the speaker small on a stage), the range is
+ * looked at again at 1280x720 for faces down to 24 px (a thirtieth of the
+ * shorter side), half as often, and without equalising the histogram
+ * (a wide shot is mostly one backdrop, which equalising stretches at the
+ * face's expense): about ten times the work a sample, only where the
+ * first pass found too little.
+ */
+struct detect {
+	int		 short_side;	/* of the detection picture */
+	int		 min_div;	/* smallest face: short_side / min_div */
+	int		 fps_div;	/* samples: cfg.frame_sample_fps / this */
+	int		 equalize;	/* the histogram first (face_cv.h) */
+	const char	*what;		/* the progress message */
+};
+static const struct detect DETECT_SPEAKER = { 360, 9, 1, 1,
+	"finding faces" };
+static const struct detect DETECT_WIDE = { 720, 30, 2, 0,
+	"looking for smaller faces" };
 
 struct range {
 	double		 start, end;
@@ -37,15 +57,17 @@ struct range {
 /* Sample faces in [R->start, R->end).  0, -1 with ERR, or 1: cancelled. */
 static int
 sample_range(struct task_ctx *ctx, struct media_in *m, struct face_det *fd,
-    struct range *r, int pct0, int pct1, char *err, size_t errlen)
+    const struct detect *how, struct range *r, int pct0, int pct1, char *err,
+    size_t errlen)
 {
 	struct SwsContext *sws = NULL;
 	uint8_t *grey = NULL;
-	double step = 1.0 / cfg.frame_sample_fps, next = r->start;
+	double fps = cfg.frame_sample_fps / how->fps_div;
+	double step = 1.0 / fps, next = r->start;
 	size_t cap;
-	int gw = 0, gh = 0, sw = 0, sh = 0, sfmt = -1, rc = -1;
+	int gw = 0, gh = 0, sw = 0, sh = 0, sfmt = -1, rc = -1, gs, mins;
 
-	cap = (size_t)((r->end - r->start) * cfg.frame_sample_fps) + 4;
+	cap = (size_t)((r->end - r->start) * fps) + 4;
 	if ((r->s = calloc(cap, sizeof(*r->s))) == NULL) {
 		seterr(err, errlen, "Out of memory sampling faces.");
 		return -1;
@@ -78,10 +100,10 @@ sample_range(struct task_ctx *ctx, struct media_in *m, struct face_det *fd,
 			sw = f->width;
 			sh = f->height;
 			sfmt = f->format;
-			if ((sw < sh ? sw : sh) > DETECT_SHORT) {
-				gw = (int)((long long)sw * DETECT_SHORT /
+			if ((sw < sh ? sw : sh) > how->short_side) {
+				gw = (int)((long long)sw * how->short_side /
 				    (sw < sh ? sw : sh));
-				gh = (int)((long long)sh * DETECT_SHORT /
+				gh = (int)((long long)sh * how->short_side /
 				    (sw < sh ? sw : sh));
 			} else {
 				gw = sw;
@@ -103,12 +125,12 @@ sample_range(struct task_ctx *ctx, struct media_in *m, struct face_det *fd,
 			sws_scale(sws, (const uint8_t *const *)f->data, f->linesize,
 			    0, sh, dst, dls);
 		}
-		/* Faces under a ninth of the shorter side are the audience, not
-		 * the speaker; skipping the small scales is most of the saving.
-		 * The shorter side, so that a portrait video's speaker counts. */
-		nf = fd ? face_det_run(fd, grey, gw, gh, gw, (gw < gh ? gw : gh) /
-		    9 > 24 ? (gw < gh ? gw : gh) / 9 : 24, boxes,
-		    CROP_MAX_FACES) : 0;
+		/* The shorter side, so that a portrait video's speaker counts;
+		 * 24 px is the cascade's own window. */
+		gs = gw < gh ? gw : gh;
+		mins = gs / how->min_div > 24 ? gs / how->min_div : 24;
+		nf = fd ? face_det_run(fd, grey, gw, gh, gw, mins,
+		    how->equalize, boxes, CROP_MAX_FACES) : 0;
 		if (nf < 0)
 			nf = 0;
 		r->s[r->n].t = t - r->start;
@@ -122,7 +144,7 @@ sample_range(struct task_ctx *ctx, struct media_in *m, struct face_det *fd,
 		}
 		r->n++;
 		if (r->n % 10 == 0 && task_progress(ctx, pct0 + (int)((pct1 - pct0) *
-		    (t - r->start) / (r->end - r->start)), "finding faces") != 0) {
+		    (t - r->start) / (r->end - r->start)), "%s", how->what) != 0) {
 			rc = 1;
 			goto out;
 		}
@@ -132,6 +154,18 @@ out:
 	sws_freeContext(sws);
 	free(grey);
 	return rc;
+}
+
+/* How many of R's samples found a face. */
+static size_t
+face_samples(const struct range *r)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < r->n; i++)
+		if (r->s[i].n > 0)
+			n++;
+	return n;
 }
 
 static enum stage_rc
@@ -200,9 +234,32 @@ frame_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 		json_decref(d);
 	}
 	for (j = 0; j < nr && fd != NULL; j++) {
-		int r = sample_range(ctx, &m, fd, &ranges[j], (int)(j * 90 / nr),
-		    (int)((j + 1) * 90 / nr), err, errlen);
+		int pct1 = (int)((j + 1) * 90 / nr);
+		int r = sample_range(ctx, &m, fd, &DETECT_SPEAKER, &ranges[j],
+		    (int)(j * 90 / nr), pct1, err, errlen);
+		struct range wide;
 
+		if (r == 0 && face_samples(&ranges[j]) * 2 < ranges[j].n) {
+			/* A wide shot?  Look for smaller faces; keep what
+			 * finds a face more often. */
+			wide = ranges[j];
+			wide.s = NULL;
+			wide.n = 0;
+			r = sample_range(ctx, &m, fd, &DETECT_WIDE, &wide, pct1,
+			    pct1, err, errlen);
+			log_ev(LOG_INFO, "frame_wide_pass", "{sisIsIsIsI}",
+			    "rank", ranges[j].rank, "samples",
+			    (json_int_t)ranges[j].n, "faces", (json_int_t)
+			    face_samples(&ranges[j]), "wide_samples",
+			    (json_int_t)wide.n, "wide_faces",
+			    (json_int_t)face_samples(&wide));
+			if (r == 0 && face_samples(&wide) * ranges[j].n >
+			    face_samples(&ranges[j]) * wide.n) {
+				free(ranges[j].s);
+				ranges[j] = wide;
+			} else
+				free(wide.s);
+		}
 		if (r == 1) {
 			rc = STAGE_CANCELLED;
 			goto out;

@@ -5,10 +5,11 @@
 MO="$CLIPMILL_TOP/build/tests/mediaout"
 export MEDIAOUT_EVENTS="$TMP/events.jsonl"
 
-# mo_media DIR PERIODS [face|noface|portrait]: talk.mp4 (1280x720, 25 fps,
-# H.264 + AAC) with the astronaut's face sweeping left to right at 18 px/s,
-# the LibriVox speech under it, and its transcript.json and loudness.json.
-# portrait: 720x1280, a larger face sweeping down at 18 px/s instead.
+# mo_media DIR PERIODS [face|noface|portrait|small]: talk.mp4 (1280x720,
+# 25 fps, H.264 + AAC) with the astronaut's face sweeping left to right at
+# 18 px/s, the LibriVox speech under it, and its transcript.json and
+# loudness.json.  portrait: 720x1280, a larger face sweeping down at 18 px/s
+# instead; small: a wide shot, the face about 45 px tall, at 30 px/s.
 mo_media() {
 	local dir=$1 periods=$2 kind=${3:-face} dur size face at
 	mkdir -p "$dir"
@@ -17,6 +18,8 @@ mo_media() {
 	case $kind in
 	face) size=1280x720 face=480 at="x='40+18*t':y=120" ;;
 	portrait) size=720x1280 face=600 at="x=60:y='40+18*t'" ;;
+	# a wide shot: the speaker's face about 45 px tall
+	small) size=1280x720 face=200 at="x='200+30*t':y=380" ;;
 	esac
 	if [ "$kind" != noface ]; then
 		nice -n 10 ffmpeg -v error -y -f lavfi \

@@ -35,6 +35,23 @@ check "no detector: fallback event" grep -q 'Face detection is not available' "$
 sql "DELETE FROM tasks WHERE id = $t2" >/dev/null
 sed -i '/^face_cascade/d' "$CLIPMILL_CONF"
 
+# A wide shot: the face too small for the first pass (under a ninth of
+# the height) is found by the second, and followed.
+mo_media "$TMP/w" 1 small || { not_ok "wide shot video built"; exit 1; }
+wjob=$(mo_job "$TMP/w" '{"clips":1,"min_len":6,"max_len":8,"aspects":["9:16"]}')
+t=$(mo_add_task "$wjob" select)
+mo_stage "$t"
+t=$(sql "SELECT id FROM tasks WHERE job_id = $wjob AND stage = 'frame'")
+check "wide shot: frame stage runs" mo_stage "$t"
+q=$(sql "SELECT quality FROM clips WHERE job_id = $wjob")
+echo "# wide shot: $q"
+check "wide shot: the small face followed, inside the crop >= 95%" jq -e \
+    '.centre_crop == false and .face_in_crop >= 0.95' <<<"$q"
+check_eq "wide shot: no fallback event" 0 \
+    "$(sql "SELECT count(*) FROM events WHERE job_id = $wjob AND kind = 'fallback'")"
+check "crop paths stay inside the source frame" \
+    python3 "$CLIPMILL_TOP/tests/mediaout_check.py" crops "$TMP/store/jobs/$wjob/crop/"*.json
+
 # Captions fail: the transcript the render reads is corrupt.
 echo '{"segments": [' >"$TMP/store/jobs/$job/transcript.json"
 for a in 1:1 4:5; do

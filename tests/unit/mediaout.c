@@ -690,7 +690,7 @@ detect(const char *video, double fps)
 			sws_scale(sws, (const uint8_t *const *)m.frame->data,
 			    m.frame->linesize, 0, m.frame->height, d, ls);
 		}
-		n = face_det_run(fd, grey, w, h, w, 24, b, CROP_MAX_FACES);
+		n = face_det_run(fd, grey, w, h, w, 24, 1, b, CROP_MAX_FACES);
 		for (i = 0; i < n; i++)
 			if (best < 0 || b[i].w > b[best].w)
 				best = i;
