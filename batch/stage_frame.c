@@ -33,18 +33,24 @@
  * shorter side), half as often, and without equalising the histogram
  * (a wide shot is mostly one backdrop, which equalising stretches at the
  * face's expense): about ten times the work a sample, only where the
- * first pass found too little.
+ * first pass found too little, and only after six such samples found a
+ * face at all.
  */
 struct detect {
 	int		 short_side;	/* of the detection picture */
 	int		 min_div;	/* smallest face: short_side / min_div */
 	int		 fps_div;	/* samples: cfg.frame_sample_fps / this */
+	int		 max_samples;	/* and no more than this a range (0: any) */
 	int		 equalize;	/* the histogram first (face_cv.h) */
 	const char	*what;		/* the progress message */
 };
-static const struct detect DETECT_SPEAKER = { 360, 9, 1, 1,
+static const struct detect DETECT_SPEAKER = { 360, 9, 1, 0, 1,
 	"finding faces" };
-static const struct detect DETECT_WIDE = { 720, 30, 2, 0,
+/* Six samples first: a video with no face at all (slides, a screen)
+ * costs little more than the first pass. */
+static const struct detect DETECT_WIDE_PROBE = { 720, 30, 2, 6, 0,
+	"looking for smaller faces" };
+static const struct detect DETECT_WIDE = { 720, 30, 2, 0, 0,
 	"looking for smaller faces" };
 
 struct range {
@@ -62,11 +68,13 @@ sample_range(struct task_ctx *ctx, struct media_in *m, struct face_det *fd,
 {
 	struct SwsContext *sws = NULL;
 	uint8_t *grey = NULL;
-	double fps = cfg.frame_sample_fps / how->fps_div;
-	double step = 1.0 / fps, next = r->start;
+	double fps = cfg.frame_sample_fps / how->fps_div, step, next = r->start;
 	size_t cap;
 	int gw = 0, gh = 0, sw = 0, sh = 0, sfmt = -1, rc = -1, gs, mins;
 
+	if (how->max_samples > 0 && fps * (r->end - r->start) > how->max_samples)
+		fps = how->max_samples / (r->end - r->start);
+	step = 1.0 / fps;
 	cap = (size_t)((r->end - r->start) * fps) + 4;
 	if ((r->s = calloc(cap, sizeof(*r->s))) == NULL) {
 		seterr(err, errlen, "Out of memory sampling faces.");
@@ -245,8 +253,15 @@ frame_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 			wide = ranges[j];
 			wide.s = NULL;
 			wide.n = 0;
-			r = sample_range(ctx, &m, fd, &DETECT_WIDE, &wide, pct1,
-			    pct1, err, errlen);
+			r = sample_range(ctx, &m, fd, &DETECT_WIDE_PROBE, &wide,
+			    pct1, pct1, err, errlen);
+			if (r == 0 && face_samples(&wide) > 0) {
+				free(wide.s);
+				wide.s = NULL;
+				wide.n = 0;
+				r = sample_range(ctx, &m, fd, &DETECT_WIDE, &wide,
+				    pct1, pct1, err, errlen);
+			}
 			log_ev(LOG_INFO, "frame_wide_pass", "{sisIsIsIsI}",
 			    "rank", ranges[j].rank, "samples",
 			    (json_int_t)ranges[j].n, "faces", (json_int_t)
