@@ -65,6 +65,12 @@ double	media_frame_time(const struct media_in *, enum AVMediaType kind,
 /* Frames per second of the video stream (25 when the file does not say). */
 double	media_fps(const struct media_in *);
 
+/* F as a W x H grey picture in DST (W bytes a row), area-averaged.  *SWS
+ * is kept from call to call (NULL at first; sws_freeContext() it after)
+ * and made again when F's size or format changes.  0 or -1. */
+int	media_grey(struct SwsContext **sws, const AVFrame *f, uint8_t *dst,
+	    int w, int h);
+
 /* Returns 1 when the render must stop (the job was cancelled). */
 typedef int (*render_progress_fn)(void *arg, int pct);
 

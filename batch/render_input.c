@@ -443,3 +443,18 @@ render_fetch_json(struct store *st, const char *key, const char *scratch,
 	free(p);
 	return o;
 }
+
+int
+media_grey(struct SwsContext **sws, const AVFrame *f, uint8_t *dst, int w,
+    int h)
+{
+	uint8_t *d[4] = { dst, NULL, NULL, NULL };
+	int ls[4] = { w, 0, 0, 0 };
+
+	*sws = sws_getCachedContext(*sws, f->width, f->height, f->format, w, h,
+	    AV_PIX_FMT_GRAY8, SWS_AREA, NULL, NULL, NULL);
+	if (*sws == NULL)
+		return -1;
+	return sws_scale(*sws, (const uint8_t *const *)f->data, f->linesize, 0,
+	    f->height, d, ls) == h ? 0 : -1;
+}

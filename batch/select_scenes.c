@@ -62,7 +62,7 @@ scenes_sample(const char *path, struct scenes *sc, scenes_progress_fn progress,
 	double dur, step = 1.0 / SAMPLE_FPS, next = 0;
 	long long t0 = now_ms(), shown = t0;
 	size_t cap = MAX_SAMPLES;
-	int sw = 0, sh = 0, sfmt = -1, rc = -1;
+	int rc = -1;
 
 	memset(sc, 0, sizeof(*sc));
 	if (media_open(&m, path, 0, 0, err, errlen) != 0)
@@ -100,24 +100,10 @@ scenes_sample(const char *path, struct scenes *sc, scenes_progress_fn progress,
 		/* On a fixed grid: a cut is found within one step of it. */
 		while (next <= t + 0.001)
 			next += step;
-		if (f->width != sw || f->height != sh || f->format != sfmt) {
-			sws_freeContext(sws);
-			sw = f->width;
-			sh = f->height;
-			sfmt = f->format;
-			if ((sws = sws_getContext(sw, sh, sfmt, SAMPLE_W, SAMPLE_H,
-			    AV_PIX_FMT_GRAY8, SWS_AREA, NULL, NULL, NULL)) == NULL) {
-				seterr(err, errlen, "The video's frames cannot be "
-				    "scaled to look for scene changes.");
-				goto out;
-			}
-		}
-		{
-			uint8_t *dst[4] = { cur, NULL, NULL, NULL };
-			int dls[4] = { SAMPLE_W, 0, 0, 0 };
-
-			sws_scale(sws, (const uint8_t *const *)f->data, f->linesize,
-			    0, sh, dst, dls);
+		if (media_grey(&sws, f, cur, SAMPLE_W, SAMPLE_H) != 0) {
+			seterr(err, errlen, "The video's frames cannot be scaled "
+			    "to look for scene changes.");
+			goto out;
 		}
 		sc->s[sc->n].t = t;
 		sc->s[sc->n].d = sc->n > 0 ? mad(prev, cur) : 0;

@@ -70,7 +70,7 @@ sample_range(struct task_ctx *ctx, struct media_in *m, struct face_det *fd,
 	uint8_t *grey = NULL;
 	double fps = cfg.frame_sample_fps / how->fps_div, step, next = r->start;
 	size_t cap;
-	int gw = 0, gh = 0, sw = 0, sh = 0, sfmt = -1, rc = -1, gs, mins;
+	int gw = 0, gh = 0, sw = 0, sh = 0, rc = -1, gs, mins;
 
 	if (how->max_samples > 0 && fps * (r->end - r->start) > how->max_samples)
 		fps = how->max_samples / (r->end - r->start);
@@ -102,12 +102,10 @@ sample_range(struct task_ctx *ctx, struct media_in *m, struct face_det *fd,
 		next += step;
 		while (next <= t)
 			next += step;
-		if (f->width != sw || f->height != sh || f->format != sfmt) {
-			sws_freeContext(sws);
+		if (f->width != sw || f->height != sh) {
 			free(grey);
 			sw = f->width;
 			sh = f->height;
-			sfmt = f->format;
 			if ((sw < sh ? sw : sh) > how->short_side) {
 				gw = (int)((long long)sw * how->short_side /
 				    (sw < sh ? sw : sh));
@@ -117,21 +115,13 @@ sample_range(struct task_ctx *ctx, struct media_in *m, struct face_det *fd,
 				gw = sw;
 				gh = sh;
 			}
-			sws = sws_getContext(sw, sh, sfmt, gw, gh, AV_PIX_FMT_GRAY8,
-			    SWS_AREA, NULL, NULL, NULL);
 			grey = malloc((size_t)gw * gh);
-			if (sws == NULL || grey == NULL || gh < 8) {
-				seterr(err, errlen, "The source frames cannot be "
-				    "scaled for face detection.");
-				goto out;
-			}
 		}
-		{
-			uint8_t *dst[4] = { grey, NULL, NULL, NULL };
-			int dls[4] = { gw, 0, 0, 0 };
-
-			sws_scale(sws, (const uint8_t *const *)f->data, f->linesize,
-			    0, sh, dst, dls);
+		if (grey == NULL || gh < 8 ||
+		    media_grey(&sws, f, grey, gw, gh) != 0) {
+			seterr(err, errlen, "The source frames cannot be "
+			    "scaled for face detection.");
+			goto out;
 		}
 		/* The shorter side, so that a portrait video's speaker counts;
 		 * 24 px is the cascade's own window. */

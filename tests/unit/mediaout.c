@@ -677,19 +677,10 @@ detect(const char *video, double fps)
 		sc = m.frame->width > 480 ? (m.frame->width + 479) / 480 : 1;
 		w = m.frame->width / sc;
 		h = m.frame->height / sc;
-		if (sws == NULL) {
-			sws = sws_getContext(m.frame->width, m.frame->height,
-			    m.frame->format, w, h, AV_PIX_FMT_GRAY8, SWS_AREA,
-			    NULL, NULL, NULL);
-			grey = malloc((size_t)w * h);
-		}
-		{
-			uint8_t *d[4] = { grey, NULL, NULL, NULL };
-			int ls[4] = { w, 0, 0, 0 };
-
-			sws_scale(sws, (const uint8_t *const *)m.frame->data,
-			    m.frame->linesize, 0, m.frame->height, d, ls);
-		}
+		if (grey == NULL && (grey = malloc((size_t)w * h)) == NULL)
+			break;
+		if (media_grey(&sws, m.frame, grey, w, h) != 0)
+			break;
 		n = face_det_run(fd, grey, w, h, w, 24, 1, b, CROP_MAX_FACES);
 		for (i = 0; i < n; i++)
 			if (best < 0 || b[i].w > b[best].w)
@@ -733,17 +724,9 @@ gray(const char *video, double at, int w, int h)
 		if (media_frame_time(&m, k, m.frame) >= at - 0.001)
 			break;
 	}
-	sws = sws_getContext(m.frame->width, m.frame->height, m.frame->format,
-	    w, h, AV_PIX_FMT_GRAY8, SWS_AREA, NULL, NULL, NULL);
-	if (sws == NULL || (g = malloc((size_t)w * h)) == NULL)
+	if ((g = malloc((size_t)w * h)) == NULL ||
+	    media_grey(&sws, m.frame, g, w, h) != 0)
 		goto out;
-	{
-		uint8_t *d[4] = { g, NULL, NULL, NULL };
-		int ls[4] = { w, 0, 0, 0 };
-
-		sws_scale(sws, (const uint8_t *const *)m.frame->data,
-		    m.frame->linesize, 0, m.frame->height, d, ls);
-	}
 	if (fwrite(g, 1, (size_t)w * h, stdout) == (size_t)w * h)
 		rc = 0;
 out:
