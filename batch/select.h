@@ -60,6 +60,11 @@ struct select_req {
 size_t	select_heuristic(const struct transcript *, const struct select_req *,
 	    struct pick *out);
 
+/* Whether [START, END) overlaps any of the N picks: the best windows win,
+ * and a later one that overlaps them is passed over. */
+int	select_overlaps(const struct pick *picks, size_t n, double start,
+	    double end);
+
 /* Picks for a video without speech: evenly spaced windows. */
 size_t	select_evenly(const struct select_req *, struct pick *out);
 

@@ -193,7 +193,7 @@ select_heuristic(const struct transcript *t, const struct select_req *rq,
     struct pick *out)
 {
 	struct cand *c = NULL;
-	size_t nc = 0, a, b, i, k, np = 0;
+	size_t nc = 0, a, b, i, np = 0;
 
 	if (t->nw == 0 || (c = calloc(MAX_CANDS, sizeof(*c))) == NULL)
 		return 0;
@@ -218,10 +218,7 @@ select_heuristic(const struct transcript *t, const struct select_req *rq,
 	}
 	qsort(c, nc, sizeof(*c), cand_cmp);
 	for (i = 0; i < nc && np < (size_t)rq->clips; i++) {
-		for (k = 0; k < np; k++)
-			if (c[i].start < out[k].end && out[k].start < c[i].end)
-				break;
-		if (k < np)
+		if (select_overlaps(out, np, c[i].start, c[i].end))
 			continue;
 		out[np].start = c[i].start;
 		out[np].end = c[i].end;
@@ -232,6 +229,17 @@ select_heuristic(const struct transcript *t, const struct select_req *rq,
 	}
 	free(c);
 	return np;
+}
+
+int
+select_overlaps(const struct pick *picks, size_t n, double start, double end)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		if (start < picks[k].end && picks[k].start < end)
+			return 1;
+	return 0;
 }
 
 size_t

@@ -170,7 +170,7 @@ select_llm(const struct transcript *t, const struct select_req *rq,
 	struct curl_slist *hdrs = NULL;
 	CURL *h = NULL;
 	char auth[600], *key = NULL;
-	size_t nc = 0, s0 = 0, s1, chars, i, k;
+	size_t nc = 0, s0 = 0, s1, chars, i;
 	int np = 0, rc = -1;
 
 	if (c == NULL || t->nseg == 0 || (h = curl_easy_init()) == NULL) {
@@ -204,10 +204,7 @@ select_llm(const struct transcript *t, const struct select_req *rq,
 	}
 	qsort(c, nc, sizeof(*c), pick_cmp);
 	for (i = 0; i < nc && np < rq->clips; i++) {
-		for (k = 0; k < (size_t)np; k++)
-			if (c[i].start < out[k].end && out[k].start < c[i].end)
-				break;
-		if (k == (size_t)np)
+		if (!select_overlaps(out, (size_t)np, c[i].start, c[i].end))
 			out[np++] = c[i];
 	}
 	rc = np;

@@ -254,11 +254,8 @@ select_scenes(const struct scenes *sc, const struct select_req *rq,
 	qsort(c, nk, sizeof(*c), cmp_scand);
 	for (i = 0; i < nk && np < (size_t)rq->clips; i++) {
 		char at[32];
-		int clash = 0;
 
-		for (j = 0; j < np; j++)
-			clash |= c[i].start < out[j].end && out[j].start < c[i].end;
-		if (clash)
+		if (select_overlaps(out, np, c[i].start, c[i].end))
 			continue;
 		out[np].start = c[i].start;
 		out[np].end = c[i].end;

@@ -53,7 +53,7 @@ no_speech(struct task_ctx *ctx, const struct select_req *rq,
 	struct pick even[MAX_PICKS];
 	char *src, serr[256] = "";
 	const char *msg, *reason = NULL;
-	size_t ncuts = 0, n = 0, ne, i, j;
+	size_t ncuts = 0, n = 0, ne, i;
 	long long t_ms = now_ms();
 	int transient, r = -1;
 	json_t *d;
@@ -86,12 +86,7 @@ no_speech(struct task_ctx *ctx, const struct select_req *rq,
 		/* Too few cuts for the clips asked: fill in evenly where
 		 * nothing was chosen. */
 		for (i = 0; i < ne && n < (size_t)rq->clips; i++) {
-			int clash = 0;
-
-			for (j = 0; j < n; j++)
-				clash |= even[i].start < picks[j].end &&
-				    picks[j].start < even[i].end;
-			if (clash)
+			if (select_overlaps(picks, n, even[i].start, even[i].end))
 				continue;
 			picks[n] = even[i];
 			xsnprintf(picks[n].reason, sizeof(picks[n].reason),
