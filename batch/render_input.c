@@ -117,8 +117,30 @@ turnable(int format, int rot)
 	return 1;
 }
 
-/* Turn m->raw upright into m->frame, through m->turned (whose buffers are
- * reused from picture to picture). */
+/* Give F buffers for a FMT picture of W x H, keeping the ones it has when
+ * they fit (a fresh 3 MB picture each time costs page faults), and none
+ * of the last picture's side data or metadata: av_frame_copy_props()
+ * adds to those, so a reused frame would gather them picture after
+ * picture.  0 or -1. */
+static int
+frame_fit(AVFrame *f, int fmt, int w, int h)
+{
+	if (f->format == fmt && f->width == w && f->height == h &&
+	    f->buf[0] != NULL) {
+		while (f->nb_side_data > 0)
+			av_frame_remove_side_data(f, f->side_data[0]->type);
+		av_dict_free(&f->metadata);
+		return av_frame_make_writable(f) < 0 ? -1 : 0;
+	}
+	av_frame_unref(f);
+	f->format = fmt;
+	f->width = w;
+	f->height = h;
+	return av_frame_get_buffer(f, 0) < 0 ? -1 : 0;
+}
+
+/* Turn m->raw upright into m->frame, through m->turned (and m->conv),
+ * whose buffers are reused from picture to picture. */
 static int
 rot_frame(struct media_in *m, char *err, size_t errlen)
 {
@@ -132,11 +154,8 @@ rot_frame(struct media_in *m, char *err, size_t errlen)
 		m->rot_sws = sws_getCachedContext(m->rot_sws, s->width, s->height,
 		    s->format, s->width, s->height, AV_PIX_FMT_YUV420P,
 		    SWS_BICUBIC, NULL, NULL, NULL);
-		av_frame_unref(m->conv);
-		m->conv->format = AV_PIX_FMT_YUV420P;
-		m->conv->width = s->width;
-		m->conv->height = s->height;
-		if (m->rot_sws == NULL || av_frame_get_buffer(m->conv, 0) < 0 ||
+		if (m->rot_sws == NULL || frame_fit(m->conv, AV_PIX_FMT_YUV420P,
+		    s->width, s->height) != 0 ||
 		    sws_scale_frame(m->rot_sws, m->conv, s) < 0 ||
 		    av_frame_copy_props(m->conv, s) < 0) {
 			seterr(err, errlen, "The video's pixel format %s could "
@@ -146,15 +165,8 @@ rot_frame(struct media_in *m, char *err, size_t errlen)
 		}
 		s = m->conv;
 	}
-	if (t->format != s->format || t->width != (quarter ? s->height :
-	    s->width) || t->height != (quarter ? s->width : s->height)) {
-		av_frame_unref(t);
-		t->format = s->format;
-		t->width = quarter ? s->height : s->width;
-		t->height = quarter ? s->width : s->height;
-		if (av_frame_get_buffer(t, 0) < 0)
-			goto oom;
-	} else if (av_frame_make_writable(t) < 0)
+	if (frame_fit(t, s->format, quarter ? s->height : s->width,
+	    quarter ? s->width : s->height) != 0)
 		goto oom;
 	d = av_pix_fmt_desc_get(s->format);
 	bps = (d->comp[0].depth + 7) / 8;
