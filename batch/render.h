@@ -3,7 +3,7 @@
  * decoders (render_input.c), and the clip renderer (render_clip.c) that
  * decodes from the keyframe before a clip, crops each frame along the
  * crop path, scales, burns captions with libass, and encodes H.264 + AAC
- * into MP4 in a second thread.
+ * into MP4 while a second thread decodes.
  */
 #ifndef CLIPMILL_RENDER_H
 #define CLIPMILL_RENDER_H

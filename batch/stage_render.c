@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "captions.h"
@@ -72,6 +73,12 @@ render_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 	enum stage_rc rc = STAGE_PERMANENT;
 	long long t_ms = now_ms();
 
+	/* libx264 rounds its large buffers up to whole 2 MB pages and asks
+	 * for transparent huge pages for them, so each is resident to its
+	 * last page: 14 MB more per 1080x1920 render, for no speed here
+	 * (contrib/bench/render).  The stage runs in a child of its own
+	 * (isolated), so the setting is that child's alone. */
+	prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
 	memset(&cp, 0, sizeof(cp));
 	if (json_unpack(tk->payload, "{sFsFs?ss?ss?ss?b}", "start", &start,
 	    "end", &end, "aspect", &aspect, "crop_key", &crop_key,
@@ -133,13 +140,11 @@ render_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 	rq.ass = ass;
 	rq.preset = cfg.x264_preset;
 	rq.crf = (int)cfg.x264_crf;
-	/* 0: one encoder thread per core, as documented.  libx264's own
-	 * choice is 1.5 per core: at 1080x1920 that holds 23 MB more for no
-	 * gain in speed (2 cores, contrib/bench/render). */
-	rq.threads = cfg.render_threads > 0 ? (int)cfg.render_threads :
-	    (int)sysconf(_SC_NPROCESSORS_ONLN);
-	if (rq.threads < 1)
-		rq.threads = 1;
+	/* 0: libx264's own choice, 1.5 frame threads per core.  One per
+	 * core holds 23 MB less at 1080x1920 but leaves the cores idle
+	 * more often while the frame threads wait on each other (2 cores:
+	 * 3% more wall time, contrib/bench/render). */
+	rq.threads = (int)cfg.render_threads;
 	rq.out_mp4 = mp4;
 	rq.out_jpg = jpg;
 	rq.progress = progress_cb;

@@ -99,7 +99,7 @@ struct config {
 	char	*caption_font;
 	double	 crop_dead_zone;	/* share of the crop width the face may drift */
 	double	 crop_max_speed;	/* camera pan, crop widths per second */
-	long long render_threads;	/* 0: one per core */
+	long long render_threads;	/* 0: libx264 decides */
 
 	/* web front */
 	long long fcgi_threads;
