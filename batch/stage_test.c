@@ -10,7 +10,8 @@
  *
  *   noop            in-process, batch claims: does nothing
  *   sleep           isolated: sleeps {"ms":N} in {"steps":S} steps,
- *                   reporting progress after each
+ *                   reporting progress after each; the first attempt
+ *                   {"first_ms":N} instead when given
  *   capped          sleep, with the concurrency cap cfg.cap_test
  *   fail_transient  isolated: fails transiently until attempt
  *                   {"succeed_on":N} (never when absent)
@@ -111,6 +112,8 @@ sleep_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 	long long steps = payload_int(ctx, "steps", 10, 1, 100000);
 	long long start = wall_ms(), i;
 
+	if (ctx->task->attempts <= 1)
+		ms = payload_int(ctx, "first_ms", ms, 0, 3600000);
 	for (i = 1; i <= steps; i++) {
 		sleep_ms(ms / steps);
 		if (task_progress(ctx, (int)(i * 100 / steps), "step %lld of %lld",

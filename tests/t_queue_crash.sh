@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Semantics 3: crash recovery.  kill -9 of a runner mid-task: its session
 # lock is gone, so another runner rescues the task at once and completes
-# it within 5 s, the attempt counted.  A hung runner (SIGSTOP) loses its
+# it within 5 s, the attempt counted.  The first attempts run long, so
+# that a loaded machine cannot finish them before the kill or the stop.  A hung runner (SIGSTOP) loses its
 # task once the heartbeat lease (2 s here) expires, and its late result,
 # after SIGCONT, is refused.
 . "$(dirname "$0")/lib.sh"
@@ -14,7 +15,7 @@ running_by() {  # TASK PID: the task is running under runner PID
 
 # --- kill -9 ---
 job=$(qjob)
-qtasks "$job" sleep 1 '{"ms":1500,"steps":15}'
+qtasks "$job" sleep 1 '{"first_ms":60000,"ms":1500,"steps":15}'
 task=$(sql "SELECT max(id) FROM tasks")
 qrun a --stage sleep --idle-exit 20
 check "runner A took the task" wait_for 10 running_by "$task" "$(qpid a)"
@@ -38,7 +39,7 @@ check_eq "B exits 0" 0 "$QRC"
 
 # --- SIGSTOP: lease expiry, late result refused ---
 job=$(qjob)
-qtasks "$job" sleep 1 '{"ms":1200,"steps":4}'
+qtasks "$job" sleep 1 '{"first_ms":2500,"ms":1200,"steps":4}'
 task=$(sql "SELECT max(id) FROM tasks")
 qrun c --stage sleep --idle-exit 30
 check "runner C took the task" wait_for 10 running_by "$task" "$(qpid c)"
