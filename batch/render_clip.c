@@ -63,7 +63,7 @@ averr(char *err, size_t errlen, const char *what, int e)
 struct item {
 	AVFrame	*f;		/* NULL: end of stream */
 	int	 audio;
-	int	 stop;		/* the producer gave up: drop, do not encode */
+	int	 stop;		/* the render stopped: drop, do not encode */
 };
 
 struct fq {
@@ -71,7 +71,8 @@ struct fq {
 	pthread_cond_t	cv;
 	struct item	it[QUEUE_CAP];
 	int		head, n;
-	int		failed;		/* the encoder gave up */
+	int		failed;		/* stopped: the encoder or the producer
+					   gave up, or the render was cancelled */
 	/* Output frames come back here once encoded: fresh 3 MB frames for
 	 * every picture cost more in page faults than the scaling itself. */
 	AVFrame		*pool[POOL_CAP];
