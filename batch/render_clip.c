@@ -983,7 +983,7 @@ render_clip(const struct render_req *r, struct render_res *res, char *err,
 	AVDictionary *mopts = NULL;
 	struct crop_path centre;
 	const struct crop_path *cp = r->crop;
-	int have_caps = 0, e;
+	int e;
 	enum render_rc rc = RENDER_ERR;
 
 	memset(res, 0, sizeof(*res));
@@ -1023,10 +1023,9 @@ render_clip(const struct render_req *r, struct render_res *res, char *err,
 
 	if (r->ass != NULL) {
 		if (caps_open(&caps, r->ass, r->out_w, r->out_h,
-		    res->captions_err, sizeof(res->captions_err)) == 0) {
-			have_caps = 1;
+		    res->captions_err, sizeof(res->captions_err)) == 0)
 			p.caps = &caps;
-		} else
+		else
 			res->captions_failed = 1;
 	}
 
@@ -1108,8 +1107,7 @@ out:
 	swr_free(&at.swr);
 	if (at.fifo)
 		av_audio_fifo_free(at.fifo);
-	if (have_caps)
-		caps_close(&caps);
+	caps_close(&caps);
 	avcodec_free_context(&o.venc);
 	avcodec_free_context(&o.aenc);
 	if (o.oc) {
