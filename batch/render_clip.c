@@ -106,13 +106,15 @@ fq_give(struct fq *q, AVFrame *f)
 	av_frame_free(&f);
 }
 
+/* Queue F, or drop it once the render has stopped.  F NULL is the end of
+ * the stream, which always gets through, so that the encoder loop ends. */
 static void
 fq_put(struct fq *q, AVFrame *f, int audio)
 {
 	pthread_mutex_lock(&q->mu);
-	while (q->n == QUEUE_CAP && !q->failed)
+	while (q->n == QUEUE_CAP && (f == NULL || !q->failed))
 		pthread_cond_wait(&q->cv, &q->mu);
-	if (q->failed) {
+	if (q->failed && f != NULL) {
 		pthread_mutex_unlock(&q->mu);
 		av_frame_free(&f);
 		return;
@@ -142,23 +144,6 @@ fq_stop(struct fq *q)
 {
 	pthread_mutex_lock(&q->mu);
 	q->failed = 1;
-	pthread_cond_broadcast(&q->cv);
-	pthread_mutex_unlock(&q->mu);
-}
-
-/* The producer's last word: the end of the stream, or (FAILED) a stop.
- * It always gets through, so that the encoder loop ends. */
-static void
-fq_end(struct fq *q, int failed)
-{
-	pthread_mutex_lock(&q->mu);
-	if (failed)
-		q->failed = 1;
-	while (q->n == QUEUE_CAP)
-		pthread_cond_wait(&q->cv, &q->mu);
-	q->it[(q->head + q->n) % QUEUE_CAP].f = NULL;
-	q->it[(q->head + q->n) % QUEUE_CAP].audio = 0;
-	q->n++;
 	pthread_cond_broadcast(&q->cv);
 	pthread_mutex_unlock(&q->mu);
 }
@@ -962,8 +947,9 @@ producer_main(void *arg)
 	struct prod *p = arg;
 
 	yield_to_encoder();
-	p->rc = produce(p);
-	fq_end(&p->o->q, p->rc != 0);
+	if ((p->rc = produce(p)) != 0)
+		fq_stop(&p->o->q);
+	fq_put(&p->o->q, NULL, 0);
 	return NULL;
 }
 
