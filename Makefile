@@ -20,6 +20,9 @@ SPHINX_PKGS := pocketsphinx sphinxbase
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) $(SPHINX_PKGS) 2>/dev/null)
 SPHINX_CFLAGS := $(shell pkg-config --cflags $(SPHINX_PKGS) 2>/dev/null)
+# Every module the build needs; a plain `make` without them says which are
+# missing and to run `make deps`, before any compiler error.
+ALL_PKGS := $(PKGS) $(SPHINX_PKGS) opencv4 fcgi
 # Debian's en-us model for the offline transcriber (cfg overrides it).
 PS_MODELDIR := $(shell pkg-config --variable=modeldir pocketsphinx 2>/dev/null)
 
@@ -27,7 +30,7 @@ WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wwrite-strings
 CFLAGS   ?= -O2 -g
 CXXFLAGS ?= -O2 -g
-CPPFLAGS += -D_GNU_SOURCE -Ilib -Ibatch -I$(B) -DSYSCONFDIR='"$(SYSCONFDIR)"'
+CPPFLAGS += -D_GNU_SOURCE -I$(B) -DSYSCONFDIR='"$(SYSCONFDIR)"'
 ALL_CFLAGS   = -std=c11 $(WARN) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP
 ALL_CXXFLAGS = -std=c++17 -Wall -Wextra -Wshadow $(CXXFLAGS) $(PKG_CFLAGS) \
             $(CV_CFLAGS) -MMD -MP
@@ -43,24 +46,35 @@ ifeq ($(SANITIZE),1)
   LDFLAGS  += -fsanitize=address,undefined
 endif
 
-# lib/: shared by every program.  batch/: the runner and the CLI; every
-# batch/*.c that is not a program's main file is linked into both.
-LIB_SRC   := $(wildcard lib/*.c)
-LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o) $(B)/sql_migrations.o
-BATCH_MAIN := batch/clipmill.c batch/clipmill-batch.c
-BATCH_SRC := $(filter-out $(BATCH_MAIN),$(wildcard batch/*.c))
-BATCH_CXX := $(wildcard batch/*.cpp)
-BATCH_OBJ := $(BATCH_SRC:%.c=$(B)/%.o) $(BATCH_CXX:%.cpp=$(B)/%.o)
-FCGI_SRC  := $(wildcard fcgi/*.c)
-FCGI_OBJ  := $(FCGI_SRC:%.c=$(B)/%.o)
+# One archive per part, each globbed from its own folder (README, Layout):
+#   lib/            shared by every program; depends on nothing above it
+#   fcgi/           the web front (main.c is the program's main file)
+#   batch/runner/   the runner: claiming, the forked child, the registry
+#   batch/stages/   one file (or folder) per stage
+#   batch/media/    the media code the stages share
+#   batch/cli/      the operator CLI
+# Tests link what they test from these archives.
+LIB_SRC    := $(wildcard lib/*.c)
+LIB_OBJ    := $(LIB_SRC:%.c=$(B)/%.o) $(B)/sql_migrations.o
+FRONT_SRC  := $(filter-out fcgi/main.c,$(wildcard fcgi/*.c))
+FRONT_OBJ  := $(FRONT_SRC:%.c=$(B)/%.o)
+RUNNER_SRC := $(filter-out batch/runner/main.c,$(wildcard batch/runner/*.c))
+STAGES_SRC := $(wildcard batch/stages/*.c batch/stages/*/*.c)
+MEDIA_SRC  := $(wildcard batch/media/*.c)
+MEDIA_CXX  := $(wildcard batch/media/*.cpp)
+CLI_SRC    := $(filter-out batch/cli/main.c,$(wildcard batch/cli/*.c))
+RUNNER_OBJ := $(RUNNER_SRC:%.c=$(B)/%.o)
+STAGES_OBJ := $(STAGES_SRC:%.c=$(B)/%.o)
+MEDIA_OBJ  := $(MEDIA_SRC:%.c=$(B)/%.o) $(MEDIA_CXX:%.cpp=$(B)/%.o)
+CLI_OBJ    := $(CLI_SRC:%.c=$(B)/%.o)
+BATCH_OBJ  := $(RUNNER_OBJ) $(STAGES_OBJ) $(MEDIA_OBJ) $(CLI_OBJ)
+MAIN_OBJ   := $(B)/fcgi/main.o $(B)/batch/runner/main.o $(B)/batch/cli/main.o
 TEST_SRC  := $(wildcard tests/unit/*.c)
 TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 MIGRATIONS := $(sort $(wildcard sql/[0-9]*.sql))
+MANPAGES   := $(wildcard fcgi/*.[158] etc/*.[158] batch/*/*.[158])
 
-PROGS := $(B)/clipmill $(B)/clipmill-batch
-ifneq ($(FCGI_SRC),)
-  PROGS += $(B)/clipmill.fcgi
-endif
+PROGS := $(B)/clipmill $(B)/clipmill-batch $(B)/clipmill.fcgi
 
 all: $(PROGS) $(TEST_BIN)
 
@@ -70,13 +84,25 @@ all: $(PROGS) $(TEST_BIN)
 # and only then.
 BUILD_ID = $(CC) $(CXX) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_CXXFLAGS) $(LDFLAGS)
 $(B)/build.stamp: FORCE
+	@missing=$$(for m in $(ALL_PKGS); do pkg-config --exists $$m 2>/dev/null || \
+	    printf ' %s' $$m; done); if [ -n "$$missing" ]; then \
+	    echo "clipmill: missing pkg-config modules:$$missing; run 'make deps' (as root) first" >&2; \
+	    exit 1; fi
 	@mkdir -p $(@D)
 	@echo '$(subst ','\'',$(BUILD_ID))' | cmp -s - $@ || \
 	    echo '$(subst ','\'',$(BUILD_ID))' > $@
-$(LIB_OBJ) $(BATCH_OBJ) $(FCGI_OBJ) $(BATCH_MAIN:%.c=$(B)/%.o) \
+$(LIB_OBJ) $(FRONT_OBJ) $(BATCH_OBJ) $(MAIN_OBJ) \
     $(TEST_SRC:%.c=$(B)/%.o): $(B)/build.stamp
 
-$(B)/batch/asr_sphinx.o: CPPFLAGS += $(SPHINX_CFLAGS) \
+# Each part sees the headers of lib/ and its own; batch/ includes across
+# its folders by path ("media/probe.h").  lib/ sees nothing above it.
+$(LIB_OBJ): CPPFLAGS += -Ilib
+$(FRONT_OBJ) $(B)/fcgi/main.o: CPPFLAGS += -Ilib -Ifcgi
+$(BATCH_OBJ) $(B)/batch/runner/main.o $(B)/batch/cli/main.o: \
+    CPPFLAGS += -Ilib -Ibatch
+$(TEST_SRC:%.c=$(B)/%.o): CPPFLAGS += -Ilib -Ibatch -Ifcgi
+
+$(B)/batch/stages/transcribe/asr_sphinx.o: CPPFLAGS += $(SPHINX_CFLAGS) \
     -DPS_MODELDIR='"$(PS_MODELDIR)"'
 
 $(B)/%.o: %.c
@@ -97,29 +123,36 @@ $(B)/sql_migrations.o: $(B)/sql_migrations.c
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/libclipmill.a: $(LIB_OBJ)
+$(B)/libfcgi_front.a: $(FRONT_OBJ)
+$(B)/librunner.a: $(RUNNER_OBJ)
+$(B)/libstages.a: $(STAGES_OBJ)
+$(B)/libmedia.a: $(MEDIA_OBJ)
+$(B)/libcli.a: $(CLI_OBJ)
+$(B)/lib%.a:
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/libbatch.a: $(BATCH_OBJ)
-	rm -f $@ && ar rcs $@ $^
+# The runner's registry names every stage and the stages report through
+# the runner: the batch archives are one group for the linker.
+BATCH_A := $(B)/libcli.a $(B)/librunner.a $(B)/libstages.a $(B)/libmedia.a
+BATCH_LINK = -Wl,--start-group $(BATCH_A) -Wl,--end-group $(B)/libclipmill.a \
+    $(if $(MEDIA_CXX),$(CV_LIBS)) $(LDLIBS)
+LINK := $(if $(MEDIA_CXX),$(CXX),$(CC))
 
-LINK := $(if $(BATCH_CXX),$(CXX),$(CC))
-BATCH_LIBS := $(if $(BATCH_CXX),$(CV_LIBS))
+$(B)/clipmill: $(B)/batch/cli/main.o $(BATCH_A) $(B)/libclipmill.a
+	$(LINK) $(LDFLAGS) -o $@ $< $(BATCH_LINK)
 
-$(B)/clipmill: $(B)/batch/clipmill.o $(B)/libbatch.a $(B)/libclipmill.a
-	$(LINK) $(LDFLAGS) -o $@ $^ $(BATCH_LIBS) $(LDLIBS)
+$(B)/clipmill-batch: $(B)/batch/runner/main.o $(BATCH_A) $(B)/libclipmill.a
+	$(LINK) $(LDFLAGS) -o $@ $< $(BATCH_LINK)
 
-$(B)/clipmill-batch: $(B)/batch/clipmill-batch.o $(B)/libbatch.a $(B)/libclipmill.a
-	$(LINK) $(LDFLAGS) -o $@ $^ $(BATCH_LIBS) $(LDLIBS)
-
-$(B)/clipmill.fcgi: $(FCGI_OBJ) $(B)/libclipmill.a
+$(B)/clipmill.fcgi: $(B)/fcgi/main.o $(B)/libfcgi_front.a $(B)/libclipmill.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lfcgi
 
 # A unit test is compiled as C by the %.o rule (so that its header
-# dependencies are tracked), then linked like the programs (by the C++
-# driver once batch/ has C++ in it).
-$(B)/tests/%: $(B)/tests/unit/%.o $(B)/libbatch.a $(B)/libclipmill.a
+# dependencies are tracked), then linked against every archive (by the C++
+# driver: the media archive has C++ in it); it takes only what it uses.
+$(B)/tests/%: $(B)/tests/unit/%.o $(B)/libfcgi_front.a $(BATCH_A) $(B)/libclipmill.a
 	@mkdir -p $(@D)
-	$(LINK) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(BATCH_LIBS) $(LDLIBS)
+	$(LINK) $(LDFLAGS) -o $@ $< $(B)/libfcgi_front.a $(BATCH_LINK) -lfcgi
 .SECONDARY: $(TEST_SRC:%.c=$(B)/%.o)
 
 deps:
@@ -136,7 +169,7 @@ run: deps
 # Programs go to BINDIR (the runner too: the crontab calls it from there),
 # the configuration to SYSCONFDIR unless one is there already (an operator's
 # file is never overwritten), a pristine copy of etc/ and the crontab to
-# DATADIR, and the man pages found in */*.[158] to MANDIR.
+# DATADIR, and the man pages found anywhere in the tree to MANDIR.
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
@@ -148,7 +181,7 @@ install: all
 	    if [ -f $$f ]; then install -m 644 $$f $(DESTDIR)$(DATADIR)/ || exit 1; \
 	    elif [ -d $$f ]; then cp -R $$f $(DESTDIR)$(DATADIR)/ || exit 1; fi; done
 	$(if $(wildcard crontab),install -m 644 crontab $(DESTDIR)$(DATADIR)/crontab)
-	for f in $(wildcard */*.[158]); do \
+	for f in $(MANPAGES); do \
 	    install -m 644 $$f $(DESTDIR)$(MANDIR)/man$${f##*.}/ || exit 1; done
 
 clean:

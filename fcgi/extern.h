@@ -10,8 +10,9 @@
  *   longpoll.c  the listener thread that holds waiting long-poll requests
  *   pages.c     HTML
  *   metrics.c   /healthz and /metrics
- * parse.c and validate.c use neither libfcgi nor the database, so the unit
- * tests (tests/unit/web_*.c) include them directly.
+ * parse.c and validate.c use neither libfcgi nor the database: the unit
+ * tests (tests/unit/web_*.c) link them from build/libfcgi_front.a and see
+ * only the part of this header above WEB_PARSERS_ONLY.
  */
 #ifndef CLIPMILL_FCGI_EXTERN_H
 #define CLIPMILL_FCGI_EXTERN_H

@@ -2,7 +2,7 @@
 #
 # qsetup: a fresh database with test stages on, small lease and backoff,
 #   a user, and $CLIPMILL_TEST_LOG (one line per stage execution, see
-#   batch/stage_test.c).
+#   batch/stages/test.c).
 # qjob [STATE]: insert a job, print its id.
 # qtasks JOB STAGE N [PAYLOAD [MAX_ATTEMPTS]]: insert N pending tasks and
 #   NOTIFY once.

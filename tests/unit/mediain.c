@@ -25,18 +25,18 @@
 
 #include <curl/curl.h>
 
-#include "../../batch/asr.h"
-#include "../../batch/audio.h"
+#include "stages/transcribe/asr.h"
+#include "media/audio.h"
 #include "config.h"
 #include "db.h"
-#include "../../batch/fetch.h"
+#include "stages/fetch/fetch.h"
 #include "log.h"
-#include "../../batch/probe.h"
-#include "stage.h"
+#include "media/probe.h"
+#include "runner/stage.h"
 #include "util.h"
+#include "tap.h"
 
 static json_t *events;
-static int fails;
 
 int
 task_progress(struct task_ctx *ctx, int pct, const char *fmt, ...)
@@ -64,14 +64,6 @@ task_event(struct task_ctx *ctx, const char *kind, const char *msg,
 	(void)ctx;
 	json_array_append_new(events, json_pack("{sssssO?}", "kind", kind,
 	    "msg", msg, "data", data));
-}
-
-static void
-expect(int cond, const char *name)
-{
-	printf("%s %s\n", cond ? "ok" : "not ok", name);
-	if (!cond)
-		fails++;
 }
 
 static int
@@ -192,7 +184,7 @@ proxy_table(void)
 		    &out);
 		snprintf(name, sizeof(name), "proxy: %s -> %d", t[i].name,
 		    t[i].status);
-		expect(st == t[i].status && (st != 0 ||
+		ok(st == t[i].status && (st != 0 ||
 		    (r.tunnel == t[i].tunnel && r.port == t[i].port &&
 		    strcmp(r.host, t[i].host) == 0 && strcmp(out.len ? out.data :
 		    "", t[i].out) == 0)), name);
@@ -253,13 +245,13 @@ proxy_table(void)
 			buf_free(&out);
 			free(h);
 		}
-		expect(!bad, "proxy: 20000 mutated heads parsed sanely");
+		ok(!bad, "proxy: 20000 mutated heads parsed sanely");
 	}
 	{	/* OUT full: the head does not fit what it would become */
 		const char *h = "GET http://h/ HTTP/1.1\r\nProxy-Authorization: "
 		    "Basic c2VjcmV0\r\nX-Long: 0123456789\r\n\r\n";
 		buf_init(&out, 30);
-		expect(fetch_proxy_parse(h, strlen(h), "Basic c2VjcmV0", &r,
+		ok(fetch_proxy_parse(h, strlen(h), "Basic c2VjcmV0", &r,
 		    &out) == 431, "proxy: a head past OUT's maximum -> 431");
 		buf_free(&out);
 	}
@@ -321,26 +313,26 @@ tables(void)
 	for (i = 0; i < sizeof(ips) / sizeof(ips[0]); i++) {
 		snprintf(name, sizeof(name), "address %s %s", ips[i].ip,
 		    ips[i].blocked ? "blocked" : "allowed");
-		expect(blocked(ips[i].ip) == ips[i].blocked, name);
+		ok(blocked(ips[i].ip) == ips[i].blocked, name);
 	}
 	for (i = 0; i < sizeof(yt) / sizeof(yt[0]); i++) {
 		enum fetch_rc r = fetch_ytdlp_classify(yt[i].line, &sentence);
 		snprintf(name, sizeof(name), "yt-dlp line %zu -> \"%s\"", i,
 		    yt[i].has);
-		expect(r == yt[i].rc && strstr(sentence, yt[i].has) != NULL, name);
+		ok(r == yt[i].rc && strstr(sentence, yt[i].has) != NULL, name);
 	}
 	for (i = 0; i < sizeof(prog) / sizeof(prog[0]); i++) {
 		snprintf(name, sizeof(name), "progress \"%s\" = %d", prog[i].line,
 		    prog[i].pct);
-		expect(fetch_ytdlp_progress(prog[i].line) == prog[i].pct, name);
+		ok(fetch_ytdlp_progress(prog[i].line) == prog[i].pct, name);
 	}
 	proxy_table();
-	expect(asr_retry_after("7", 60) == 7, "Retry-After seconds");
-	expect(asr_retry_after("999", 60) == 60, "Retry-After capped");
-	expect(asr_retry_after("soon", 60) == -1, "Retry-After garbage");
-	expect(asr_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 60) == 0,
+	ok(asr_retry_after("7", 60) == 7, "Retry-After seconds");
+	ok(asr_retry_after("999", 60) == 60, "Retry-After capped");
+	ok(asr_retry_after("soon", 60) == -1, "Retry-After garbage");
+	ok(asr_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 60) == 0,
 	    "Retry-After date in the past");
-	expect(probe_norm_rotation(-90) == 90 && probe_norm_rotation(90) == 270
+	ok(probe_norm_rotation(-90) == 90 && probe_norm_rotation(90) == 270
 	    && probe_norm_rotation(180) == 180 && probe_norm_rotation(0) == 0,
 	    "display matrix rotation normalised clockwise");
 
@@ -357,20 +349,20 @@ tables(void)
 		    "0,\"end\":2,\"text\":\"a b\"}]}";
 		int r = asr_openai_parse(body, strlen(body), 100, &w, err,
 		    sizeof(err));
-		expect(r == 0 && w.n == 3, "openai answer parsed");
-		expect(w.n == 3 && fabs(w.v[2].start - 101.0) < 1e-9,
+		ok(r == 0 && w.n == 3, "openai answer parsed");
+		ok(w.n == 3 && fabs(w.v[2].start - 101.0) < 1e-9,
 		    "openai times re-based by the chunk offset");
-		expect(w.n == 3 && w.v[1].punct == '.' && w.v[0].punct == 0 &&
+		ok(w.n == 3 && w.v[1].punct == '.' && w.v[0].punct == 0 &&
 		    w.v[2].punct == '!', "openai sentence ends from segments");
-		expect(w.n == 3 && fabs(w.v[0].conf - exp(-0.1)) < 1e-6,
+		ok(w.n == 3 && fabs(w.v[0].conf - exp(-0.1)) < 1e-6,
 		    "openai confidence from avg_logprob");
 		w.n = 0;
-		expect(asr_openai_parse("{\"words\":[{\"word\":\"x\"}]}", 23, 0,
+		ok(asr_openai_parse("{\"words\":[{\"word\":\"x\"}]}", 23, 0,
 		    &w, err, sizeof(err)) == -1 && w.n == 0,
 		    "openai word without times refused");
-		expect(asr_openai_parse("<html>", 6, 0, &w, err, sizeof(err)) ==
+		ok(asr_openai_parse("<html>", 6, 0, &w, err, sizeof(err)) ==
 		    -1, "openai non-JSON refused");
-		expect(asr_openai_parse(nowords, strlen(nowords), 0, &w, err,
+		ok(asr_openai_parse(nowords, strlen(nowords), 0, &w, err,
 		    sizeof(err)) == 0 && w.n == 2 && fabs(w.v[1].start - 1.0) <
 		    1e-9, "openai segments without words spread evenly");
 		asr_words_free(&w);
@@ -384,12 +376,12 @@ tables(void)
 	for (i = 0; i < 80; i++)			/* 40 s without pauses */
 		asr_words_add(&w, "w", 3.0 + i * 0.5, 3.5 + i * 0.5, 0.5);
 	segs = transcript_segments(&w);
-	expect(segs != NULL && json_array_size(segs) >= 4,
+	ok(segs != NULL && json_array_size(segs) >= 4,
 	    "segments split at sentence end, pause and length");
-	expect(segs != NULL && strcmp(json_string_value(json_object_get(
+	ok(segs != NULL && strcmp(json_string_value(json_object_get(
 	    json_array_get(segs, 0), "text")), "one two.") == 0,
 	    "segment text ends with its sentence mark");
-	expect(segs != NULL && json_array_size(json_object_get(json_array_get(
+	ok(segs != NULL && json_array_size(json_object_get(json_array_get(
 	    segs, 1), "words")) == 1, "a pause ends a segment");
 	for (i = 0; segs != NULL && i < json_array_size(segs); i++) {
 		json_t *s = json_array_get(segs, i);
@@ -398,7 +390,7 @@ tables(void)
 		if (d > 30.0 + 1e-9)
 			break;
 	}
-	expect(segs != NULL && i == json_array_size(segs),
+	ok(segs != NULL && i == json_array_size(segs),
 	    "no segment longer than 30 s");
 	json_decref(segs);
 	asr_words_free(&w);
@@ -409,11 +401,11 @@ tables(void)
 	env[37] = -60;
 	env[70] = -70;
 	n = audio_split(env, 100, 40, &b);
-	expect(n == 3 && b[0] == 0 && b[1] == 37 && b[2] == 70 && b[3] == 100,
+	ok(n == 3 && b[0] == 0 && b[1] == 37 && b[2] == 70 && b[3] == 100,
 	    "audio split at quiet frames");
 	free(b);
 	n = audio_split(env, 10, 40, &b);
-	expect(n == 1 && b[1] == 10, "short audio is one chunk");
+	ok(n == 1 && b[1] == 10, "short audio is one chunk");
 	free(b);
 }
 
@@ -588,7 +580,7 @@ main(int argc, char **argv)
 		if (config_load("/dev/null", err, sizeof(err)) == -1)
 			return 2;
 		tables();
-		return fails ? 1 : 0;
+		return tap_done();
 	}
 	if (config_load(NULL, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s\n", err);

@@ -21,7 +21,7 @@
  *                                    the captions script the render burns
  *                                    (for contrib/bench/render)
  *
- * Until the runner (batch/runner.c) lands, task_progress and task_event
+ * task_progress and task_event
  * are defined here; they belong to the runner, never to a stage.
  */
 #include <errno.h>
@@ -34,18 +34,19 @@
 
 #include <libswscale/swscale.h>
 
-#include "captions.h"
+#include "media/captions.h"
 #include "config.h"
-#include "crop.h"
+#include "media/crop.h"
 #include "db.h"
-#include "face_cv.h"
+#include "media/face_cv.h"
 #include "log.h"
-#include "probe.h"
+#include "media/probe.h"
 #include "queue.h"
-#include "render.h"
-#include "select.h"
-#include "stage.h"
+#include "media/render.h"
+#include "stages/select/select.h"
+#include "runner/stage.h"
 #include "util.h"
+#include "tap.h"
 
 extern const struct stage stage_select, stage_frame, stage_render;
 
@@ -88,22 +89,6 @@ task_event(struct task_ctx *ctx, const char *kind, const char *msg,
 
 /* ---- unit tables ---- */
 
-static int fails, count;
-
-static void
-ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	count++;
-	printf("%s ", cond ? "ok" : "not ok");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	if (!cond)
-		fails++;
-}
 
 /* A face of SIZE px whose centre moves along FX(t), sampled at 5/s. */
 static size_t
@@ -512,8 +497,7 @@ unit(void)
 	unit_captions();
 	unit_select();
 	unit_scenes();
-	printf("# %d tests, %d failed\n", count, fails);
-	return fails != 0;
+	return tap_done();
 }
 
 /* ---- driver modes ---- */

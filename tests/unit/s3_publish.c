@@ -31,10 +31,10 @@
 #include "config.h"
 #include "db.h"
 #include "queue.h"
-#include "stage.h"
+#include "runner/stage.h"
 #include "store.h"
 #include "util.h"
-#include "s3_tap.h"
+#include "tap.h"
 
 extern const struct stage stage_publish;
 
@@ -122,7 +122,7 @@ offline(void)
 	enum stage_rc rc;
 
 	if ((dir = mkdtemp(tmpl)) == NULL) {
-		check(0, "temporary directory");
+		ok(0, "temporary directory");
 		return;
 	}
 	snprintf(store_dir, sizeof(store_dir), "%s/store", dir);
@@ -130,7 +130,7 @@ offline(void)
 	mkdir(scratch, 0755);
 	if (config_load("/dev/null", err, sizeof(err)) == -1 ||
 	    (st = store_file_open(store_dir, "/files", err, sizeof(err))) == NULL) {
-		check(0, err);
+		ok(0, err);
 		return;
 	}
 	mkdir_p(store_dir, 0755);
@@ -142,12 +142,12 @@ offline(void)
 	write_file(src, "jpeg bytes");
 
 	rc = run_task(st, scratch, 7, 3, 1, NULL, &res, err, sizeof(err));
-	check(rc == STAGE_OK, "publish moves a rendered clip");
-	check(exists(store_dir, "clips/7/3.mp4") && exists(store_dir,
+	ok(rc == STAGE_OK, "publish moves a rendered clip");
+	ok(exists(store_dir, "clips/7/3.mp4") && exists(store_dir,
 	    "clips/7/3.jpg"), "final keys clips/7/3.mp4 and .jpg exist");
-	check(!exists(store_dir, "jobs/7/render/3.mp4") &&
+	ok(!exists(store_dir, "jobs/7/render/3.mp4") &&
 	    !exists(store_dir, "jobs/7/render/3.jpg"), "render keys deleted");
-	check(res != NULL && strcmp(json_string_value(json_object_get(res,
+	ok(res != NULL && strcmp(json_string_value(json_object_get(res,
 	    "video_url")), "/files/clips/7/3.mp4") == 0 &&
 	    strcmp(json_string_value(json_object_get(res, "thumb_key")),
 	    "clips/7/3.jpg") == 0, "result has keys and URLs");
@@ -155,7 +155,7 @@ offline(void)
 	res = NULL;
 
 	rc = run_task(st, scratch, 7, 3, 2, NULL, &res, err, sizeof(err));
-	check(rc == STAGE_OK && res != NULL && strcmp(json_string_value(
+	ok(rc == STAGE_OK && res != NULL && strcmp(json_string_value(
 	    json_object_get(res, "video_key")), "clips/7/3.mp4") == 0,
 	    "a retry after the render keys were deleted still succeeds");
 	json_decref(res);
@@ -165,24 +165,24 @@ offline(void)
 	write_file(src, "video bytes");
 	n_events = 0;
 	rc = run_task(st, scratch, 7, 4, 1, NULL, &res, err, sizeof(err));
-	check(rc == STAGE_OK && json_is_null(json_object_get(res, "thumb_url"))
+	ok(rc == STAGE_OK && json_is_null(json_object_get(res, "thumb_url"))
 	    && n_events == 1 && strcmp(last_event, "fallback") == 0,
 	    "no thumbnail: published without one, with a fallback event");
 	json_decref(res);
 	res = NULL;
 
 	rc = run_task(st, scratch, 7, 5, 1, NULL, &res, err, sizeof(err));
-	check(rc == STAGE_PERMANENT && strstr(err, "jobs/7/render/5.mp4") != NULL
+	ok(rc == STAGE_PERMANENT && strstr(err, "jobs/7/render/5.mp4") != NULL
 	    && strstr(err, "not in the store") != NULL && res == NULL,
 	    "missing render: permanent, with a sentence naming the key");
 
 	rc = run_task(st, scratch, 7, 6, 1, "{\"video_key\":\"jobs/8/render/6.mp4\"}",
 	    &res, err, sizeof(err));
-	check(rc == STAGE_PERMANENT && strstr(err, "not one of this job's"),
+	ok(rc == STAGE_PERMANENT && strstr(err, "not one of this job's"),
 	    "a payload key of another job is refused");
 	rc = run_task(st, scratch, 7, 0, 1, NULL, &res, err, sizeof(err));
-	check(rc == STAGE_PERMANENT, "a task without a clip is refused");
-	check(exists(scratch, ".") && !exists(scratch, "publish.mp4"),
+	ok(rc == STAGE_PERMANENT, "a task without a clip is refused");
+	ok(exists(scratch, ".") && !exists(scratch, "publish.mp4"),
 	    "scratch copies removed");
 	store_close(st);
 	{
@@ -214,7 +214,7 @@ main(int argc, char **argv)
 
 	if (argc < 2) {
 		offline();
-		return fails ? 1 : 0;
+		return tap_done();
 	}
 	if (config_load(NULL, err, sizeof(err)) == -1 ||
 	    (st = store_open(err, sizeof(err))) == NULL) {

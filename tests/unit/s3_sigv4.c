@@ -9,7 +9,7 @@
 #include "s3_xml.h"
 #include "sigv4.h"
 #include "util.h"
-#include "s3_tap.h"
+#include "tap.h"
 
 
 static void
@@ -28,7 +28,7 @@ test_presign(void)
 	    "/test.txt", "us-east-1", "s3", "AKIAIOSFODNN7EXAMPLE",
 	    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "20130524T000000Z",
 	    86400, err, sizeof(err));
-	check(q != NULL && strcmp(q, want) == 0,
+	ok(q != NULL && strcmp(q, want) == 0,
 	    "presigned GET matches AWS's published example");
 	if (q != NULL && strcmp(q, want) != 0)
 		printf("# got  %s\n# want %s\n", q, want);
@@ -39,18 +39,18 @@ test_presign(void)
 	    "/test.txt", "us-east-1", "s3", "AKIAIOSFODNN7EXAMPLE",
 	    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEX", "20130524T000000Z",
 	    86400, err, sizeof(err));
-	check(q != NULL && strstr(q, "aeeed9bbccd4") == NULL,
+	ok(q != NULL && strstr(q, "aeeed9bbccd4") == NULL,
 	    "another secret gives another signature");
 	free(q);
 
 	q = sigv4_presign_query("GET", "h", "/k", "us-east-1", "s3", "A", "S",
 	    "20130524T000000Z", 604801, err, sizeof(err));
-	check(q == NULL && strstr(err, "7 days") != NULL,
+	ok(q == NULL && strstr(err, "7 days") != NULL,
 	    "expiry beyond 7 days refused with a sentence");
 	free(q);
 	q = sigv4_presign_query("GET", "h", "/k", "us-east-1", "s3", "A", "S",
 	    "2013", 60, err, sizeof(err));
-	check(q == NULL, "malformed date refused");
+	ok(q == NULL, "malformed date refused");
 	free(q);
 }
 
@@ -60,7 +60,7 @@ test_timestamp(void)
 	char ts[17];
 
 	sigv4_timestamp(1369353600, ts);	/* 2013-05-24 00:00:00 UTC */
-	check(strcmp(ts, "20130524T000000Z") == 0, "timestamp format");
+	ok(strcmp(ts, "20130524T000000Z") == 0, "timestamp format");
 }
 
 static void
@@ -85,12 +85,12 @@ test_encode(void)
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		buf_init(&b, 1024);
 		snprintf(name, sizeof(name), "uri encode case %zu", i + 1);
-		check(sigv4_uri_encode(&b, t[i].in, t[i].keep_slash) == 0 &&
+		ok(sigv4_uri_encode(&b, t[i].in, t[i].keep_slash) == 0 &&
 		    strcmp(b.data, t[i].out) == 0, name);
 		buf_free(&b);
 	}
 	buf_init(&b, 8);
-	check(sigv4_uri_encode(&b, "0123456789", 0) == -1,
+	ok(sigv4_uri_encode(&b, "0123456789", 0) == -1,
 	    "uri encode fails cleanly past the buffer's maximum");
 	buf_free(&b);
 }
@@ -108,24 +108,24 @@ test_xml(void)
 	char out[64], small[4];
 	size_t pos = 0;
 
-	check(s3_xml_text(err, "Code", NULL, out, sizeof(out)) == 0 &&
+	ok(s3_xml_text(err, "Code", NULL, out, sizeof(out)) == 0 &&
 	    strcmp(out, "NoSuchBucket") == 0, "xml: error code");
-	check(s3_xml_text(err, "Message", NULL, out, sizeof(out)) == 0 &&
+	ok(s3_xml_text(err, "Message", NULL, out, sizeof(out)) == 0 &&
 	    strcmp(out, "The bucket \"b\" & more") == 0, "xml: entities decoded");
-	check(s3_xml_text(err, "Missing", NULL, out, sizeof(out)) == -1,
+	ok(s3_xml_text(err, "Missing", NULL, out, sizeof(out)) == -1,
 	    "xml: absent tag");
-	check(s3_xml_text(err, "Code", NULL, small, sizeof(small)) == -1,
+	ok(s3_xml_text(err, "Code", NULL, small, sizeof(small)) == -1,
 	    "xml: text too long for the output is refused");
-	check(s3_xml_text(list, "Key", &pos, out, sizeof(out)) == 0 &&
+	ok(s3_xml_text(list, "Key", &pos, out, sizeof(out)) == 0 &&
 	    strcmp(out, "jobs/1/a") == 0, "xml: first key");
-	check(s3_xml_text(list, "Key", &pos, out, sizeof(out)) == 0 &&
+	ok(s3_xml_text(list, "Key", &pos, out, sizeof(out)) == 0 &&
 	    strcmp(out, "jobs/1/b&c") == 0, "xml: second key");
-	check(s3_xml_text(list, "Key", &pos, out, sizeof(out)) == -1,
+	ok(s3_xml_text(list, "Key", &pos, out, sizeof(out)) == -1,
 	    "xml: no third key");
-	check(s3_xml_text(list, "NextContinuationToken", NULL, out,
+	ok(s3_xml_text(list, "NextContinuationToken", NULL, out,
 	    sizeof(out)) == 0 && strcmp(out, "1/x+y=") == 0,
 	    "xml: continuation token");
-	check(s3_xml_text("<Key>unterminated", "Key", NULL, out,
+	ok(s3_xml_text("<Key>unterminated", "Key", NULL, out,
 	    sizeof(out)) == -1, "xml: unterminated element");
 }
 
@@ -136,5 +136,5 @@ main(void)
 	test_timestamp();
 	test_encode();
 	test_xml();
-	return fails ? 1 : 0;
+	return tap_done();
 }

@@ -17,7 +17,7 @@
 #include "config.h"
 #include "store.h"
 #include "util.h"
-#include "s3_tap.h"
+#include "tap.h"
 
 
 static void
@@ -56,7 +56,7 @@ offline(void)
 	set("s3_bucket", "clips");
 
 	s = try_open(err, sizeof(err));
-	check(s == NULL && strstr(err, "AWS_ACCESS_KEY_ID") != NULL,
+	ok(s == NULL && strstr(err, "AWS_ACCESS_KEY_ID") != NULL,
 	    "no credentials: a sentence naming where they come from");
 	store_close(s);
 	setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE", 1);
@@ -64,7 +64,7 @@ offline(void)
 
 	set("s3_access_key_file", "/nonexistent/key");
 	s = try_open(err, sizeof(err));
-	check(s == NULL && strstr(err, "s3_access_key_file") != NULL &&
+	ok(s == NULL && strstr(err, "s3_access_key_file") != NULL &&
 	    strstr(err, "/nonexistent/key") != NULL,
 	    "unreadable key file: named in the error");
 	store_close(s);
@@ -72,17 +72,17 @@ offline(void)
 
 	set("s3_bucket", "Bad_Bucket");
 	s = try_open(err, sizeof(err));
-	check(s == NULL && strstr(err, "s3_bucket") != NULL, "bad bucket name");
+	ok(s == NULL && strstr(err, "s3_bucket") != NULL, "bad bucket name");
 	store_close(s);
 	set("s3_bucket", "clips");
 
 	set("s3_endpoint", "ftp://127.0.0.1");
 	s = try_open(err, sizeof(err));
-	check(s == NULL && strstr(err, "http://") != NULL, "endpoint scheme");
+	ok(s == NULL && strstr(err, "http://") != NULL, "endpoint scheme");
 	store_close(s);
 	set("s3_endpoint", "http://127.0.0.1:9000/some/path");
 	s = try_open(err, sizeof(err));
-	check(s == NULL && strstr(err, "without a path") != NULL,
+	ok(s == NULL && strstr(err, "without a path") != NULL,
 	    "endpoint with a path refused");
 	store_close(s);
 
@@ -90,11 +90,11 @@ offline(void)
 	set("s3_endpoint", "http://127.0.0.1:9000/");
 	set("s3_public_url", "https://cdn.example.org/media/");
 	s = try_open(err, sizeof(err));
-	check(s != NULL, "valid configuration opens");
+	ok(s != NULL, "valid configuration opens");
 	if (s == NULL)
 		return;
 	u = store_url(s, "clips/7/12.mp4", 0, err, sizeof(err));
-	check(u != NULL && strcmp(u, "https://cdn.example.org/media/clips/7/12.mp4")
+	ok(u != NULL && strcmp(u, "https://cdn.example.org/media/clips/7/12.mp4")
 	    == 0, "public URL joins base and key");
 	free(u);
 	store_close(s);
@@ -103,7 +103,7 @@ offline(void)
 	set("s3_public_url", "");
 	s = try_open(err, sizeof(err));
 	u = s ? store_url(s, "clips/7/12.mp4", 600, err, sizeof(err)) : NULL;
-	check(u != NULL && strncmp(u, "http://127.0.0.1:9000/clips/clips/7/12.mp4?"
+	ok(u != NULL && strncmp(u, "http://127.0.0.1:9000/clips/clips/7/12.mp4?"
 	    "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential="
 	    "AKIAIOSFODNN7EXAMPLE%2F", 92) == 0 && strstr(u,
 	    "&X-Amz-Expires=600&X-Amz-SignedHeaders=host&X-Amz-Signature=") !=
@@ -115,12 +115,12 @@ offline(void)
 	set("s3_path_style", "no");
 	s = try_open(err, sizeof(err));
 	u = s ? store_url(s, "clips/7/12.mp4", 0, err, sizeof(err)) : NULL;
-	check(u != NULL && strncmp(u, "http://clips.127.0.0.1:9000/clips/7/12.mp4?",
+	ok(u != NULL && strncmp(u, "http://clips.127.0.0.1:9000/clips/7/12.mp4?",
 	    43) == 0 && strstr(u, "&X-Amz-Expires=3600&") != NULL,
 	    "presigned virtual-hosted URL, default expiry");
 	free(u);
 	u = s ? store_url(s, "../etc/passwd", 0, err, sizeof(err)) : NULL;
-	check(u == NULL && strstr(err, "invalid store key") != NULL,
+	ok(u == NULL && strstr(err, "invalid store key") != NULL,
 	    "bad key refused before any request");
 	free(u);
 	store_close(s);
@@ -136,7 +136,7 @@ main(int argc, char **argv)
 
 	if (argc < 2) {
 		offline();
-		return fails ? 1 : 0;
+		return tap_done();
 	}
 	if (config_load(NULL, err, sizeof(err)) == -1 ||
 	    (s = store_open(err, sizeof(err))) == NULL) {

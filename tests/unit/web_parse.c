@@ -2,27 +2,15 @@
  * Table tests for the web front's parsers: urlencoded, JSON bodies,
  * cookies, multipart boundaries and bodies (fed whole and byte by byte),
  * route paths, and the job validator table.  parse.c and validate.c use
- * neither libfcgi nor the database, so they are compiled in here.
+ * neither libfcgi nor the database; they are linked from
+ * build/libfcgi_front.a.
  */
 #define WEB_PARSERS_ONLY 1
-#include "../../fcgi/parse.c"
-#include "../../fcgi/validate.c"
-
 #include <stdio.h>
+#include <string.h>
 
-static int fails, oks;
-
-static void
-ok(int cond, const char *name)
-{
-	if (cond) {
-		printf("ok %s\n", name);
-		oks++;
-	} else {
-		printf("not ok %s\n", name);
-		fails++;
-	}
-}
+#include "extern.h"
+#include "tap.h"
 
 /* "k=v|k=v" rendering of a form, for comparisons. */
 static void
@@ -432,6 +420,5 @@ main(void)
 	test_paths();
 	test_multipart();
 	test_validate();
-	printf("# %d ok, %d failed\n", oks, fails);
-	return fails ? 1 : 0;
+	return tap_done();
 }

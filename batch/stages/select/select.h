@@ -1,45 +1,15 @@
 /*
- * Clip selection: the transcript and loudness as the transcribe stage
- * stores them (select_transcript.c), and the two scorers, the offline
- * heuristic (select_heuristic.c) and an OpenAI-compatible chat model
- * (select_llm.c).  The captions of the render stage read the same words.
+ * Clip selection over the transcript (media/transcript.h): the offline
+ * heuristic (heuristic.c), an OpenAI-compatible chat model (llm.c), and
+ * scene changes for sources without speech (scenes.c).
  */
 #ifndef CLIPMILL_SELECT_H
 #define CLIPMILL_SELECT_H
 
 #include <stddef.h>
 #include <jansson.h>
+#include "media/transcript.h"
 
-struct word {
-	double	 start, end;	/* seconds from the source start */
-	double	 conf;
-	char	*text;
-	int	 sent_end;	/* last word of a sentence or segment */
-};
-
-struct segment {
-	double	 start, end;
-	size_t	 w0, w1;	/* its words: [w0, w1) */
-	char	*text;
-};
-
-struct transcript {
-	double		 duration;
-	int		 no_audio;
-	struct word	*w;
-	size_t		 nw;
-	struct segment	*seg;
-	size_t		 nseg;
-	double		 loud_interval;	/* seconds per loudness value */
-	double		*loud;		/* dBFS, or NULL */
-	size_t		 nloud;
-};
-
-/* Read transcript.json (and LOUD_PATH, loudness.json, when not NULL) with
- * size caps and range checks.  0, or -1 with a sentence in ERR. */
-int	transcript_load(const char *path, const char *loud_path,
-	    struct transcript *t, char *err, size_t errlen);
-void	transcript_free(struct transcript *);
 
 /* One chosen clip. */
 struct pick {
@@ -69,7 +39,7 @@ int	select_overlaps(const struct pick *picks, size_t n, double start,
 size_t	select_evenly(const struct select_req *, struct pick *out);
 
 /*
- * Scene changes, for a video without speech (select_scenes.c).  The video
+ * Scene changes, for a video without speech (scenes.c).  The video
  * is decoded sparsely (reference frames only, or keyframes only when that
  * would take too long) and sampled a few times a second as a 64x36 grey
  * picture; a sample that differs from the one before far more than its

@@ -17,7 +17,7 @@
 #include <libswresample/swresample.h>
 
 #include "audio.h"
-#include "stage.h"
+#include "runner/stage.h"
 #include "util.h"
 
 void

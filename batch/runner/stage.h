@@ -1,6 +1,6 @@
 /*
  * The pipeline's stages.  A stage's run() does the work of one task,
- * usually in a forked child with resource limits (batch/runner.c); it never
+ * usually in a forked child with resource limits (runner.c); it never
  * touches the database.  It reports progress and user-visible events
  * through its task_ctx, leaves big outputs in the store, and returns a small
  * JSON result.  The runner then calls the stage's done() in the completing
@@ -72,7 +72,7 @@ struct stage {
 			    json_t *result);
 };
 
-/* The registry (batch/stages.c). NULL when unknown, or test-only and
+/* The registry (stages.c). NULL when unknown, or test-only and
  * test stages are off. */
 const struct stage *stage_find(const char *name);
 extern const struct stage *const all_stages[];

@@ -1,7 +1,7 @@
 /*
  * Direct media downloads with libcurl.
  *
- * The address policy (fetch_policy.c) is enforced where the socket is opened
+ * The address policy (policy.c) is enforced where the socket is opened
  * (CURLOPT_OPENSOCKETFUNCTION): curl hands us each address it is about to
  * connect to, after DNS and after every redirect, so neither a redirect nor
  * a DNS answer pointing inside can slip past a check made on the URL text.
@@ -20,7 +20,7 @@
 #include "config.h"
 #include "fetch.h"
 #include "log.h"
-#include "stage.h"
+#include "runner/stage.h"
 #include "util.h"
 
 struct dl {

@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "select.h"
+#include "transcript.h"
 
 /* 1 when STYLE names a preset (classic, bold, minimal). */
 int	captions_style_valid(const char *style);

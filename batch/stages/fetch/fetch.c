@@ -9,7 +9,7 @@
  * That first request also applies the address policy to the URL's host,
  * so a site URL pointing inside is refused before yt-dlp starts; yt-dlp's
  * own connections (the page again, redirects, the media it finds) go
- * through a proxy that holds each one to the same policy (fetch_proxy.c).
+ * through a proxy that holds each one to the same policy (proxy.c).
  * Uploads are already in the store at jobs.source_key.  Every source is
  * probed the same way and stored as jobs/{id}/source.EXT.
  */
@@ -24,8 +24,8 @@
 #include "db.h"
 #include "fetch.h"
 #include "log.h"
-#include "probe.h"
-#include "stage.h"
+#include "media/probe.h"
+#include "runner/stage.h"
 #include "util.h"
 
 static const char *

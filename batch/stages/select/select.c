@@ -14,9 +14,9 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
-#include "render.h"
+#include "media/render.h"
 #include "select.h"
-#include "stage.h"
+#include "runner/stage.h"
 #include "util.h"
 
 #define MAX_PICKS 10

@@ -27,10 +27,10 @@
 #include <sphinxbase/err.h>
 
 #include "asr.h"
-#include "audio.h"
+#include "media/audio.h"
 #include "config.h"
 #include "log.h"
-#include "stage.h"
+#include "runner/stage.h"
 #include "util.h"
 
 #ifndef PS_MODELDIR

@@ -26,7 +26,7 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
-#include "stage.h"
+#include "runner/stage.h"
 #include "store.h"
 #include "util.h"
 

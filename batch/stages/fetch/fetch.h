@@ -1,6 +1,6 @@
 /*
- * Fetching a source: direct media URLs through libcurl (fetch_curl.c, with
- * the address policy of fetch_policy.c) and site URLs through yt-dlp (fetch_ytdlp.c).  Both
+ * Fetching a source: direct media URLs through libcurl (curl.c, with
+ * the address policy of policy.c) and site URLs through yt-dlp (ytdlp.c).  Both
  * write into the task's scratch directory and report progress through the
  * task context; neither touches the store or the database.
  */
@@ -29,7 +29,7 @@ enum fetch_rc {
 int	fetch_addr_blocked(const struct sockaddr *sa);
 
 /*
- * The policy every fetch connection is held to (fetch_policy.c): 1 when
+ * The policy every fetch connection is held to (policy.c): 1 when
  * SA may be connected to, that is cfg.allow_private_addresses is set, or
  * the address is public, or it is inside cfg.fetch_allow_cidrs.
  */

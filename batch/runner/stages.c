@@ -1,7 +1,7 @@
 /*
  * The stage registry: every stage the runner knows, pipeline stages first
  * in pipeline order (fetch, transcribe, select, frame, render, publish:
- * each helper adds its own line), then the test stages of stage_test.c,
+ * each helper adds its own line), then the test stages of stages/test.c,
  * which stage_find() refuses unless cfg.test_stages is set.
  */
 #include <string.h>

@@ -2,7 +2,7 @@
  * Site URLs through yt-dlp, run as a child process with an argument
  * vector (never a shell), in its own process group so that a timeout or
  * a cancel stops it together with the ffmpeg it may start for merging.
- * Its connections go through the address-policy proxy of fetch_proxy.c,
+ * Its connections go through the address-policy proxy of proxy.c,
  * started for the run and stopped when yt-dlp has exited.
  */
 #include <dirent.h>
@@ -23,12 +23,12 @@
 #include "config.h"
 #include "fetch.h"
 #include "log.h"
-#include "stage.h"
+#include "runner/stage.h"
 #include "util.h"
 
 /*
  * yt-dlp's protocols whose connections are all HTTP(S) requests, which
- * go through our proxy (fetch_proxy.c): its own downloaders use the
+ * go through our proxy (proxy.c): its own downloaders use the
  * proxy, and the ffmpeg it runs for "m3u8" gets it as http_proxy.  The
  * others (rtmp, rtsp, mms, websockets) are handed to rtmpdump, ffmpeg,
  * mpv or mplayer, which connect directly to wherever the page says, past
@@ -43,7 +43,7 @@ static const struct {
 	enum fetch_rc	 rc;
 	const char	*sentence;
 } ytdlp_errors[] = {
-	/* Our proxy's 403 (fetch_proxy.c); fetch_ytdlp() names the address. */
+	/* Our proxy's 403 (proxy.c); fetch_ytdlp() names the address. */
 	{ "Refused by clipmill", FETCH_PERMANENT,
 	  "The video's address is not allowed: it is on a private or local "
 	  "network, or on a port that cannot be used." },

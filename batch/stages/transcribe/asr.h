@@ -2,7 +2,7 @@
  * Speech recognisers for the transcribe stage.  Each backend turns the
  * extracted audio (audio.h) into a list of timed words; the stage turns
  * words into segments and writes transcript.json (schema in
- * doc/transcript.md and stage_transcribe.c).
+ * doc/transcript.md and transcribe.c).
  */
 #ifndef CLIPMILL_ASR_H
 #define CLIPMILL_ASR_H
@@ -69,7 +69,7 @@ int	asr_openai_parse(const char *body, size_t len, double offset,
 double	asr_retry_after(const char *value, double max);
 
 /* The "segments" array of transcript.json for W (new reference), or NULL
- * on ENOMEM.  Rules in stage_transcribe.c. */
+ * on ENOMEM.  Rules in transcribe.c. */
 struct json_t;
 struct json_t *transcript_segments(const struct asr_words *w);
 

@@ -1,11 +1,13 @@
-/* Reading transcript.json and loudness.json (select.h), bounded and checked. */
+/* Reading transcript.json and loudness.json (transcript.h), bounded and checked. */
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "select.h"
+#include <jansson.h>
+
+#include "transcript.h"
 #include "util.h"
 
 #define MAX_JSON_BYTES	(64L << 20)

@@ -3,7 +3,7 @@
  * run, record, and wait on LISTEN when there is nothing to do.
  *
  * Which stages run where: a stage with `isolated` set runs each task in a
- * forked child with resource limits (runner_child.c); the others run
+ * forked child with resource limits (child.c); the others run
  * in-process, and those with `batch` > 1 claim and complete that many
  * tasks per statement (the test stage "noop" does; it is how the queue
  * reaches its throughput).  In-process stages must be short (under the

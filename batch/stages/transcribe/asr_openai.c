@@ -27,10 +27,10 @@
 #include <jansson.h>
 
 #include "asr.h"
-#include "audio.h"
+#include "media/audio.h"
 #include "config.h"
 #include "log.h"
-#include "stage.h"
+#include "runner/stage.h"
 #include "util.h"
 
 #define BODY_MAX	(64u * 1024 * 1024)

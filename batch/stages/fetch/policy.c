@@ -1,7 +1,7 @@
 /*
  * The address policy for every connection a fetch makes: libcurl's
- * (fetch_curl.c, from its open-socket callback) and yt-dlp's (through the
- * proxy in fetch_proxy.c).  One function decides for both, so that the two
+ * (curl.c, from its open-socket callback) and yt-dlp's (through the
+ * proxy in proxy.c).  One function decides for both, so that the two
  * paths cannot drift apart.
  */
 #include <arpa/inet.h>

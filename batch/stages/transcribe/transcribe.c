@@ -37,11 +37,11 @@
 #include <unistd.h>
 
 #include "asr.h"
-#include "audio.h"
+#include "media/audio.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
-#include "stage.h"
+#include "runner/stage.h"
 #include "util.h"
 
 #define PAUSE_S		0.6

@@ -38,7 +38,7 @@
 
 #include "config.h"
 #include "db.h"
-#include "stage.h"
+#include "runner/stage.h"
 #include "util.h"
 
 static long long

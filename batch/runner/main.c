@@ -1,5 +1,5 @@
 /*
- * clipmill-batch: the runner cron starts (batch/runner.c).
+ * clipmill-batch: the runner cron starts (runner.c).
  *
  * Exit codes (keep in step with usage() and clipmill-batch(8)):
  *   0  finished normally: idle for --idle-exit seconds, --max-tasks done,

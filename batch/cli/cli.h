@@ -1,7 +1,7 @@
 /*
  * The clipmill command-line tool's internals: one file per command group
- * (cli_user.c, cli_jobs.c, cli_submit.c, cli_stats.c) and the helpers they
- * share (cli_util.c).  A command gets argv with argv[0] its own name and
+ * (user.c, jobs.c, submit.c, stats.c) and the helpers they
+ * share (util.c).  A command gets argv with argv[0] its own name and
  * returns the exit status: 0 ok, 1 a failure explained in one sentence on
  * stderr, 2 a usage error.
  */

@@ -11,13 +11,13 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include "captions.h"
+#include "media/captions.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
-#include "render.h"
-#include "select.h"
-#include "stage.h"
+#include "media/render.h"
+#include "stages/select/select.h"
+#include "runner/stage.h"
 #include "util.h"
 
 static int

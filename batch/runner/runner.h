@@ -1,8 +1,8 @@
 /*
  * The runner (clipmill-batch): claims tasks of its stages and runs them,
- * isolated stages in a forked child with resource limits (runner_child.c),
+ * isolated stages in a forked child with resource limits (child.c),
  * the others in-process (runner.c).  Per-task scratch directories and the
- * sweeper are in runner_scratch.c.
+ * sweeper are in scratch.c.
  */
 #ifndef CLIPMILL_RUNNER_H
 #define CLIPMILL_RUNNER_H
@@ -73,11 +73,11 @@ int	runner_main(const struct runner_opts *);
 int	runner_maintenance(void);
 int	runner_sweep(void);
 
-/* runner_child.c: run one task of an isolated stage in a forked child. */
+/* child.c: run one task of an isolated stage in a forked child. */
 void	run_isolated(struct runner *, const struct stage *, struct task *,
 	    const char *scratch, struct outcome *);
 
-/* runner_scratch.c: a fresh scratch directory for task T, locked with
+/* scratch.c: a fresh scratch directory for task T, locked with
  * flock(2) through *FD while in use; 0 or -1 with ERR. */
 int	scratch_make(const struct task *, char *path, size_t pathlen, int *fd,
 	    char *err, size_t errlen);

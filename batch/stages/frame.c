@@ -14,12 +14,12 @@
 #include <libswscale/swscale.h>
 
 #include "config.h"
-#include "crop.h"
+#include "media/crop.h"
 #include "db.h"
-#include "face_cv.h"
+#include "media/face_cv.h"
 #include "log.h"
-#include "render.h"
-#include "stage.h"
+#include "media/render.h"
+#include "runner/stage.h"
 #include "util.h"
 
 #define MAX_CLIPS	64

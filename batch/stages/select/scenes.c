@@ -13,7 +13,7 @@
 
 #include <libswscale/swscale.h>
 
-#include "render.h"
+#include "media/render.h"
 #include "select.h"
 #include "util.h"
 

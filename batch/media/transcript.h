@@ -1,0 +1,42 @@
+/*
+ * The transcript and loudness as the transcribe stage stores them
+ * (transcript.json, loudness.json), read with size caps and range checks.
+ * Selection scores them; the render's captions read the same words.
+ */
+#ifndef CLIPMILL_TRANSCRIPT_H
+#define CLIPMILL_TRANSCRIPT_H
+
+#include <stddef.h>
+
+struct word {
+	double	 start, end;	/* seconds from the source start */
+	double	 conf;
+	char	*text;
+	int	 sent_end;	/* last word of a sentence or segment */
+};
+
+struct segment {
+	double	 start, end;
+	size_t	 w0, w1;	/* its words: [w0, w1) */
+	char	*text;
+};
+
+struct transcript {
+	double		 duration;
+	int		 no_audio;
+	struct word	*w;
+	size_t		 nw;
+	struct segment	*seg;
+	size_t		 nseg;
+	double		 loud_interval;	/* seconds per loudness value */
+	double		*loud;		/* dBFS, or NULL */
+	size_t		 nloud;
+};
+
+/* Read transcript.json (and LOUD_PATH, loudness.json, when not NULL) with
+ * size caps and range checks.  0, or -1 with a sentence in ERR. */
+int	transcript_load(const char *path, const char *loud_path,
+	    struct transcript *t, char *err, size_t errlen);
+void	transcript_free(struct transcript *);
+
+#endif
