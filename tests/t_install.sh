@@ -31,7 +31,7 @@ fi
 for m in man1/clipmill.1 man8/clipmill-batch.8 man5/clipmill.conf.5; do
 	check "$m installed" test -s "$p/share/man/$m"
 done
-n_pages=$(cd "$top" && ls */*.[158] | wc -l)
+n_pages=$(cd "$top" && find fcgi etc batch -name '*.[158]' | wc -l)
 check_eq "every man page of the tree installed" "$n_pages" \
     "$(find "$p/share/man" -type f | wc -l)"
 check_eq "no man page in share/clipmill" "" "$(find "$p/share/clipmill" -name '*.[158]')"
