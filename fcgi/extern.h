@@ -3,7 +3,7 @@
  * file here is one role:
  *   main.c      process, sockets, threads, shutdown, routing, counters
  *   parse.c     bounded parsers: query/urlencoded, cookies, multipart, paths
- *   validate.c  the field validator table for job submissions
+ *   validate.c  job submissions through the table of lib/jobspec.c
  *   http.c      request accessors and responses (HTML or JSON, errors)
  *   auth.c      API keys, session cookies, REMOTE_USER, CSRF
  *   jobs.c      job routes: submit, list, status, cancel, retry, clips
@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "jobspec.h"
 #include "util.h"
 
 /* ---- parse.c: bounded parsers, no I/O ---- */
@@ -115,44 +116,15 @@ int	mp_feed(struct multipart *, const char *data, size_t n, char *err,
 int	mp_finish(struct multipart *, char *err, size_t errlen);
 void	mp_free(struct multipart *);
 
-/* ---- validate.c: the job submission validator table ---- */
+/* ---- validate.c: job submissions through the table of lib/jobspec.c ---- */
 
-#define ASPECT_9_16	1
-#define ASPECT_1_1	2
-#define ASPECT_4_5	4
-
-struct jobspec {
-	char	 url[2049];		/* empty for uploads */
-	long long clips, min_len, max_len;
-	int	 aspects;		/* ASPECT_* bits */
-	int	 captions;
-	char	 caption_style[16];
-	char	 transcribe_backend[16];
-	char	 select_backend[16];
-	char	 language[8];
-	char	 first_stage[32];	/* "" = the pipeline's first stage */
-};
-
-/* Which backends the form may offer: set from the configuration. */
-struct backends {
-	int	 openai;	/* transcription through an OpenAI-compatible API */
-	int	 llm;		/* scoring through an LLM */
-	int	 test_stages;	/* the first_stage test hook */
-	long long clips_default, clip_min, clip_max;
-};
-
-/* Check every field of F (unknown fields are refused too); HAVE_FILE says
- * a file part came with the request, which then replaces "url".  0 and a
- * filled JS, or -1 with FIELD naming the first bad field and ERR saying
- * what is wrong with it. */
+/* Check every field of F against the job specification (unknown fields
+ * are refused too); HAVE_FILE says a file part came with the request,
+ * which then replaces "url".  0 and a filled JS, or -1 with FIELD naming
+ * the first bad field and ERR saying what is wrong with it. */
 int	validate_job(const struct form *f, int have_file,
 	    const struct backends *, struct jobspec *js, char *field,
 	    size_t fieldlen, char *err, size_t errlen);
-/* The options JSON of the pipeline contract (new reference). */
-json_t	*jobspec_options(const struct jobspec *);
-/* The lower-case extension of an upload's file name when it is a media
- * type we accept, into EXT; 0 or -1. */
-int	upload_ext(const char *filename, char *ext, size_t extlen);
 
 #endif
 

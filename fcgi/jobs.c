@@ -13,6 +13,7 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "mediatype.h"
 #include "queue.h"
 #include "store.h"
 #include "extern.h"
@@ -74,7 +75,7 @@ struct upload {
 	unsigned long long size, max;
 	int		 nfiles;
 	int		 too_big;
-	char		 ext[8];
+	char		 ext[MEDIATYPE_EXT_MAX + 1];
 };
 
 static int
@@ -82,6 +83,7 @@ on_file(void *arg, const struct mp_part *p, const char *d, size_t n,
     char *err, size_t errlen)
 {
 	struct upload *u = arg;
+	char msg[512];
 	ssize_t w;
 
 	if (strcmp(p->name, "file") != 0) {
@@ -96,11 +98,9 @@ on_file(void *arg, const struct mp_part *p, const char *d, size_t n,
 			seterr(err, errlen, "file: give one file only");
 			return -1;
 		}
-		if (upload_ext(p->filename, u->ext, sizeof(u->ext)) == -1) {
-			seterr(err, errlen, "file: \"%.100s\" is not a video or "
-			    "audio file this service takes (mp4, mov, mkv, "
-			    "webm, avi, m4v, mpg, ts, flv, ogv, m4a, mp3, wav, "
-			    "ogg, opus, flac)", p->filename);
+		if (mediatype_upload_ext(p->filename, u->ext, sizeof(u->ext),
+		    msg, sizeof(msg)) == -1) {
+			seterr(err, errlen, "file: %s", msg);
 			return -1;
 		}
 		if (mkdir_p(cfg.scratch_dir, 0700) == -1 ||
@@ -205,6 +205,88 @@ out:
 static json_t *
 job_json(PGconn *c, long long id, long long user, char *err, size_t errlen);
 
+/* Read the body, whatever its type, into F (a file part into UP, a
+ * urlencoded or JSON body through BODY); 0, or -1 after answering. */
+static int
+read_submission(struct req *r, struct form *f, struct upload *up,
+    struct buf *body)
+{
+	const char *ctype = param(r, "CONTENT_TYPE");
+	char err[512];
+	int json, rc;
+
+	if (ctype == NULL)
+		ctype = "";
+	if (strncasecmp(ctype, "multipart/form-data", 19) == 0)
+		return read_multipart(r, ctype, f, up);
+	json = strncasecmp(ctype, "application/json", 16) == 0;
+	if (!json && strncasecmp(ctype, "application/x-www-form-urlencoded",
+	    33) != 0) {
+		respond_error(r, 415, NULL, NULL, "Send the job as "
+		    "application/x-www-form-urlencoded, multipart/form-data "
+		    "or application/json.");
+		return -1;
+	}
+	if (read_body(r, body, FORM_MAX_BODY) == -1)
+		return -1;
+	rc = json ? parse_json_body(body->data, body->len, f, err,
+	    sizeof(err)) : parse_urlencoded(body->data, body->len, f, err,
+	    sizeof(err));
+	if (rc == -1) {
+		respond_error(r, 400, NULL, NULL, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Put the upload into the store as jobs/ID/upload.EXT under a job id
+ * reserved now (*ID, and KEY); 0, or -1 after answering. */
+static int
+store_upload(struct req *r, PGconn *c, struct upload *up, long long *id,
+    char *key, size_t keylen)
+{
+	char err[512];
+
+	if ((*id = queue_reserve_job_id(c, err, sizeof(err))) == -1) {
+		db_fail(r, err);
+		return -1;
+	}
+	snprintf(key, keylen, "jobs/%lld/upload.%s", *id, up->ext);
+	close(up->fd);
+	up->fd = -1;
+	if (store_put(r->w->store, key, up->tmp, NULL, err,
+	    sizeof(err)) != STORE_OK) {
+		log_ev(LOG_ERROR, "upload_store_failed", "{sIss}", "job",
+		    (json_int_t)*id, "error", err);
+		respond_error(r, 503, NULL, "Retry-After: 10\r\n",
+		    "The upload could not be stored; try again.");
+		return -1;
+	}
+	upload_cleanup(up);
+	return 0;
+}
+
+/* Answer for job ID, just submitted: a browser goes to its page, the API
+ * gets 201 and the job. */
+static void
+answer_submitted(struct req *r, PGconn *c, long long id)
+{
+	char err[512], loc[64], h[96];
+	json_t *job;
+
+	snprintf(loc, sizeof(loc), "/jobs/%lld", id);
+	if (!r->json) {
+		redirect(r, loc, NULL);
+		return;
+	}
+	if ((job = job_json(c, id, r->u.id, err, sizeof(err))) == NULL) {
+		db_fail(r, err);
+		return;
+	}
+	snprintf(h, sizeof(h), "Location: %s\r\n", loc);
+	respond_json(r, 201, job, h);
+}
+
 void
 route_submit(struct req *r)
 {
@@ -212,12 +294,12 @@ route_submit(struct req *r)
 	struct upload up;
 	struct jobspec js;
 	struct buf body;
-	char err[512], field[64], key[128], loc[64], uid[24];
-	const char *ctype = param(r, "CONTENT_TYPE"), *lp[1] = { uid };
-	json_t *opts = NULL, *job;
+	char err[512], field[64], key[128], uid[24];
+	const char *lp[1] = { uid };
+	json_t *opts = NULL;
 	long long id = 0;
 	PGconn *c;
-	int rc, locked = 0, stored = 0;
+	int locked = 0, stored = 0;
 
 	memset(&up, 0, sizeof(up));
 	up.fd = -1;
@@ -225,39 +307,13 @@ route_submit(struct req *r)
 	up.max = (unsigned long long)cfg.upload_max_mb * 1024 * 1024;
 	buf_init(&body, FORM_MAX_BODY);
 	snprintf(uid, sizeof(uid), "%lld", r->u.id);
-	if (ctype == NULL)
-		ctype = "";
 	if ((c = req_db(r)) == NULL)
 		goto out;
 	/* Limits first, so a refused upload is not read into a file. */
 	if (check_limits(r, c) == -1)
 		goto out;
-
-	if (strncasecmp(ctype, "application/x-www-form-urlencoded", 33) == 0) {
-		if (read_body(r, &body, FORM_MAX_BODY) == -1)
-			goto out;
-		if (parse_urlencoded(body.data, body.len, &f, err,
-		    sizeof(err)) == -1) {
-			respond_error(r, 400, NULL, NULL, "%s", err);
-			goto out;
-		}
-	} else if (strncasecmp(ctype, "application/json", 16) == 0) {
-		if (read_body(r, &body, FORM_MAX_BODY) == -1)
-			goto out;
-		if (parse_json_body(body.data, body.len, &f, err,
-		    sizeof(err)) == -1) {
-			respond_error(r, 400, NULL, NULL, "%s", err);
-			goto out;
-		}
-	} else if (strncasecmp(ctype, "multipart/form-data", 19) == 0) {
-		if (read_multipart(r, ctype, &f, &up) == -1)
-			goto out;
-	} else {
-		respond_error(r, 415, NULL, NULL, "Send the job as "
-		    "application/x-www-form-urlencoded, multipart/form-data "
-		    "or application/json.");
+	if (read_submission(r, &f, &up, &body) == -1)
 		goto out;
-	}
 	if (csrf_check(r, &f) == -1)
 		goto out;
 	if (up.tmp[0] != '\0' && up.size == 0) {
@@ -285,51 +341,21 @@ route_submit(struct req *r)
 	if (check_limits(r, c) == -1)
 		goto out;
 	if (up.tmp[0] != '\0') {
-		if ((id = queue_reserve_job_id(c, err, sizeof(err))) == -1) {
-			db_fail(r, err);
+		if (store_upload(r, c, &up, &id, key, sizeof(key)) == -1)
 			goto out;
-		}
-		snprintf(key, sizeof(key), "jobs/%lld/upload.%s", id, up.ext);
-		close(up.fd);
-		up.fd = -1;
-		if ((rc = store_put(r->w->store, key, up.tmp, NULL, err,
-		    sizeof(err))) != STORE_OK) {
-			log_ev(LOG_ERROR, "upload_store_failed", "{sIss}", "job",
-			    (json_int_t)id, "error", err);
-			respond_error(r, 503, NULL, "Retry-After: 10\r\n",
-			    "The upload could not be stored; try again.");
-			goto out;
-		}
 		stored = 1;
-		upload_cleanup(&up);
 	}
 	id = queue_submit(c, id, r->u.id, up.size || stored ? "upload" : "url",
 	    stored ? NULL : js.url, stored ? key : NULL, opts,
 	    js.first_stage[0] ? js.first_stage : NULL, err, sizeof(err));
 	if (id == -1) {
-		if (stored)
-			store_delete(r->w->store, key, NULL, 0);
-		stored = 0;
 		db_fail(r, err);
 		goto out;
 	}
 	stored = 0;	/* the job owns the object now */
 	log_ev(LOG_INFO, "job_submitted", "{sIsIss}", "job", (json_int_t)id,
 	    "user", (json_int_t)r->u.id, "source", up.size ? "upload" : "url");
-	snprintf(loc, sizeof(loc), "/jobs/%lld", id);
-	if (!r->json) {
-		redirect(r, loc, NULL);
-		goto out;
-	}
-	if ((job = job_json(c, id, r->u.id, err, sizeof(err))) == NULL) {
-		db_fail(r, err);
-		goto out;
-	}
-	{
-		char h[96];
-		snprintf(h, sizeof(h), "Location: %s\r\n", loc);
-		respond_json(r, 201, job, h);
-	}
+	answer_submitted(r, c, id);
 out:
 	if (stored)
 		store_delete(r->w->store, key, NULL, 0);

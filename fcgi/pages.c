@@ -158,10 +158,10 @@ page_form(struct req *r)
 	    cfg.upload_max_mb);
 	buf_printf(&b, "<fieldset><legend>Clips</legend>"
 	    "<label>Number of clips <input type=\"number\" name=\"clips\" "
-	    "min=\"1\" max=\"10\" value=\"%lld\"></label>"
+	    "min=\"1\" max=\"%d\" value=\"%lld\"></label>"
 	    "<label>Length from <input type=\"number\" name=\"min_len\" "
-	    "min=\"1\" max=\"3600\" value=\"%lld\"> to <input type=\"number\" "
-	    "name=\"max_len\" min=\"1\" max=\"3600\" value=\"%lld\"> "
+	    "min=\"1\" max=\"%d\" value=\"%lld\"> to <input type=\"number\" "
+	    "name=\"max_len\" min=\"1\" max=\"%d\" value=\"%lld\"> "
 	    "seconds</label>"
 	    "<label><input type=\"checkbox\" name=\"aspects\" value=\"9:16\" "
 	    "checked> 9:16 (vertical)</label>"
@@ -169,7 +169,8 @@ page_form(struct req *r)
 	    "1:1 (square)</label>"
 	    "<label><input type=\"checkbox\" name=\"aspects\" value=\"4:5\"> "
 	    "4:5 (portrait)</label></fieldset>",
-	    cfg.clips_default, cfg.clip_min, cfg.clip_max);
+	    JOBSPEC_CLIPS_MAX, cfg.clips_default, JOBSPEC_LEN_MAX, cfg.clip_min,
+	    JOBSPEC_LEN_MAX, cfg.clip_max);
 	buf_addstr(&b, "<fieldset><legend>Captions</legend>"
 	    "<input type=\"hidden\" name=\"captions\" value=\"off\">"
 	    "<label><input type=\"checkbox\" name=\"captions\" value=\"on\" "

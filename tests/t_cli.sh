@@ -55,7 +55,7 @@ check "submit prints the job id" grep -qE '^[0-9]+$' <<<"$out"
 j1=$out
 check_eq "submit: job row" "url|https://example.com/talk.mp4|pending|alice" \
     "$(sql "SELECT source_kind, source_url, j.state, u.name FROM jobs j JOIN users u ON u.id = user_id WHERE j.id = $j1")"
-check_eq "submit: options" '{"clips": 2, "aspects": ["1:1", "9:16"], "max_len": 45, "min_len": 15, "captions": false}' \
+check_eq "submit: options (aspects in the table's order)" '{"clips": 2, "aspects": ["9:16", "1:1"], "max_len": 45, "min_len": 15, "captions": false}' \
     "$(sql "SELECT jsonb_build_object('clips', options->'clips', 'aspects', options->'aspects', 'min_len', (options->>'min_len')::float8, 'max_len', (options->>'max_len')::float8, 'captions', options->'captions') FROM jobs WHERE id = $j1")"
 check_eq "submit: first task is fetch" "fetch|pending" "$(sql "SELECT stage, state FROM tasks WHERE job_id = $j1")"
 check_eq "submit: submitted event" "submitted" "$(sql "SELECT kind FROM events WHERE job_id = $j1")"
@@ -75,13 +75,14 @@ check_eq "submit file: caption style" '"bold"' "$(sql "SELECT options->'caption_
 njobs=$(sql "SELECT count(*) FROM jobs")
 for bad in "--clips 0" "--clips 11" "--clips x" "--min-len 0" "--max-len 4000" \
     "--min-len 50 --max-len 40" "--aspect 16:9" "--caption-style loud" \
-    "--language english" "--transcribe whisper" "--select random" "--bogus"; do
+    "--language english" "--transcribe whisper" "--select random" "--bogus" \
+    "--min-len 15.5" "--clips 2.5" "--captions maybe" "--first-stage test_noop"; do
 	# shellcheck disable=SC2086
 	run "submit $bad" 2 clipmill submit --user alice $bad https://example.com/v
 	check "submit $bad: says why" grep -q '^clipmill: ' "$TMP/err"
 done
 run "submit min > max message" 2 clipmill submit --user alice --min-len 50 --max-len 40 https://example.com/v
-check "submit min > max names the options" grep -q 'min-len and --max-len' "$TMP/err"
+check "submit min > max names the options" grep -q -- '--min-len must not be longer than --max-len (40 s)' "$TMP/err"
 run "submit without user" 2 clipmill submit https://example.com/v
 check "submit without user says so" grep -q 'needs --user' "$TMP/err"
 run "submit without source" 2 clipmill submit --user alice
@@ -93,6 +94,15 @@ run "submit unknown user" 1 clipmill submit --user carol https://example.com/v
 check "submit unknown user message" grep -q 'no user named "carol"' "$TMP/err"
 run "submit disabled user" 1 clipmill submit --user bob https://example.com/v
 check "submit disabled user message" grep -q 'user "bob" is disabled' "$TMP/err"
+head -c 100 /dev/zero >"$TMP/x.exe"
+run "submit --file x.exe" 2 clipmill submit --user alice --file "$TMP/x.exe"
+check "submit --file x.exe: says why" grep -q -- '--file ".*x.exe" is not a video or audio file this service takes (mp4, mov, m4v, webm, mkv, avi, mpg, mpeg, ts, flv, ogv, m4a, mp3, wav, ogg, opus, flac)' "$TMP/err"
+run "submit --aspects (the field's name)" 0 clipmill submit --user alice --aspects 4:5 --captions off --transcribe-backend pocketsphinx --select-backend heuristic https://example.com/v
+check_eq "submit --aspects: options" '["4:5"]|false|pocketsphinx|heuristic' \
+    "$(sql "SELECT (options->'aspects')::text || '|' || (options->>'captions') || '|' || (options->>'transcribe_backend') || '|' || (options->>'select_backend') FROM jobs WHERE id = $out")"
+sql "DELETE FROM jobs WHERE id = $out"
+run "submit --transcribe openai without a key" 2 clipmill submit --user alice --transcribe openai https://example.com/v
+check "submit openai without a key: says so" grep -q 'openai transcription is not configured' "$TMP/err"
 run "submit missing file" 1 clipmill submit --user alice --file "$TMP/nope.mp4"
 check "submit missing file message" one_line
 check_eq "no job from any refused submit" "$njobs" "$(sql "SELECT count(*) FROM jobs")"

@@ -166,6 +166,29 @@ check_eq "healthz" ok "$(jget "$(curl -s "$BASE/healthz")" 'j["status"]')"
 check "log lines are JSON events" python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$TMP/fcgi.jsonl"
 check "log has the http events" grep -q '"event":"http"' "$TMP/fcgi.jsonl"
 
+# --- the web and the CLI read one job table: same values in, same verdict ---
+carol=$(clipmill user add carol)
+long="https://x.org/$(head -c 2040 /dev/zero | tr '\0' a)"	# 2054 characters
+for c in "clips 1 ok" "clips 10 ok" "clips 0 no" "clips 11 no" "clips 2.5 no" \
+    "min_len 1 ok" "min_len 3600 no" "min_len 3601 no" "min_len 15.5 no" \
+    "max_len 3600 ok" "max_len 0 no" "max_len 3601 no" "max_len x no"; do
+	set -- $c
+	web=$(status_of "$(api POST /jobs "$carol" --data-urlencode "url=https://x.org/v" --data-urlencode "$1=$2")")
+	clipmill submit --user carol "--${1/_/-}" "$2" https://x.org/v >/dev/null 2>&1
+	cli=$?
+	want="201 0"; [ "$3" = no ] && want="400 2"
+	check_eq "$1=$2: web and CLI agree" "$want" "$web $cli"
+done
+for u in "HTTPS://x.org/v ok" "ftp://x.org/v no" "https:// no" "https://x.org/a%20b no" "$long no"; do
+	set -- $u
+	url=$(printf '%b' "${1//%/\\x}")
+	web=$(status_of "$(api POST /jobs "$carol" --data-urlencode "url=$url")")
+	clipmill submit --user carol "$url" >/dev/null 2>&1
+	cli=$?
+	want="201 0"; [ "$2" = no ] && want="400 2"
+	check_eq "url ${1:0:30}: web and CLI agree" "$want" "$web $cli"
+done
+
 # --- limits: submissions per minute, concurrent jobs ---
 stop_fcgi
 conf_set user_submits_per_minute 2

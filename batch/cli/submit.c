@@ -1,5 +1,8 @@
-/* clipmill submit: queue a job for a URL or a local file, as a user. */
-#include <ctype.h>
+/*
+ * clipmill submit: queue a job for a URL or a local file, as a user.  The
+ * options are the job specification's fields (lib/jobspec.c) as flags,
+ * min_len as --min-len, checked by the same table as the web's form.
+ */
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,310 +15,235 @@
 #include "cli.h"
 #include "config.h"
 #include "db.h"
+#include "jobspec.h"
+#include "mediatype.h"
 #include "queue.h"
 #include "store.h"
 #include "util.h"
 
-#define MAX_URL 2048
+#define NAME_MAX_FLAG	32
+#define MAX_FIELDS	24
+/* getopt values: a field's own flag is O_FIELD + its index in the table. */
+enum { O_USER = 1, O_FILE, O_NOCAP, O_FIELD = 256 };
 
-/* The choices the pipeline contract allows for each enumerated option. */
-static const char *const aspects[] = { "9:16", "1:1", "4:5", NULL };
+/* Older spellings kept working (clipmill(1) says so), and the field each
+ * stands for. */
+static const struct {
+	const char	*flag, *field;
+} aliases[] = {
+	{ "aspect", "aspects" },
+	{ "transcribe", "transcribe_backend" },
+	{ "select", "select_backend" },
+};
+#define NALIASES (sizeof(aliases) / sizeof(aliases[0]))
 
-enum { O_USER = 1, O_CLIPS, O_MIN, O_MAX, O_ASPECT, O_NOCAP, O_STYLE,
-    O_LANG, O_TRANSCRIBE, O_SELECT, O_FILE };
-
-/* Options that pick one of a few words, and the job option each sets. */
-static const struct choice {
-	int		 opt;
-	const char	*name, *key, *words[4], *said;
-} choices[] = {
-	{ O_STYLE, "--caption-style", "caption_style",
-	    { "classic", "bold", "minimal", NULL }, "classic, bold or minimal" },
-	{ O_TRANSCRIBE, "--transcribe", "transcribe_backend",
-	    { "pocketsphinx", "openai", NULL }, "pocketsphinx or openai" },
-	{ O_SELECT, "--select", "select_backend",
-	    { "heuristic", "llm", NULL }, "heuristic or llm" },
+/* A submission as the command line gives it. */
+struct submission {
+	const char	*user, *file;
+	char		 ext[MEDIATYPE_EXT_MAX + 1];	/* the upload's */
+	struct backends	 be;
+	struct jobspec	 js;
 };
 
+/* The long options: --user, --file, --no-captions, one per field of the
+ * table (but the URL, which is the argument) and the aliases.  NAMES
+ * holds the flags' spellings.  0, or -1 when the table has more than
+ * MAX_FIELDS rows. */
 static int
-one_of(const char *v, const char *const *set)
+long_options(struct option *lo, char names[][NAME_MAX_FLAG])
 {
-	for (; *set != NULL; set++)
-		if (strcmp(v, *set) == 0)
-			return 1;
-	return 0;
-}
+	const struct jobfield *f;
+	size_t n = 0, i;
 
-/* 1 when URL is an http(s) URL with a host and no spaces or controls. */
-static int
-url_ok(const char *url)
-{
-	const char *h, *p;
-
-	if (strncmp(url, "http://", 7) == 0)
-		h = url + 7;
-	else if (strncmp(url, "https://", 8) == 0)
-		h = url + 8;
-	else
-		return 0;
-	if (strlen(url) > MAX_URL || *h == '\0' || *h == '/')
-		return 0;
-	for (p = url; *p; p++)
-		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
-			return 0;
-	return 1;
-}
-
-/* The stored upload's extension: the file's own, lowercased, when it is
- * 1-8 letters and digits; else "bin".  OUT has room for 9 bytes. */
-static void
-upload_ext(const char *path, char out[9])
-{
-	const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
-	size_t n, i;
-
-	snprintf(out, 9, "bin");
-	if (dot == NULL || (slash != NULL && dot < slash) || dot[1] == '\0' ||
-	    (n = strlen(dot + 1)) > 8)
-		return;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)dot[1 + i]))
-			return;
-	for (i = 0; i < n; i++)
-		out[i] = (char)tolower((unsigned char)dot[1 + i]);
-	out[n] = '\0';
-}
-
-/* Set the job option for choice option OPT to V; 0, or CLI_USAGE after
- * saying what the choices are. */
-static int
-set_choice(json_t *opts, int opt, const char *v)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(choices) / sizeof(choices[0]); i++) {
-		if (choices[i].opt != opt)
+	for (f = jobspec_fields; f->name != NULL; f++)
+		if (f - jobspec_fields >= MAX_FIELDS)
+			return -1;
+	lo[n++] = (struct option){ "user", required_argument, NULL, O_USER };
+	lo[n++] = (struct option){ "file", required_argument, NULL, O_FILE };
+	lo[n++] = (struct option){ "no-captions", no_argument, NULL, O_NOCAP };
+	for (f = jobspec_fields; f->name != NULL; f++) {
+		if (strcmp(f->name, "url") == 0)
 			continue;
-		if (!one_of(v, choices[i].words))
-			return cli_usage("submit", "%s must be %s, not \"%s\"",
-			    choices[i].name, choices[i].said, v);
-		json_object_set_new(opts, choices[i].key, json_string(v));
-		return 0;
+		jobspec_name(f->name, 1, names[f - jobspec_fields],
+		    NAME_MAX_FLAG);
+		lo[n++] = (struct option){ names[f - jobspec_fields] + 2,
+		    required_argument, NULL, O_FIELD + (int)(f - jobspec_fields) };
 	}
-	return CLI_USAGE;
+	for (i = 0; i < NALIASES; i++)
+		lo[n++] = (struct option){ aliases[i].flag, required_argument,
+		    NULL, O_FIELD + (int)(jobspec_field(aliases[i].field) -
+		    jobspec_fields) };
+	lo[n] = (struct option){ NULL, 0, NULL, 0 };
+	return 0;
 }
 
-/* Parse a clip length in seconds (1..3600). */
+/* Set FIELD to VAL through the table; 0, or CLI_USAGE after saying why,
+ * naming the field by its flag. */
 static int
-parse_len(const char *opt, const char *v, double *out)
+set_field(struct submission *s, const char *field, const char *val)
 {
-	if (parse_double(v, 1, 3600, out) == -1)
-		return cli_usage("submit", "%s must be a number of seconds from "
-		    "1 to 3600, not \"%s\"", opt, v);
+	char err[512], flag[NAME_MAX_FLAG];
+
+	if (jobspec_set(&s->js, jobspec_field(field), val, &s->be, err,
+	    sizeof(err)) == 0)
+		return 0;
+	return cli_usage("submit", "%s %s", jobspec_name(field, 1, flag,
+	    sizeof(flag)), err);
+}
+
+/* Read the arguments into S and check them all; 0, or CLI_USAGE after
+ * saying what is wrong. */
+static int
+parse_args(int argc, char **argv, struct submission *s)
+{
+	struct option lo[3 + MAX_FIELDS + NALIASES + 1];
+	static char names[MAX_FIELDS][NAME_MAX_FLAG];
+	char err[512], field[32], flag[NAME_MAX_FLAG];
+	int ch, rc;
+
+	if (long_options(lo, names) == -1)
+		return cli_usage("submit", "the job table has more than %d "
+		    "fields", MAX_FIELDS);
+	jobspec_backends(&s->be);
+	jobspec_defaults(&s->js, &s->be);
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		rc = 0;
+		if (ch == O_USER)
+			s->user = optarg;
+		else if (ch == O_FILE)
+			s->file = optarg;
+		else if (ch == O_NOCAP)
+			rc = set_field(s, "captions", "off");
+		else if (ch >= O_FIELD)
+			rc = set_field(s, jobspec_fields[ch - O_FIELD].name,
+			    optarg);
+		else
+			rc = cli_usage("submit", "unknown option or missing "
+			    "value: %s", argv[optind - 1]);
+		if (rc != 0)
+			return rc;
+	}
+	if (optind < argc && set_field(s, "url", argv[optind++]) != 0)
+		return CLI_USAGE;
+	if (optind < argc)
+		return cli_usage("submit", "unexpected argument \"%s\"",
+		    argv[optind]);
+	if (s->user == NULL)
+		return cli_usage("submit", "submit needs --user NAME");
+	if (jobspec_finish(&s->js, s->file != NULL, 1, field, sizeof(field),
+	    err, sizeof(err)) == -1)
+		return cli_usage("submit", "%s %s", jobspec_name(field, 1, flag,
+		    sizeof(flag)), err);
+	if (s->file != NULL && mediatype_upload_ext(s->file, s->ext,
+	    sizeof(s->ext), err, sizeof(err)) == -1)
+		return cli_usage("submit", "--file %s", err);
 	return 0;
+}
+
+/* The local file to upload is a regular file within upload_max_mb; 0, or
+ * CLI_FAIL after saying why. */
+static int
+check_file(const char *file)
+{
+	struct stat sb;
+
+	if (stat(file, &sb) == -1 || !S_ISREG(sb.st_mode))
+		return cli_fail("%s is not a file that can be read", file);
+	if ((unsigned long long)sb.st_size >
+	    (unsigned long long)cfg.upload_max_mb * 1024 * 1024)
+		return cli_fail("%s is larger than upload_max_mb (%lld MB)", file,
+		    cfg.upload_max_mb);
+	return 0;
+}
+
+/* The user's id, when the user exists and may submit; 0, or CLI_FAIL after
+ * saying why. */
+static int
+submitter(PGconn *c, const char *user, long long *uid)
+{
+	int disabled;
+
+	switch (cli_user_id(c, user, uid, &disabled)) {
+	case 0:
+		break;
+	case 1:
+		return cli_fail("no user named \"%s\"", user);
+	default:
+		return CLI_FAIL;
+	}
+	if (disabled)
+		return cli_fail("user \"%s\" is disabled", user);
+	return 0;
+}
+
+/* Queue S's job for user UID and print its id.  An upload goes into the
+ * store, under its job's id, before the job row says so (the fetch stage
+ * may start at once); it is removed again when the job cannot be queued.
+ * CLI_OK, or CLI_FAIL after saying why. */
+static int
+queue_job(PGconn *c, const struct submission *s, long long uid, json_t *opts)
+{
+	const char *first = s->js.first_stage[0] ? s->js.first_stage : NULL;
+	char err[1024], key[64];
+	struct store *st;
+	long long id, got;
+
+	if (s->file == NULL) {
+		got = queue_submit(c, 0, uid, "url", s->js.url, NULL, opts, first,
+		    err, sizeof(err));
+		if (got < 0)
+			return cli_fail("%s", err);
+		printf("%lld\n", got);
+		return CLI_OK;
+	}
+	if ((st = store_open(err, sizeof(err))) == NULL)
+		return cli_fail("%s", err);
+	if ((id = queue_reserve_job_id(c, err, sizeof(err))) < 0) {
+		store_close(st);
+		return cli_fail("%s", err);
+	}
+	snprintf(key, sizeof(key), "jobs/%lld/upload.%s", id, s->ext);
+	if (store_put(st, key, s->file, NULL, err, sizeof(err)) != STORE_OK)
+		got = -1;
+	else if ((got = queue_submit(c, id, uid, "upload", NULL, key, opts,
+	    first, err, sizeof(err))) < 0) {
+		/* no job names the upload: do not leave it behind */
+		char prefix[64], derr[256];
+		snprintf(prefix, sizeof(prefix), "jobs/%lld/", id);
+		store_delete_prefix(st, prefix, derr, sizeof(derr));
+	}
+	store_close(st);
+	if (got < 0)
+		return cli_fail("%s", err);
+	printf("%lld\n", got);
+	return CLI_OK;
 }
 
 int
 cli_submit(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "user", required_argument, NULL, O_USER },
-		{ "clips", required_argument, NULL, O_CLIPS },
-		{ "min-len", required_argument, NULL, O_MIN },
-		{ "max-len", required_argument, NULL, O_MAX },
-		{ "aspect", required_argument, NULL, O_ASPECT },
-		{ "no-captions", no_argument, NULL, O_NOCAP },
-		{ "caption-style", required_argument, NULL, O_STYLE },
-		{ "language", required_argument, NULL, O_LANG },
-		{ "transcribe", required_argument, NULL, O_TRANSCRIBE },
-		{ "select", required_argument, NULL, O_SELECT },
-		{ "file", required_argument, NULL, O_FILE },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *user = NULL, *file = NULL, *url = NULL;
-	char err[1024], key[64], ext[9];
-	double min_len = (double)cfg.clip_min, max_len = (double)cfg.clip_max;
-	long long clips = cfg.clips_default, uid, id = -1, got;
-	json_t *opts = NULL, *asp = NULL;
-	struct store *st = NULL;
-	struct stat sb;
+	struct submission s;
+	json_t *opts = NULL;
 	PGconn *c = NULL;
-	int ch, disabled, rc = CLI_USAGE, stored = 0;
-	size_t i;
+	long long uid;
+	int rc;
 
-	if ((opts = json_object()) == NULL || (asp = json_array()) == NULL) {
-		json_decref(opts);
-		return cli_fail("out of memory");
-	}
-	json_object_set_new(opts, "captions", json_true());
-	optind = 0;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		switch (ch) {
-		case O_USER:
-			user = optarg;
-			break;
-		case O_CLIPS:
-			if (parse_ll(optarg, 1, 10, &clips) == -1) {
-				cli_usage("submit", "--clips must be a whole number "
-				    "from 1 to 10, not \"%s\"", optarg);
-				goto out;
-			}
-			break;
-		case O_MIN:
-			if (parse_len("--min-len", optarg, &min_len) != 0)
-				goto out;
-			break;
-		case O_MAX:
-			if (parse_len("--max-len", optarg, &max_len) != 0)
-				goto out;
-			break;
-		case O_ASPECT:
-			if (!one_of(optarg, aspects)) {
-				cli_usage("submit", "--aspect must be 9:16, 1:1 or "
-				    "4:5, not \"%s\"", optarg);
-				goto out;
-			}
-			/* asking twice for one aspect means once */
-			for (i = 0; i < json_array_size(asp); i++)
-				if (strcmp(json_string_value(json_array_get(asp,
-				    i)), optarg) == 0)
-					break;
-			if (i == json_array_size(asp))
-				json_array_append_new(asp, json_string(optarg));
-			break;
-		case O_NOCAP:
-			json_object_set_new(opts, "captions", json_false());
-			break;
-		case O_STYLE:
-		case O_TRANSCRIBE:
-		case O_SELECT:
-			if (set_choice(opts, ch, optarg) != 0)
-				goto out;
-			break;
-		case O_LANG:
-			/* a language code: two or three lowercase letters */
-			if (strlen(optarg) < 2 || strlen(optarg) > 3 ||
-			    strspn(optarg, "abcdefghijklmnopqrstuvwxyz") !=
-			    strlen(optarg)) {
-				cli_usage("submit", "--language must be a two- or "
-				    "three-letter code such as en, not \"%s\"",
-				    optarg);
-				goto out;
-			}
-			json_object_set_new(opts, "language", json_string(optarg));
-			break;
-		case O_FILE:
-			file = optarg;
-			break;
-		default:
-			cli_usage("submit", "unknown option or missing value: %s",
-			    argv[optind - 1]);
-			goto out;
-		}
-	}
-	if (optind < argc)
-		url = argv[optind++];
-	if (optind < argc) {
-		cli_usage("submit", "unexpected argument \"%s\"", argv[optind]);
-		goto out;
-	}
-	if (user == NULL) {
-		cli_usage("submit", "submit needs --user NAME");
-		goto out;
-	}
-	if ((url == NULL) == (file == NULL)) {
-		cli_usage("submit", "give either a URL or --file PATH");
-		goto out;
-	}
-	if (url != NULL && !url_ok(url)) {
-		cli_usage("submit", "the URL must start with http:// or https://, "
-		    "name a host, have no spaces and be at most %d characters",
-		    MAX_URL);
-		goto out;
-	}
-	if (min_len > max_len) {
-		cli_usage("submit", "the shortest clip (%g s) is longer than the "
-		    "longest (%g s): check --min-len and --max-len", min_len,
-		    max_len);
-		goto out;
-	}
-	if (json_array_size(asp) == 0)
-		json_array_append_new(asp, json_string("9:16"));
-	json_object_set_new(opts, "clips", json_integer(clips));
-	json_object_set_new(opts, "min_len", json_real(min_len));
-	json_object_set_new(opts, "max_len", json_real(max_len));
-	json_object_set(opts, "aspects", asp);
-
+	memset(&s, 0, sizeof(s));
+	if ((rc = parse_args(argc, argv, &s)) != 0)
+		return rc;
 	/* From here on, failures are not usage errors. */
-	rc = CLI_FAIL;
-	if (file != NULL) {
-		if (stat(file, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-			cli_fail("%s is not a file that can be read", file);
-			goto out;
-		}
-		if ((unsigned long long)sb.st_size >
-		    (unsigned long long)cfg.upload_max_mb * 1024 * 1024) {
-			cli_fail("%s is larger than upload_max_mb (%lld MB)", file,
-			    cfg.upload_max_mb);
-			goto out;
-		}
-	}
+	if (s.file != NULL && (rc = check_file(s.file)) != 0)
+		return rc;
+	if ((opts = jobspec_options(&s.js)) == NULL)
+		return cli_fail("out of memory");
 	if ((c = cli_connect()) == NULL)
-		goto out;
-	switch (cli_user_id(c, user, &uid, &disabled)) {
-	case 0:
-		break;
-	case 1:
-		cli_fail("no user named \"%s\"", user);
-		goto out;
-	default:
-		goto out;
-	}
-	if (disabled) {
-		cli_fail("user \"%s\" is disabled", user);
-		goto out;
-	}
-	if (file != NULL) {
-		/* The upload is in the store, under its job's id, before the
-		 * job row says so: the fetch stage may start at once. */
-		if ((st = store_open(err, sizeof(err))) == NULL) {
-			cli_fail("%s", err);
-			goto out;
-		}
-		if ((id = queue_reserve_job_id(c, err, sizeof(err))) < 0) {
-			cli_fail("%s", err);
-			goto out;
-		}
-		upload_ext(file, ext);
-		snprintf(key, sizeof(key), "jobs/%lld/upload.%s", id, ext);
-		if (store_put(st, key, file, NULL, err, sizeof(err)) != STORE_OK) {
-			cli_fail("%s", err);
-			goto out;
-		}
-		stored = 1;
-		got = queue_submit(c, id, uid, "upload", NULL, key, opts, NULL,
-		    err, sizeof(err));
-	} else
-		got = queue_submit(c, 0, uid, "url", url, NULL, opts, NULL, err,
-		    sizeof(err));
-	if (got < 0) {
-		cli_fail("%s", err);
-		goto out;
-	}
-	printf("%lld\n", got);
-	stored = 0;
-	rc = CLI_OK;
-out:
-	if (stored) {
-		/* no job names the upload: do not leave it behind */
-		snprintf(key, sizeof(key), "jobs/%lld/", id);
-		store_delete_prefix(st, key, err, sizeof(err));
-	}
-	store_close(st);
+		rc = CLI_FAIL;
+	else if ((rc = submitter(c, s.user, &uid)) == 0)
+		rc = queue_job(c, &s, uid, opts);
 	if (c != NULL)
 		PQfinish(c);
-	json_decref(asp);
 	json_decref(opts);
 	return rc;
 }

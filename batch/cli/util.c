@@ -49,9 +49,9 @@ static const struct {
 	{ "retry", "retry ID" },
 	{ "cancel", "cancel ID" },
 	{ "submit", "submit --user NAME [--clips N] [--min-len S] "
-	    "[--max-len S] [--aspect A]... [--no-captions] "
-	    "[--caption-style S] [--language L] [--transcribe B] [--select B] "
-	    "URL | --file PATH" },
+	    "[--max-len S] [--aspects A]... [--captions on|off] "
+	    "[--caption-style S] [--language L] [--transcribe-backend B] "
+	    "[--select-backend B] URL | --file PATH" },
 	{ "stats", "stats" },
 	{ "prune", "prune" },
 	{ "config", "config" },

@@ -13,6 +13,7 @@
 #include <libavutil/display.h>
 
 #include "config.h"
+#include "mediatype.h"
 #include "probe.h"
 #include "util.h"
 
@@ -48,32 +49,6 @@ probe_stream_rotation(const AVStream *st)
 	if (e != NULL && parse_ll(e->value, -3600, 3600, &v) == 0)
 		return probe_norm_rotation(-(double)v);
 	return 0;
-}
-
-/* A short extension for the stored file from the demuxer's name. */
-static const char *
-format_ext(const AVFormatContext *fc, const char *vcodec)
-{
-	const char *n = fc->iformat->name;
-
-	if (strstr(n, "mp4") != NULL)
-		return "mp4";
-	if (strstr(n, "matroska") != NULL || strstr(n, "webm") != NULL)
-		return (strcmp(vcodec, "vp8") == 0 || strcmp(vcodec, "vp9") ==
-		    0 || strcmp(vcodec, "av1") == 0) ? "webm" : "mkv";
-	if (strcmp(n, "avi") == 0)
-		return "avi";
-	if (strcmp(n, "mpegts") == 0)
-		return "ts";
-	if (strcmp(n, "flv") == 0)
-		return "flv";
-	if (strcmp(n, "mpeg") == 0)
-		return "mpg";
-	if (strcmp(n, "asf") == 0)
-		return "wmv";
-	if (strcmp(n, "ogg") == 0)
-		return "ogv";
-	return "bin";
 }
 
 static void
@@ -210,7 +185,7 @@ probe_file(const char *path, json_t **out, char *err, size_t errlen)
 	    "audio_rate", as ? as->codecpar->sample_rate : 0,
 	    "audio_channels", as ? as->codecpar->ch_layout.nb_channels : 0,
 	    "format", fc->iformat->name,
-	    "ext", format_ext(fc, vcodec),
+	    "ext", mediatype_source_ext(fc->iformat->name, vcodec),
 	    "size", (json_int_t)sb.st_size,
 	    "bit_rate", (json_int_t)fc->bit_rate,
 	    "streams", (int)fc->nb_streams);

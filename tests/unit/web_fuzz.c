@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "extern.h"
+#include "mediatype.h"
 #include "tap.h"
 
 static const char *const seeds[] = {
@@ -159,7 +160,7 @@ main(void)
 		cookie_get(b, "cm_session", out, sizeof(out));
 		multipart_boundary(b, out, sizeof(out), err, sizeof(err));
 		path_match(b, "/jobs/%/events", &id);
-		upload_ext(b, out, 8);
+		mediatype_upload_ext(b, out, 8, err, sizeof(err));
 		{
 			struct multipart m;
 			memset(&m, 0, sizeof(m));

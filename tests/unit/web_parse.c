@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "extern.h"
+#include "mediatype.h"
 #include "tap.h"
 
 /* "k=v|k=v" rendering of a form, for comparisons. */
@@ -342,7 +343,7 @@ test_validate(void)
 		{ "url=ftp://x/y", 0, "url", "http:// or https://", NULL },
 		{ "url=https://", 0, "url", "no host", NULL },
 		{ "url=https://x/a b", 0, "url", "space", NULL },
-		{ "url=https://x/a", 1, "url", "not both", NULL },
+		{ "url=https://x/a", 1, "url", "left out when a file is given", NULL },
 		{ "url=https://x/a&clips=11", 0, "clips", "from 1 to 10", NULL },
 		{ "url=https://x/a&clips=abc", 0, "clips", "not \"abc\"", NULL },
 		{ "url=https://x/a&clips=1&clips=2", 0, "clips", "more than once", NULL },
@@ -402,12 +403,15 @@ test_validate(void)
 		form_free(&f);
 	}
 	{
-		char ext[8];
-		ok(upload_ext("My Talk.MP4", ext, sizeof(ext)) == 0 &&
-		    strcmp(ext, "mp4") == 0, "upload ext mp4");
-		ok(upload_ext("x.exe", ext, sizeof(ext)) == -1, "upload ext exe refused");
-		ok(upload_ext("noext", ext, sizeof(ext)) == -1, "upload no ext refused");
-		ok(upload_ext("a.mp4.", ext, sizeof(ext)) == -1, "upload trailing dot");
+		char ext[MEDIATYPE_EXT_MAX + 1];
+		ok(mediatype_upload_ext("My Talk.MP4", ext, sizeof(ext), NULL,
+		    0) == 0 && strcmp(ext, "mp4") == 0, "upload ext mp4");
+		ok(mediatype_upload_ext("x.exe", ext, sizeof(ext), NULL, 0) == -1,
+		    "upload ext exe refused");
+		ok(mediatype_upload_ext("noext", ext, sizeof(ext), NULL, 0) == -1,
+		    "upload no ext refused");
+		ok(mediatype_upload_ext("a.mp4.", ext, sizeof(ext), NULL, 0) == -1,
+		    "upload trailing dot");
 	}
 }
 

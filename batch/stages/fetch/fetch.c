@@ -24,25 +24,10 @@
 #include "db.h"
 #include "fetch.h"
 #include "log.h"
+#include "mediatype.h"
 #include "media/probe.h"
 #include "runner/stage.h"
 #include "util.h"
-
-static const char *
-content_type(const char *ext)
-{
-	if (strcmp(ext, "mp4") == 0)
-		return "video/mp4";
-	if (strcmp(ext, "webm") == 0)
-		return "video/webm";
-	if (strcmp(ext, "mkv") == 0)
-		return "video/x-matroska";
-	if (strcmp(ext, "ts") == 0)
-		return "video/mp2t";
-	if (strcmp(ext, "avi") == 0)
-		return "video/x-msvideo";
-	return "application/octet-stream";
-}
 
 static enum stage_rc
 from_fetch_rc(enum fetch_rc r)
@@ -177,7 +162,7 @@ fetch_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 		seterr(err, errlen, "key too long");
 		return STAGE_TRANSIENT;
 	}
-	sr = store_put(ctx->store, key, path, content_type(ext), err, errlen);
+	sr = store_put(ctx->store, key, path, mediatype_mime(ext), err, errlen);
 	if (sr != STORE_OK) {
 		json_decref(probe);
 		return STAGE_TRANSIENT;

@@ -13,13 +13,14 @@
 
 #include "config.h"
 #include "db.h"
+#include "jobspec.h"
 #include "log.h"
 #include "media/render.h"
 #include "select.h"
 #include "runner/stage.h"
 #include "util.h"
 
-#define MAX_PICKS 10
+#define MAX_PICKS JOBSPEC_CLIPS_MAX
 
 static void
 fallback(struct task_ctx *ctx, const char *msg, const char *why)
@@ -146,10 +147,11 @@ options(const struct task *tk, struct select_req *rq, json_t **aspects,
 		seterr(err, errlen, "The job's options are not valid.");
 		return -1;
 	}
-	if (n < 1 || n > MAX_PICKS || !(mn >= 1 && mx <= 3600 && mn <= mx)) {
-		seterr(err, errlen, "The job asks for 1 to %d clips of 1 to 3600 "
+	if (n < 1 || n > MAX_PICKS || !(mn >= 1 && mx <= JOBSPEC_LEN_MAX &&
+	    mn <= mx)) {
+		seterr(err, errlen, "The job asks for 1 to %d clips of 1 to %d "
 		    "seconds, with the shortest no longer than the longest.",
-		    MAX_PICKS);
+		    MAX_PICKS, JOBSPEC_LEN_MAX);
 		return -1;
 	}
 	if (strcmp(*backend, "heuristic") != 0 && strcmp(*backend, "llm") != 0)
