@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "jobspec.h"
 #include "util.h"
 
 #ifndef SYSCONFDIR
@@ -115,9 +116,9 @@ static const struct option options[] = {
 	S(llm_key_file, ""),
 	S(llm_model, "gpt-4o-mini"),
 	I(llm_timeout, 120, 1, 3600),
-	I(clip_min, 20, 1, 3600),
-	I(clip_max, 60, 1, 3600),
-	I(clips_default, 3, 1, 10),
+	I(clip_min, 20, 1, JOBSPEC_LEN_MAX),
+	I(clip_max, 60, 1, JOBSPEC_LEN_MAX),
+	I(clips_default, 3, 1, JOBSPEC_CLIPS_MAX),
 	I(llm_chunk_chars, 12000, 200, 1000000),
 
 	/* frame and render */
