@@ -66,13 +66,13 @@ PGresult *
 lp_query(PGconn *c, long long job, long long user, long long after,
     char *err, size_t errlen)
 {
-	char j[24], u[24], a[24], lim[16];
-	const char *p[4] = { j, u, a, lim };
+	struct db_params dp = { 0 };
+	const char *p[4];
 
-	snprintf(j, sizeof(j), "%lld", job);
-	snprintf(u, sizeof(u), "%lld", user);
-	snprintf(a, sizeof(a), "%lld", after);
-	snprintf(lim, sizeof(lim), "%d", MAX_EVENTS);
+	p[0] = db_param_ll(&dp, job);
+	p[1] = db_param_ll(&dp, user);
+	p[2] = db_param_ll(&dp, after);
+	p[3] = db_param_ll(&dp, MAX_EVENTS);
 	/* One row per event after AFTER (or one row of NULLs when none);
 	 * no row when there is no such job of USER's (0: anyone's). */
 	return db_exec(c, err, errlen,
