@@ -59,7 +59,8 @@ begin_durable(PGconn *c, char *err, size_t errlen)
 #define PS_HEARTBEAT		"rq_heartbeat"
 #define PS_PROGRESS		"rq_progress"
 
-/* The parameters that name one claimed attempt of one task. */
+/* The parameters that name one claimed attempt of one task (the strings
+ * point into dp: fill it in place, never copy it). */
 struct match {
 	struct db_params dp;
 	const char	*id, *att, *job, *runner;
