@@ -130,6 +130,7 @@ int	validate_job(const struct form *f, int have_file,
 
 /* ---- the fcgi process (everything below uses libfcgi) ---- */
 #ifndef WEB_PARSERS_ONLY
+#include <stdatomic.h>
 #include <fcgiapp.h>
 #include <libpq-fe.h>
 
@@ -166,7 +167,9 @@ struct req {
 };
 
 /* main.c */
-extern volatile int shutting_down;
+/* Set once by the main thread when a signal asks the process to stop;
+ * read by every request thread. */
+extern atomic_int shutting_down;
 /* The thread's database connection, connected and schema-checked, or
  * NULL after answering 503 (PostgreSQL is down). */
 PGconn	*req_db(struct req *);

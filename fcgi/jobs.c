@@ -27,12 +27,13 @@
 static int
 check_limits(struct req *r, PGconn *c)
 {
-	char uid[24], err[512], ra[64];
-	const char *p[1] = { uid };
+	char err[512], ra[64];
+	struct db_params dp = { 0 };
+	const char *p[1];
 	long long active = 0, recent = 0, wait = 60;
 	PGresult *res;
 
-	snprintf(uid, sizeof(uid), "%lld", r->u.id);
+	p[0] = db_param_ll(&dp, r->u.id);
 	res = db_exec(c, err, sizeof(err),
 	    "SELECT (SELECT count(*) FROM jobs WHERE user_id = $1 AND "
 	    "   state IN ('pending', 'running')), "
@@ -294,8 +295,9 @@ route_submit(struct req *r)
 	struct upload up;
 	struct jobspec js;
 	struct buf body;
-	char err[512], field[64], key[128], uid[24];
-	const char *lp[1] = { uid };
+	char err[512], field[64], key[128];
+	struct db_params dp = { 0 };
+	const char *lp[1];
 	json_t *opts = NULL;
 	long long id = 0;
 	PGconn *c;
@@ -306,7 +308,7 @@ route_submit(struct req *r)
 	up.r = r;
 	up.max = (unsigned long long)cfg.upload_max_mb * 1024 * 1024;
 	buf_init(&body, FORM_MAX_BODY);
-	snprintf(uid, sizeof(uid), "%lld", r->u.id);
+	lp[0] = db_param_ll(&dp, r->u.id);
 	if ((c = req_db(r)) == NULL)
 		goto out;
 	/* Limits first, so a refused upload is not read into a file. */
@@ -375,14 +377,14 @@ out:
 static json_t *
 job_json(PGconn *c, long long id, long long user, char *err, size_t errlen)
 {
-	char jid[24], uid[24];
-	const char *p[2] = { jid, uid };
+	struct db_params dp = { 0 };
+	const char *p[2];
 	json_error_t jerr;
 	PGresult *res;
 	json_t *j;
 
-	snprintf(jid, sizeof(jid), "%lld", id);
-	snprintf(uid, sizeof(uid), "%lld", user);
+	p[0] = db_param_ll(&dp, id);
+	p[1] = db_param_ll(&dp, user);
 	res = db_exec(c, err, errlen,
 	    "SELECT json_build_object("
 	    " 'id', j.id, 'state', j.state, 'source_kind', j.source_kind,"
@@ -464,8 +466,9 @@ void
 route_jobs(struct req *r)
 {
 	struct form q = { .n = 0 };
-	char err[512], uid[24], off[24], lim[24];
-	const char *p[3] = { uid, lim, off }, *v;
+	char err[512];
+	struct db_params dp = { 0 };
+	const char *p[3], *v;
 	long long page = 1;
 	PGresult *res = NULL;
 	PGconn *c;
@@ -485,9 +488,9 @@ route_jobs(struct req *r)
 	}
 	if ((c = req_db(r)) == NULL)
 		goto out;
-	snprintf(uid, sizeof(uid), "%lld", r->u.id);
-	snprintf(lim, sizeof(lim), "%d", PAGE_SIZE + 1);
-	snprintf(off, sizeof(off), "%lld", (page - 1) * PAGE_SIZE);
+	p[0] = db_param_ll(&dp, r->u.id);
+	p[1] = db_param_ll(&dp, PAGE_SIZE + 1);
+	p[2] = db_param_ll(&dp, (page - 1) * PAGE_SIZE);
 	res = db_exec(c, err, sizeof(err),
 	    "SELECT j.id, j.state, j.source_kind,"
 	    " coalesce(j.source_url, j.source_key, ''),"
@@ -536,13 +539,14 @@ out:
 static int
 owns(struct req *r, PGconn *c, long long id)
 {
-	char jid[24], uid[24], err[512];
-	const char *p[2] = { jid, uid };
+	struct db_params dp = { 0 };
+	char err[512];
+	const char *p[2];
 	PGresult *res;
 	int n;
 
-	snprintf(jid, sizeof(jid), "%lld", id);
-	snprintf(uid, sizeof(uid), "%lld", r->u.id);
+	p[0] = db_param_ll(&dp, id);
+	p[1] = db_param_ll(&dp, r->u.id);
 	res = db_exec(c, err, sizeof(err), "SELECT 1 FROM jobs WHERE id = $1 "
 	    "AND user_id = $2", 2, p);
 	if (res == NULL) {
@@ -689,16 +693,17 @@ out:
 void
 route_clip_file(struct req *r, long long id, int thumb)
 {
-	char cid[24], uid[24], err[512], h[4096];
-	const char *p[2] = { cid, uid }, *key, *url;
+	struct db_params dp = { 0 };
+	char err[512], h[4096];
+	const char *p[2], *key, *url;
 	char *local = NULL, *surl = NULL;
 	PGresult *res = NULL;
 	PGconn *c;
 
 	if ((c = req_db(r)) == NULL)
 		return;
-	snprintf(cid, sizeof(cid), "%lld", id);
-	snprintf(uid, sizeof(uid), "%lld", r->u.id);
+	p[0] = db_param_ll(&dp, id);
+	p[1] = db_param_ll(&dp, r->u.id);
 	res = db_exec(c, err, sizeof(err), thumb ?
 	    "SELECT c.thumb_key, c.thumb_url, c.state FROM clips c JOIN jobs j"
 	    " ON j.id = c.job_id WHERE c.id = $1 AND j.user_id = $2" :

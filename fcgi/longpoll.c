@@ -35,30 +35,35 @@ struct parked {
 	struct parked	*next, *prev;	/* bucket list, or the incoming list */
 };
 
-static pthread_t	 tid;
-static int		 started;
-static int		 efd = -1, ep = -1;
-static pthread_mutex_t	 mu = PTHREAD_MUTEX_INITIALIZER;
-static struct parked	*incoming;	/* under mu */
-static int		 stopping;	/* under mu */
-static size_t		 nwaiting;	/* under mu, for /metrics */
+/* The listener's state.  The request threads reach it only through
+ * lp_park() and lp_waiting(), under mu; the rest is the listener
+ * thread's own. */
+static struct {
+	pthread_t	 tid;
+	int		 started;
+	int		 efd, ep;	/* wake-up eventfd, epoll set */
+	pthread_mutex_t	 mu;
+	struct parked	*incoming;	/* under mu */
+	int		 stopping;	/* under mu */
+	size_t		 nwaiting;	/* under mu, for /metrics */
 
-/* listener-only state */
-static struct parked	*buckets[NBUCKETS];
-static struct parked	**heap;
-static size_t		 hlen, hcap;
-static PGconn		*lconn, *qconn;
-static long long	 next_connect;
-static char		 tag_efd, tag_pg;
+	/* listener-only */
+	struct parked	*buckets[NBUCKETS];
+	struct parked	**heap;		/* by deadline */
+	size_t		 hlen, hcap;
+	PGconn		*lconn, *qconn;	/* LISTEN, and queries */
+	long long	 next_connect;
+	char		 tag_efd, tag_pg;	/* epoll tags: efd, lconn */
+} lp = { .efd = -1, .ep = -1, .mu = PTHREAD_MUTEX_INITIALIZER };
 
 size_t
 lp_waiting(void)
 {
 	size_t n;
 
-	pthread_mutex_lock(&mu);
-	n = nwaiting;
-	pthread_mutex_unlock(&mu);
+	pthread_mutex_lock(&lp.mu);
+	n = lp.nwaiting;
+	pthread_mutex_unlock(&lp.mu);
 	return n;
 }
 
@@ -66,13 +71,13 @@ PGresult *
 lp_query(PGconn *c, long long job, long long user, long long after,
     char *err, size_t errlen)
 {
-	char j[24], u[24], a[24], lim[16];
-	const char *p[4] = { j, u, a, lim };
+	struct db_params dp = { 0 };
+	const char *p[4];
 
-	snprintf(j, sizeof(j), "%lld", job);
-	snprintf(u, sizeof(u), "%lld", user);
-	snprintf(a, sizeof(a), "%lld", after);
-	snprintf(lim, sizeof(lim), "%d", MAX_EVENTS);
+	p[0] = db_param_ll(&dp, job);
+	p[1] = db_param_ll(&dp, user);
+	p[2] = db_param_ll(&dp, after);
+	p[3] = db_param_ll(&dp, MAX_EVENTS);
 	/* One row per event after AFTER (or one row of NULLs when none);
 	 * no row when there is no such job of USER's (0: anyone's). */
 	return db_exec(c, err, errlen,
@@ -124,18 +129,18 @@ lp_body(PGresult *r, long long after, const char *state)
 static void
 hswap(size_t a, size_t b)
 {
-	struct parked *t = heap[a];
+	struct parked *t = lp.heap[a];
 
-	heap[a] = heap[b];
-	heap[b] = t;
-	heap[a]->hidx = a;
-	heap[b]->hidx = b;
+	lp.heap[a] = lp.heap[b];
+	lp.heap[b] = t;
+	lp.heap[a]->hidx = a;
+	lp.heap[b]->hidx = b;
 }
 
 static void
 hup(size_t i)
 {
-	while (i > 0 && heap[(i - 1) / 2]->deadline > heap[i]->deadline) {
+	while (i > 0 && lp.heap[(i - 1) / 2]->deadline > lp.heap[i]->deadline) {
 		hswap(i, (i - 1) / 2);
 		i = (i - 1) / 2;
 	}
@@ -149,9 +154,10 @@ hdown(size_t i)
 	for (;;) {
 		l = 2 * i + 1;
 		s = i;
-		if (l < hlen && heap[l]->deadline < heap[s]->deadline)
+		if (l < lp.hlen && lp.heap[l]->deadline < lp.heap[s]->deadline)
 			s = l;
-		if (l + 1 < hlen && heap[l + 1]->deadline < heap[s]->deadline)
+		if (l + 1 < lp.hlen &&
+		    lp.heap[l + 1]->deadline < lp.heap[s]->deadline)
 			s = l + 1;
 		if (s == i)
 			return;
@@ -163,16 +169,16 @@ hdown(size_t i)
 static int
 hpush(struct parked *p)
 {
-	if (hlen == hcap) {
-		size_t ncap = hcap ? hcap * 2 : 1024;
-		struct parked **nh = realloc(heap, ncap * sizeof(*nh));
+	if (lp.hlen == lp.hcap) {
+		size_t ncap = lp.hcap ? lp.hcap * 2 : 1024;
+		struct parked **nh = realloc(lp.heap, ncap * sizeof(*nh));
 		if (nh == NULL)
 			return -1;
-		heap = nh;
-		hcap = ncap;
+		lp.heap = nh;
+		lp.hcap = ncap;
 	}
-	heap[hlen] = p;
-	p->hidx = hlen++;
+	lp.heap[lp.hlen] = p;
+	p->hidx = lp.hlen++;
 	hup(p->hidx);
 	return 0;
 }
@@ -182,12 +188,12 @@ hremove(struct parked *p)
 {
 	size_t i = p->hidx;
 
-	if (i >= hlen || heap[i] != p)
+	if (i >= lp.hlen || lp.heap[i] != p)
 		return;
-	hswap(i, --hlen);
-	if (i < hlen) {
+	hswap(i, --lp.hlen);
+	if (i < lp.hlen) {
 		hup(i);
-		hdown(heap[i]->hidx);
+		hdown(lp.heap[i]->hidx);
 	}
 }
 
@@ -196,7 +202,7 @@ hremove(struct parked *p)
 static void
 unlink_waiter(struct parked *p)
 {
-	struct parked **b = &buckets[(unsigned long long)p->job % NBUCKETS];
+	struct parked **b = &lp.buckets[(unsigned long long)p->job % NBUCKETS];
 
 	if (p->prev)
 		p->prev->next = p->next;
@@ -205,10 +211,10 @@ unlink_waiter(struct parked *p)
 	if (p->next)
 		p->next->prev = p->prev;
 	hremove(p);
-	epoll_ctl(ep, EPOLL_CTL_DEL, p->fr->ipcFd, NULL);
-	pthread_mutex_lock(&mu);
-	nwaiting--;
-	pthread_mutex_unlock(&mu);
+	epoll_ctl(lp.ep, EPOLL_CTL_DEL, p->fr->ipcFd, NULL);
+	pthread_mutex_lock(&lp.mu);
+	lp.nwaiting--;
+	pthread_mutex_unlock(&lp.mu);
 }
 
 /* Answer P with BODY and forget it. */
@@ -265,23 +271,24 @@ listen_connect(void)
 	char err[512];
 	struct epoll_event ev;
 
-	if (next_connect > now_ms())
+	if (lp.next_connect > now_ms())
 		return -1;
-	next_connect = now_ms() + 1000;
-	if ((lconn = db_connect(err, sizeof(err))) == NULL) {
+	lp.next_connect = now_ms() + 1000;
+	if ((lp.lconn = db_connect(err, sizeof(err))) == NULL) {
 		log_ev(LOG_WARN, "listen_connect_failed", "{ss}", "error", err);
 		return -1;
 	}
-	if (db_cmd(lconn, err, sizeof(err), "LISTEN " CHAN_EVENTS, 0, NULL) == -1) {
+	if (db_cmd(lp.lconn, err, sizeof(err), "LISTEN " CHAN_EVENTS, 0,
+	    NULL) == -1) {
 		log_ev(LOG_WARN, "listen_failed", "{ss}", "error", err);
-		PQfinish(lconn);
-		lconn = NULL;
+		PQfinish(lp.lconn);
+		lp.lconn = NULL;
 		return -1;
 	}
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN;
-	ev.data.ptr = &tag_pg;
-	epoll_ctl(ep, EPOLL_CTL_ADD, PQsocket(lconn), &ev);
+	ev.data.ptr = &lp.tag_pg;
+	epoll_ctl(lp.ep, EPOLL_CTL_ADD, PQsocket(lp.lconn), &ev);
 	log_ev(LOG_INFO, "listening", "{ss}", "channel", CHAN_EVENTS);
 	return 0;
 }
@@ -289,11 +296,11 @@ listen_connect(void)
 static void
 listen_drop(void)
 {
-	if (lconn == NULL)
+	if (lp.lconn == NULL)
 		return;
-	epoll_ctl(ep, EPOLL_CTL_DEL, PQsocket(lconn), NULL);
-	PQfinish(lconn);
-	lconn = NULL;
+	epoll_ctl(lp.ep, EPOLL_CTL_DEL, PQsocket(lp.lconn), NULL);
+	PQfinish(lp.lconn);
+	lp.lconn = NULL;
 	log_ev(LOG_WARN, "listen_lost", NULL);
 }
 
@@ -307,25 +314,26 @@ dispatch_job(long long job)
 	PGresult *r;
 	const char *state;
 
-	for (p = buckets[(unsigned long long)job % NBUCKETS]; p; p = p->next)
+	for (p = lp.buckets[(unsigned long long)job % NBUCKETS]; p; p = p->next)
 		if (p->job == job && (after < 0 || p->after < after))
 			after = p->after;
 	if (after < 0)
 		return;
-	if (qconn != NULL && PQstatus(qconn) != CONNECTION_OK) {
-		PQfinish(qconn);
-		qconn = NULL;
+	if (lp.qconn != NULL && PQstatus(lp.qconn) != CONNECTION_OK) {
+		PQfinish(lp.qconn);
+		lp.qconn = NULL;
 	}
-	if (qconn == NULL && (qconn = db_connect(err, sizeof(err))) == NULL)
+	if (lp.qconn == NULL &&
+	    (lp.qconn = db_connect(err, sizeof(err))) == NULL)
 		return;		/* they wait on, and time out if it lasts */
-	if ((r = lp_query(qconn, job, 0, after, err, sizeof(err))) == NULL) {
+	if ((r = lp_query(lp.qconn, job, 0, after, err, sizeof(err))) == NULL) {
 		log_ev(LOG_WARN, "longpoll_query_failed", "{ss}", "error", err);
 		return;
 	}
 	if (PQntuples(r) > 0 && !PQgetisnull(r, PQntuples(r) - 1, 1))
 		parse_ll(PQgetvalue(r, PQntuples(r) - 1, 1), 0, INT64_MAX, &last);
 	state = PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : NULL;
-	for (p = buckets[(unsigned long long)job % NBUCKETS]; p; p = nx) {
+	for (p = lp.buckets[(unsigned long long)job % NBUCKETS]; p; p = nx) {
 		nx = p->next;
 		if (p->job != job)
 			continue;
@@ -373,7 +381,7 @@ has_waiters(long long job)
 {
 	struct parked *p;
 
-	for (p = buckets[(unsigned long long)job % NBUCKETS]; p; p = p->next)
+	for (p = lp.buckets[(unsigned long long)job % NBUCKETS]; p; p = p->next)
 		if (p->job == job)
 			return 1;
 	return 0;
@@ -393,60 +401,61 @@ listener_main(void *arg)
 
 	(void)arg;
 	while (!stop) {
-		if (lconn == NULL && listen_connect() == 0) {
+		if (lp.lconn == NULL && listen_connect() == 0) {
 			/* Notifications may have been missed while down. */
 			for (k = 0; k < NBUCKETS; k++)
-				for (p = buckets[k]; p; p = p->next)
+				for (p = lp.buckets[k]; p; p = p->next)
 					jobset_add(&todo, p->job);
 		}
 		now = now_ms();
 		timeout = -1;
-		if (hlen > 0)
-			timeout = heap[0]->deadline > now ?
-			    (int)(heap[0]->deadline - now) : 0;
-		if (lconn == NULL && (timeout < 0 || timeout > 1000))
+		if (lp.hlen > 0)
+			timeout = lp.heap[0]->deadline > now ?
+			    (int)(lp.heap[0]->deadline - now) : 0;
+		if (lp.lconn == NULL && (timeout < 0 || timeout > 1000))
 			timeout = 1000;
 		if (todo.n > 0)
 			timeout = 0;
-		n = epoll_wait(ep, evs, 256, timeout);
+		n = epoll_wait(lp.ep, evs, 256, timeout);
 		for (i = 0; i < n; i++) {
-			if (evs[i].data.ptr == &tag_efd) {
-				if (read(efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			if (evs[i].data.ptr == &lp.tag_efd) {
+				if (read(lp.efd, &v, sizeof(v)) < 0 &&
+				    errno != EAGAIN)
 					log_ev(LOG_WARN, "eventfd_read", NULL);
-				pthread_mutex_lock(&mu);
-				in = incoming;
-				incoming = NULL;
-				stop = stopping;
-				pthread_mutex_unlock(&mu);
+				pthread_mutex_lock(&lp.mu);
+				in = lp.incoming;
+				lp.incoming = NULL;
+				stop = lp.stopping;
+				pthread_mutex_unlock(&lp.mu);
 				while (in != NULL) {
 					p = in;
 					in = in->next;
 					k = (unsigned long long)p->job % NBUCKETS;
 					p->prev = NULL;
-					p->next = buckets[k];
-					if (buckets[k])
-						buckets[k]->prev = p;
-					buckets[k] = p;
+					p->next = lp.buckets[k];
+					if (lp.buckets[k])
+						lp.buckets[k]->prev = p;
+					lp.buckets[k] = p;
 					if (hpush(p) == -1)
 						p->deadline = 0;
 					memset(&ev, 0, sizeof(ev));
 					ev.events = EPOLLIN | EPOLLRDHUP;
 					ev.data.ptr = p;
-					epoll_ctl(ep, EPOLL_CTL_ADD,
+					epoll_ctl(lp.ep, EPOLL_CTL_ADD,
 					    p->fr->ipcFd, &ev);
 					/* An event may have come between the
 					 * request thread's look and now. */
 					jobset_add(&todo, p->job);
 				}
-			} else if (evs[i].data.ptr == &tag_pg) {
-				if (lconn == NULL)
+			} else if (evs[i].data.ptr == &lp.tag_pg) {
+				if (lp.lconn == NULL)
 					continue;
-				if (PQconsumeInput(lconn) == 0 ||
-				    PQstatus(lconn) != CONNECTION_OK) {
+				if (PQconsumeInput(lp.lconn) == 0 ||
+				    PQstatus(lp.lconn) != CONNECTION_OK) {
 					listen_drop();
 					continue;
 				}
-				while ((nt = PQnotifies(lconn)) != NULL) {
+				while ((nt = PQnotifies(lp.lconn)) != NULL) {
 					if (parse_ll(nt->extra, 1, INT64_MAX,
 					    &job) == 0 && has_waiters(job))
 						jobset_add(&todo, job);
@@ -463,19 +472,19 @@ listener_main(void *arg)
 			dispatch_job(todo.v[k]);
 		todo.n = 0;
 		now = now_ms();
-		while (hlen > 0 && heap[0]->deadline <= now)
-			answer_timeout(heap[0], "timeout");
+		while (lp.hlen > 0 && lp.heap[0]->deadline <= now)
+			answer_timeout(lp.heap[0], "timeout");
 	}
 	/* Shutting down: everyone gets what there is (nothing new), and
 	 * asks again of the next process. */
-	while (hlen > 0)
-		answer_timeout(heap[0], "shutdown");
+	while (lp.hlen > 0)
+		answer_timeout(lp.heap[0], "shutdown");
 	free(todo.v);
-	if (lconn)
-		PQfinish(lconn);
-	if (qconn)
-		PQfinish(qconn);
-	lconn = qconn = NULL;
+	if (lp.lconn)
+		PQfinish(lp.lconn);
+	if (lp.qconn)
+		PQfinish(lp.qconn);
+	lp.lconn = lp.qconn = NULL;
 	return NULL;
 }
 
@@ -494,17 +503,17 @@ lp_park(struct req *r, long long job, long long user, long long after,
 	p->after = after;
 	p->t0 = now_ms();
 	p->deadline = p->t0 + timeout_ms;
-	pthread_mutex_lock(&mu);
-	if (stopping) {
-		pthread_mutex_unlock(&mu);
+	pthread_mutex_lock(&lp.mu);
+	if (lp.stopping) {
+		pthread_mutex_unlock(&lp.mu);
 		free(p);
 		return -1;
 	}
-	p->next = incoming;
-	incoming = p;
-	nwaiting++;
-	pthread_mutex_unlock(&mu);
-	if (write(efd, &one, sizeof(one)) < 0)
+	p->next = lp.incoming;
+	lp.incoming = p;
+	lp.nwaiting++;
+	pthread_mutex_unlock(&lp.mu);
+	if (write(lp.efd, &one, sizeof(one)) < 0)
 		log_ev(LOG_WARN, "eventfd_write", NULL);
 	return 0;
 }
@@ -514,21 +523,21 @@ lp_start(char *err, size_t errlen)
 {
 	struct epoll_event ev;
 
-	if ((efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1 ||
-	    (ep = epoll_create1(EPOLL_CLOEXEC)) == -1) {
+	if ((lp.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1 ||
+	    (lp.ep = epoll_create1(EPOLL_CLOEXEC)) == -1) {
 		seterr(err, errlen, "cannot set up the long-poll listener: %s",
 		    strerror(errno));
 		return -1;
 	}
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN;
-	ev.data.ptr = &tag_efd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev);
-	if (pthread_create(&tid, NULL, listener_main, NULL) != 0) {
+	ev.data.ptr = &lp.tag_efd;
+	epoll_ctl(lp.ep, EPOLL_CTL_ADD, lp.efd, &ev);
+	if (pthread_create(&lp.tid, NULL, listener_main, NULL) != 0) {
 		seterr(err, errlen, "cannot start the long-poll listener");
 		return -1;
 	}
-	started = 1;
+	lp.started = 1;
 	return 0;
 }
 
@@ -537,13 +546,13 @@ lp_stop(void)
 {
 	uint64_t one = 1;
 
-	if (!started)
+	if (!lp.started)
 		return;
-	pthread_mutex_lock(&mu);
-	stopping = 1;
-	pthread_mutex_unlock(&mu);
-	if (write(efd, &one, sizeof(one)) < 0)
+	pthread_mutex_lock(&lp.mu);
+	lp.stopping = 1;
+	pthread_mutex_unlock(&lp.mu);
+	if (write(lp.efd, &one, sizeof(one)) < 0)
 		log_ev(LOG_WARN, "eventfd_write", NULL);
-	pthread_join(tid, NULL);
-	started = 0;
+	pthread_join(lp.tid, NULL);
+	lp.started = 0;
 }

@@ -34,7 +34,7 @@
 #include "store.h"
 #include "extern.h"
 
-volatile int shutting_down;
+atomic_int shutting_down;
 
 static int		 listen_fd;
 static int		 wake_fd = -1;
@@ -305,7 +305,7 @@ worker_main(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&accept_mu);
-		if (shutting_down) {
+		if (atomic_load(&shutting_down)) {
 			pthread_mutex_unlock(&accept_mu);
 			break;
 		}
@@ -314,7 +314,8 @@ worker_main(void *arg)
 		pfd[1].fd = wake_fd;
 		pfd[1].events = POLLIN;
 		rc = poll(pfd, 2, -1);
-		if (rc < 0 || (pfd[1].revents & POLLIN) || shutting_down) {
+		if (rc < 0 || (pfd[1].revents & POLLIN) ||
+		    atomic_load(&shutting_down)) {
 			pthread_mutex_unlock(&accept_mu);
 			if (rc < 0 && errno == EINTR)
 				continue;
@@ -362,6 +363,137 @@ usage(void)
 	exit(2);
 }
 
+/* Load the configuration, open the log, note the backends; 0, or -1
+ * after saying why on stderr. */
+static int
+setup(const char *conf)
+{
+	char err[1024];
+
+	log_set_program("clipmill.fcgi");
+	if (config_load(conf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "clipmill.fcgi: %s\n", err);
+		return -1;
+	}
+	/* spawn-fcgi sends stderr to /dev/null: the log file is the way
+	 * to see anything then. */
+	if (log_init(cfg.log_level, cfg.log_file) == -1) {
+		fprintf(stderr, "clipmill.fcgi: cannot open log file %s: %s\n",
+		    cfg.log_file, strerror(errno));
+		return -1;
+	}
+	jobspec_backends(&be);
+	return 0;
+}
+
+/* A socket listening on SPEC (unix:PATH or HOST:PORT), made with
+ * cfg.fcgi_socket_mode; its fd, or -1 after saying why on stderr.
+ * *UNIX_PATH gets the socket file's path (allocated; the caller unlinks
+ * and frees it), also when -1 comes after the socket was made. */
+static int
+open_socket(const char *spec, char **unix_path)
+{
+	const char *addr = spec;
+	mode_t old;
+	int fd;
+
+	if (strncmp(addr, "unix:", 5) == 0) {
+		addr += 5;
+		if (*addr != '/') {
+			fprintf(stderr, "clipmill.fcgi: --listen unix: "
+			    "needs an absolute path\n");
+			return -1;
+		}
+		unlink(addr);	/* a stale socket from a crash */
+	} else if (strchr(addr, ':') == NULL) {
+		fprintf(stderr, "clipmill.fcgi: --listen takes "
+		    "unix:PATH or HOST:PORT, not \"%s\"\n", addr);
+		return -1;
+	}
+	/* The socket gets its mode at creation: no window in which it is
+	 * reachable with the umask's mode. */
+	old = umask(0777 & ~(mode_t)cfg.fcgi_socket_mode);
+	fd = FCGX_OpenSocket(addr, 1024);
+	umask(old);
+	if (fd < 0) {
+		fprintf(stderr, "clipmill.fcgi: cannot listen on %s: %s\n",
+		    spec, strerror(errno));
+		return -1;
+	}
+	if (addr != spec && (*unix_path = strdup(addr)) != NULL &&
+	    chmod(addr, (mode_t)cfg.fcgi_socket_mode) == -1) {
+		fprintf(stderr, "clipmill.fcgi: chmod %s: %s\n", addr,
+		    strerror(errno));
+		return -1;
+	}
+	return fd;
+}
+
+/* The listening socket, non-blocking: open_socket(SPEC), or fd 0 as
+ * spawn-fcgi hands it over when SPEC is NULL.  The fd, or -1. */
+static int
+open_listener(const char *spec, char **unix_path)
+{
+	struct stat st;
+	int fd;
+
+	if (spec != NULL)
+		fd = open_socket(spec, unix_path);
+	else if (fstat(0, &st) == -1 || !S_ISSOCK(st.st_mode)) {
+		fprintf(stderr, "clipmill.fcgi: fd 0 is not a socket: "
+		    "run under spawn-fcgi or give --listen\n");
+		fd = -1;
+	} else
+		fd = 0;
+	/* Non-blocking, so that a connection another process (spawn-fcgi
+	 * -F N) took between poll() and accept() costs a loop, not a hang. */
+	if (fd != -1)
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	return fd;
+}
+
+/* Start N request threads, each with its own store; returns how many
+ * started: N, or fewer after logging why. */
+static int
+start_workers(struct worker *workers, pthread_t *tids, int n)
+{
+	char err[1024];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		workers[i].n = i;
+		if ((workers[i].store = store_open(err, sizeof(err))) == NULL) {
+			fprintf(stderr, "clipmill.fcgi: %s\n", err);
+			log_ev(LOG_ERROR, "store_open_failed", "{ss}", "error", err);
+			return i;
+		}
+		if (pthread_create(&tids[i], NULL, worker_main, &workers[i]) != 0) {
+			store_close(workers[i].store);
+			return i;
+		}
+	}
+	return n;
+}
+
+/* Stop: wake the request threads, wait for them to finish their requests,
+ * close their stores, and answer the parked long-polls. */
+static void
+stop_workers(struct worker *workers, pthread_t *tids, int n)
+{
+	uint64_t one = 1;
+	int i;
+
+	atomic_store(&shutting_down, 1);
+	if (write(wake_fd, &one, sizeof(one)) < 0)
+		log_ev(LOG_WARN, "wake_failed", NULL);
+	for (i = 0; i < n; i++) {
+		pthread_join(tids[i], NULL);
+		store_close(workers[i].store);
+	}
+	lp_stop();
+	log_ev(LOG_INFO, "fcgi_stopped", NULL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -370,8 +502,7 @@ main(int argc, char **argv)
 	struct worker *workers = NULL;
 	pthread_t *tids = NULL;
 	sigset_t sigs;
-	struct stat st;
-	int i, sig, nthreads, rc = 1;
+	int i, sig, nthreads, started, rc = 1;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
@@ -383,30 +514,10 @@ main(int argc, char **argv)
 		else
 			usage();
 	}
-	log_set_program("clipmill.fcgi");
-	if (config_load(conf, err, sizeof(err)) == -1) {
-		fprintf(stderr, "clipmill.fcgi: %s\n", err);
+	if (setup(conf) == -1)
 		return 1;
-	}
-	/* spawn-fcgi sends stderr to /dev/null: the log file is the way
-	 * to see anything then. */
-	if (log_init(cfg.log_level, cfg.log_file) == -1) {
-		fprintf(stderr, "clipmill.fcgi: cannot open log file %s: %s\n",
-		    cfg.log_file, strerror(errno));
-		return 1;
-	}
 	if (listen_spec == NULL && *cfg.fcgi_listen != '\0')
 		listen_spec = cfg.fcgi_listen;
-	be.openai = *cfg.openai_key_file ? 1 : 0;
-	if (be.openai && strcmp(cfg.transcribe_backend, "openai") == 0)
-		be.openai = 2;
-	be.llm = *cfg.llm_key_file ? 1 : 0;
-	if (be.llm && strcmp(cfg.select_backend, "llm") == 0)
-		be.llm = 2;
-	be.test_stages = cfg.test_stages;
-	be.clips_default = cfg.clips_default;
-	be.clip_min = cfg.clip_min;
-	be.clip_max = cfg.clip_max;
 
 	/* Signals: blocked here, so in every thread; taken by sigwait(). */
 	signal(SIGPIPE, SIG_IGN);
@@ -420,50 +531,8 @@ main(int argc, char **argv)
 		log_ev(LOG_ERROR, "fcgi_init_failed", NULL);
 		return 1;
 	}
-	if (listen_spec != NULL) {
-		const char *spec = listen_spec;
-		mode_t old;
-		if (strncmp(spec, "unix:", 5) == 0) {
-			spec += 5;
-			if (*spec != '/') {
-				fprintf(stderr, "clipmill.fcgi: --listen unix: "
-				    "needs an absolute path\n");
-				return 1;
-			}
-			unlink(spec);	/* a stale socket from a crash */
-			unix_path = strdup(spec);
-		} else if (strchr(spec, ':') == NULL) {
-			fprintf(stderr, "clipmill.fcgi: --listen takes "
-			    "unix:PATH or HOST:PORT, not \"%s\"\n", spec);
-			return 1;
-		}
-		/* The socket gets its mode at creation: no window in which
-		 * it is reachable with the umask's mode. */
-		old = umask(0777 & ~(mode_t)cfg.fcgi_socket_mode);
-		listen_fd = FCGX_OpenSocket(spec, 1024);
-		umask(old);
-		if (listen_fd < 0) {
-			fprintf(stderr, "clipmill.fcgi: cannot listen on %s: %s\n",
-			    listen_spec, strerror(errno));
-			return 1;
-		}
-		if (unix_path != NULL &&
-		    chmod(unix_path, (mode_t)cfg.fcgi_socket_mode) == -1) {
-			fprintf(stderr, "clipmill.fcgi: chmod %s: %s\n",
-			    unix_path, strerror(errno));
-			goto out;
-		}
-	} else {
-		listen_fd = 0;
-		if (fstat(0, &st) == -1 || !S_ISSOCK(st.st_mode)) {
-			fprintf(stderr, "clipmill.fcgi: fd 0 is not a socket: "
-			    "run under spawn-fcgi or give --listen\n");
-			return 1;
-		}
-	}
-	/* Non-blocking, so that a connection another process (spawn-fcgi
-	 * -F N) took between poll() and accept() costs a loop, not a hang. */
-	fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
+	if ((listen_fd = open_listener(listen_spec, &unix_path)) == -1)
+		goto out;
 	if ((wake_fd = eventfd(0, EFD_CLOEXEC)) == -1) {
 		log_ev(LOG_ERROR, "eventfd_failed", "{ss}", "error",
 		    strerror(errno));
@@ -483,23 +552,7 @@ main(int argc, char **argv)
 	tids = calloc((size_t)nthreads, sizeof(*tids));
 	if (workers == NULL || tids == NULL)
 		goto out;
-	for (i = 0; i < nthreads; i++) {
-		workers[i].n = i;
-		if ((workers[i].store = store_open(err, sizeof(err))) == NULL) {
-			fprintf(stderr, "clipmill.fcgi: %s\n", err);
-			log_ev(LOG_ERROR, "store_open_failed", "{ss}", "error", err);
-			nthreads = i;
-			shutting_down = 1;
-			break;
-		}
-		if (pthread_create(&tids[i], NULL, worker_main, &workers[i]) != 0) {
-			store_close(workers[i].store);
-			nthreads = i;
-			shutting_down = 1;
-			break;
-		}
-	}
-	if (!shutting_down) {
+	if ((started = start_workers(workers, tids, nthreads)) == nthreads) {
 		log_ev(LOG_INFO, "fcgi_started", "{sissss*}", "threads", nthreads,
 		    "listen", listen_spec ? listen_spec : "fd 0",
 		    "store", cfg.store);
@@ -510,18 +563,7 @@ main(int argc, char **argv)
 		log_ev(LOG_INFO, "fcgi_stopping", "{si}", "signal", sig);
 		rc = 0;
 	}
-	shutting_down = 1;
-	{
-		uint64_t one = 1;
-		if (write(wake_fd, &one, sizeof(one)) < 0)
-			log_ev(LOG_WARN, "wake_failed", NULL);
-	}
-	for (i = 0; i < nthreads; i++) {
-		pthread_join(tids[i], NULL);
-		store_close(workers[i].store);
-	}
-	lp_stop();
-	log_ev(LOG_INFO, "fcgi_stopped", NULL);
+	stop_workers(workers, tids, started);
 out:
 	if (unix_path != NULL)
 		unlink(unix_path);

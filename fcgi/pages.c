@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "log.h"
 #include "extern.h"
 
 static const char css[] =
@@ -72,12 +73,22 @@ page_end(struct buf *b)
     "style-src 'unsafe-inline'; script-src 'unsafe-inline' 'self'; " \
     "img-src 'self' data: http: https:; media-src 'self' http: https:\r\n"
 
-/* Send page B (freed) with the security policy and EXTRA header lines. */
+/* Send page B (freed) with the security policy and EXTRA header lines.
+ * The page's appends are not checked one by one: a failure is sticky, so
+ * a page that could not be built whole is caught here, and answered 500
+ * rather than sent cut short. */
 static void
 send_page_with(struct req *r, struct buf *b, int status, const char *extra)
 {
 	char hdr[1024];
 
+	if (buf_failed(b)) {
+		buf_free(b);
+		log_ev(LOG_ERROR, "page_incomplete", "{ss}", "path", r->path);
+		respond_error(r, 500, NULL, NULL, "Something went wrong on our "
+		    "side; it has been logged.");
+		return;
+	}
 	snprintf(hdr, sizeof(hdr), "%s%s", CSP, extra ? extra : "");
 	respond(r, status, "text/html; charset=utf-8", hdr, b->data, b->len);
 	buf_free(b);

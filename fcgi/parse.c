@@ -549,132 +549,156 @@ mp_part_end(struct multipart *m, char *err, size_t errlen)
 	    m->val.len, err, errlen);
 }
 
-int
-mp_feed(struct multipart *m, const char *d, size_t n, char *err,
+/*
+ * PREAMBLE or BODY: scan D[*IP..N) for the delimiter, passing the body's
+ * bytes on, and advance *IP past what was read.  A partial match may span
+ * calls: the matched bytes are then exactly delim[0..match), so on a
+ * mismatch they are emitted from delim itself.  The boundary cannot
+ * contain CR, so a new match can only start at the current byte.  0/-1.
+ */
+static int
+mp_scan(struct multipart *m, const char *d, size_t n, size_t *ip, char *err,
     size_t errlen)
 {
-	size_t i = 0, run;
+	size_t i = *ip, run = i;
 	unsigned char c;
 
 	while (i < n) {
 		c = (unsigned char)d[i];
+		if (m->match > 0) {
+			if (c == (unsigned char)m->delim[m->match]) {
+				m->match++;
+				i++;
+				if (m->match == m->dlen)
+					break;
+				continue;
+			}
+			if (m->state == MP_BODY && mp_data(m, m->delim,
+			    m->match, err, errlen) == -1)
+				return -1;
+			m->match = 0;
+			run = i;
+		}
+		if (c == (unsigned char)m->delim[0]) {
+			if (m->state == MP_BODY && mp_data(m, d + run, i - run,
+			    err, errlen) == -1)
+				return -1;
+			m->match = 1;
+		}
+		i++;
+	}
+	*ip = i;
+	if (m->match == m->dlen) {
+		if (m->state == MP_BODY && mp_part_end(m, err, errlen) == -1)
+			return -1;
+		m->match = 0;
+		m->state = MP_AFTER_DELIM;
+		return 0;
+	}
+	/* the end of this piece: bytes before a partial match were flushed
+	 * when it started */
+	if (m->match == 0 && m->state == MP_BODY &&
+	    mp_data(m, d + run, i - run, err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+/* One byte C after a delimiter: "--" ends the body, CRLF (after optional
+ * blanks) starts a part's headers.  0/-1. */
+static int
+mp_after_delim(struct multipart *m, unsigned char c, char *err,
+    size_t errlen)
+{
+	switch (m->state) {
+	case MP_AFTER_DELIM:
+		if (c == '-')
+			m->state = MP_AFTER_DASH;
+		else if (c == '\r')
+			m->state = MP_AFTER_CR;
+		else if (c != ' ' && c != '\t')
+			goto garbage;
+		return 0;
+	case MP_AFTER_DASH:
+		if (c != '-')
+			goto garbage;
+		m->state = MP_END;
+		return 0;
+	default:	/* MP_AFTER_CR */
+		if (c != '\n')
+			goto garbage;
+		if (++m->nparts > MP_MAX_PARTS) {
+			seterr(err, errlen, "more than %d multipart parts",
+			    MP_MAX_PARTS);
+			return -1;
+		}
+		buf_reset(&m->hdr);
+		m->state = MP_HEADERS;
+		return 0;
+	}
+garbage:
+	seterr(err, errlen, "a multipart boundary is followed by garbage");
+	return -1;
+}
+
+/* One byte C of a part's headers; at the blank line that ends them, the
+ * part's body begins.  0/-1. */
+static int
+mp_header_byte(struct multipart *m, unsigned char c, char *err,
+    size_t errlen)
+{
+	if (buf_add(&m->hdr, &c, 1) == -1) {
+		seterr(err, errlen, "a multipart part's headers are longer "
+		    "than %d bytes", MP_MAX_HEADER);
+		return -1;
+	}
+	if (m->hdr.len == 2 && memcmp(m->hdr.data, "\r\n", 2) == 0) {
+		seterr(err, errlen, "a multipart part has no headers");
+		return -1;
+	}
+	if (m->hdr.len < 4 ||
+	    memcmp(m->hdr.data + m->hdr.len - 4, "\r\n\r\n", 4) != 0)
+		return 0;
+	m->hdr.len -= 4;
+	m->hdr.data[m->hdr.len] = '\0';
+	if (mp_headers(m, err, errlen) == -1)
+		return -1;
+	buf_reset(&m->val);
+	if (m->part.is_file && m->on_file != NULL &&
+	    m->on_file(m->arg, &m->part, NULL, 0, err, errlen) == -1)
+		return -1;
+	m->state = MP_BODY;
+	m->match = 0;
+	return 0;
+}
+
+int
+mp_feed(struct multipart *m, const char *d, size_t n, char *err,
+    size_t errlen)
+{
+	size_t i = 0;
+	int rc = 0;
+
+	while (i < n && rc == 0) {
 		switch (m->state) {
 		case MP_PREAMBLE:
 		case MP_BODY:
-			/*
-			 * Scan for the delimiter.  A partial match may span
-			 * calls: the matched bytes are then exactly
-			 * delim[0..match), so on a mismatch they are emitted
-			 * from delim itself.  The boundary cannot contain CR,
-			 * so a new match can only start at the current byte.
-			 */
-			run = i;
-			while (i < n) {
-				c = (unsigned char)d[i];
-				if (m->match > 0) {
-					if (c == (unsigned char)m->delim[m->match]) {
-						m->match++;
-						i++;
-						if (m->match == m->dlen)
-							break;
-						continue;
-					}
-					if (m->state == MP_BODY && mp_data(m,
-					    m->delim, m->match, err, errlen) == -1)
-						return -1;
-					m->match = 0;
-					run = i;
-				}
-				if (c == (unsigned char)m->delim[0]) {
-					if (m->state == MP_BODY && mp_data(m,
-					    d + run, i - run, err, errlen) == -1)
-						return -1;
-					m->match = 1;
-				}
-				i++;
-			}
-			if (m->match == m->dlen) {
-				if (m->state == MP_BODY &&
-				    mp_part_end(m, err, errlen) == -1)
-					return -1;
-				m->match = 0;
-				m->state = MP_AFTER_DELIM;
-				break;
-			}
-			/* the end of this piece: bytes before a partial match
-			 * were flushed when it started */
-			if (m->match == 0 && m->state == MP_BODY &&
-			    mp_data(m, d + run, i - run, err, errlen) == -1)
-				return -1;
+			rc = mp_scan(m, d, n, &i, err, errlen);
 			break;
 		case MP_AFTER_DELIM:
-			i++;
-			if (c == '-')
-				m->state = MP_AFTER_DASH;
-			else if (c == '\r')
-				m->state = MP_AFTER_CR;
-			else if (c != ' ' && c != '\t') {
-				seterr(err, errlen, "a multipart boundary is "
-				    "followed by garbage");
-				return -1;
-			}
-			break;
 		case MP_AFTER_DASH:
-			i++;
-			if (c != '-') {
-				seterr(err, errlen, "a multipart boundary is "
-				    "followed by garbage");
-				return -1;
-			}
-			m->state = MP_END;
-			break;
 		case MP_AFTER_CR:
-			i++;
-			if (c != '\n') {
-				seterr(err, errlen, "a multipart boundary is "
-				    "followed by garbage");
-				return -1;
-			}
-			if (++m->nparts > MP_MAX_PARTS) {
-				seterr(err, errlen, "more than %d multipart parts",
-				    MP_MAX_PARTS);
-				return -1;
-			}
-			m->hdr.len = 0;
-			m->state = MP_HEADERS;
+			rc = mp_after_delim(m, (unsigned char)d[i++], err,
+			    errlen);
 			break;
 		case MP_HEADERS:
-			i++;
-			if (buf_add(&m->hdr, &c, 1) == -1) {
-				seterr(err, errlen, "a multipart part's headers "
-				    "are longer than %d bytes", MP_MAX_HEADER);
-				return -1;
-			}
-			if (m->hdr.len == 2 && memcmp(m->hdr.data, "\r\n", 2) == 0) {
-				seterr(err, errlen, "a multipart part has no "
-				    "headers");
-				return -1;
-			}
-			if (m->hdr.len >= 4 && memcmp(m->hdr.data + m->hdr.len - 4,
-			    "\r\n\r\n", 4) == 0) {
-				m->hdr.len -= 4;
-				m->hdr.data[m->hdr.len] = '\0';
-				if (mp_headers(m, err, errlen) == -1)
-					return -1;
-				m->val.len = 0;
-				if (m->part.is_file && m->on_file != NULL &&
-				    m->on_file(m->arg, &m->part, NULL, 0, err,
-				    errlen) == -1)
-					return -1;
-				m->state = MP_BODY;
-				m->match = 0;
-			}
+			rc = mp_header_byte(m, (unsigned char)d[i++], err,
+			    errlen);
 			break;
 		case MP_END:
 			return 0;	/* the epilogue is ignored */
 		}
 	}
-	return 0;
+	return rc;
 }
 
 int

@@ -33,7 +33,42 @@ PGresult *db_exec(PGconn *c, char *err, size_t errlen, const char *sql,
 int	db_cmd(PGconn *c, char *err, size_t errlen, const char *sql,
 	    int n, const char *const *params);
 
+/* Like db_exec(), for a statement run often: prepared under NAME the
+ * first time it runs on C, executed by name after that.  Which names are
+ * prepared is kept with the connection itself (libpq instance data), so it
+ * goes when the connection is closed or reset. */
+PGresult *db_exec_prepared(PGconn *c, char *err, size_t errlen,
+	    const char *name, const char *sql, int n,
+	    const char *const *params);
+
+/* Run a command that changes rows: the number changed, or -1. */
+long long db_count(PGconn *c, char *err, size_t errlen, const char *sql,
+	    int n, const char *const *params);
+
 /* True when the connection is gone (server restart, network). */
 int	db_lost(PGconn *c);
+
+/* Transactions: 0 or -1 with ERR.  db_rollback() sends nothing on a lost
+ * connection (the server has rolled back already). */
+int	db_begin(PGconn *c, char *err, size_t errlen);
+int	db_commit(PGconn *c, char *err, size_t errlen);
+void	db_rollback(PGconn *c);
+
+/*
+ * Numeric query parameters in text form, without a buffer per number:
+ *
+ *	struct db_params dp = { 0 };
+ *	p[0] = db_param_ll(&dp, job_id);
+ *
+ * Each call takes the next of DB_NPARAMS slots; the strings live as long
+ * as DP does.
+ */
+#define DB_NPARAMS	8
+struct db_params {
+	char	 v[DB_NPARAMS][24];
+	int	 n;
+};
+
+const char *db_param_ll(struct db_params *dp, long long v);
 
 #endif

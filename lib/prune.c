@@ -13,18 +13,16 @@
 int
 queue_prune(PGconn *c, struct store *st, char *err, size_t errlen)
 {
-	char kc[24], kf[24], days[24], prefix[64];
+	struct db_params dp = { 0 };
 	const char *p[3];
+	char prefix[64];
 	PGresult *r;
 	long long id;
 	int i, n = 0, rc;
 
-	snprintf(kc, sizeof(kc), "%lld", cfg.keep_completed);
-	snprintf(kf, sizeof(kf), "%lld", cfg.keep_failed);
-	snprintf(days, sizeof(days), "%lld", cfg.retention_days);
-	p[0] = kc;
-	p[1] = kf;
-	p[2] = days;
+	p[0] = db_param_ll(&dp, cfg.keep_completed);
+	p[1] = db_param_ll(&dp, cfg.keep_failed);
+	p[2] = db_param_ll(&dp, cfg.retention_days);
 	/* Rank ended jobs newest first within their outcome; a job goes when
 	 * it is past its outcome's count or past the age limit. */
 	r = db_exec(c, err, errlen,

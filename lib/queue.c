@@ -23,24 +23,6 @@ task_free(struct task *t)
 	free(t);
 }
 
-static int
-begin(PGconn *c, char *err, size_t errlen)
-{
-	return db_cmd(c, err, errlen, "BEGIN", 0, NULL);
-}
-
-static int
-commit(PGconn *c, char *err, size_t errlen)
-{
-	return db_cmd(c, err, errlen, "COMMIT", 0, NULL);
-}
-
-static void
-rollback(PGconn *c)
-{
-	PQclear(PQexec(c, "ROLLBACK"));
-}
-
 long long
 queue_reserve_job_id(PGconn *c, char *err, size_t errlen)
 {
@@ -60,26 +42,24 @@ int
 queue_add_task(PGconn *c, long long job_id, long long clip_id,
     const char *stage, json_t *payload, char *err, size_t errlen)
 {
-	char jid[24], cid[24], ma[24], *pl;
+	struct db_params dp = { 0 };
 	const char *p[5];
+	char *pl;
 	int rc;
 
-	snprintf(jid, sizeof(jid), "%lld", job_id);
-	snprintf(cid, sizeof(cid), "%lld", clip_id);
 	/* (a json_object() made here for NULL would leak) */
 	pl = payload ? json_dumps(payload, JSON_COMPACT) : strdup("{}");
 	if (pl == NULL) {
 		seterr(err, errlen, "out of memory");
 		return -1;
 	}
-	p[0] = jid;
-	p[1] = clip_id > 0 ? cid : NULL;
+	p[0] = db_param_ll(&dp, job_id);
+	p[1] = clip_id > 0 ? db_param_ll(&dp, clip_id) : NULL;
 	p[2] = stage;
 	p[3] = pl;
 	/* max_attempts is taken from the configuration at insert time, so a
 	 * changed setting applies to new tasks only. */
-	snprintf(ma, sizeof(ma), "%lld", cfg.max_attempts > 0 ? cfg.max_attempts : 3);
-	p[4] = ma;
+	p[4] = db_param_ll(&dp, cfg.max_attempts > 0 ? cfg.max_attempts : 3);
 	rc = db_cmd(c, err, errlen,
 	    "INSERT INTO tasks (job_id, clip_id, stage, payload, max_attempts) "
 	    "VALUES ($1, $2, $3, $4::jsonb, $5)", 5, p);
@@ -100,17 +80,17 @@ long long
 queue_event(PGconn *c, long long job_id, const char *kind, const char *stage,
     json_t *data, char *err, size_t errlen)
 {
-	char jid[24], *d = NULL;
+	struct db_params dp = { 0 };
 	const char *p[4];
+	char *d = NULL;
 	PGresult *r;
 	long long seq = -1;
 
-	snprintf(jid, sizeof(jid), "%lld", job_id);
 	if (data != NULL && (d = json_dumps(data, JSON_COMPACT)) == NULL) {
 		seterr(err, errlen, "out of memory");
 		return -1;
 	}
-	p[0] = jid;
+	p[0] = db_param_ll(&dp, job_id);
 	p[1] = kind;
 	p[2] = stage;
 	p[3] = d;
@@ -138,28 +118,27 @@ queue_submit(PGconn *c, long long job_id, long long user_id,
     const char *source_kind, const char *source_url, const char *source_key,
     json_t *options, const char *first_stage, char *err, size_t errlen)
 {
-	char jid[24], uid[24], *opts;
+	struct db_params dp = { 0 };
 	const char *p[6];
+	char *opts;
 	PGresult *r;
 	long long id = -1;
 	json_t *ev;
 
 	if (first_stage == NULL)
 		first_stage = "fetch";
-	snprintf(jid, sizeof(jid), "%lld", job_id);
-	snprintf(uid, sizeof(uid), "%lld", user_id);
 	if ((opts = options ? json_dumps(options, JSON_COMPACT) :
 	    strdup("{}")) == NULL) {
 		seterr(err, errlen, "out of memory");
 		return -1;
 	}
-	p[0] = job_id > 0 ? jid : NULL;
-	p[1] = uid;
+	p[0] = job_id > 0 ? db_param_ll(&dp, job_id) : NULL;
+	p[1] = db_param_ll(&dp, user_id);
 	p[2] = source_kind;
 	p[3] = source_url;
 	p[4] = source_key;
 	p[5] = opts;
-	if (begin(c, err, errlen) == -1)
+	if (db_begin(c, err, errlen) == -1)
 		goto out;
 	r = db_exec(c, err, errlen,
 	    "INSERT INTO jobs (id, user_id, source_kind, source_url, source_key,"
@@ -177,11 +156,11 @@ queue_submit(PGconn *c, long long job_id, long long user_id,
 		goto fail;
 	}
 	json_decref(ev);
-	if (commit(c, err, errlen) == -1)
+	if (db_commit(c, err, errlen) == -1)
 		goto fail;
 	goto out;
 fail:
-	rollback(c);
+	db_rollback(c);
 	id = -1;
 out:
 	free(opts);
@@ -194,14 +173,12 @@ static int
 lock_job(PGconn *c, long long job_id, long long user_id, char *state,
     size_t statelen, char *err, size_t errlen)
 {
-	char jid[24], uid[24];
+	struct db_params dp = { 0 };
 	const char *p[2];
 	PGresult *r;
 
-	snprintf(jid, sizeof(jid), "%lld", job_id);
-	snprintf(uid, sizeof(uid), "%lld", user_id);
-	p[0] = jid;
-	p[1] = uid;
+	p[0] = db_param_ll(&dp, job_id);
+	p[1] = db_param_ll(&dp, user_id);
 	r = db_exec(c, err, errlen,
 	    "SELECT state FROM jobs WHERE id = $1 AND ($2 = 0 OR user_id = $2) "
 	    "FOR UPDATE", 2, p);
@@ -220,12 +197,12 @@ int
 queue_cancel_job(PGconn *c, long long job_id, long long user_id, char *err,
     size_t errlen)
 {
-	char jid[24], state[16];
-	const char *p[1] = { jid };
+	struct db_params dp = { 0 };
+	const char *p[1] = { db_param_ll(&dp, job_id) };
+	char state[16];
 	int rc;
 
-	snprintf(jid, sizeof(jid), "%lld", job_id);
-	if (begin(c, err, errlen) == -1)
+	if (db_begin(c, err, errlen) == -1)
 		return -1;
 	if ((rc = lock_job(c, job_id, user_id, state, sizeof(state), err,
 	    errlen)) != 0)
@@ -251,8 +228,8 @@ queue_cancel_job(PGconn *c, long long job_id, long long user_id, char *err,
 	}
 end:
 	if (rc == 0)
-		return commit(c, err, errlen);
-	rollback(c);
+		return db_commit(c, err, errlen);
+	db_rollback(c);
 	return rc;
 }
 
@@ -260,13 +237,13 @@ int
 queue_retry_job(PGconn *c, long long job_id, long long user_id, char *err,
     size_t errlen)
 {
-	char jid[24], state[16];
-	const char *p[1] = { jid };
+	struct db_params dp = { 0 };
+	const char *p[1] = { db_param_ll(&dp, job_id) };
+	char state[16];
 	PGresult *r;
 	int rc, i;
 
-	snprintf(jid, sizeof(jid), "%lld", job_id);
-	if (begin(c, err, errlen) == -1)
+	if (db_begin(c, err, errlen) == -1)
 		return -1;
 	if ((rc = lock_job(c, job_id, user_id, state, sizeof(state), err,
 	    errlen)) != 0)
@@ -310,7 +287,7 @@ queue_retry_job(PGconn *c, long long job_id, long long user_id, char *err,
 		rc = -1;
 end:
 	if (rc == 0)
-		return commit(c, err, errlen);
-	rollback(c);
+		return db_commit(c, err, errlen);
+	db_rollback(c);
 	return rc;
 }

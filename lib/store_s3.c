@@ -326,7 +326,7 @@ perform(struct s3 *s, struct s3_req *r, char *err, size_t errlen)
 		goto nomem;
 	h = nh;
 	if (r->content_type != NULL) {
-		hdr.len = 0;
+		buf_reset(&hdr);
 		if (buf_printf(&hdr, "Content-Type: %s", r->content_type) == -1 ||
 		    (nh = curl_slist_append(h, hdr.data)) == NULL)
 			goto nomem;
@@ -534,110 +534,97 @@ abort_upload(struct s3 *s, const char *key, const char *qid)
 	buf_free(&q);
 }
 
+/* Start a multipart upload of KEY: fills ID (its upload id).  A STORE_*
+ * code. */
 static int
-put_multipart(struct s3 *s, const char *key, int fd, uint64_t size,
-    const char *ctype, const char *what, char *err, size_t errlen)
+upload_start(struct s3 *s, const char *key, const char *ctype,
+    const char *what, char *id, size_t idlen, char *err, size_t errlen)
 {
 	struct s3_req r;
-	struct buf q, done, idq;
-	char uploadid[1024], (*etags)[128] = NULL;
-	uint64_t part = s->part_size, nparts, i;
-	int rc = STORE_ERR, tries, started = 0;
-
-	buf_init(&q, 4096);
-	buf_init(&idq, 4096);
-	buf_init(&done, 2u << 20);
-	/* S3 allows 10000 parts: grow the parts for very large files */
-	while ((size + part - 1) / part > MAX_PARTS)
-		part *= 2;
-	nparts = (size + part - 1) / part;
-	if ((etags = calloc(nparts, sizeof(*etags))) == NULL) {
-		seterr(err, errlen, "out of memory");
-		rc = STORE_AGAIN;	/* memory may be there next time */
-		goto out;
-	}
+	int rc;
 
 	req_init(&r, "POST", key, "uploads=");
 	r.content_type = ctype;
 	rc = run(s, &r, what, err, errlen);
 	if (rc == STORE_OK && (r.body.data == NULL ||
-	    s3_xml_text(r.body.data, "UploadId", NULL, uploadid,
-	    sizeof(uploadid)) == -1 || uploadid[0] == '\0')) {
+	    s3_xml_text(r.body.data, "UploadId", NULL, id, idlen) == -1 ||
+	    id[0] == '\0')) {
 		seterr(err, errlen, "cannot %s: the S3 server did not return "
 		    "an upload id", what);
 		rc = STORE_AGAIN;
 	}
 	req_free(&r);
-	if (rc != STORE_OK)
-		goto out;
-	started = 1;
-	if (sigv4_uri_encode(&idq, uploadid, 0) == -1) {
+	return rc;
+}
+
+/* Upload part NUM (from 1): LEN bytes of FD at OFF, under upload IDQ
+ * (URI-encoded), retried on its own: one dropped connection should not
+ * resend the whole file.  Fills ETAG.  A STORE_* code. */
+static int
+upload_part(struct s3 *s, const char *key, const char *idq, uint64_t num,
+    int fd, uint64_t off, uint64_t len, const char *what, char etag[128],
+    char *err, size_t errlen)
+{
+	struct s3_req r;
+	struct buf q;
+	int rc = STORE_ERR, tries;
+
+	buf_init(&q, 4096);
+	if (buf_printf(&q, "partNumber=%llu&uploadId=%s",
+	    (unsigned long long)num, idq) == -1) {
 		seterr(err, errlen, "the S3 upload id is too long");
-		rc = STORE_ERR;
 		goto out;
 	}
-
-	for (i = 0; i < nparts; i++) {
-		uint64_t off = i * part;
-
-		q.len = 0;
-		if (buf_printf(&q, "partNumber=%llu&uploadId=%s",
-		    (unsigned long long)(i + 1), idq.data) == -1) {
-			seterr(err, errlen, "the S3 upload id is too long");
-			rc = STORE_ERR;
-			goto out;
-		}
-		/* each part is retried on its own: one dropped connection
-		 * should not resend the whole file */
-		for (tries = 0; tries < PART_TRIES; tries++) {
-			if (tries > 0)
-				sleep_ms(250L << tries);
-			req_init(&r, "PUT", key, q.data);
-			r.in_fd = fd;
-			r.in_off = (off_t)off;
-			r.in_len = size - off < part ? size - off : part;
-			rc = run(s, &r, what, err, errlen);
-			if (rc == STORE_OK) {
-				if (r.etag[0] == '\0') {
-					seterr(err, errlen, "cannot %s: the S3 "
-					    "server returned no ETag for part "
-					    "%llu", what,
-					    (unsigned long long)(i + 1));
-					rc = STORE_AGAIN;
-				} else
-					memcpy(etags[i], r.etag, sizeof(r.etag));
-			}
-			req_free(&r);
-			if (rc != STORE_AGAIN)
-				break;
-			log_ev(LOG_WARN, "s3_part_retry", "{sssssIsi}", "key", key,
-			    "error", err, "part", (long long)(i + 1), "try",
-			    tries + 1);
-		}
-		if (rc != STORE_OK)
-			goto out;
+	for (tries = 0; tries < PART_TRIES; tries++) {
+		if (tries > 0)
+			sleep_ms(250L << tries);
+		req_init(&r, "PUT", key, q.data);
+		r.in_fd = fd;
+		r.in_off = (off_t)off;
+		r.in_len = len;
+		rc = run(s, &r, what, err, errlen);
+		if (rc == STORE_OK && r.etag[0] == '\0') {
+			seterr(err, errlen, "cannot %s: the S3 server returned "
+			    "no ETag for part %llu", what,
+			    (unsigned long long)num);
+			rc = STORE_AGAIN;
+		} else if (rc == STORE_OK)
+			memcpy(etag, r.etag, sizeof(r.etag));
+		req_free(&r);
+		if (rc != STORE_AGAIN)
+			break;
+		log_ev(LOG_WARN, "s3_part_retry", "{sssssIsi}", "key", key,
+		    "error", err, "part", (long long)num, "try", tries + 1);
 	}
+out:
+	buf_free(&q);
+	return rc;
+}
 
-	if (buf_addstr(&done, "<CompleteMultipartUpload>") == -1) {
-		seterr(err, errlen, "out of memory");
-		rc = STORE_ERR;
-		goto out;
-	}
-	for (i = 0; i < nparts; i++) {
-		/* ETags are quoted; in XML text the quotes need no escape */
-		if (buf_printf(&done, "<Part><PartNumber>%llu</PartNumber>"
+/* Complete upload IDQ (URI-encoded) of KEY from the ETAGS of its NPARTS
+ * parts.  A STORE_* code. */
+static int
+upload_complete(struct s3 *s, const char *key, const char *idq,
+    char (*etags)[128], uint64_t nparts, const char *what, char *err,
+    size_t errlen)
+{
+	struct s3_req r;
+	struct buf q, done;
+	uint64_t i;
+	int rc = STORE_ERR;
+
+	buf_init(&q, 4096);
+	buf_init(&done, 2u << 20);
+	buf_addstr(&done, "<CompleteMultipartUpload>");
+	/* ETags are quoted; in XML text the quotes need no escape */
+	for (i = 0; i < nparts; i++)
+		buf_printf(&done, "<Part><PartNumber>%llu</PartNumber>"
 		    "<ETag>%s</ETag></Part>", (unsigned long long)(i + 1),
-		    etags[i]) == -1) {
-			seterr(err, errlen, "the multipart completion is too long");
-			rc = STORE_ERR;
-			goto out;
-		}
-	}
-	q.len = 0;
+		    etags[i]);
+	/* one check for every append: a failure is sticky */
 	if (buf_addstr(&done, "</CompleteMultipartUpload>") == -1 ||
-	    buf_printf(&q, "uploadId=%s", idq.data) == -1) {
+	    buf_printf(&q, "uploadId=%s", idq) == -1) {
 		seterr(err, errlen, "the multipart completion is too long");
-		rc = STORE_ERR;
 		goto out;
 	}
 	req_init(&r, "POST", key, q.data);
@@ -657,12 +644,55 @@ put_multipart(struct s3 *s, const char *key, int fd, uint64_t size,
 	}
 	req_free(&r);
 out:
+	buf_free(&q);
+	buf_free(&done);
+	return rc;
+}
+
+/* Store SIZE bytes of FD under KEY in parts: start, upload each part,
+ * complete; an upload that was started and failed is aborted. */
+static int
+put_multipart(struct s3 *s, const char *key, int fd, uint64_t size,
+    const char *ctype, const char *what, char *err, size_t errlen)
+{
+	struct buf idq;
+	char uploadid[1024], (*etags)[128] = NULL;
+	uint64_t part = s->part_size, nparts, i, off;
+	int rc = STORE_ERR, started = 0;
+
+	buf_init(&idq, 4096);
+	/* S3 allows 10000 parts: grow the parts for very large files */
+	while ((size + part - 1) / part > MAX_PARTS)
+		part *= 2;
+	nparts = (size + part - 1) / part;
+	if ((etags = calloc(nparts, sizeof(*etags))) == NULL) {
+		seterr(err, errlen, "out of memory");
+		rc = STORE_AGAIN;	/* memory may be there next time */
+		goto out;
+	}
+	if ((rc = upload_start(s, key, ctype, what, uploadid,
+	    sizeof(uploadid), err, errlen)) != STORE_OK)
+		goto out;
+	started = 1;
+	if (sigv4_uri_encode(&idq, uploadid, 0) == -1) {
+		seterr(err, errlen, "the S3 upload id is too long");
+		rc = STORE_ERR;
+		goto out;
+	}
+	for (i = 0; i < nparts; i++) {
+		off = i * part;
+		if ((rc = upload_part(s, key, idq.data, i + 1, fd, off,
+		    size - off < part ? size - off : part, what, etags[i], err,
+		    errlen)) != STORE_OK)
+			goto out;
+	}
+	rc = upload_complete(s, key, idq.data, etags, nparts, what, err,
+	    errlen);
+out:
 	if (rc != STORE_OK && started)
 		abort_upload(s, key, idq.data != NULL ? idq.data : "");
 	free(etags);
-	buf_free(&q);
 	buf_free(&idq);
-	buf_free(&done);
 	return rc;
 }
 
@@ -816,7 +846,7 @@ s3_del_prefix(struct store *st, const char *prefix, char *err, size_t errlen)
 	snprintf(what, sizeof(what), "list \"%s\" in S3", prefix);
 	buf_init(&q, 8192);
 	while (more && rc == STORE_OK) {
-		q.len = 0;
+		buf_reset(&q);
 		/* parameters in canonical (sorted) order */
 		if ((token[0] != '\0' && (buf_addstr(&q, "continuation-token=") == -1
 		    || sigv4_uri_encode(&q, token, 0) == -1 ||

@@ -29,20 +29,35 @@ buf_free(struct buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
+void
+buf_reset(struct buf *b)
+{
+	b->len = 0;
+	b->failed = 0;
+	if (b->data != NULL)
+		b->data[0] = '\0';
+}
+
+int
+buf_failed(const struct buf *b)
+{
+	return b->failed;
+}
+
 int
 buf_add(struct buf *b, const void *p, size_t n)
 {
 	size_t max = b->max ? b->max : SIZE_MAX / 2, ncap;
 	char *nd;
 
-	if (n > max || b->len > max - n)
-		return -1;
+	if (b->failed || n > max || b->len > max - n)
+		goto fail;
 	if (b->len + n + 1 > b->cap) {
 		ncap = b->cap ? b->cap : 256;
 		while (ncap < b->len + n + 1)
 			ncap *= 2;
 		if ((nd = realloc(b->data, ncap)) == NULL)
-			return -1;
+			goto fail;
 		b->data = nd;
 		b->cap = ncap;
 	}
@@ -51,6 +66,9 @@ buf_add(struct buf *b, const void *p, size_t n)
 	b->len += n;
 	b->data[b->len] = '\0';
 	return 0;
+fail:
+	b->failed = 1;
+	return -1;
 }
 
 int
@@ -66,21 +84,26 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	char small[512], *big;
 	int n, rc;
 
+	if (b->failed)
+		return -1;
 	va_start(ap, fmt);
 	n = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		return -1;
+		goto fail;
 	if ((size_t)n < sizeof(small))
 		return buf_add(b, small, (size_t)n);
 	if ((big = malloc((size_t)n + 1)) == NULL)
-		return -1;
+		goto fail;
 	va_start(ap, fmt);
 	vsnprintf(big, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	rc = buf_add(b, big, (size_t)n);
 	free(big);
 	return rc;
+fail:
+	b->failed = 1;
+	return -1;
 }
 
 int

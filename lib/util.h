@@ -5,17 +5,29 @@
 #include <stdarg.h>
 #include <stddef.h>
 
-/* A growing byte buffer with a hard maximum size. */
+/*
+ * A growing byte buffer with a hard maximum size.  Failure is sticky: an
+ * append that would pass the maximum (or finds no memory) leaves the
+ * buffer as it was and marks it failed, and every later append fails too,
+ * so a caller may append several parts and check only the last append
+ * (or buf_failed()) to know that all of them are there.
+ */
 struct buf {
 	char	*data;	/* always NUL-terminated when len > 0 or after buf_add */
 	size_t	 len;
 	size_t	 cap;
 	size_t	 max;	/* 0: no limit beyond SIZE_MAX/2 */
+	int	 failed;	/* an append has failed: all later ones fail */
 };
 
 void	buf_init(struct buf *b, size_t max);
 void	buf_free(struct buf *b);
-/* Append; returns 0, or -1 (buffer unchanged) past the maximum or on ENOMEM. */
+/* Empty the buffer and forget a failure, keeping its memory and maximum. */
+void	buf_reset(struct buf *b);
+/* True when an append has failed since buf_init() or buf_reset(). */
+int	buf_failed(const struct buf *b);
+/* Append; returns 0, or -1 (contents unchanged, the buffer marked failed)
+ * past the maximum, on ENOMEM, or when an earlier append failed. */
 int	buf_add(struct buf *b, const void *p, size_t n);
 int	buf_addstr(struct buf *b, const char *s);
 int	buf_printf(struct buf *b, const char *fmt, ...)

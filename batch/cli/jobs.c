@@ -27,8 +27,9 @@ cli_jobs(int argc, char **argv)
 	static const char *const hdr[] = { "ID", "USER", "STATE", "CLIPS",
 	    "CREATED (UTC)", "SOURCE", "ERROR" };
 	const char *state = NULL, *user = NULL, *p[3];
-	char limit[24] = "50", err[512];
-	long long n, uid;
+	struct db_params dp = { 0 };
+	char err[512];
+	long long n = 50, uid;
 	PGresult *r;
 	PGconn *c;
 	size_t i;
@@ -55,7 +56,6 @@ cli_jobs(int argc, char **argv)
 			if (parse_ll(optarg, 1, 100000, &n) == -1)
 				return cli_usage("jobs", "--limit must be a whole "
 				    "number from 1 to 100000, not \"%s\"", optarg);
-			snprintf(limit, sizeof(limit), "%lld", n);
 			break;
 		default:
 			return cli_usage("jobs", "unknown option or missing "
@@ -74,7 +74,7 @@ cli_jobs(int argc, char **argv)
 	}
 	p[0] = state;
 	p[1] = user;
-	p[2] = limit;
+	p[2] = db_param_ll(&dp, n);
 	r = db_exec(c, err, sizeof(err),
 	    "SELECT j.id, u.name, j.state,"
 	    " (SELECT count(*) FROM clips k WHERE k.job_id = j.id),"
@@ -124,8 +124,9 @@ cli_job(int argc, char **argv)
 	    "START", "END", "SCORE", "STATE", "TITLE", "URL", "ERROR" };
 	static const char *const ev_hdr[] = { "SEQ", "TIME (UTC)", "KIND",
 	    "STAGE", "DATA" };
-	char jid[24], err[512];
-	const char *p[1] = { jid };
+	struct db_params dp = { 0 };
+	char err[512];
+	const char *p[1], *jid;
 	long long id;
 	PGresult *r;
 	PGconn *c;
@@ -136,7 +137,7 @@ cli_job(int argc, char **argv)
 	if (cli_parse_id(argv[1], &id) == -1)
 		return cli_usage("job", "a job id is a positive whole number, "
 		    "not \"%s\"", argv[1]);
-	snprintf(jid, sizeof(jid), "%lld", id);
+	jid = p[0] = db_param_ll(&dp, id);
 	if ((c = cli_connect()) == NULL)
 		return CLI_FAIL;
 	r = db_exec(c, err, sizeof(err),

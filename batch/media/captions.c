@@ -156,13 +156,13 @@ captions_ass(const struct word *w, size_t n, double start, double end,
 				if (m == k)
 					buf_addstr(&b, "{\\r}");
 			}
-			if (buf_addstr(&b, "\n") != 0)
-				break;
+			buf_addstr(&b, "\n");
 			events++;
 		}
 		i = j + 1;
 	}
-	if (b.len >= MAX_ASS - 1 || events == 0) {
+	/* One check for every append above: a failure is sticky. */
+	if (buf_failed(&b) || events == 0) {
 		seterr(err, errlen, "The captions are too long to render.");
 		buf_free(&b);
 		return NULL;

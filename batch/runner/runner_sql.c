@@ -37,94 +37,42 @@
 	" OR t.heartbeat_at IS NULL " \
 	" OR t.heartbeat_at < now() - make_interval(secs => $1::float8))"
 
-static int
-begin(PGconn *c, char *err, size_t errlen)
-{
-	return db_cmd(c, err, errlen, "BEGIN", 0, NULL);
-}
-
 /* A transaction that records an outcome: durable even when the runner's
  * session commits asynchronously (see runner.c). */
 static int
 begin_durable(PGconn *c, char *err, size_t errlen)
 {
-	if (begin(c, err, errlen) == -1)
+	if (db_begin(c, err, errlen) == -1)
 		return -1;
 	return db_cmd(c, err, errlen, "SET LOCAL synchronous_commit = on", 0,
 	    NULL);
 }
 
-static int
-commit(PGconn *c, char *err, size_t errlen)
-{
-	return db_cmd(c, err, errlen, "COMMIT", 0, NULL);
-}
-
-static void
-rollback(PGconn *c)
-{
-	if (!db_lost(c))
-		PQclear(PQexec(c, "ROLLBACK"));
-}
-
 /*
  * The hot statements (claim, batch complete, heartbeat, progress) are
- * prepared once per connection: planning the claim costs as much as
- * running it.  Same contract as db_exec().
+ * prepared once per connection (db_exec_prepared): planning the claim
+ * costs as much as running it.
  */
-enum { PS_CLAIM, PS_CLAIM_EVENT, PS_COMPLETE_BATCH, PS_HEARTBEAT,
-	PS_PROGRESS, PS_COUNT };
+#define PS_CLAIM		"rq_claim"
+#define PS_CLAIM_EVENT		"rq_claim_event"
+#define PS_COMPLETE_BATCH	"rq_complete_batch"
+#define PS_HEARTBEAT		"rq_heartbeat"
+#define PS_PROGRESS		"rq_progress"
 
-static PGresult *
-exec_prepared(PGconn *c, int which, const char *sql, int n,
-    const char *const *p, char *err, size_t errlen)
-{
-	static PGconn *for_conn;
-	static int ready[PS_COUNT];
-	char name[16];
-	PGresult *r;
-
-	if (for_conn != c) {
-		memset(ready, 0, sizeof(ready));
-		for_conn = c;
-	}
-	snprintf(name, sizeof(name), "rq_%d", which);
-	if (!ready[which]) {
-		r = PQprepare(c, name, sql, n, NULL);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			seterr(err, errlen, "database error: %s",
-			    r ? PQresultErrorMessage(r) : PQerrorMessage(c));
-			PQclear(r);
-			return NULL;
-		}
-		PQclear(r);
-		ready[which] = 1;
-	}
-	r = PQexecPrepared(c, name, n, p, NULL, NULL, 0);
-	switch (PQresultStatus(r)) {
-	case PGRES_COMMAND_OK:
-	case PGRES_TUPLES_OK:
-		return r;
-	default:
-		seterr(err, errlen, "database error: %s",
-		    r ? PQresultErrorMessage(r) : PQerrorMessage(c));
-		PQclear(r);
-		return NULL;
-	}
-}
-
-/* The parameters that name one claimed attempt of one task. */
+/* The parameters that name one claimed attempt of one task (the strings
+ * point into dp: fill it in place, never copy it). */
 struct match {
-	char	 id[24], att[16], job[24];
-	const char *runner;
+	struct db_params dp;
+	const char	*id, *att, *job, *runner;
 };
 
 static void
 match_fill(struct match *m, const struct runner_id *rid, const struct task *t)
 {
-	snprintf(m->id, sizeof(m->id), "%lld", t->id);
-	snprintf(m->att, sizeof(m->att), "%d", t->attempts);
-	snprintf(m->job, sizeof(m->job), "%lld", t->job_id);
+	m->dp.n = 0;
+	m->id = db_param_ll(&m->dp, t->id);
+	m->att = db_param_ll(&m->dp, t->attempts);
+	m->job = db_param_ll(&m->dp, t->job_id);
 	m->runner = rid->name;
 }
 
@@ -133,8 +81,8 @@ match_fill(struct match *m, const struct runner_id *rid, const struct task *t)
 int
 rq_register(PGconn *c, struct runner_id *rid, char *err, size_t errlen)
 {
-	char host[64], key[24];
-	const char *p[1] = { key };
+	char host[64];
+	const char *p[1];
 	uint64_t r;
 	PGresult *res;
 	int i, got;
@@ -144,6 +92,8 @@ rq_register(PGconn *c, struct runner_id *rid, char *err, size_t errlen)
 	host[sizeof(host) - 1] = '\0';
 	snprintf(rid->name, sizeof(rid->name), "%s:%ld", host, (long)getpid());
 	for (i = 0; i < 8; i++) {
+		struct db_params dp = { 0 };
+
 		if (random_bytes(&r, sizeof(r)) == -1) {
 			seterr(err, errlen, "cannot read random bytes");
 			return -1;
@@ -151,7 +101,7 @@ rq_register(PGconn *c, struct runner_id *rid, char *err, size_t errlen)
 		/* 62 bits, never zero: far from the fixed keys
 		 * (migrations, maintenance) by chance of 2^-62. */
 		rid->lock = (long long)(r & 0x3fffffffffffffffULL) | 1;
-		snprintf(key, sizeof(key), "%lld", rid->lock);
+		p[0] = db_param_ll(&dp, rid->lock);
 		res = db_exec(c, err, errlen, "SELECT pg_try_advisory_lock($1::bigint)",
 		    1, p);
 		if (res == NULL)
@@ -183,14 +133,14 @@ int
 rq_take_slot(PGconn *c, const char *stage, long long cap, char *err,
     size_t errlen)
 {
-	char h[16], n[24];
-	const char *p[2] = { h, n };
+	struct db_params dp = { 0 };
+	const char *p[2];
 	long long slot;
 	PGresult *r;
 	int rc = -2;
 
-	snprintf(h, sizeof(h), "%d", (int)stage_hash(stage));
-	snprintf(n, sizeof(n), "%lld", cap);
+	p[0] = db_param_ll(&dp, stage_hash(stage));
+	p[1] = db_param_ll(&dp, cap);
 	/* The filter runs row by row under the LIMIT, so at most one slot
 	 * lock is taken: the first free one. */
 	r = db_exec(c, err, errlen,
@@ -303,21 +253,19 @@ int
 rq_claim(PGconn *c, const struct runner_id *rid, const char *stage, int n,
     int events, struct task **out, char *err, size_t errlen)
 {
-	char num[16], lock[24];
+	struct db_params dp = { 0 };
 	const char *p[4];
 	PGresult *r;
 	int i, got = 0;
 
 	if (events)
 		n = 1;
-	snprintf(num, sizeof(num), "%d", n);
-	snprintf(lock, sizeof(lock), "%lld", rid->lock);
 	p[0] = stage;
-	p[1] = num;
+	p[1] = db_param_ll(&dp, n);
 	p[2] = rid->name;
-	p[3] = lock;
-	r = exec_prepared(c, events ? PS_CLAIM_EVENT : PS_CLAIM,
-	    events ? claim_event_sql : claim_sql, 4, p, err, errlen);
+	p[3] = db_param_ll(&dp, rid->lock);
+	r = db_exec_prepared(c, err, errlen, events ? PS_CLAIM_EVENT : PS_CLAIM,
+	    events ? claim_event_sql : claim_sql, 4, p);
 	if (r == NULL)
 		return -1;
 	for (i = 0; i < PQntuples(r) && i < n; i++) {
@@ -390,10 +338,10 @@ rq_heartbeat(PGconn *c, const struct runner_id *rid, const struct task *t,
 	p[0] = m.id;
 	p[1] = m.runner;
 	p[2] = m.att;
-	r = exec_prepared(c, PS_HEARTBEAT,
+	r = db_exec_prepared(c, err, errlen, PS_HEARTBEAT,
 	    "UPDATE tasks SET heartbeat_at = now() WHERE " MATCH " RETURNING "
 	    "(SELECT state IN " LIVE " FROM jobs WHERE jobs.id = tasks.job_id)",
-	    3, p, err, errlen);
+	    3, p);
 	if (r == NULL)
 		return RQ_ERR;
 	if (PQntuples(r) == 0)
@@ -409,7 +357,6 @@ rq_progress(PGconn *c, const struct runner_id *rid, const struct task *t,
     int pct, const char *msg, char *err, size_t errlen)
 {
 	struct match m;
-	char pc[8];
 	const char *p[6];
 	PGresult *r;
 	enum rq_state st;
@@ -419,12 +366,11 @@ rq_progress(PGconn *c, const struct runner_id *rid, const struct task *t,
 	if (pct > 100)
 		pct = 100;
 	match_fill(&m, rid, t);
-	snprintf(pc, sizeof(pc), "%d", pct);
 	p[0] = m.id;
 	p[1] = m.runner;
 	p[2] = m.att;
 	p[3] = t->stage;
-	p[4] = pc;
+	p[4] = db_param_ll(&m.dp, pct);
 	p[5] = msg;
 	/* One statement: the task row, the event (numbered from the job
 	 * row, which is only touched while the job is live), and one NOTIFY
@@ -432,7 +378,7 @@ rq_progress(PGconn *c, const struct runner_id *rid, const struct task *t,
 	 * (a stage saying "still transcribing" every second) only
 	 * heartbeats and checks the job: no event, no NOTIFY.  Every part
 	 * of the statement sees the row as it was before the UPDATE. */
-	r = exec_prepared(c, PS_PROGRESS,
+	r = db_exec_prepared(c, err, errlen, PS_PROGRESS,
 	    "WITH o AS (SELECT progress IS DISTINCT FROM $5::int OR"
 	    "  message IS DISTINCT FROM $6 AS changed FROM tasks WHERE id = $1),"
 	    " t AS (UPDATE tasks SET progress = $5::int, message = $6,"
@@ -447,8 +393,7 @@ rq_progress(PGconn *c, const struct runner_id *rid, const struct task *t,
 	    "  'stage', $4::text, 'pct', $5::int, 'msg', $6::text) FROM j)"
 	    "SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM live),"
 	    " (SELECT count(*) FROM (SELECT pg_notify('" CHAN_EVENTS "',"
-	    " id::text) FROM j) n)", 6, p,
-	    err, errlen);
+	    " id::text) FROM j) n)", 6, p);
 	if (r == NULL)
 		return RQ_ERR;
 	if (strcmp(PQgetvalue(r, 0, 0), "0") == 0)
@@ -500,26 +445,10 @@ lock_job_live(PGconn *c, const char *job, char *err, size_t errlen)
 	return live;
 }
 
-/* Run a command that changes rows; the number changed, or -1. */
-static long long
-db_count(PGconn *c, char *err, size_t errlen, const char *sql, int n,
-    const char *const *p)
-{
-	PGresult *r = db_exec(c, err, errlen, sql, n, p);
-	long long k = 0;
-
-	if (r == NULL)
-		return -1;
-	if (parse_ll(PQcmdTuples(r), 0, INT64_MAX, &k) == -1)
-		k = 0;
-	PQclear(r);
-	return k;
-}
-
 int
 rq_settle_job(PGconn *c, long long job_id, char *err, size_t errlen)
 {
-	char jid[24];
+	struct db_params dp = { 0 };
 	const char *p[3];
 	const char *state, *msg = NULL;
 	long long n = 0, ready = 0;
@@ -527,8 +456,7 @@ rq_settle_job(PGconn *c, long long job_id, char *err, size_t errlen)
 	json_t *ev, *which = NULL;
 	int go;
 
-	snprintf(jid, sizeof(jid), "%lld", job_id);
-	p[0] = jid;
+	p[0] = db_param_ll(&dp, job_id);
 	r = db_exec(c, err, errlen,
 	    "SELECT j.state IN " LIVE " AND NOT EXISTS (SELECT 1 FROM tasks t"
 	    "  WHERE t.job_id = j.id AND t.state IN " LIVE "),"
@@ -628,7 +556,7 @@ rq_complete(PGconn *c, const struct runner_id *rid, const struct stage *st,
 	if (k == -1)
 		goto fail;
 	if (k == 0) {
-		rollback(c);
+		db_rollback(c);
 		free(res);
 		return RQ_LOST;
 	}
@@ -650,12 +578,12 @@ rq_complete(PGconn *c, const struct runner_id *rid, const struct stage *st,
 		if (rq_settle_job(c, t->job_id, err, errlen) == -1)
 			goto fail;
 	}
-	if (commit(c, err, errlen) == -1)
+	if (db_commit(c, err, errlen) == -1)
 		goto fail;
 	free(res);
 	return live ? RQ_MINE : RQ_ENDED;
 fail:
-	rollback(c);
+	db_rollback(c);
 	free(res);
 	return RQ_ERR;
 }
@@ -688,7 +616,7 @@ rq_complete_batch(PGconn *c, const struct runner_id *rid,
 	p[2] = rid->name;
 	if (begin_durable(c, err, errlen) == -1)
 		goto fail;
-	r = exec_prepared(c, PS_COMPLETE_BATCH,
+	r = db_exec_prepared(c, err, errlen, PS_COMPLETE_BATCH,
 	    "WITH d AS (UPDATE tasks SET state = 'done', progress = 100,"
 	    "  finished_at = now(), heartbeat_at = NULL"
 	    "  FROM unnest($1::bigint[], $2::int[]) AS u(id, att)"
@@ -700,7 +628,7 @@ rq_complete_batch(PGconn *c, const struct runner_id *rid,
 	    "  AND tasks.runner = $3 AND tasks.state = 'running'"
 	    "  RETURNING tasks.job_id)"
 	    "SELECT job_id, count(*) FROM d GROUP BY job_id ORDER BY job_id",
-	    3, p, err, errlen);
+	    3, p);
 	if (r == NULL)
 		goto fail;
 	/* Fan-in: lock each job touched, in id order, then look again with a
@@ -720,12 +648,12 @@ rq_complete_batch(PGconn *c, const struct runner_id *rid,
 	}
 	PQclear(r);
 	r = NULL;
-	if (commit(c, err, errlen) == -1)
+	if (db_commit(c, err, errlen) == -1)
 		goto fail;
 	goto out;
 fail:
 	PQclear(r);
-	rollback(c);
+	db_rollback(c);
 	done = -1;
 out:
 	buf_free(&ids);
@@ -756,8 +684,8 @@ static int
 fail_for_good(PGconn *c, const struct task *t, const char *const *mp,
     const char *msg, char *err, size_t errlen)
 {
+	struct db_params dp = { 0 };
 	const char *p[4];
-	char clip[24];
 	long long k;
 	json_t *ev;
 
@@ -774,10 +702,8 @@ fail_for_good(PGconn *c, const struct task *t, const char *const *mp,
 	    t->attempts);
 	if (t->clip_id <= 0) {
 		const char *jp[2];
-		char job[24];
 
-		snprintf(job, sizeof(job), "%lld", t->job_id);
-		jp[0] = job;
+		jp[0] = db_param_ll(&dp, t->job_id);
 		jp[1] = msg;
 		if (db_cmd(c, err, errlen,
 		    "UPDATE jobs SET state = 'failed', error = $2,"
@@ -794,8 +720,7 @@ fail_for_good(PGconn *c, const struct task *t, const char *const *mp,
 		json_decref(ev);
 		return 0;
 	}
-	snprintf(clip, sizeof(clip), "%lld", t->clip_id);
-	p[0] = clip;
+	p[0] = db_param_ll(&dp, t->clip_id);
 	p[1] = msg;
 	json_object_set_new(ev, "clip", json_integer(t->clip_id));
 	if (db_cmd(c, err, errlen, "UPDATE clips SET state = 'failed', "
@@ -882,14 +807,14 @@ rq_fail(PGconn *c, const struct runner_id *rid, const struct task *t,
 	if (rc == -1)
 		goto fail;
 	if (rc == 1) {
-		rollback(c);
+		db_rollback(c);
 		return RQ_LOST;
 	}
-	if (commit(c, err, errlen) == -1)
+	if (db_commit(c, err, errlen) == -1)
 		goto fail;
 	return live ? RQ_MINE : RQ_ENDED;
 fail:
-	rollback(c);
+	db_rollback(c);
 	return RQ_ERR;
 }
 
@@ -1021,12 +946,11 @@ maint_lock(PGconn *c, char *err, size_t errlen)
 static int
 rescue_all(PGconn *c, char *err, size_t errlen)
 {
-	char lease[24];
-	const char *p[1] = { lease };
+	struct db_params dp = { 0 };
+	const char *p[1] = { db_param_ll(&dp, cfg.lease) };
 	PGresult *r, *s;
 	int i, n = 0, k;
 
-	snprintf(lease, sizeof(lease), "%lld", cfg.lease);
 	r = db_exec(c, err, errlen,
 	    "SELECT t.id, t.job_id, coalesce(t.clip_id, 0), t.attempts,"
 	    " t.max_attempts, t.stage, t.runner,"
@@ -1036,7 +960,7 @@ rescue_all(PGconn *c, char *err, size_t errlen)
 	if (r == NULL)
 		return -1;
 	for (i = 0; i < PQntuples(r); i++) {
-		if ((k = rescue_one(c, r, i, lease, err, errlen)) == -1) {
+		if ((k = rescue_one(c, r, i, p[0], err, errlen)) == -1) {
 			PQclear(r);
 			return -1;
 		}
@@ -1064,15 +988,15 @@ rq_rescue(PGconn *c, char *err, size_t errlen)
 {
 	int got, n;
 
-	if (begin(c, err, errlen) == -1)
+	if (db_begin(c, err, errlen) == -1)
 		return -1;
 	if ((got = maint_lock(c, err, errlen)) != 1) {
-		rollback(c);
+		db_rollback(c);
 		return got == 0 ? -2 : -1;
 	}
 	if ((n = rescue_all(c, err, errlen)) == -1 ||
-	    commit(c, err, errlen) == -1) {
-		rollback(c);
+	    db_commit(c, err, errlen) == -1) {
+		db_rollback(c);
 		return -1;
 	}
 	return n;
@@ -1087,10 +1011,10 @@ rq_maintenance(PGconn *c, struct store *st, int *rescued, int *pruned,
 	int got, i;
 
 	*rescued = *pruned = 0;
-	if (begin(c, err, errlen) == -1)
+	if (db_begin(c, err, errlen) == -1)
 		return -1;
 	if ((got = maint_lock(c, err, errlen)) != 1) {
-		rollback(c);
+		db_rollback(c);
 		return got == 0 ? -2 : -1;
 	}
 	if ((*rescued = rescue_all(c, err, errlen)) == -1)
@@ -1117,10 +1041,10 @@ rq_maintenance(PGconn *c, struct store *st, int *rescued, int *pruned,
 	 * locked transaction so that two maintenance runs never race. */
 	if ((*pruned = queue_prune(c, st, err, errlen)) == -1)
 		goto fail;
-	if (commit(c, err, errlen) == -1)
+	if (db_commit(c, err, errlen) == -1)
 		goto fail;
 	return 0;
 fail:
-	rollback(c);
+	db_rollback(c);
 	return -1;
 }

@@ -369,22 +369,21 @@ frame_done(PGconn *c, const struct task *tk, json_t *res, char *err,
 {
 	json_t *clips = json_object_get(res, "clips"), *cl;
 	size_t i;
-	char job[24];
 
-	xsnprintf(job, sizeof(job), "%lld", tk->job_id);
 	json_array_foreach(clips, i, cl) {
 		json_t *q = json_object_get(cl, "quality"), *payload;
-		char id[24], *qs;
+		struct db_params dp = { 0 };
+		char *qs;
 		int rc;
 
-		xsnprintf(id, sizeof(id), "%lld",
-		    (long long)json_integer_value(json_object_get(cl, "id")));
 		if ((qs = json_dumps(q, JSON_COMPACT)) == NULL) {
 			seterr(err, errlen, "Out of memory.");
 			return -1;
 		}
 		{
-			const char *p[] = { id, job, qs };
+			const char *p[] = { db_param_ll(&dp, json_integer_value(
+			    json_object_get(cl, "id"))),
+			    db_param_ll(&dp, tk->job_id), qs };
 
 			rc = db_cmd(c, err, errlen, "UPDATE clips SET quality = "
 			    "$3::jsonb WHERE id = $1 AND job_id = $2", 3, p);

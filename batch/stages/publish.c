@@ -206,8 +206,8 @@ static int
 publish_done(PGconn *c, const struct task *t, json_t *result, char *err,
     size_t errlen)
 {
+	struct db_params dp = { 0 };
 	const char *p[6];
-	char clip[24], job[24];
 	json_t *ev;
 	long long seq, rank = 0;
 	PGresult *r;
@@ -220,10 +220,8 @@ publish_done(PGconn *c, const struct task *t, json_t *result, char *err,
 		seterr(err, errlen, "publish finished without a video key or URL");
 		return -1;
 	}
-	snprintf(clip, sizeof(clip), "%lld", t->clip_id);
-	snprintf(job, sizeof(job), "%lld", t->job_id);
-	p[0] = clip;
-	p[1] = job;
+	p[0] = db_param_ll(&dp, t->clip_id);
+	p[1] = db_param_ll(&dp, t->job_id);
 	r = db_exec(c, err, errlen,
 	    "UPDATE clips SET state = 'ready', video_key = $3, thumb_key = $4,"
 	    " video_url = $5, thumb_url = $6, ready_at = now(), error = NULL"

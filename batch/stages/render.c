@@ -204,7 +204,8 @@ render_done(PGconn *c, const struct task *tk, json_t *res, char *err,
 	const char *vkey = NULL, *tkey = NULL;
 	json_int_t w = 0, h = 0;
 	double dur = 0;
-	char ws[16], hs[16], ds[32], id[24], job[24];
+	struct db_params dp = { 0 };
+	char ds[32];
 	json_t *payload;
 	int rc;
 
@@ -213,13 +214,11 @@ render_done(PGconn *c, const struct task *tk, json_t *res, char *err,
 		seterr(err, errlen, "The render result is incomplete.");
 		return -1;
 	}
-	xsnprintf(ws, sizeof(ws), "%lld", (long long)w);
-	xsnprintf(hs, sizeof(hs), "%lld", (long long)h);
 	xsnprintf(ds, sizeof(ds), "%.3f", dur);
-	xsnprintf(id, sizeof(id), "%lld", tk->clip_id);
-	xsnprintf(job, sizeof(job), "%lld", tk->job_id);
 	{
-		const char *p[] = { id, job, ws, hs, ds, vkey, tkey };
+		const char *p[] = { db_param_ll(&dp, tk->clip_id),
+		    db_param_ll(&dp, tk->job_id), db_param_ll(&dp, w),
+		    db_param_ll(&dp, h), ds, vkey, tkey };
 
 		if (db_cmd(c, err, errlen, "UPDATE clips SET state = 'rendered', "
 		    "width = $3, height = $4, duration_s = $5, video_key = $6, "

@@ -240,7 +240,6 @@ fanout_done(PGconn *c, const struct task *t, json_t *result, char *err,
 	json_t *fail = json_object_get(t->payload, "fail"), *pl, *v;
 	long long n = json_integer_value(json_object_get(result, "n"));
 	long long i, clip;
-	char jid[24], rank[24];
 	const char *p[2];
 	PGresult *r;
 	size_t k;
@@ -250,11 +249,11 @@ fanout_done(PGconn *c, const struct task *t, json_t *result, char *err,
 		seterr(err, errlen, "the test asked done() to fail");
 		return -1;
 	}
-	snprintf(jid, sizeof(jid), "%lld", t->job_id);
 	for (i = 0; i < n; i++) {
-		snprintf(rank, sizeof(rank), "%lld", i + 1);
-		p[0] = jid;
-		p[1] = rank;
+		struct db_params dp = { 0 };
+
+		p[0] = db_param_ll(&dp, t->job_id);
+		p[1] = db_param_ll(&dp, i + 1);
 		r = db_exec(c, err, errlen,
 		    "INSERT INTO clips (job_id, rank, start_s, end_s, title)"
 		    " VALUES ($1, $2::int, $2::int * 10, $2::int * 10 + 5,"
@@ -299,13 +298,12 @@ static int
 fanwork_done(PGconn *c, const struct task *t, json_t *result, char *err,
     size_t errlen)
 {
-	char cid[24];
-	const char *p[1] = { cid };
+	struct db_params dp = { 0 };
+	const char *p[1] = { db_param_ll(&dp, t->clip_id) };
 	json_t *ev;
 	long long seq;
 
 	(void)result;
-	snprintf(cid, sizeof(cid), "%lld", t->clip_id);
 	if (db_cmd(c, err, errlen, "UPDATE clips SET state = 'ready', "
 	    "ready_at = now() WHERE id = $1", 1, p) == -1)
 		return -1;

@@ -180,8 +180,9 @@ static int
 fetch_done(PGconn *c, const struct task *t, json_t *result, char *err,
     size_t errlen)
 {
-	char jid[24], *probe;
+	struct db_params dp = { 0 };
 	const char *p[3];
+	char *probe;
 	int rc;
 
 	if (result == NULL || (p[1] = json_string_value(json_object_get(result,
@@ -194,8 +195,7 @@ fetch_done(PGconn *c, const struct task *t, json_t *result, char *err,
 		seterr(err, errlen, "fetch result without probe");
 		return -1;
 	}
-	snprintf(jid, sizeof(jid), "%lld", t->job_id);
-	p[0] = jid;
+	p[0] = db_param_ll(&dp, t->job_id);
 	p[2] = probe;
 	rc = db_cmd(c, err, errlen, "UPDATE jobs SET source_key = $2, "
 	    "probe = $3::jsonb, updated_at = now() WHERE id = $1", 3, p);

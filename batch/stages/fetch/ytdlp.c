@@ -370,7 +370,7 @@ fetch_ytdlp(struct task_ctx *ctx, const char *url, const char *dir, char *path,
 			break;
 		}
 		if (buf_add(&acc, rb, (size_t)r) == -1)
-			acc.len = 0;	/* a runaway line: drop it */
+			buf_reset(&acc);	/* a runaway line: drop it */
 		while (acc.len > 0 && (nl = memchr(acc.data, '\n', acc.len))) {
 			size_t ll = (size_t)(nl - acc.data);
 			size_t cp = ll < sizeof(line) - 1 ? ll : sizeof(line) - 1;

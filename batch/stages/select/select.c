@@ -297,28 +297,26 @@ select_done(PGconn *c, const struct task *tk, json_t *res, char *err,
 	json_t *clips = json_object_get(res, "clips"), *aspects, *cl, *asp;
 	json_t *fclips = json_array(), *payload;
 	const char *backend = json_string_value(json_object_get(res, "backend"));
-	char job[24];
 	size_t i, k;
 	int rc = -1;
 
 	aspects = json_object_get(res, "aspects");
-	xsnprintf(job, sizeof(job), "%lld", tk->job_id);
 	json_array_foreach(clips, i, cl) {
 		json_array_foreach(aspects, k, asp) {
-			char rank[16], s[32], e[32], sc[32];
+			struct db_params dp = { 0 };
+			char s[32], e[32], sc[32];
 			const char *p[9];
 			PGresult *r;
 
-			xsnprintf(rank, sizeof(rank), "%lld", (long long)
-			    json_integer_value(json_object_get(cl, "rank")));
 			xsnprintf(s, sizeof(s), "%.3f", json_number_value(
 			    json_object_get(cl, "start")));
 			xsnprintf(e, sizeof(e), "%.3f", json_number_value(
 			    json_object_get(cl, "end")));
 			xsnprintf(sc, sizeof(sc), "%.1f", json_number_value(
 			    json_object_get(cl, "score")));
-			p[0] = job;
-			p[1] = rank;
+			p[0] = db_param_ll(&dp, tk->job_id);
+			p[1] = db_param_ll(&dp, json_integer_value(
+			    json_object_get(cl, "rank")));
 			p[2] = json_string_value(asp);
 			p[3] = s;
 			p[4] = e;

@@ -317,7 +317,7 @@ post_chunk(const struct asr_input *in, const char *url, const char *key,
 			seterr(err, errlen, "out of memory");
 			break;
 		}
-		r.body.len = 0;
+		buf_reset(&r.body);
 		r.retry_after[0] = '\0';
 		m = curl_mime_init(c);
 		p = curl_mime_addpart(m);
