@@ -9,6 +9,7 @@
 #include <libavutil/channel_layout.h>
 
 #include "render_int.h"
+#include "util.h"
 
 /* Fill a hole in the source audio (a late start, a gap) with silence so
  * that what follows stays in sync with the picture. */
@@ -125,4 +126,37 @@ audio_finish(struct out *o, struct audio_trim *a)
 		av_freep(&conv);
 	}
 	return rc == 0 ? audio_emit(o, a, 1) : rc;
+}
+
+/* The resampler from DEC's audio to O's AAC encoder, and its fifo.  0 or
+ * -1 with ERR; audio_trim_close() frees what was made either way. */
+int
+audio_trim_open(struct audio_trim *a, const struct out *o,
+    AVCodecContext *dec, char *err, size_t errlen)
+{
+	int e;
+
+	a->in_rate = dec->sample_rate;
+	if ((e = swr_alloc_set_opts2(&a->swr, &o->aenc->ch_layout,
+	    o->aenc->sample_fmt, o->aenc->sample_rate, &dec->ch_layout,
+	    dec->sample_fmt, dec->sample_rate, 0, NULL)) < 0 ||
+	    (e = swr_init(a->swr)) < 0) {
+		averr(err, errlen, "The audio resampler could not start", e);
+		return -1;
+	}
+	if ((a->fifo = av_audio_fifo_alloc(o->aenc->sample_fmt,
+	    o->aenc->ch_layout.nb_channels, 4096)) == NULL) {
+		seterr(err, errlen, "Out of memory starting the audio.");
+		return -1;
+	}
+	return 0;
+}
+
+void
+audio_trim_close(struct audio_trim *a)
+{
+	swr_free(&a->swr);
+	if (a->fifo)
+		av_audio_fifo_free(a->fifo);
+	a->fifo = NULL;
 }

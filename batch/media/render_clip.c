@@ -92,6 +92,19 @@ struct prod {
 	int		 rc;		/* 0, or -1: with err unless the encoder
 					   stopped it */
 	char		 err[256];
+
+	/* produce()'s own state */
+	double		 fdur;		/* one frame, seconds */
+	double		 thumb_t;	/* the thumbnail's time in the source */
+	double		 t0;		/* the clip's first frame; -1 until then */
+	double		 tv_end;	/* where the audio ends; -1 until T0 */
+	int		 video_over;	/* a frame past the clip was decoded */
+	AVFrame		**held;		/* audio decoded before T0 */
+	int		 nheld;
+	struct SwsContext *sws;		/* crop window to output size */
+	const AVPixFmtDescriptor *desc;	/* of the decoded frames */
+	int		 sw, sh, sfmt;	/* the frames SWS was made for */
+	AVFrame		*view;		/* the window inside a decoded frame */
 };
 
 /* Below the encoder's threads in priority: the producer's work (decoding,
@@ -114,6 +127,153 @@ yield_to_encoder(void)
 		log_ev(LOG_WARN, "render_nice", "{ss}", "error", strerror(errno));
 }
 
+/* A decoded audio frame at T: held until the clip's first picture, then
+ * trimmed to [T0, TV_END) and queued.  0 or -1 with p->err. */
+static int
+prod_audio(struct prod *p, double t)
+{
+	const AVFrame *f = p->m->frame;
+
+	if (p->video_over && p->tv_end >= 0 && t >= p->tv_end)
+		return 0;
+	if (p->t0 < 0) {
+		/* Video has not started: hold the frame. */
+		if (p->nheld < MAX_HELD_AUDIO && t >= 0 &&
+		    t + (double)f->nb_samples / p->at->in_rate > p->r->start - 1) {
+			if ((p->held[p->nheld] = av_frame_clone(f)) == NULL) {
+				seterr(p->err, sizeof(p->err), "Out of memory "
+				    "while rendering.");
+				return -1;
+			}
+			p->nheld++;
+		}
+		return 0;
+	}
+	if (audio_take(p->o, p->at, f, t, p->t0, p->tv_end) != 0) {
+		seterr(p->err, sizeof(p->err), "The audio could not be converted.");
+		return -1;
+	}
+	return 0;
+}
+
+/* The clip's true first frame, at T: audio starts here too, and what was
+ * held of it goes out.  0 or -1 with p->err. */
+static int
+prod_first(struct prod *p, double t)
+{
+	int i;
+
+	p->t0 = t;
+	p->tv_end = p->t0 + p->expect * p->fdur;
+	if ((p->tv_end - p->r->end) > p->fdur / 2)
+		p->tv_end -= p->fdur;
+	for (i = 0; i < p->nheld; i++) {
+		double ht = media_frame_time(p->m, AVMEDIA_TYPE_AUDIO, p->held[i]);
+
+		if (audio_take(p->o, p->at, p->held[i], ht, p->t0, p->tv_end) != 0) {
+			seterr(p->err, sizeof(p->err), "The audio could not be "
+			    "converted.");
+			return -1;
+		}
+		av_frame_free(&p->held[i]);
+	}
+	p->nheld = 0;
+	return 0;
+}
+
+/* A scaler for F's size and format, kept while they stay the same.  0 or
+ * -1 with p->err. */
+static int
+prod_scaler(struct prod *p, const AVFrame *f)
+{
+	const struct crop_path *cp = p->cp;
+
+	if (f->width == p->sw && f->height == p->sh && f->format == p->sfmt)
+		return 0;
+	/* A stream that changes size mid-way: new scaler, same window size
+	 * relative to the frame. */
+	sws_freeContext(p->sws);
+	p->sw = f->width;
+	p->sh = f->height;
+	p->sfmt = f->format;
+	if (p->sw != cp->src_w || p->sh != cp->src_h) {
+		seterr(p->err, sizeof(p->err), "The source changes size mid-way "
+		    "(%dx%d), which is not supported.", p->sw, p->sh);
+		return -1;
+	}
+	p->sws = sws_getContext(cp->crop_w, cp->crop_h, p->sfmt, p->r->out_w,
+	    p->r->out_h, AV_PIX_FMT_YUV420P, SWS_BICUBIC, NULL, NULL, NULL);
+	p->desc = av_pix_fmt_desc_get(p->sfmt);
+	if (p->sws == NULL || p->desc == NULL ||
+	    (p->desc->flags & (AV_PIX_FMT_FLAG_HWACCEL | AV_PIX_FMT_FLAG_PAL |
+	    AV_PIX_FMT_FLAG_BITSTREAM))) {
+		seterr(p->err, sizeof(p->err), "The source's pixel format %s "
+		    "cannot be scaled.", av_get_pix_fmt_name(p->sfmt));
+		return -1;
+	}
+	return 0;
+}
+
+/* The decoded picture at T, cropped along the path, scaled, captioned
+ * (and kept as the thumbnail when it is its turn), stamped and queued.
+ * 0 or -1 with p->err. */
+static int
+prod_picture(struct prod *p, double t)
+{
+	const struct render_req *r = p->r;
+	const struct crop_path *cp = p->cp;
+	AVFrame *of = fq_take(&p->o->q);
+	const uint8_t *win[4];
+	int cx, cy, e;
+
+	if (of == NULL) {
+		if ((of = av_frame_alloc()) == NULL)
+			goto oom;
+		of->format = AV_PIX_FMT_YUV420P;
+		of->width = r->out_w;
+		of->height = r->out_h;
+		of->sample_aspect_ratio = (AVRational){1, 1};
+		if (av_frame_get_buffer(of, 0) < 0)
+			goto oom;
+	}
+	crop_at(cp, t - r->start, &cx, &cy);
+	window(p->m->frame, p->desc, cx, cy, win);
+	/* A view of the window in the decoded frame, no copy. */
+	av_frame_unref(p->view);
+	if (av_frame_ref(p->view, p->m->frame) < 0)
+		goto oom;
+	memcpy(p->view->data, win, sizeof(win));
+	p->view->width = cp->crop_w;
+	p->view->height = cp->crop_h;
+	e = sws_scale_frame(p->sws, of, p->view);
+	/* Let go at once: a turned source's frame buffer goes back to its
+	 * pool for the next picture. */
+	av_frame_unref(p->view);
+	if (e < 0) {
+		av_frame_free(&of);
+		averr(p->err, sizeof(p->err), "Scaling a frame failed", e);
+		return -1;
+	}
+	if (!p->thumb_done && t >= p->thumb_t - p->fdur / 2) {
+		if (write_thumb(of, r->out_jpg, p->err, sizeof(p->err)) != 0) {
+			av_frame_free(&of);
+			return -1;
+		}
+		p->thumb_done = 1;
+	}
+	if (p->caps != NULL)
+		caps_blend(p->caps, of, llround((t - r->start) * 1000));
+	of->pts = p->frames * p->o->vdur;
+	of->pict_type = AV_PICTURE_TYPE_NONE;
+	fq_put(&p->o->q, of, 0);
+	p->frames++;
+	return 0;
+oom:
+	av_frame_free(&of);
+	seterr(p->err, sizeof(p->err), "Out of memory while rendering.");
+	return -1;
+}
+
 /* Decode from the keyframe before the clip and queue every picture of it,
  * cropped, scaled and captioned, with the audio beside it.  0 or -1. */
 static int
@@ -121,192 +281,71 @@ produce(struct prod *p)
 {
 	const struct render_req *r = p->r;
 	struct media_in *m = p->m;
-	struct out *o = p->o;
-	struct audio_trim *at = p->at;
-	const struct crop_path *cp = p->cp;
-	struct SwsContext *sws = NULL;
-	const AVPixFmtDescriptor *desc = NULL;
-	AVFrame **held = NULL, *view = NULL;
-	double fdur = 1.0 / p->fps, t0 = -1, tv_end = -1;
-	double thumb_t = r->start + (r->end - r->start) / 3;
-	int nheld = 0, sw = 0, sh = 0, sfmt = -1, video_over = 0, rc = -1;
-	char *err = p->err;
-	size_t errlen = sizeof(p->err);
+	int i, rc = -1;
 
-	if ((view = av_frame_alloc()) == NULL ||
-	    (m->adec != NULL &&
-	    (held = calloc(MAX_HELD_AUDIO, sizeof(*held))) == NULL))
-		goto oom;
-	if (media_seek(m, r->start, err, errlen) != 0)
+	p->fdur = 1.0 / p->fps;
+	p->thumb_t = r->start + (r->end - r->start) / 3;
+	p->t0 = p->tv_end = -1;
+	p->sfmt = -1;
+	if ((p->view = av_frame_alloc()) == NULL || (m->adec != NULL &&
+	    (p->held = calloc(MAX_HELD_AUDIO, sizeof(*p->held))) == NULL)) {
+		seterr(p->err, sizeof(p->err), "Out of memory while rendering.");
 		goto out;
-	m->skip_before = r->start - fdur / 2;
+	}
+	if (media_seek(m, r->start, p->err, sizeof(p->err)) != 0)
+		goto out;
+	m->skip_before = r->start - p->fdur / 2;
 	for (;;) {
 		enum AVMediaType kind;
 		double t;
-		int nr = media_next(m, &kind, err, errlen);
+		int nr = media_next(m, &kind, p->err, sizeof(p->err));
 
 		if (nr < 0)
 			goto out;
-		if (nr == 1)
-			break;
-		if (fq_failed(&o->q))
+		if (nr == 1 || fq_failed(&p->o->q))
 			break;
 		t = media_frame_time(m, kind, m->frame);
 		if (kind == AVMEDIA_TYPE_AUDIO) {
-			if (video_over && tv_end >= 0 && t >= tv_end)
-				goto check_done;
-			if (t0 < 0) {
-				/* Video has not started: hold the frame. */
-				if (nheld < MAX_HELD_AUDIO && t >= 0 &&
-				    t + (double)m->frame->nb_samples / at->in_rate > r->start - 1) {
-					if ((held[nheld] = av_frame_clone(m->frame)) == NULL)
-						goto oom;
-					nheld++;
-				}
-				continue;
-			}
-			if (audio_take(o, at, m->frame, t, t0, tv_end) != 0) {
-				seterr(err, errlen, "The audio could not be converted.");
+			if (prod_audio(p, t) != 0)
 				goto out;
-			}
-			goto check_done;
-		}
-		if (kind != AVMEDIA_TYPE_VIDEO || video_over)
-			goto check_done;
-		if (t < r->start - fdur / 2)
-			continue;	/* before the clip: decoded, not shown */
-		if (t >= r->end - fdur / 2) {
-			video_over = 1;
-			if (t0 < 0)
-				break;	/* no frame inside the clip */
-			goto check_done;
-		}
-		if (t0 < 0) {
-			int i;
-
-			/* The clip's true first frame: audio starts here too. */
-			t0 = t;
-			tv_end = t0 + p->expect * fdur;
-			if ((tv_end - r->end) > fdur / 2)
-				tv_end -= fdur;
-			for (i = 0; i < nheld; i++) {
-				double ht = media_frame_time(m, AVMEDIA_TYPE_AUDIO, held[i]);
-
-				if (audio_take(o, at, held[i], ht, t0, tv_end) != 0) {
-					seterr(err, errlen, "The audio could not be converted.");
-					goto out;
-				}
-				av_frame_free(&held[i]);
-			}
-			nheld = 0;
-		}
-		if (m->frame->width != sw || m->frame->height != sh ||
-		    m->frame->format != sfmt) {
-			/* A stream that changes size mid-way: new scaler, same
-			 * window size relative to the frame. */
-			sws_freeContext(sws);
-			sw = m->frame->width;
-			sh = m->frame->height;
-			sfmt = m->frame->format;
-			if (sw != cp->src_w || sh != cp->src_h) {
-				seterr(err, errlen, "The source changes size "
-				    "mid-way (%dx%d), which is not supported.", sw, sh);
+		} else if (kind == AVMEDIA_TYPE_VIDEO && !p->video_over) {
+			if (t < r->start - p->fdur / 2)
+				continue;	/* before the clip: decoded, not shown */
+			if (t >= r->end - p->fdur / 2) {
+				p->video_over = 1;
+				if (p->t0 < 0)
+					break;	/* no frame inside the clip */
+			} else if ((p->t0 < 0 && prod_first(p, t) != 0) ||
+			    prod_scaler(p, m->frame) != 0 ||
+			    prod_picture(p, t) != 0)
 				goto out;
-			}
-			sws = sws_getContext(cp->crop_w, cp->crop_h, sfmt, r->out_w,
-			    r->out_h, AV_PIX_FMT_YUV420P, SWS_BICUBIC, NULL, NULL,
-			    NULL);
-			desc = av_pix_fmt_desc_get(sfmt);
-			if (sws == NULL || desc == NULL ||
-			    (desc->flags & (AV_PIX_FMT_FLAG_HWACCEL |
-			    AV_PIX_FMT_FLAG_PAL | AV_PIX_FMT_FLAG_BITSTREAM))) {
-				seterr(err, errlen, "The source's pixel format %s "
-				    "cannot be scaled.", av_get_pix_fmt_name(sfmt));
-				goto out;
-			}
 		}
-		{
-			AVFrame *of = fq_take(&o->q);
-			const uint8_t *win[4];
-			int cx, cy, e;
-
-			if (of == NULL) {
-				if ((of = av_frame_alloc()) == NULL)
-					goto oom;
-				of->format = AV_PIX_FMT_YUV420P;
-				of->width = r->out_w;
-				of->height = r->out_h;
-				of->sample_aspect_ratio = (AVRational){1, 1};
-				if (av_frame_get_buffer(of, 0) < 0) {
-					av_frame_free(&of);
-					goto oom;
-				}
-			}
-			crop_at(cp, t - r->start, &cx, &cy);
-			window(m->frame, desc, cx, cy, win);
-			/* A view of the window in the decoded frame, no copy. */
-			av_frame_unref(view);
-			if (av_frame_ref(view, m->frame) < 0) {
-				av_frame_free(&of);
-				goto oom;
-			}
-			memcpy(view->data, win, sizeof(win));
-			view->width = cp->crop_w;
-			view->height = cp->crop_h;
-			e = sws_scale_frame(sws, of, view);
-			/* Let go at once: a turned source's frame buffer goes
-			 * back to its pool for the next picture. */
-			av_frame_unref(view);
-			if (e < 0) {
-				av_frame_free(&of);
-				averr(err, errlen, "Scaling a frame failed", e);
-				goto out;
-			}
-			if (!p->thumb_done && t >= thumb_t - fdur / 2) {
-				if (write_thumb(of, r->out_jpg, err, errlen) != 0) {
-					av_frame_free(&of);
-					goto out;
-				}
-				p->thumb_done = 1;
-			}
-			if (p->caps != NULL)
-				caps_blend(p->caps, of, llround((t - r->start) * 1000));
-			of->pts = p->frames * o->vdur;
-			of->pict_type = AV_PICTURE_TYPE_NONE;
-			fq_put(&o->q, of, 0);
-			p->frames++;
-		}
-check_done:
 		/* Stop once the video is past the clip and the audio too. */
-		if (video_over && (m->adec == NULL || (tv_end >= 0 && t >= tv_end &&
-		    kind == AVMEDIA_TYPE_AUDIO)))
+		if (p->video_over && (m->adec == NULL || (p->tv_end >= 0 &&
+		    t >= p->tv_end && kind == AVMEDIA_TYPE_AUDIO)))
 			break;
 	}
-	if (fq_failed(&o->q))
+	if (fq_failed(&p->o->q))
 		goto out;	/* the encoder's error, or a cancel */
 	if (p->frames == 0) {
-		seterr(err, errlen, "The clip from %.2f s to %.2f s has no video "
-		    "frames in the source.", r->start, r->end);
+		seterr(p->err, sizeof(p->err), "The clip from %.2f s to %.2f s "
+		    "has no video frames in the source.", r->start, r->end);
 		goto out;
 	}
-	if (m->adec != NULL && audio_finish(o, at) != 0) {
-		seterr(err, errlen, "The audio could not be converted.");
+	if (m->adec != NULL && audio_finish(p->o, p->at) != 0) {
+		seterr(p->err, sizeof(p->err), "The audio could not be converted.");
 		goto out;
 	}
 	rc = 0;
-	goto out;
-oom:
-	seterr(err, errlen, "Out of memory while rendering.");
 out:
-	if (held) {
-		int i;
-
-		for (i = 0; i < nheld; i++)
-			av_frame_free(&held[i]);
-		free(held);
-	}
-	sws_freeContext(sws);
-	av_frame_free(&view);
+	for (i = 0; i < p->nheld; i++)
+		av_frame_free(&p->held[i]);
+	free(p->held);
+	p->held = NULL;
+	p->nheld = 0;
+	sws_freeContext(p->sws);
+	p->sws = NULL;
+	av_frame_free(&p->view);
 	return rc;
 }
 
@@ -335,7 +374,6 @@ render_clip(const struct render_req *r, struct render_res *res, char *err,
 	struct prod p;
 	pthread_t th;
 	AVRational tb, fps_q;
-	AVDictionary *mopts = NULL;
 	struct crop_path centre;
 	const struct crop_path *cp = r->crop;
 	int e;
@@ -347,14 +385,12 @@ render_clip(const struct render_req *r, struct render_res *res, char *err,
 	memset(&caps, 0, sizeof(caps));
 	memset(&centre, 0, sizeof(centre));
 	memset(&p, 0, sizeof(p));
-	pthread_mutex_init(&o.q.mu, NULL);
-	pthread_cond_init(&o.q.cv, NULL);
+	fq_init(&o.q);
 
 	/* One decoder thread: the producer's whole share of the work is
 	 * small, and frame threads would only add their own overhead. */
 	if (media_open(&m, r->src, 1, 1, err, errlen) != 0) {
-		pthread_mutex_destroy(&o.q.mu);
-		pthread_cond_destroy(&o.q.cv);
+		fq_destroy(&o.q);
 		return RENDER_ERR;
 	}
 	if (cp == NULL || cp->src_w != m.width || cp->src_h != m.height) {
@@ -384,49 +420,15 @@ render_clip(const struct render_req *r, struct render_res *res, char *err,
 			res->captions_failed = 1;
 	}
 
-	if ((o.pkt = av_packet_alloc()) == NULL) {
-		seterr(err, errlen, "Out of memory while rendering.");
+	if (out_open(&o, r, m.adec, tb, fps_q, err, errlen) != 0)
 		goto out;
-	}
-	if ((e = avformat_alloc_output_context2(&o.oc, NULL, "mp4", r->out_mp4)) < 0) {
-		averr(err, errlen, "The MP4 writer could not start", e);
-		goto out;
-	}
-	if (open_video_enc(&o, r, tb, fps_q, err, errlen) != 0)
-		goto out;
-	o.vdur = av_rescale_q(1, av_inv_q(fps_q), tb);
-	if (o.vdur < 1)
-		o.vdur = 1;
 	if (m.adec != NULL) {
-		if (open_audio_enc(&o, m.adec, err, errlen) != 0)
+		if (audio_trim_open(&at, &o, m.adec, err, errlen) != 0)
 			goto out;
-		at.in_rate = m.adec->sample_rate;
-		if ((e = swr_alloc_set_opts2(&at.swr, &o.aenc->ch_layout,
-		    o.aenc->sample_fmt, o.aenc->sample_rate, &m.adec->ch_layout,
-		    m.adec->sample_fmt, m.adec->sample_rate, 0, NULL)) < 0 ||
-		    (e = swr_init(at.swr)) < 0) {
-			averr(err, errlen, "The audio resampler could not start", e);
-			goto out;
-		}
-		if ((at.fifo = av_audio_fifo_alloc(o.aenc->sample_fmt,
-		    o.aenc->ch_layout.nb_channels, 4096)) == NULL) {
-			seterr(err, errlen, "Out of memory starting the audio.");
-			goto out;
-		}
 		res->has_audio = 1;
 	}
-	if ((e = avio_open(&o.oc->pb, r->out_mp4, AVIO_FLAG_WRITE)) < 0) {
-		averr(err, errlen, "The clip file could not be created", e);
+	if (out_start(&o, r->out_mp4, err, errlen) != 0)
 		goto out;
-	}
-	/* faststart: the index goes first, so players start at once. */
-	av_dict_set(&mopts, "movflags", "+faststart", 0);
-	e = avformat_write_header(o.oc, &mopts);
-	av_dict_free(&mopts);
-	if (e < 0) {
-		averr(err, errlen, "The clip file could not be started", e);
-		goto out;
-	}
 	if (pthread_create(&th, NULL, producer_main, &p) != 0) {
 		seterr(err, errlen, "The render thread could not start.");
 		goto out;
@@ -459,22 +461,10 @@ render_clip(const struct render_req *r, struct render_res *res, char *err,
 	res->duration = p.frames / p.fps;
 	rc = RENDER_OK;
 out:
-	swr_free(&at.swr);
-	if (at.fifo)
-		av_audio_fifo_free(at.fifo);
+	audio_trim_close(&at);
 	caps_close(&caps);
-	avcodec_free_context(&o.venc);
-	avcodec_free_context(&o.aenc);
-	if (o.oc) {
-		if (o.oc->pb)
-			avio_closep(&o.oc->pb);
-		avformat_free_context(o.oc);
-	}
-	av_packet_free(&o.pkt);
+	out_close(&o);
 	media_close(&m);
-	while (o.q.npool > 0)
-		av_frame_free(&o.q.pool[--o.q.npool]);
-	pthread_mutex_destroy(&o.q.mu);
-	pthread_cond_destroy(&o.q.cv);
+	fq_destroy(&o.q);
 	return rc;
 }

@@ -183,3 +183,69 @@ oom:
 	seterr(err, errlen, "Out of memory starting the encoder.");
 	return -1;
 }
+
+/* The MP4 writer for R->out_mp4 with its H.264 encoder (time base TB,
+ * frame rate FPS) and, when DEC is not NULL, an AAC encoder for its
+ * audio; nothing is written yet.  0 or -1 with ERR; out_close() frees
+ * what was made either way. */
+int
+out_open(struct out *o, const struct render_req *r, const AVCodecContext *dec,
+    AVRational tb, AVRational fps, char *err, size_t errlen)
+{
+	int e;
+
+	if ((o->pkt = av_packet_alloc()) == NULL) {
+		seterr(err, errlen, "Out of memory while rendering.");
+		return -1;
+	}
+	if ((e = avformat_alloc_output_context2(&o->oc, NULL, "mp4",
+	    r->out_mp4)) < 0) {
+		averr(err, errlen, "The MP4 writer could not start", e);
+		return -1;
+	}
+	if (open_video_enc(o, r, tb, fps, err, errlen) != 0)
+		return -1;
+	o->vdur = av_rescale_q(1, av_inv_q(fps), tb);
+	if (o->vdur < 1)
+		o->vdur = 1;
+	if (dec != NULL && open_audio_enc(o, dec, err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
+/* Create the file at PATH and write its header.  0 or -1 with ERR. */
+int
+out_start(struct out *o, const char *path, char *err, size_t errlen)
+{
+	AVDictionary *mopts = NULL;
+	int e;
+
+	if ((e = avio_open(&o->oc->pb, path, AVIO_FLAG_WRITE)) < 0) {
+		averr(err, errlen, "The clip file could not be created", e);
+		return -1;
+	}
+	/* faststart: the index goes first, so players start at once. */
+	av_dict_set(&mopts, "movflags", "+faststart", 0);
+	e = avformat_write_header(o->oc, &mopts);
+	av_dict_free(&mopts);
+	if (e < 0) {
+		averr(err, errlen, "The clip file could not be started", e);
+		return -1;
+	}
+	return 0;
+}
+
+/* The encoders and the writer (the file stays as written). */
+void
+out_close(struct out *o)
+{
+	avcodec_free_context(&o->venc);
+	avcodec_free_context(&o->aenc);
+	if (o->oc) {
+		if (o->oc->pb)
+			avio_closep(&o->oc->pb);
+		avformat_free_context(o->oc);
+		o->oc = NULL;
+	}
+	av_packet_free(&o->pkt);
+}

@@ -57,6 +57,9 @@ int	 fq_failed(struct fq *);
  * and what is queued is dropped. */
 void	 fq_stop(struct fq *);
 struct item fq_get(struct fq *);
+/* A queue with its lock, empty; fq_destroy() when both threads are done. */
+void	 fq_init(struct fq *);
+void	 fq_destroy(struct fq *);
 
 /* ---- the output side, encoder thread (render_encode.c) ---- */
 
@@ -76,6 +79,16 @@ struct out {
 int	encode_all(struct out *, const struct render_req *, long long expect);
 int	open_video_enc(struct out *, const struct render_req *, AVRational tb,
 	    AVRational fps, char *err, size_t errlen);
+/* The MP4 writer for R->out_mp4 with its H.264 encoder (time base TB,
+ * frame rate FPS) and, when DEC is not NULL, an AAC encoder for its
+ * audio; nothing is written yet.  0 or -1 with ERR; out_close() frees
+ * what was made either way. */
+int	out_open(struct out *, const struct render_req *r,
+	    const AVCodecContext *dec, AVRational tb, AVRational fps, char *err,
+	    size_t errlen);
+/* Create the file at PATH and write its header.  0 or -1 with ERR. */
+int	out_start(struct out *, const char *path, char *err, size_t errlen);
+void	out_close(struct out *);
 /* AAC at the source's rate when AAC allows it, mono or stereo. */
 int	open_audio_enc(struct out *, const AVCodecContext *dec, char *err,
 	    size_t errlen);
@@ -114,5 +127,10 @@ struct audio_trim {
 int	audio_take(struct out *, struct audio_trim *, const AVFrame *f,
 	    double ft, double t0, double t1);
 int	audio_finish(struct out *, struct audio_trim *);
+/* The resampler from DEC's audio to O's AAC encoder, and its fifo.  0 or
+ * -1 with ERR; audio_trim_close() frees what was made either way. */
+int	audio_trim_open(struct audio_trim *, const struct out *o,
+	    AVCodecContext *dec, char *err, size_t errlen);
+void	audio_trim_close(struct audio_trim *);
 
 #endif

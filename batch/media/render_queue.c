@@ -4,6 +4,7 @@
  * output frames given back once encoded.
  */
 #include <pthread.h>
+#include <string.h>
 
 #include "render_int.h"
 
@@ -91,4 +92,22 @@ fq_get(struct fq *q)
 	pthread_cond_broadcast(&q->cv);
 	pthread_mutex_unlock(&q->mu);
 	return it;
+}
+
+void
+fq_init(struct fq *q)
+{
+	memset(q, 0, sizeof(*q));
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->cv, NULL);
+}
+
+/* After both threads are done: the pool's frames go. */
+void
+fq_destroy(struct fq *q)
+{
+	while (q->npool > 0)
+		av_frame_free(&q->pool[--q->npool]);
+	pthread_mutex_destroy(&q->mu);
+	pthread_cond_destroy(&q->cv);
 }
