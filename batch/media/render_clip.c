@@ -98,6 +98,9 @@ struct prod {
 	double		 thumb_t;	/* the thumbnail's time in the source */
 	double		 t0;		/* the clip's first frame; -1 until then */
 	double		 tv_end;	/* where the audio ends; -1 until T0 */
+	int64_t		 slots;		/* the clip's frames, known at T0 */
+	int64_t		 last_pts;	/* the last picture queued, or -1 */
+	double		 last_t;	/* its time in the source */
 	int		 video_over;	/* a frame past the clip was decoded */
 	AVFrame		**held;		/* audio decoded before T0 */
 	int		 nheld;
@@ -164,9 +167,10 @@ prod_first(struct prod *p, double t)
 	int i;
 
 	p->t0 = t;
-	p->tv_end = p->t0 + p->expect * p->fdur;
-	if ((p->tv_end - p->r->end) > p->fdur / 2)
-		p->tv_end -= p->fdur;
+	p->slots = p->expect;
+	if (p->t0 + p->slots * p->fdur - p->r->end > p->fdur / 2)
+		p->slots--;
+	p->tv_end = p->t0 + p->slots * p->fdur;
 	for (i = 0; i < p->nheld; i++) {
 		double ht = media_frame_time(p->m, AVMEDIA_TYPE_AUDIO, p->held[i]);
 
@@ -179,6 +183,21 @@ prod_first(struct prod *p, double t)
 	}
 	p->nheld = 0;
 	return 0;
+}
+
+/* The output slot of the picture at T: the encoder's time base is one
+ * frame, and the picture goes where its own timestamp puts it, counted
+ * from the clip's first picture.  Counting pictures instead, at a frame
+ * duration rounded to the source's time base (Matroska's milliseconds:
+ * 42 for 1/24 s), drifted by half a second a minute.  A picture whose
+ * slot is taken (a duplicate timestamp, or two within a frame) takes the
+ * next one; a gap in the source stays a gap, so the sound stays with it. */
+static int64_t
+prod_slot(const struct prod *p, double t)
+{
+	int64_t s = llround((t - p->t0) * p->fps);
+
+	return s > p->last_pts ? s : p->last_pts + 1;
 }
 
 /* A scaler for F's size and format, kept while they stay the same.  0 or
@@ -263,7 +282,8 @@ prod_picture(struct prod *p, double t)
 	}
 	if (p->caps != NULL)
 		caps_blend(p->caps, of, llround((t - r->start) * 1000));
-	of->pts = p->frames * p->o->vdur;
+	of->pts = p->last_pts = prod_slot(p, t);
+	p->last_t = t;
 	of->pict_type = AV_PICTURE_TYPE_NONE;
 	fq_put(&p->o->q, of, 0);
 	p->frames++;
@@ -286,6 +306,7 @@ produce(struct prod *p)
 	p->fdur = 1.0 / p->fps;
 	p->thumb_t = r->start + (r->end - r->start) / 3;
 	p->t0 = p->tv_end = -1;
+	p->last_pts = -1;
 	p->sfmt = -1;
 	if ((p->view = av_frame_alloc()) == NULL || (m->adec != NULL &&
 	    (p->held = calloc(MAX_HELD_AUDIO, sizeof(*p->held))) == NULL)) {
@@ -309,9 +330,13 @@ produce(struct prod *p)
 			if (prod_audio(p, t) != 0)
 				goto out;
 		} else if (kind == AVMEDIA_TYPE_VIDEO && !p->video_over) {
+			if (p->t0 >= 0 && m->frame->pts == AV_NOPTS_VALUE &&
+			    m->frame->best_effort_timestamp == AV_NOPTS_VALUE)
+				t = p->last_t + p->fdur;	/* untimed: next */
 			if (t < r->start - p->fdur / 2)
 				continue;	/* before the clip: decoded, not shown */
-			if (t >= r->end - p->fdur / 2) {
+			if (p->t0 < 0 ? t >= r->end - p->fdur / 2 :
+			    prod_slot(p, t) >= p->slots) {
 				p->video_over = 1;
 				if (p->t0 < 0)
 					break;	/* no frame inside the clip */
@@ -409,8 +434,10 @@ render_clip(const struct render_req *r, struct render_res *res, char *err,
 	p.cp = cp;
 	p.fps = media_fps(&m);
 	p.expect = (long long)ceil((r->end - r->start) * p.fps);
+	/* The output's time base is one frame (exact for 24, 30000/1001...),
+	 * and prod_slot() puts each picture on it: constant frame rate. */
 	fps_q = av_d2q(p.fps, 100000);
-	tb = m.fmt->streams[m.vidx]->time_base;
+	tb = av_inv_q(fps_q);
 
 	if (r->ass != NULL) {
 		if (caps_open(&caps, r->ass, r->out_w, r->out_h,
@@ -458,7 +485,7 @@ render_clip(const struct render_req *r, struct render_res *res, char *err,
 	res->width = r->out_w;
 	res->height = r->out_h;
 	res->frames = p.frames;
-	res->duration = p.frames / p.fps;
+	res->duration = (p.last_pts + 1) / p.fps;
 	rc = RENDER_OK;
 out:
 	audio_trim_close(&at);
