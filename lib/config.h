@@ -92,7 +92,7 @@ struct config {
 	long long llm_chunk_chars;	/* transcript text per LLM request */
 
 	/* frame and render */
-	char	*face_cascade;
+	char	*face_model_dir;	/* "": DATADIR/blazeface */
 	double	 frame_sample_fps;
 	char	*x264_preset;
 	long long x264_crf;

