@@ -464,6 +464,8 @@ main(int argc, char **argv)
 	/* Non-blocking, so that a connection another process (spawn-fcgi
 	 * -F N) took between poll() and accept() costs a loop, not a hang. */
 	fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
+	if (auth_listener_check(listen_fd) == -1)
+		goto out;
 	if ((wake_fd = eventfd(0, EFD_CLOEXEC)) == -1) {
 		log_ev(LOG_ERROR, "eventfd_failed", "{ss}", "error",
 		    strerror(errno));
