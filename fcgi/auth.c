@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -180,6 +181,46 @@ by_key(struct req *r, const char *key)
 	    "AND NOT disabled", hash);
 }
 
+/*
+ * The web server's REMOTE_USER: the last one it sent.  nginx sends every
+ * fastcgi_param line, so a config that clears the name fastcgi_params
+ * passes (etc/nginx.conf) sends it twice, the cleared one last; libfcgi
+ * would answer with the first.  NULL when there is none.
+ */
+static const char *
+remote_user(struct req *r)
+{
+	static const char name[] = "REMOTE_USER=";
+	const char *v = NULL;
+	char **e;
+
+	for (e = r->fr->envp; e != NULL && *e != NULL; e++)
+		if (strncmp(*e, name, sizeof(name) - 1) == 0)
+			v = *e + sizeof(name) - 1;
+	return v;
+}
+
+int
+auth_listener_check(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (!cfg.trust_remote_user || cfg.trust_remote_user_tcp)
+		return 0;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
+	    ss.ss_family == AF_UNIX)
+		return 0;
+	/* Whoever can connect to the port speaks FastCGI and names the
+	 * user: on a TCP port that is every local process, at least. */
+	fprintf(stderr, "clipmill.fcgi: trust_remote_user = yes on a TCP "
+	    "listener: any process that can connect to it could log in as "
+	    "any user; listen on a unix socket, or set trust_remote_user_tcp "
+	    "= yes if only the web server can reach the port\n");
+	log_ev(LOG_ERROR, "remote_user_on_tcp", NULL);
+	return -1;
+}
+
 int
 auth_user(struct req *r)
 {
@@ -229,7 +270,7 @@ auth_user(struct req *r)
 			return 0;
 		}
 	}
-	if (cfg.trust_remote_user && (ru = param(r, "REMOTE_USER")) != NULL &&
+	if (cfg.trust_remote_user && (ru = remote_user(r)) != NULL &&
 	    *ru != '\0') {
 		if ((rc = find_user(r, "SELECT id, name FROM users WHERE "
 		    "name = $1 AND NOT disabled", ru)) != 0) {

@@ -205,6 +205,9 @@ int	auth_init(char *err, size_t errlen);
 /* Identify the user (key, session, REMOTE_USER); 0 when known, 1 when
  * not (nothing answered), -1 after answering (503). */
 int	auth_user(struct req *);
+/* 0, or -1 after saying why on stderr and in the log: trust_remote_user
+ * on a TCP listener FD without trust_remote_user_tcp. */
+int	auth_listener_check(int fd);
 /* Answer 401 (JSON) or send a browser to the login page. */
 void	auth_required(struct req *);
 /* 0 when the form's token matches, else answers 403 and returns -1.

@@ -531,7 +531,8 @@ main(int argc, char **argv)
 		log_ev(LOG_ERROR, "fcgi_init_failed", NULL);
 		return 1;
 	}
-	if ((listen_fd = open_listener(listen_spec, &unix_path)) == -1)
+	if ((listen_fd = open_listener(listen_spec, &unix_path)) == -1 ||
+	    auth_listener_check(listen_fd) == -1)
 		goto out;
 	if ((wake_fd = eventfd(0, EFD_CLOEXEC)) == -1) {
 		log_ev(LOG_ERROR, "eventfd_failed", "{ss}", "error",

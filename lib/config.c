@@ -138,6 +138,7 @@ static const struct option options[] = {
 	I(fcgi_socket_mode, 0660, 0, 0777),
 	S(session_secret_file, ""),
 	B(trust_remote_user, "no"),
+	B(trust_remote_user_tcp, "no"),
 	I(upload_max_mb, 2048, 1, 1048576),
 	I(user_max_jobs, 3, 1, 10000),
 	I(user_submits_per_minute, 10, 1, 100000),

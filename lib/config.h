@@ -107,6 +107,7 @@ struct config {
 	long long fcgi_socket_mode;
 	char	*session_secret_file;
 	int	 trust_remote_user;
+	int	 trust_remote_user_tcp;	/* the TCP listener's peers are trusted */
 	long long upload_max_mb;
 	long long user_max_jobs;
 	long long user_submits_per_minute;

@@ -4,7 +4,9 @@
 # login and a multipart form submission with a real video, a long-poll,
 # and clip files: an ownership check, then an X-Sendfile header that
 # mod_xsendfile answers from the store directory, which is not served
-# otherwise.
+# otherwise.  With trust_remote_user, a client's own Basic header (CGIPassAuth
+# passes it on) names nobody: Apache sets REMOTE_USER only after it
+# authenticated someone itself.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/web_lib.sh"
 newdb || exit 1
@@ -97,4 +99,20 @@ check "Apache: the range's bytes" cmp -s "$TMP/part" <(tail -c +1001 "$VIDEO" | 
 check_eq "Apache: the store is not served, even to the clip's owner" 404 \
     "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $alice" "$BASE/files/clips/$j2/1.mp4")"
 check_eq "Apache: other user's clip 404" 404 "$(status_of "$(api GET "/clips/$cid/video" "$(clipmill user add bob)")")"
+
+# trust_remote_user behind the shipped config, which authenticates no one:
+# a forged Basic header (and a Remote-User header) must not make alice.
+# The listener is TCP here, so the operator says the port is private.
+kill "$FCGI_PID"; wait "$FCGI_PID"
+conf_set trust_remote_user yes
+conf_set trust_remote_user_tcp yes
+clipmill.fcgi --listen "127.0.0.1:$FPORT" 2>>"$TMP/fcgi.log" &
+FCGI_PID=$!
+at_exit "kill $FCGI_PID 2>/dev/null; wait $FCGI_PID 2>/dev/null"
+wait_for 10 bash -c "echo >/dev/tcp/127.0.0.1/$FPORT" || exit 1
+check_eq "Apache: forged Basic header is not alice (401)" 401 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -u alice:x -H 'Accept: application/json' "$BASE/jobs")"
+check_eq "Apache: forged Basic and Remote-User headers: a browser goes to the login page" "303 /login" \
+    "$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -u alice:x -H 'Remote-User: alice' -H 'Accept: text/html' "$BASE/" | sed 's|http://[^/]*||')"
+check_eq "Apache: the key still works" 200 "$(status_of "$(api GET /jobs "$alice")")"
 done_testing

@@ -17,6 +17,7 @@
 #include <libswresample/swresample.h>
 
 #include "audio.h"
+#include "open_input.h"
 #include "runner/stage.h"
 #include "util.h"
 
@@ -104,121 +105,159 @@ convert(SwrContext *swr, const AVFrame *frame, int16_t **obuf, int *ocap,
 	return env_add(e, *obuf, got);
 }
 
-enum audio_rc
-audio_extract(struct task_ctx *ctx, const char *src, const char *pcm_path,
-    struct audio *a, int pct0, int pct1, char *err, size_t errlen)
-{
-	AVFormatContext *fc = NULL;
-	AVCodecContext *dc = NULL;
-	const AVCodec *codec = NULL;
-	SwrContext *swr = NULL;
-	AVChannelLayout mono = AV_CHANNEL_LAYOUT_MONO;
-	AVPacket *pkt = NULL;
-	AVFrame *frame = NULL;
-	FILE *out = NULL;
-	int16_t *obuf = NULL;
-	int ocap = 0, si, ret, eof = 0;
-	unsigned i;
-	double dur = 0, tb;
-	struct env e;
-	enum audio_rc rc = AUDIO_ERROR;
+/* One extraction's demuxer, decoder and resampler. */
+struct extract {
+	AVFormatContext	*fc;
+	AVCodecContext	*dc;
+	SwrContext	*swr;
+	AVPacket	*pkt;
+	AVFrame		*frame;
+	int16_t		*obuf;		/* resampled samples */
+	int		 ocap;
+	int		 si;		/* the audio stream */
+	double		 tb;		/* its time base */
+	double		 dur;		/* the file's length (s), 0 if unknown */
+};
 
-	memset(a, 0, sizeof(*a));
-	memset(&e, 0, sizeof(e));
-	e.a = a;
-	if ((ret = avformat_open_input(&fc, src, NULL, NULL)) < 0 ||
-	    (ret = avformat_find_stream_info(fc, NULL)) < 0) {
-		seterr(err, errlen, "cannot open the source: %s", av_err2str(ret));
-		goto out;
-	}
-	si = av_find_best_stream(fc, AVMEDIA_TYPE_AUDIO, -1, -1, &codec, 0);
-	if (si == AVERROR_STREAM_NOT_FOUND) {
-		rc = AUDIO_NONE;
-		goto out;
-	}
-	if (si < 0 || codec == NULL) {
+/* Open SRC's audio stream (the one the probe and render choose) with its
+ * decoder and a resampler to 16 kHz mono into X.  AUDIO_OK, AUDIO_NONE,
+ * or AUDIO_ERROR with ERR; extract_close() X in every case. */
+static enum audio_rc
+extract_open(struct extract *x, const char *src, const char *format,
+    char *err, size_t errlen)
+{
+	AVChannelLayout mono = AV_CHANNEL_LAYOUT_MONO;
+	const AVCodec *codec;
+	AVCodecContext *dc;
+	unsigned i;
+
+	if (media_open_input(&x->fc, src, format, err, errlen) != MEDIA_OPEN_OK)
+		return AUDIO_ERROR;
+	if ((x->si = media_audio_stream(x->fc)) < 0)
+		return AUDIO_NONE;
+	codec = avcodec_find_decoder(x->fc->streams[x->si]->codecpar->codec_id);
+	if (codec == NULL) {
 		seterr(err, errlen, "The sound track cannot be decoded (no "
 		    "decoder for it).");
-		goto out;
+		return AUDIO_ERROR;
 	}
 	/* Only the audio stream is demuxed into packets we look at. */
-	for (i = 0; i < fc->nb_streams; i++)
-		if ((int)i != si)
-			fc->streams[i]->discard = AVDISCARD_ALL;
-	tb = av_q2d(fc->streams[si]->time_base);
-	if (fc->duration > 0)
-		dur = (double)fc->duration / AV_TIME_BASE;
-	if ((dc = avcodec_alloc_context3(codec)) == NULL ||
-	    avcodec_parameters_to_context(dc, fc->streams[si]->codecpar) < 0 ||
-	    avcodec_open2(dc, codec, NULL) < 0) {
+	for (i = 0; i < x->fc->nb_streams; i++)
+		if ((int)i != x->si)
+			x->fc->streams[i]->discard = AVDISCARD_ALL;
+	x->tb = av_q2d(x->fc->streams[x->si]->time_base);
+	if (x->fc->duration > 0)
+		x->dur = (double)x->fc->duration / AV_TIME_BASE;
+	if ((dc = x->dc = avcodec_alloc_context3(codec)) == NULL ||
+	    avcodec_parameters_to_context(dc, x->fc->streams[x->si]->codecpar)
+	    < 0 || avcodec_open2(dc, codec, NULL) < 0) {
 		seterr(err, errlen, "The sound track cannot be decoded.");
-		goto out;
+		return AUDIO_ERROR;
 	}
 	if (dc->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC)
 		av_channel_layout_default(&dc->ch_layout,
 		    dc->ch_layout.nb_channels);
-	if (swr_alloc_set_opts2(&swr, &mono, AV_SAMPLE_FMT_S16, AUDIO_RATE,
+	if (swr_alloc_set_opts2(&x->swr, &mono, AV_SAMPLE_FMT_S16, AUDIO_RATE,
 	    &dc->ch_layout, dc->sample_fmt, dc->sample_rate, 0, NULL) < 0 ||
-	    swr_init(swr) < 0) {
+	    swr_init(x->swr) < 0) {
 		seterr(err, errlen, "cannot set up resampling of the sound "
 		    "track (%d Hz, %d channels)", dc->sample_rate,
 		    dc->ch_layout.nb_channels);
-		goto out;
+		return AUDIO_ERROR;
 	}
-	if ((pkt = av_packet_alloc()) == NULL ||
-	    (frame = av_frame_alloc()) == NULL) {
+	if ((x->pkt = av_packet_alloc()) == NULL ||
+	    (x->frame = av_frame_alloc()) == NULL) {
 		seterr(err, errlen, "out of memory");
-		goto out;
+		return AUDIO_ERROR;
 	}
-	if ((out = fopen(pcm_path, "wb")) == NULL) {
-		seterr(err, errlen, "cannot write %s: %s", pcm_path,
-		    strerror(errno));
-		goto out;
-	}
+	return AUDIO_OK;
+}
+
+static void
+extract_close(struct extract *x)
+{
+	free(x->obuf);
+	av_frame_free(&x->frame);
+	av_packet_free(&x->pkt);
+	swr_free(&x->swr);
+	avcodec_free_context(&x->dc);
+	avformat_close_input(&x->fc);
+}
+
+/* Decode X to the end into OUT, the envelope in E; progress from PCT0 to
+ * PCT1.  AUDIO_OK, AUDIO_CANCELLED, or AUDIO_ERROR with ERR. */
+static enum audio_rc
+extract_decode(struct task_ctx *ctx, struct extract *x, FILE *out,
+    struct env *e, int pct0, int pct1, char *err, size_t errlen)
+{
+	AVPacket *pkt = x->pkt;
+	int ret, eof = 0;
+
 	while (!eof) {
-		ret = av_read_frame(fc, pkt);
-		if (ret == AVERROR_EOF) {
+		ret = av_read_frame(x->fc, pkt);
+		if (ret < 0) {
+			/* The end, or a damaged tail: keep what was decoded. */
 			eof = 1;
-			ret = avcodec_send_packet(dc, NULL);
-		} else if (ret < 0) {
-			/* A damaged tail: keep what was decoded. */
-			eof = 1;
-			ret = avcodec_send_packet(dc, NULL);
+			ret = avcodec_send_packet(x->dc, NULL);
 		} else {
-			if (pkt->stream_index != si) {
+			if (pkt->stream_index != x->si) {
 				av_packet_unref(pkt);
 				continue;
 			}
-			if (dur > 0 && pkt->pts != AV_NOPTS_VALUE) {
-				double pos = pkt->pts * tb;
-				int pct = pct0 + (int)((pct1 - pct0) * pos / dur);
+			if (x->dur > 0 && pkt->pts != AV_NOPTS_VALUE) {
+				double pos = pkt->pts * x->tb;
+				int pct = pct0 + (int)((pct1 - pct0) * pos / x->dur);
 				if (task_progress(ctx, pct < pct0 ? pct0 :
 				    pct > pct1 ? pct1 : pct,
-				    "extracting audio: %.0f of %.0f s", pos, dur)) {
-					rc = AUDIO_CANCELLED;
-					goto out;
-				}
+				    "extracting audio: %.0f of %.0f s", pos, x->dur))
+					return AUDIO_CANCELLED;
 			}
-			ret = avcodec_send_packet(dc, pkt);
+			ret = avcodec_send_packet(x->dc, pkt);
 			av_packet_unref(pkt);
 			if (ret == AVERROR_INVALIDDATA)
 				continue;	/* skip a broken packet */
 		}
-		while ((ret = avcodec_receive_frame(dc, frame)) >= 0) {
-			if (convert(swr, frame, &obuf, &ocap, out, &e, a) == -1) {
+		while ((ret = avcodec_receive_frame(x->dc, x->frame)) >= 0) {
+			if (convert(x->swr, x->frame, &x->obuf, &x->ocap, out, e,
+			    e->a) == -1) {
 				seterr(err, errlen, "cannot write the audio: %s",
 				    strerror(errno));
-				goto out;
+				return AUDIO_ERROR;
 			}
-			av_frame_unref(frame);
+			av_frame_unref(x->frame);
 		}
 	}
-	if (convert(swr, NULL, &obuf, &ocap, out, &e, a) == -1 ||
-	    env_push(&e) == -1 || fflush(out) != 0) {
+	if (convert(x->swr, NULL, &x->obuf, &x->ocap, out, e, e->a) == -1 ||
+	    env_push(e) == -1 || fflush(out) != 0) {
 		seterr(err, errlen, "cannot write the audio: %s", strerror(errno));
+		return AUDIO_ERROR;
+	}
+	return AUDIO_OK;
+}
+
+enum audio_rc
+audio_extract(struct task_ctx *ctx, const char *src, const char *format,
+    const char *pcm_path, struct audio *a, int pct0, int pct1, char *err,
+    size_t errlen)
+{
+	struct extract x;
+	struct env e;
+	FILE *out = NULL;
+	enum audio_rc rc;
+
+	memset(a, 0, sizeof(*a));
+	memset(&e, 0, sizeof(e));
+	memset(&x, 0, sizeof(x));
+	e.a = a;
+	if ((rc = extract_open(&x, src, format, err, errlen)) != AUDIO_OK)
+		goto out;
+	if ((out = fopen(pcm_path, "wb")) == NULL) {
+		seterr(err, errlen, "cannot write %s: %s", pcm_path,
+		    strerror(errno));
+		rc = AUDIO_ERROR;
 		goto out;
 	}
-	rc = AUDIO_OK;
+	rc = extract_decode(ctx, &x, out, &e, pct0, pct1, err, errlen);
 out:
 	if (out != NULL && fclose(out) != 0 && rc == AUDIO_OK) {
 		seterr(err, errlen, "cannot write the audio: %s", strerror(errno));
@@ -228,12 +267,7 @@ out:
 		unlink(pcm_path);
 	if (rc != AUDIO_OK && rc != AUDIO_NONE)
 		audio_free(a);
-	free(obuf);
-	av_frame_free(&frame);
-	av_packet_free(&pkt);
-	swr_free(&swr);
-	avcodec_free_context(&dc);
-	avformat_close_input(&fc);
+	extract_close(&x);
 	return rc;
 }
 

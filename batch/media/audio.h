@@ -30,13 +30,15 @@ struct audio {
 };
 
 /*
- * Decode SRC's best audio stream into PCM_PATH (raw s16le, 16 kHz, mono)
- * and fill A (free with audio_free).  Progress is reported from PCT0 to
- * PCT1 of the task; a cancel returns AUDIO_CANCELLED.
+ * Decode SRC's audio stream (the one the probe chose) into PCM_PATH (raw
+ * s16le, 16 kHz, mono) and fill A (free with audio_free).  SRC is opened
+ * as FORMAT, the demuxer the probe recorded (media_open_input()).
+ * Progress is reported from PCT0 to PCT1 of the task; a cancel returns
+ * AUDIO_CANCELLED.
  */
 enum audio_rc audio_extract(struct task_ctx *, const char *src,
-	    const char *pcm_path, struct audio *a, int pct0, int pct1,
-	    char *err, size_t errlen);
+	    const char *format, const char *pcm_path, struct audio *a,
+	    int pct0, int pct1, char *err, size_t errlen);
 void	audio_free(struct audio *);
 
 /* Write {"interval":0.1,"dbfs":[...]} to PATH; 0 or -1 with ERR. */

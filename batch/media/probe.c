@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "mediatype.h"
+#include "open_input.h"
 #include "probe.h"
 #include "util.h"
 
@@ -62,19 +63,113 @@ fmt_duration(char *dst, size_t len, double s)
 		snprintf(dst, len, "%ld min %02ld s", t / 60, t % 60);
 }
 
+/* What the probe measured of a source's chosen streams. */
+struct probe_info {
+	AVStream	*vs, *as;	/* the video and audio streams, or NULL */
+	double		 duration, fps;
+	int		 w, h;		/* coded picture size */
+	int		 dw, dh, rot;	/* displayed size, clockwise turn */
+};
+
+/* The streams every stage uses, the duration and the picture size of FC
+ * into P, checked against the limits: PROBE_OK, or PROBE_REJECT with a
+ * sentence in ERR. */
+static enum probe_rc
+probe_measure(AVFormatContext *fc, struct probe_info *p, char *err,
+    size_t errlen)
+{
+	AVStream *vs;
+	char d1[32], d2[32];
+	long long maxlong, maxshort;
+	int vi = media_video_stream(fc), ai = media_audio_stream(fc);
+
+	memset(p, 0, sizeof(*p));
+	p->as = ai >= 0 ? fc->streams[ai] : NULL;
+	if (vi < 0) {
+		seterr(err, errlen, p->as != NULL ? "The file has no video "
+		    "stream (it is audio only)." : "The file has no video "
+		    "stream.");
+		return PROBE_REJECT;
+	}
+	vs = p->vs = fc->streams[vi];
+	if (fc->duration != AV_NOPTS_VALUE && fc->duration > 0)
+		p->duration = (double)fc->duration / AV_TIME_BASE;
+	else if (vs->duration != AV_NOPTS_VALUE && vs->duration > 0)
+		p->duration = vs->duration * av_q2d(vs->time_base);
+	if (!(p->duration > 0)) {
+		seterr(err, errlen, "The video has no duration: it may be a "
+		    "single frame or damaged.");
+		return PROBE_REJECT;
+	}
+	if (p->duration > (double)cfg.max_duration) {
+		fmt_duration(d1, sizeof(d1), p->duration);
+		fmt_duration(d2, sizeof(d2), (double)cfg.max_duration);
+		seterr(err, errlen, "The video is too long: %s, and the limit "
+		    "is %s.", d1, d2);
+		return PROBE_REJECT;
+	}
+	p->w = vs->codecpar->width;
+	p->h = vs->codecpar->height;
+	if (p->w <= 0 || p->h <= 0) {
+		seterr(err, errlen, "The video stream has no picture size: the "
+		    "file may be damaged.");
+		return PROBE_REJECT;
+	}
+	p->rot = probe_stream_rotation(vs);
+	p->dw = (p->rot == 90 || p->rot == 270) ? p->h : p->w;
+	p->dh = (p->rot == 90 || p->rot == 270) ? p->w : p->h;
+	/* The limit is a pixel budget in either orientation: a portrait
+	 * 2160x3840 phone video passes a 3840x2160 limit. */
+	maxlong = cfg.max_width > cfg.max_height ? cfg.max_width : cfg.max_height;
+	maxshort = cfg.max_width > cfg.max_height ? cfg.max_height : cfg.max_width;
+	if ((p->dw > p->dh ? p->dw : p->dh) > maxlong ||
+	    (p->dw > p->dh ? p->dh : p->dw) > maxshort) {
+		seterr(err, errlen, "The video's resolution is too large: "
+		    "%dx%d, and the limit is %lldx%lld.", p->dw, p->dh,
+		    cfg.max_width, cfg.max_height);
+		return PROBE_REJECT;
+	}
+	if (vs->avg_frame_rate.num > 0 && vs->avg_frame_rate.den > 0)
+		p->fps = av_q2d(vs->avg_frame_rate);
+	else if (vs->r_frame_rate.num > 0 && vs->r_frame_rate.den > 0)
+		p->fps = av_q2d(vs->r_frame_rate);
+	return PROBE_OK;
+}
+
+/* The probe's report (probe.h) of FC as P measured it; new reference,
+ * or NULL when out of memory. */
+static json_t *
+probe_report(const AVFormatContext *fc, const struct probe_info *p,
+    long long size)
+{
+	const AVStream *as = p->as;
+	const char *vcodec = avcodec_get_name(p->vs->codecpar->codec_id);
+
+	return json_pack("{sf sisi sisi sf si sb ss ss si si ss ss sI sI si}",
+	    "duration", round(p->duration * 1000) / 1000,
+	    "width", p->w, "height", p->h,
+	    "display_width", p->dw, "display_height", p->dh,
+	    "fps", round(p->fps * 1000) / 1000,
+	    "rotation", p->rot,
+	    "has_audio", as != NULL,
+	    "vcodec", vcodec,
+	    "acodec", as ? avcodec_get_name(as->codecpar->codec_id) : "",
+	    "audio_rate", as ? as->codecpar->sample_rate : 0,
+	    "audio_channels", as ? as->codecpar->ch_layout.nb_channels : 0,
+	    "format", fc->iformat->name,
+	    "ext", mediatype_source_ext(fc->iformat->name, vcodec),
+	    "size", (json_int_t)size,
+	    "bit_rate", (json_int_t)fc->bit_rate,
+	    "streams", (int)fc->nb_streams);
+}
+
 enum probe_rc
 probe_file(const char *path, json_t **out, char *err, size_t errlen)
 {
 	AVFormatContext *fc = NULL;
-	AVStream *vs = NULL, *as = NULL;
-	enum probe_rc rc = PROBE_ERROR;
+	struct probe_info p;
 	struct stat sb;
-	char d1[32], d2[32];
-	const char *vcodec, *acodec = "";
-	double duration = 0, fps = 0;
-	int w, h, dw, dh, rot, ret;
-	unsigned i;
-	long long maxlong, maxshort;
+	enum probe_rc rc;
 
 	*out = NULL;
 	if (stat(path, &sb) == -1) {
@@ -86,115 +181,29 @@ probe_file(const char *path, json_t **out, char *err, size_t errlen)
 		seterr(err, errlen, "The file is empty (zero bytes).");
 		return PROBE_REJECT;
 	}
-	if ((ret = avformat_open_input(&fc, path, NULL, NULL)) < 0) {
-		if (ret == AVERROR(ENOMEM) || ret == AVERROR(EIO)) {
-			seterr(err, errlen, "cannot open the media file: %s",
-			    av_err2str(ret));
-			return PROBE_ERROR;
-		}
-		seterr(err, errlen, "This is not a video file: no known media "
-		    "format was recognised in it.");
+	/* No format named: the probe is where it is found, and recorded
+	 * for every later stage to open the source with. */
+	switch (media_open_input(&fc, path, NULL, err, errlen)) {
+	case MEDIA_OPEN_OK:
+		break;
+	case MEDIA_OPEN_REJECT:
 		return PROBE_REJECT;
+	default:
+		return PROBE_ERROR;
 	}
-	if (avformat_find_stream_info(fc, NULL) < 0) {
-		seterr(err, errlen, "This is not a readable video file: its "
-		    "streams could not be decoded.");
-		rc = PROBE_REJECT;
-		goto out;
-	}
-	for (i = 0; i < fc->nb_streams; i++) {
-		AVStream *st = fc->streams[i];
-		enum AVMediaType t = st->codecpar->codec_type;
-
-		if (t == AVMEDIA_TYPE_VIDEO && vs == NULL &&
-		    !(st->disposition & AV_DISPOSITION_ATTACHED_PIC))
-			vs = st;
-		else if (t == AVMEDIA_TYPE_AUDIO && as == NULL)
-			as = st;
-	}
-	if (vs == NULL) {
-		seterr(err, errlen, as != NULL ? "The file has no video stream "
-		    "(it is audio only)." : "The file has no video stream.");
-		rc = PROBE_REJECT;
-		goto out;
-	}
-	/* Single pictures come through the image demuxers (png_pipe,
-	 * image2...), with no duration to speak of. */
-	if (strcmp(fc->iformat->name, "image2") == 0 ||
-	    strstr(fc->iformat->name, "_pipe") != NULL) {
-		seterr(err, errlen, "This is a still image, not a video.");
-		rc = PROBE_REJECT;
-		goto out;
-	}
-	if (fc->duration != AV_NOPTS_VALUE && fc->duration > 0)
-		duration = (double)fc->duration / AV_TIME_BASE;
-	else if (vs->duration != AV_NOPTS_VALUE && vs->duration > 0)
-		duration = vs->duration * av_q2d(vs->time_base);
-	if (!(duration > 0)) {
-		seterr(err, errlen, "The video has no duration: it may be a "
-		    "single frame or damaged.");
-		rc = PROBE_REJECT;
-		goto out;
-	}
-	if (duration > (double)cfg.max_duration) {
-		fmt_duration(d1, sizeof(d1), duration);
-		fmt_duration(d2, sizeof(d2), (double)cfg.max_duration);
-		seterr(err, errlen, "The video is too long: %s, and the limit "
-		    "is %s.", d1, d2);
-		rc = PROBE_REJECT;
-		goto out;
-	}
-	w = vs->codecpar->width;
-	h = vs->codecpar->height;
-	if (w <= 0 || h <= 0) {
-		seterr(err, errlen, "The video stream has no picture size: the "
-		    "file may be damaged.");
-		rc = PROBE_REJECT;
-		goto out;
-	}
-	rot = probe_stream_rotation(vs);
-	dw = (rot == 90 || rot == 270) ? h : w;
-	dh = (rot == 90 || rot == 270) ? w : h;
-	/* The limit is a pixel budget in either orientation: a portrait
-	 * 2160x3840 phone video passes a 3840x2160 limit. */
-	maxlong = cfg.max_width > cfg.max_height ? cfg.max_width : cfg.max_height;
-	maxshort = cfg.max_width > cfg.max_height ? cfg.max_height : cfg.max_width;
-	if ((dw > dh ? dw : dh) > maxlong || (dw > dh ? dh : dw) > maxshort) {
-		seterr(err, errlen, "The video's resolution is too large: "
-		    "%dx%d, and the limit is %lldx%lld.", dw, dh,
-		    cfg.max_width, cfg.max_height);
-		rc = PROBE_REJECT;
-		goto out;
-	}
-	if (vs->avg_frame_rate.num > 0 && vs->avg_frame_rate.den > 0)
-		fps = av_q2d(vs->avg_frame_rate);
-	else if (vs->r_frame_rate.num > 0 && vs->r_frame_rate.den > 0)
-		fps = av_q2d(vs->r_frame_rate);
-	vcodec = avcodec_get_name(vs->codecpar->codec_id);
-	if (as != NULL)
-		acodec = avcodec_get_name(as->codecpar->codec_id);
-	*out = json_pack("{sf sisi sisi sf si sb ss ss si si ss ss sI sI si}",
-	    "duration", round(duration * 1000) / 1000,
-	    "width", w, "height", h,
-	    "display_width", dw, "display_height", dh,
-	    "fps", round(fps * 1000) / 1000,
-	    "rotation", rot,
-	    "has_audio", as != NULL,
-	    "vcodec", vcodec,
-	    "acodec", acodec,
-	    "audio_rate", as ? as->codecpar->sample_rate : 0,
-	    "audio_channels", as ? as->codecpar->ch_layout.nb_channels : 0,
-	    "format", fc->iformat->name,
-	    "ext", mediatype_source_ext(fc->iformat->name, vcodec),
-	    "size", (json_int_t)sb.st_size,
-	    "bit_rate", (json_int_t)fc->bit_rate,
-	    "streams", (int)fc->nb_streams);
-	if (*out == NULL) {
+	rc = probe_measure(fc, &p, err, errlen);
+	if (rc == PROBE_OK &&
+	    (*out = probe_report(fc, &p, (long long)sb.st_size)) == NULL) {
 		seterr(err, errlen, "out of memory");
-		goto out;
+		rc = PROBE_ERROR;
 	}
-	rc = PROBE_OK;
-out:
 	avformat_close_input(&fc);
 	return rc;
+}
+
+const char *
+probe_job_format(const json_t *job)
+{
+	return json_string_value(json_object_get(json_object_get(job,
+	    "probe"), "format"));
 }

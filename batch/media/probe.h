@@ -20,13 +20,20 @@ enum probe_rc {
  * "vcodec","acodec","audio_rate","audio_channels","format","ext","size",
  * "bit_rate","streams"}; the caller owns it.  "rotation" is the clockwise
  * turn (0, 90, 180, 270) a player gives the decoded picture, as ffmpeg's
- * autorotate does; display_width/height are the size after it.  Rejected (PROBE_REJECT, with a
- * sentence in ERR): zero bytes, not media, a still image, no video stream,
- * longer than cfg.max_duration, larger than cfg.max_width x cfg.max_height
- * (either orientation, after rotation).
+ * autorotate does; display_width/height are the size after it.  "format"
+ * is the demuxer found, with which every later stage opens the source
+ * (media_open_input()).  Rejected (PROBE_REJECT, with a sentence in ERR):
+ * zero bytes, not media, a playlist or reference file (HLS, DASH, concat)
+ * or any format that is not a plain container (open_input.c), a still
+ * image, no video stream, longer than cfg.max_duration, larger than
+ * cfg.max_width x cfg.max_height (either orientation, after rotation).
  */
 enum probe_rc probe_file(const char *path, json_t **out, char *err,
 	    size_t errlen);
+
+/* The demuxer name the probe recorded in JOB's "probe" object (the task's
+ * job), or NULL for a job probed before it was recorded. */
+const char *probe_job_format(const json_t *job);
 
 /* The normalised clockwise rotation (0, 90, 180, 270) of a display matrix
  * angle as av_display_rotation_get() returns it (counter-clockwise). */

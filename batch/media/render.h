@@ -42,11 +42,13 @@ struct media_in {
 					   not needed: skip non-reference ones */
 };
 
-/* Open PATH with its first video stream and (WANT_AUDIO) its first audio
- * stream; THREADS for the video decoder (0: automatic).  0 or -1 + ERR.
- * m->width and m->height are the displayed size (after rotation). */
-int	media_open(struct media_in *, const char *path, int want_audio,
-	    int threads, char *err, size_t errlen);
+/* Open PATH as FORMAT (the demuxer the probe recorded; NULL: found again,
+ * through media_open_input() all the same) with the probe's video stream
+ * and (WANT_AUDIO) audio stream; THREADS for the video decoder (0:
+ * automatic).  0 or -1 + ERR.  m->width and m->height are the displayed
+ * size (after rotation). */
+int	media_open(struct media_in *, const char *path, const char *format,
+	    int want_audio, int threads, char *err, size_t errlen);
 void	media_close(struct media_in *);
 
 /* Seek to the keyframe at or before T seconds and reset the decoders. */
@@ -76,6 +78,7 @@ typedef int (*render_progress_fn)(void *arg, int pct);
 
 struct render_req {
 	const char	*src;		/* source media file */
+	const char	*src_format;	/* its demuxer, as the probe found */
 	double		 start, end;	/* the clip, seconds in the source */
 	const struct crop_path *crop;	/* window per frame; NULL: centred */
 	int		 aspect_w, aspect_h;

@@ -414,7 +414,7 @@ render_clip(const struct render_req *r, struct render_res *res, char *err,
 
 	/* One decoder thread: the producer's whole share of the work is
 	 * small, and frame threads would only add their own overhead. */
-	if (media_open(&m, r->src, 1, 1, err, errlen) != 0) {
+	if (media_open(&m, r->src, r->src_format, 1, 1, err, errlen) != 0) {
 		fq_destroy(&o.q);
 		return RENDER_ERR;
 	}

@@ -8,6 +8,7 @@
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
+#include "open_input.h"
 #include "probe.h"
 #include "render.h"
 #include "util.h"
@@ -45,6 +46,7 @@ open_decoder(AVStream *st, int threads, AVCodecContext **out, char *err,
 	}
 	c->pkt_timebase = st->time_base;
 	c->thread_count = threads;
+	media_limit_decoder(c);
 	if ((e = avcodec_open2(c, dec, NULL)) < 0) {
 		averr(err, errlen, "The decoder could not start", e);
 		avcodec_free_context(&c);
@@ -200,25 +202,18 @@ oom:
 }
 
 int
-media_open(struct media_in *m, const char *path, int want_audio, int threads,
-    char *err, size_t errlen)
+media_open(struct media_in *m, const char *path, const char *format,
+    int want_audio, int threads, char *err, size_t errlen)
 {
-	int e;
-
 	memset(m, 0, sizeof(*m));
 	m->vidx = m->aidx = -1;
 	/* Library chatter is not our log's business; real errors come back
 	 * as return values and become sentences. */
 	av_log_set_level(AV_LOG_ERROR);
-	if ((e = avformat_open_input(&m->fmt, path, NULL, NULL)) < 0) {
-		averr(err, errlen, "The source video could not be opened", e);
+	if (media_open_input(&m->fmt, path, format, err, errlen) !=
+	    MEDIA_OPEN_OK)
 		return -1;
-	}
-	if ((e = avformat_find_stream_info(m->fmt, NULL)) < 0) {
-		averr(err, errlen, "The source video could not be read", e);
-		goto fail;
-	}
-	m->vidx = av_find_best_stream(m->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+	m->vidx = media_video_stream(m->fmt);
 	if (m->vidx < 0) {
 		seterr(err, errlen, "The source has no video stream.");
 		goto fail;
@@ -237,13 +232,10 @@ media_open(struct media_in *m, const char *path, int want_audio, int threads,
 		goto fail;
 	}
 	if (want_audio) {
-		m->aidx = av_find_best_stream(m->fmt, AVMEDIA_TYPE_AUDIO, -1,
-		    m->vidx, NULL, 0);
+		m->aidx = media_audio_stream(m->fmt);
 		if (m->aidx >= 0 && open_decoder(m->fmt->streams[m->aidx], 1,
 		    &m->adec, err, errlen) != 0)
 			goto fail;
-		if (m->aidx < 0)
-			m->aidx = -1;
 	}
 	m->origin = m->fmt->start_time == AV_NOPTS_VALUE ? 0 :
 	    (double)m->fmt->start_time / AV_TIME_BASE;

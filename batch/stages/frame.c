@@ -17,6 +17,7 @@
 #include "db.h"
 #include "media/face_cv.h"
 #include "log.h"
+#include "media/probe.h"
 #include "media/render.h"
 #include "runner/stage.h"
 #include "util.h"
@@ -347,7 +348,8 @@ frame_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 		rc = transient ? STAGE_TRANSIENT : STAGE_PERMANENT;
 		goto out;
 	}
-	if (media_open(&m, src, 0, 0, err, errlen) != 0)
+	if (media_open(&m, src, probe_job_format(ctx->task->job), 0, 0,
+	    err, errlen) != 0)
 		goto out;
 	opened = 1;
 	/* Reference frames are enough at five samples a second. */

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "media/probe.h"
 #include "media/render.h"
 #include "stages/select/select.h"
 #include "runner/stage.h"
@@ -132,6 +133,7 @@ render_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 		goto out;
 	}
 	rq.src = src;
+	rq.src_format = probe_job_format(tk->job);
 	rq.start = start;
 	rq.end = end;
 	rq.crop = have_cp ? &cp : NULL;

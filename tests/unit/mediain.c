@@ -558,7 +558,7 @@ run_audio(const char *src, const char *pcm)
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.task = &t;
 	ctx.fd = -1;
-	r = audio_extract(&ctx, src, pcm, &a, 0, 100, err, sizeof(err));
+	r = audio_extract(&ctx, src, NULL, pcm, &a, 0, 100, err, sizeof(err));
 	printf("{\"rc\":%d,\"samples\":%lld,\"envelope\":%zu,"
 	    "\"ms\":%lld,\"maxrss_kb\":%ld}\n", (int)r, a.samples, a.ndbfs,
 	    now_ms() - t0, maxrss_kb(RUSAGE_SELF));

@@ -641,7 +641,7 @@ detect(const char *video, double fps, int tiled)
 	char err[256];
 	double next = 0;
 
-	if (media_open(&m, video, 0, 0, err, sizeof(err)) != 0)
+	if (media_open(&m, video, NULL, 0, 0, err, sizeof(err)) != 0)
 		goto fail;
 	if ((fd = face_det_open(cfg.face_model_dir, err, sizeof(err))) == NULL) {
 		media_close(&m);
@@ -684,7 +684,7 @@ gray(const char *video, double at, int w, int h)
 	int rc = 1;
 
 	if (w < 1 || h < 1 || w > 4096 || h > 4096 ||
-	    media_open(&m, video, 0, 0, err, sizeof(err)) != 0) {
+	    media_open(&m, video, NULL, 0, 0, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", w < 1 || h < 1 ? "bad size" : err);
 		return 2;
 	}
@@ -720,7 +720,7 @@ scenes(const char *video)
 	size_t *cut, n, i;
 	char err[256];
 
-	if (scenes_sample(video, &sc, NULL, NULL, err, sizeof(err)) != 0) {
+	if (scenes_sample(video, NULL, &sc, NULL, NULL, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}

@@ -53,8 +53,8 @@ mad(const uint8_t *a, const uint8_t *b)
 }
 
 int
-scenes_sample(const char *path, struct scenes *sc, scenes_progress_fn progress,
-    void *arg, char *err, size_t errlen)
+scenes_sample(const char *path, const char *format, struct scenes *sc,
+    scenes_progress_fn progress, void *arg, char *err, size_t errlen)
 {
 	struct media_in m;
 	struct SwsContext *sws = NULL;
@@ -65,7 +65,7 @@ scenes_sample(const char *path, struct scenes *sc, scenes_progress_fn progress,
 	int rc = -1;
 
 	memset(sc, 0, sizeof(*sc));
-	if (media_open(&m, path, 0, 0, err, errlen) != 0)
+	if (media_open(&m, path, format, 0, 0, err, errlen) != 0)
 		return -1;
 	/* A thumbnail needs neither the pictures nothing refers to nor the
 	 * deblocking (the decoder reads both per picture). */

@@ -15,6 +15,7 @@
 #include "db.h"
 #include "jobspec.h"
 #include "log.h"
+#include "media/probe.h"
 #include "media/render.h"
 #include "select.h"
 #include "runner/stage.h"
@@ -69,7 +70,8 @@ no_speech(struct task_ctx *ctx, const struct select_req *rq,
 		return -1;
 	}
 	if (src != NULL) {
-		r = scenes_sample(src, &sc, scan_progress, ctx, serr, sizeof(serr));
+		r = scenes_sample(src, probe_job_format(tk->job), &sc,
+		    scan_progress, ctx, serr, sizeof(serr));
 		free(src);
 	}
 	if (r == 1) {

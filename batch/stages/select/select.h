@@ -60,9 +60,10 @@ struct scenes {
 /* Returns 1 when the work must stop (the job was cancelled). */
 typedef int (*scenes_progress_fn)(void *arg, int pct);
 
-/* Sample the video at PATH into S (free it with scenes_free).  0, 1 when
- * PROGRESS asked to stop, or -1 with a sentence in ERR. */
-int	scenes_sample(const char *path, struct scenes *s,
+/* Sample the video at PATH (opened as FORMAT, as media_open()) into S
+ * (free it with scenes_free).  0, 1 when PROGRESS asked to stop, or -1
+ * with a sentence in ERR. */
+int	scenes_sample(const char *path, const char *format, struct scenes *s,
 	    scenes_progress_fn progress, void *arg, char *err, size_t errlen);
 void	scenes_free(struct scenes *);
 

@@ -38,6 +38,7 @@
 
 #include "asr.h"
 #include "media/audio.h"
+#include "media/probe.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
@@ -181,7 +182,8 @@ transcribe_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 			return STAGE_TRANSIENT;
 	}
 	task_progress(ctx, 0, "extracting audio");
-	ar = audio_extract(ctx, src, pcm, &au, 0, 30, aerr, sizeof(aerr));
+	ar = audio_extract(ctx, src, probe_job_format(ctx->task->job), pcm,
+	    &au, 0, 30, aerr, sizeof(aerr));
 	if (ar == AUDIO_CANCELLED)
 		return STAGE_CANCELLED;
 	if (ar == AUDIO_NONE) {
