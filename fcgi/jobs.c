@@ -361,8 +361,11 @@ route_submit(struct req *r)
 out:
 	if (stored)
 		store_delete(r->w->store, key, NULL, 0);
-	if (locked && !db_lost(c))
-		db_cmd(c, err, sizeof(err), "SELECT pg_advisory_unlock("
+	/* db_fail() closes a lost connection: C may be freed by now, and
+	 * the worker's own pointer says whether it is still there (a lost
+	 * connection took the lock with it). */
+	if (locked && !db_lost(r->w->db))
+		db_cmd(r->w->db, err, sizeof(err), "SELECT pg_advisory_unlock("
 		    SUBMIT_LOCK ", $1::int)", 1, lp);
 	upload_cleanup(&up);
 	json_decref(opts);

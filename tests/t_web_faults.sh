@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Faults during a submission, on a cluster of this test's own (it is
+# stopped here): PostgreSQL stopping between the body and the insert
+# answers 503 and touches no freed memory (clipmill.fcgi runs under
+# valgrind for that part).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/web_lib.sh"
+own_pg || exit 1
+newdb || exit 1
+conf_set log_file "$TMP/fcgi.jsonl"
+conf_set fcgi_threads 2
+alice=$(clipmill user add alice)
+
+# --- PostgreSQL stops between the body and the insert ---
+if ! command -v valgrind >/dev/null; then
+	echo "ok # SKIP valgrind is not installed"
+	done_testing
+	exit
+fi
+FCGI_SOCK="$TMP/fcgi.sock"
+valgrind -q --log-file="$TMP/vg.log" --error-limit=no \
+    "$CLIPMILL_TOP/build/clipmill.fcgi" --listen "unix:$FCGI_SOCK" \
+    2>>"$TMP/fcgi.log" &
+FCGI_PID=$!
+at_exit "kill $FCGI_PID 2>/dev/null; wait $FCGI_PID 2>/dev/null"
+wait_for 60 test -S "$FCGI_SOCK" || { cat "$TMP/fcgi.log" "$TMP/vg.log"; exit 1; }
+start_nginx || exit 1
+wait_for 60 curl -sf -o /dev/null "$BASE/healthz"
+# A lock on tasks, held elsewhere, stops the submission at its insert:
+# the body is read, the user's lock taken and the limits checked by then.
+psql -qX "$CLIPMILL_DATABASE_URL" -c "BEGIN; LOCK TABLE tasks; SELECT pg_sleep(120)" \
+    >/dev/null 2>&1 &
+lockpid=$!
+at_exit "kill $lockpid 2>/dev/null"
+waiting() { [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO tasks%'")" = 1 ]; }
+api POST /jobs "$alice" -H 'Content-Type: application/json' -d '{"url":"https://x.org/v"}' >"$TMP/mid" &
+cpid=$!
+check "mid-submit: the insert waits on the lock" wait_for 30 waiting
+sh "$CLIPMILL_TOP/contrib/pg.sh" stop "$PGDIR" >/dev/null
+wait $cpid
+check_eq "mid-submit stop: 503" 503 "$(status_of "$(cat "$TMP/mid")")"
+check "mid-submit stop: says the database is unavailable" grep -q 'database is unavailable' "$TMP/mid"
+PG_FSYNC=off sh "$CLIPMILL_TOP/contrib/pg.sh" start "$PGDIR" >/dev/null
+ok201() { [ "$(status_of "$(api POST /jobs "$alice" -H 'Content-Type: application/json' -d '{"url":"https://x.org/w"}')")" = 201 ]; }
+check "PostgreSQL back: submit works again" wait_for 30 ok201
+check_eq "PostgreSQL back: one job, the second one" "1 https://x.org/w" "$(sql "SELECT count(*) || ' ' || max(source_url) FROM jobs")"
+check "mid-submit stop: no use of freed memory" eval "! grep -q 'Invalid read\|Invalid write' '$TMP/vg.log'"
+grep -A12 'Invalid' "$TMP/vg.log" | head -30
+done_testing
