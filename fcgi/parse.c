@@ -40,6 +40,12 @@ form_add(struct form *f, const char *key, const char *val, size_t vlen,
 		    key, FORM_MAX_VALUE);
 		return -1;
 	}
+	/* Every text field is UTF-8, or PostgreSQL and JSON answers refuse
+	 * it later (a 500 instead of a 400). */
+	if (utf8_valid_prefix(val, vlen) != vlen) {
+		seterr(err, errlen, "%.64s: is not valid UTF-8 text", key);
+		return -1;
+	}
 	if ((k = strdup(key)) == NULL || (v = malloc(vlen + 1)) == NULL) {
 		free(k);
 		seterr(err, errlen, "out of memory");
@@ -497,6 +503,13 @@ mp_headers(struct multipart *m, char *err, size_t errlen)
 				seterr(err, errlen, "%s: the file name is "
 				    "longer than %zu bytes or badly quoted",
 				    m->part.name, sizeof(m->part.filename) - 1);
+				return -1;
+			}
+			if (utf8_valid_prefix(m->part.filename,
+			    strlen(m->part.filename)) !=
+			    strlen(m->part.filename)) {
+				seterr(err, errlen, "%s: the file name is not "
+				    "valid UTF-8 text", m->part.name);
 				return -1;
 			}
 			m->part.is_file = found;
