@@ -192,6 +192,21 @@ out:
 	return rc;
 }
 
+/* D in the fewest significant digits that read back as D (3.7, not the
+ * 3.7000000000000002 of "%.17g"), into OUT. */
+static void
+shortest_double(double d, char *out, size_t outlen)
+{
+	int prec;
+
+	for (prec = 1; prec < 17; prec++) {
+		snprintf(out, outlen, "%.*g", prec, d);
+		if (strtod(out, NULL) == d)
+			return;
+	}
+	snprintf(out, outlen, "%.17g", d);
+}
+
 static int
 json_scalar(struct form *f, const char *key, json_t *v, char *err,
     size_t errlen)
@@ -211,7 +226,7 @@ json_scalar(struct form *f, const char *key, json_t *v, char *err,
 		    json_integer_value(v));
 		return form_add(f, key, num, strlen(num), err, errlen);
 	case JSON_REAL:
-		snprintf(num, sizeof(num), "%.17g", json_real_value(v));
+		shortest_double(json_real_value(v), num, sizeof(num));
 		return form_add(f, key, num, strlen(num), err, errlen);
 	case JSON_TRUE:
 		return form_add(f, key, "true", 4, err, errlen);

@@ -61,6 +61,8 @@ out=$(api POST /jobs "$alice" -H 'Content-Type: application/json' -d '{"url":"ht
 check_eq "clips=11: 400" 400 "$(status_of "$out")"
 check_eq "clips=11: names the field" clips "$(jget "$(body_of "$out")" 'j["field"]')"
 check "clips=11: says the range" grep -q 'from 1 to 10' <<<"$out"
+out=$(api POST /jobs "$alice" -H 'Content-Type: application/json' -d '{"url":"https://x.org/v","clips":3.7}')
+check_eq "clips=3.7: echoed as written" 'clips: must be a whole number from 1 to 10, not "3.7"' "$(jget "$(body_of "$out")" 'j["error"]')"
 out=$(api POST /jobs "$alice" -H 'Content-Type: application/json' -d '{"url":"https://x.org/v",')
 check_eq "bad JSON: 400" 400 "$(status_of "$out")"
 check "bad JSON: says so" grep -q 'not valid JSON' <<<"$out"
