@@ -76,6 +76,7 @@ struct upload {
 	unsigned long long size, max;
 	int		 nfiles;
 	int		 too_big;
+	int		 no_room;	/* the scratch disk is full */
 	char		 ext[MEDIATYPE_EXT_MAX + 1];
 };
 
@@ -108,6 +109,7 @@ on_file(void *arg, const struct mp_part *p, const char *d, size_t n,
 		    xsnprintf(u->tmp, sizeof(u->tmp), "%s/upload.XXXXXX",
 		    cfg.scratch_dir) == -1 ||
 		    (u->fd = mkostemp(u->tmp, O_CLOEXEC)) == -1) {
+			u->no_room = errno == ENOSPC || errno == EDQUOT;
 			seterr(err, errlen, "cannot store the upload: %s",
 			    strerror(errno));
 			u->tmp[0] = '\0';
@@ -128,6 +130,8 @@ on_file(void *arg, const struct mp_part *p, const char *d, size_t n,
 		if ((w = write(u->fd, d, n)) < 0) {
 			if (errno == EINTR)
 				continue;
+			u->no_room = errno == ENOSPC || errno == EDQUOT ||
+			    errno == EFBIG;
 			seterr(err, errlen, "cannot store the upload: %s",
 			    strerror(errno));
 			return -1;
@@ -150,7 +154,7 @@ upload_cleanup(struct upload *u)
 }
 
 /* Stream a multipart body: fields into F, the file to a temporary file.
- * 0, or -1 after answering (400/413/503). */
+ * 0, or -1 after answering (400/413/507). */
 static int
 read_multipart(struct req *r, const char *ctype, struct form *f,
     struct upload *u)
@@ -194,7 +198,13 @@ fail:
 	if (u->too_big)
 		respond_error(r, 413, "file", NULL, "is larger than %lld MB",
 		    cfg.upload_max_mb);
-	else
+	else if (u->no_room) {
+		log_ev(LOG_ERROR, "upload_no_room", "{ssss}", "dir",
+		    cfg.scratch_dir, "error", err);
+		respond_error(r, 507, "file", "Retry-After: 60\r\n", "there is "
+		    "no room on the server to store the upload; try again "
+		    "later");
+	} else
 		respond_error(r, 400, NULL, NULL, "%s", err);
 out:
 	mp_free(&m);
