@@ -344,9 +344,16 @@ route_submit(struct req *r)
 
 	/* The limits again, under the user's lock: the body may have taken
 	 * a while, and two submissions may race. */
+	/* The wait is bounded by db_lock_timeout: another submission of
+	 * the user's may be storing a large upload. */
 	if (db_cmd(c, err, sizeof(err), "SELECT pg_advisory_lock("
 	    SUBMIT_LOCK ", $1::int)", 1, lp) == -1) {
-		db_fail(r, err);
+		if (db_timed_out(c))
+			respond_error(r, 503, NULL, "Retry-After: 10\r\n",
+			    "Another submission of yours is still being "
+			    "recorded; try again in a few seconds.");
+		else
+			db_fail(r, err);
 		goto out;
 	}
 	locked = 1;
