@@ -173,7 +173,9 @@ extern atomic_int shutting_down;
 /* The thread's database connection, connected and schema-checked, or
  * NULL after answering 503 (PostgreSQL is down). */
 PGconn	*req_db(struct req *);
-/* After a failed query: 503 when the connection was lost, else 500. */
+/* After a failed query: 503 when the connection was lost (it is then
+ * closed: the caller must not use its PGconn again) or the statement
+ * timed out, else 500. */
 void	db_fail(struct req *, const char *err);
 void	count_request(const char *route, int status);
 size_t	format_http_counters(struct buf *);

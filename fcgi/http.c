@@ -34,6 +34,7 @@ status_text(int s)
 	case 429: return "Too Many Requests";
 	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";
+	case 507: return "Insufficient Storage";
 	default: return "Unknown";
 	}
 }
@@ -155,10 +156,14 @@ respond_error(struct req *r, int status, const char *field, const char *extra,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* A value echoed with "%.40s" may end inside a character, which
+	 * JSON cannot carry. */
+	utf8_scrub(msg);
 	if (field != NULL && *field != '\0')
 		snprintf(full, sizeof(full), "%s: %s", field, msg);
 	else
 		snprintf(full, sizeof(full), "%s", msg);
+	utf8_scrub(full);
 	if (status >= 500)
 		log_ev(LOG_WARN, "http_error", "{siss}", "status", status,
 		    "error", full);

@@ -76,6 +76,7 @@ struct upload {
 	unsigned long long size, max;
 	int		 nfiles;
 	int		 too_big;
+	int		 no_room;	/* the scratch disk is full */
 	char		 ext[MEDIATYPE_EXT_MAX + 1];
 };
 
@@ -108,6 +109,7 @@ on_file(void *arg, const struct mp_part *p, const char *d, size_t n,
 		    xsnprintf(u->tmp, sizeof(u->tmp), "%s/upload.XXXXXX",
 		    cfg.scratch_dir) == -1 ||
 		    (u->fd = mkostemp(u->tmp, O_CLOEXEC)) == -1) {
+			u->no_room = errno == ENOSPC || errno == EDQUOT;
 			seterr(err, errlen, "cannot store the upload: %s",
 			    strerror(errno));
 			u->tmp[0] = '\0';
@@ -128,6 +130,8 @@ on_file(void *arg, const struct mp_part *p, const char *d, size_t n,
 		if ((w = write(u->fd, d, n)) < 0) {
 			if (errno == EINTR)
 				continue;
+			u->no_room = errno == ENOSPC || errno == EDQUOT ||
+			    errno == EFBIG;
 			seterr(err, errlen, "cannot store the upload: %s",
 			    strerror(errno));
 			return -1;
@@ -150,7 +154,7 @@ upload_cleanup(struct upload *u)
 }
 
 /* Stream a multipart body: fields into F, the file to a temporary file.
- * 0, or -1 after answering (400/413/503). */
+ * 0, or -1 after answering (400/413/507). */
 static int
 read_multipart(struct req *r, const char *ctype, struct form *f,
     struct upload *u)
@@ -194,7 +198,13 @@ fail:
 	if (u->too_big)
 		respond_error(r, 413, "file", NULL, "is larger than %lld MB",
 		    cfg.upload_max_mb);
-	else
+	else if (u->no_room) {
+		log_ev(LOG_ERROR, "upload_no_room", "{ssss}", "dir",
+		    cfg.scratch_dir, "error", err);
+		respond_error(r, 507, "file", "Retry-After: 60\r\n", "there is "
+		    "no room on the server to store the upload; try again "
+		    "later");
+	} else
 		respond_error(r, 400, NULL, NULL, "%s", err);
 out:
 	mp_free(&m);
@@ -334,9 +344,16 @@ route_submit(struct req *r)
 
 	/* The limits again, under the user's lock: the body may have taken
 	 * a while, and two submissions may race. */
+	/* The wait is bounded by db_lock_timeout: another submission of
+	 * the user's may be storing a large upload. */
 	if (db_cmd(c, err, sizeof(err), "SELECT pg_advisory_lock("
 	    SUBMIT_LOCK ", $1::int)", 1, lp) == -1) {
-		db_fail(r, err);
+		if (db_timed_out(c))
+			respond_error(r, 503, NULL, "Retry-After: 10\r\n",
+			    "Another submission of yours is still being "
+			    "recorded; try again in a few seconds.");
+		else
+			db_fail(r, err);
 		goto out;
 	}
 	locked = 1;
@@ -361,8 +378,11 @@ route_submit(struct req *r)
 out:
 	if (stored)
 		store_delete(r->w->store, key, NULL, 0);
-	if (locked && !db_lost(c))
-		db_cmd(c, err, sizeof(err), "SELECT pg_advisory_unlock("
+	/* db_fail() closes a lost connection: C may be freed by now, and
+	 * the worker's own pointer says whether it is still there (a lost
+	 * connection took the lock with it). */
+	if (locked && !db_lost(r->w->db))
+		db_cmd(r->w->db, err, sizeof(err), "SELECT pg_advisory_unlock("
 		    SUBMIT_LOCK ", $1::int)", 1, lp);
 	upload_cleanup(&up);
 	json_decref(opts);

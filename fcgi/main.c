@@ -138,6 +138,13 @@ db_fail(struct req *r, const char *err)
 		    "The database is unavailable; try again in a few seconds.");
 		return;
 	}
+	if (db_timed_out(r->w->db)) {
+		log_ev(LOG_WARN, "db_timeout", "{ssss}", "path", r->path,
+		    "error", err);
+		respond_error(r, 503, NULL, "Retry-After: 5\r\n",
+		    "The database is busy; try again in a few seconds.");
+		return;
+	}
 	log_ev(LOG_ERROR, "db_error", "{ssss}", "path", r->path, "error", err);
 	respond_error(r, 500, NULL, NULL, "Something went wrong on our side; "
 	    "it has been logged.");

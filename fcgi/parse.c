@@ -40,6 +40,12 @@ form_add(struct form *f, const char *key, const char *val, size_t vlen,
 		    key, FORM_MAX_VALUE);
 		return -1;
 	}
+	/* Every text field is UTF-8, or PostgreSQL and JSON answers refuse
+	 * it later (a 500 instead of a 400). */
+	if (utf8_valid_prefix(val, vlen) != vlen) {
+		seterr(err, errlen, "%.64s: is not valid UTF-8 text", key);
+		return -1;
+	}
 	if ((k = strdup(key)) == NULL || (v = malloc(vlen + 1)) == NULL) {
 		free(k);
 		seterr(err, errlen, "out of memory");
@@ -186,6 +192,21 @@ out:
 	return rc;
 }
 
+/* D in the fewest significant digits that read back as D (3.7, not the
+ * 3.7000000000000002 of "%.17g"), into OUT. */
+static void
+shortest_double(double d, char *out, size_t outlen)
+{
+	int prec;
+
+	for (prec = 1; prec < 17; prec++) {
+		snprintf(out, outlen, "%.*g", prec, d);
+		if (strtod(out, NULL) == d)
+			return;
+	}
+	snprintf(out, outlen, "%.17g", d);
+}
+
 static int
 json_scalar(struct form *f, const char *key, json_t *v, char *err,
     size_t errlen)
@@ -205,7 +226,7 @@ json_scalar(struct form *f, const char *key, json_t *v, char *err,
 		    json_integer_value(v));
 		return form_add(f, key, num, strlen(num), err, errlen);
 	case JSON_REAL:
-		snprintf(num, sizeof(num), "%.17g", json_real_value(v));
+		shortest_double(json_real_value(v), num, sizeof(num));
 		return form_add(f, key, num, strlen(num), err, errlen);
 	case JSON_TRUE:
 		return form_add(f, key, "true", 4, err, errlen);
@@ -497,6 +518,13 @@ mp_headers(struct multipart *m, char *err, size_t errlen)
 				seterr(err, errlen, "%s: the file name is "
 				    "longer than %zu bytes or badly quoted",
 				    m->part.name, sizeof(m->part.filename) - 1);
+				return -1;
+			}
+			if (utf8_valid_prefix(m->part.filename,
+			    strlen(m->part.filename)) !=
+			    strlen(m->part.filename)) {
+				seterr(err, errlen, "%s: the file name is not "
+				    "valid UTF-8 text", m->part.name);
 				return -1;
 			}
 			m->part.is_file = found;

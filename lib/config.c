@@ -41,6 +41,10 @@ struct option {
 static const struct option options[] = {
 	/* general */
 	S(database_url, "dbname=clipmill"),
+	I(db_connect_timeout, 5, 2, 3600),
+	I(db_keepalive_idle, 30, 1, 86400),
+	I(db_statement_timeout, 30, 0, 86400),
+	I(db_lock_timeout, 10, 0, 86400),
 	E(log_level, "info", "debug|info|warn|error"),
 	S(log_file, ""),
 	S(scratch_dir, "/var/tmp/clipmill"),

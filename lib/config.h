@@ -11,6 +11,10 @@
 struct config {
 	/* general */
 	char	*database_url;
+	long long db_connect_timeout;	/* seconds */
+	long long db_keepalive_idle;	/* seconds before TCP keepalives */
+	long long db_statement_timeout;	/* seconds; 0: none */
+	long long db_lock_timeout;	/* seconds; 0: none */
 	char	*log_level;
 	char	*log_file;
 	char	*scratch_dir;

@@ -15,12 +15,46 @@
 /* Advisory lock key under which migrations run ("clipmill" in ASCII). */
 #define MIGRATE_LOCK "7164903486720158060"
 
+/* The session's time limits, and the messages it gets: 0 or -1 with ERR. */
+static int
+session_setup(PGconn *c, char *err, size_t errlen)
+{
+	char sql[256];
+	PGresult *r;
+	int good;
+
+	/* Times, sequences and JSON are all read in the database's terms;
+	 * keep server messages short and untranslated.  A statement that
+	 * runs or waits too long is cancelled: a request thread is never
+	 * held by a hung or locked database. */
+	snprintf(sql, sizeof(sql), "SET client_min_messages = warning; "
+	    "SET statement_timeout = %lld; SET lock_timeout = %lld",
+	    cfg.db_statement_timeout * 1000, cfg.db_lock_timeout * 1000);
+	r = PQexec(c, sql);
+	good = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!good)
+		seterr(err, errlen, "cannot set up the database session: %s",
+		    PQresultErrorMessage(r));
+	PQclear(r);
+	return good ? 0 : -1;
+}
+
 PGconn *
 db_connect(char *err, size_t errlen)
 {
+	char ct[24], idle[24];
+	/* Ours first: what database_url says wins over them (libpq takes
+	 * the last value of a key, and dbname expands to the string's). */
+	const char *const keys[] = { "connect_timeout", "keepalives",
+	    "keepalives_idle", "keepalives_interval", "keepalives_count",
+	    "dbname", NULL };
+	const char *vals[] = { ct, "1", idle, "10", "3", cfg.database_url,
+	    NULL };
 	PGconn *c;
 
-	c = PQconnectdb(cfg.database_url);
+	snprintf(ct, sizeof(ct), "%lld", cfg.db_connect_timeout);
+	snprintf(idle, sizeof(idle), "%lld", cfg.db_keepalive_idle);
+	c = PQconnectdbParams(keys, vals, 1);
 	if (c == NULL) {
 		seterr(err, errlen, "cannot connect to the database: out of memory");
 		return NULL;
@@ -35,9 +69,10 @@ db_connect(char *err, size_t errlen)
 		PQfinish(c);
 		return NULL;
 	}
-	/* Times, sequences and JSON are all read in the database's terms;
-	 * keep server messages short and untranslated. */
-	PQclear(PQexec(c, "SET client_min_messages = warning"));
+	if (session_setup(c, err, errlen) == -1) {
+		PQfinish(c);
+		return NULL;
+	}
 	return c;
 }
 
@@ -52,16 +87,34 @@ pqerr(PGconn *c, PGresult *r, char *err, size_t errlen)
 	seterr(err, errlen, "database error: %.*s", (int)n, m);
 }
 
+/* The names prepared on one connection, and the SQLSTATE of its last
+ * failed statement (its libpq instance data). */
+struct conndata {
+	char	**names;
+	size_t	  n;
+	char	  sqlstate[6];
+};
+
+static struct conndata *conndata_of(PGconn *);
+
 /* R when it is COMMAND_OK or TUPLES_OK; otherwise NULL with ERR, and R
- * is cleared. */
+ * is cleared.  Either way the connection remembers the SQLSTATE. */
 static PGresult *
 checked(PGconn *c, PGresult *r, char *err, size_t errlen)
 {
+	struct conndata *cd = c ? conndata_of(c) : NULL;
+	const char *st;
+
+	if (cd != NULL)
+		cd->sqlstate[0] = '\0';
 	switch (PQresultStatus(r)) {
 	case PGRES_COMMAND_OK:
 	case PGRES_TUPLES_OK:
 		return r;
 	default:
+		st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+		if (cd != NULL && st != NULL)
+			snprintf(cd->sqlstate, sizeof(cd->sqlstate), "%s", st);
 		pqerr(c, r, err, errlen);
 		PQclear(r);
 		return NULL;
@@ -103,16 +156,10 @@ db_count(PGconn *c, char *err, size_t errlen, const char *sql, int n,
 	return k;
 }
 
-/* ---- prepared statements, remembered per connection ---- */
-
-/* The names prepared on one connection (its libpq instance data). */
-struct prepared {
-	char	**names;
-	size_t	  n;
-};
+/* ---- what is remembered per connection ---- */
 
 static void
-prepared_clear(struct prepared *ps)
+prepared_clear(struct conndata *ps)
 {
 	size_t i;
 
@@ -126,21 +173,21 @@ prepared_clear(struct prepared *ps)
 /* libpq calls this when the connection is reset (the server has forgotten
  * its statements) and when it is closed. */
 static int
-prepared_event(PGEventId id, void *info, void *pass)
+conndata_event(PGEventId id, void *info, void *pass)
 {
-	struct prepared *ps;
+	struct conndata *ps;
 
 	(void)pass;
 	switch (id) {
 	case PGEVT_CONNRESET:
 		ps = PQinstanceData(((PGEventConnReset *)info)->conn,
-		    prepared_event);
+		    conndata_event);
 		if (ps != NULL)
 			prepared_clear(ps);
 		break;
 	case PGEVT_CONNDESTROY:
 		ps = PQinstanceData(((PGEventConnDestroy *)info)->conn,
-		    prepared_event);
+		    conndata_event);
 		if (ps != NULL) {
 			prepared_clear(ps);
 			free(ps);
@@ -153,17 +200,17 @@ prepared_event(PGEventId id, void *info, void *pass)
 }
 
 /* The connection's set, made on first use; NULL when out of memory. */
-static struct prepared *
-prepared_of(PGconn *c)
+static struct conndata *
+conndata_of(PGconn *c)
 {
-	struct prepared *ps;
+	struct conndata *ps;
 
-	if ((ps = PQinstanceData(c, prepared_event)) != NULL)
+	if ((ps = PQinstanceData(c, conndata_event)) != NULL)
 		return ps;
 	if ((ps = calloc(1, sizeof(*ps))) == NULL)
 		return NULL;
-	if (!PQregisterEventProc(c, prepared_event, "clipmill-prepared",
-	    NULL) || !PQsetInstanceData(c, prepared_event, ps)) {
+	if (!PQregisterEventProc(c, conndata_event, "clipmill-prepared",
+	    NULL) || !PQsetInstanceData(c, conndata_event, ps)) {
 		free(ps);
 		return NULL;
 	}
@@ -171,7 +218,7 @@ prepared_of(PGconn *c)
 }
 
 static int
-prepared_has(const struct prepared *ps, const char *name)
+prepared_has(const struct conndata *ps, const char *name)
 {
 	size_t i;
 
@@ -186,11 +233,11 @@ static int
 prepare_once(PGconn *c, const char *name, const char *sql, int n, char *err,
     size_t errlen)
 {
-	struct prepared *ps;
+	struct conndata *ps;
 	char **nn, *copy;
 	PGresult *r;
 
-	if ((ps = prepared_of(c)) == NULL) {
+	if ((ps = conndata_of(c)) == NULL) {
 		seterr(err, errlen, "database error: out of memory");
 		return -1;
 	}
@@ -227,6 +274,19 @@ int
 db_lost(PGconn *c)
 {
 	return c == NULL || PQstatus(c) != CONNECTION_OK;
+}
+
+int
+db_timed_out(PGconn *c)
+{
+	struct conndata *cd;
+
+	if (db_lost(c) || (cd = PQinstanceData(c, conndata_event)) == NULL)
+		return 0;
+	/* query_canceled (statement_timeout), lock_not_available
+	 * (lock_timeout) */
+	return strcmp(cd->sqlstate, "57014") == 0 ||
+	    strcmp(cd->sqlstate, "55P03") == 0;
 }
 
 int
@@ -320,7 +380,11 @@ db_migrate(PGconn *c, char *err, size_t errlen)
 	PGresult *r;
 	int i, have, applied = 0;
 
-	if (db_cmd(c, err, errlen, "SELECT pg_advisory_lock(" MIGRATE_LOCK ")",
+	/* An operator's command: a migration may rewrite a large table, and
+	 * waits for another migration or for the runners' row locks. */
+	if (db_cmd(c, err, errlen, "SET statement_timeout = 0", 0, NULL) == -1 ||
+	    db_cmd(c, err, errlen, "SET lock_timeout = 0", 0, NULL) == -1 ||
+	    db_cmd(c, err, errlen, "SELECT pg_advisory_lock(" MIGRATE_LOCK ")",
 	    0, NULL) == -1)
 		return -1;
 	if (db_cmd(c, err, errlen,
@@ -364,7 +428,7 @@ db_migrate(PGconn *c, char *err, size_t errlen)
 		applied++;
 	}
 	PQclear(PQexec(c, "SELECT pg_advisory_unlock(" MIGRATE_LOCK ")"));
-	return applied;
+	return session_setup(c, err, errlen) == -1 ? -1 : applied;
 fail:
 	PQclear(PQexec(c, "SELECT pg_advisory_unlock(" MIGRATE_LOCK ")"));
 	return -1;

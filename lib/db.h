@@ -13,7 +13,10 @@ struct migration {
 extern const struct migration migrations[];	/* build/sql_migrations.c */
 extern const int n_migrations;
 
-/* Connect to cfg.database_url; returns the connection or NULL with ERR. */
+/* Connect to cfg.database_url with db_connect_timeout and TCP keepalives
+ * (the URL may override them), its statements limited to
+ * db_statement_timeout and its lock waits to db_lock_timeout; returns
+ * the connection or NULL with ERR. */
 PGconn	*db_connect(char *err, size_t errlen);
 
 /* Apply pending migrations in order under an advisory lock; refuses a
@@ -47,6 +50,11 @@ long long db_count(PGconn *c, char *err, size_t errlen, const char *sql,
 
 /* True when the connection is gone (server restart, network). */
 int	db_lost(PGconn *c);
+
+/* True when the last statement on C failed because it ran longer than
+ * db_statement_timeout or waited longer than db_lock_timeout for a lock:
+ * the database is busy, not broken, and the work may be tried again. */
+int	db_timed_out(PGconn *c);
 
 /* Transactions: 0 or -1 with ERR.  db_rollback() sends nothing on a lost
  * connection (the server has rolled back already). */

@@ -203,6 +203,10 @@ jobspec_set(struct jobspec *js, const struct jobfield *f, const char *val,
 	long long ll;
 	int i;
 
+	if (utf8_valid_prefix(val, strlen(val)) != strlen(val)) {
+		seterr(err, errlen, "is not valid UTF-8 text");
+		return -1;
+	}
 	switch (f->type) {
 	case JF_INT:
 		if (parse_ll(val, f->min, f->max, &ll) == -1) {

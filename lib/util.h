@@ -45,6 +45,14 @@ int	xsnprintf(char *dst, size_t len, const char *fmt, ...)
 void	seterr(char *err, size_t errlen, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 
+/* The length of the longest prefix of S (N bytes) that is well-formed
+ * UTF-8 (RFC 3629); N when all of S is.  Text from the network passes
+ * this before it reaches PostgreSQL or a JSON answer. */
+size_t	utf8_valid_prefix(const char *s, size_t n);
+/* Replace, in place, each byte of S that is not part of a well-formed
+ * UTF-8 sequence with '?' (a message that echoes a value cut short). */
+void	utf8_scrub(char *s);
+
 /* Milliseconds from a monotonic clock. */
 long long now_ms(void);
 

@@ -61,6 +61,8 @@ out=$(api POST /jobs "$alice" -H 'Content-Type: application/json' -d '{"url":"ht
 check_eq "clips=11: 400" 400 "$(status_of "$out")"
 check_eq "clips=11: names the field" clips "$(jget "$(body_of "$out")" 'j["field"]')"
 check "clips=11: says the range" grep -q 'from 1 to 10' <<<"$out"
+out=$(api POST /jobs "$alice" -H 'Content-Type: application/json' -d '{"url":"https://x.org/v","clips":3.7}')
+check_eq "clips=3.7: echoed as written" 'clips: must be a whole number from 1 to 10, not "3.7"' "$(jget "$(body_of "$out")" 'j["error"]')"
 out=$(api POST /jobs "$alice" -H 'Content-Type: application/json' -d '{"url":"https://x.org/v",')
 check_eq "bad JSON: 400" 400 "$(status_of "$out")"
 check "bad JSON: says so" grep -q 'not valid JSON' <<<"$out"
@@ -73,6 +75,22 @@ check_eq "malformed multipart: 400" 400 "$(status_of "$out")"
 check "malformed multipart: says what" grep -q 'closing boundary' <<<"$out"
 out=$(api POST /jobs "$alice" -H 'Content-Type: text/plain' -d 'hello')
 check_eq "unknown body type: 415" 415 "$(status_of "$out")"
+# bytes that are not UTF-8, in every kind of body: 400 naming the field
+is400() { [ "$(status_of "$1")" = 400 ] && grep -q "\"error\":\"$2" <<<"$1"; }
+out=$(api POST /jobs "$alice" -H 'Content-Type: application/x-www-form-urlencoded' -d 'url=https%3A%2F%2Fx.org%2F%FF')
+check_eq "urlencoded url not UTF-8: 400" 400 "$(status_of "$out")"
+check "urlencoded url not UTF-8: names the field" grep -q '"error":"url: is not valid UTF-8 text"' <<<"$out"
+out=$(api POST /jobs "$alice" -H 'Content-Type: application/x-www-form-urlencoded' -d 'url=https%3A%2F%2Fx.org%2Fv&caption_style=b%C3')
+check "urlencoded caption_style not UTF-8: 400 naming it" is400 "$out" 'caption_style: is not valid UTF-8 text'
+out=$(api POST /jobs "$alice" -H 'Content-Type: multipart/form-data; boundary=XX' --data-binary $'--XX\r\nContent-Disposition: form-data; name="url"\r\n\r\nhttps://x.org/\xe9\r\n--XX--\r\n')
+check "multipart url not UTF-8: 400 naming it" is400 "$out" 'url: is not valid UTF-8 text'
+out=$(api POST /jobs "$alice" -H 'Content-Type: multipart/form-data; boundary=XX' --data-binary $'--XX\r\nContent-Disposition: form-data; name="file"; filename="\xff.mp4"\r\n\r\nx\r\n--XX--\r\n')
+check "multipart file name not UTF-8: 400 naming it" is400 "$out" 'file: the file name is not valid UTF-8 text'
+# a UTF-8 value echoed cut short (40 bytes) ends inside a character
+out=$(api POST /jobs "$alice" -H 'Content-Type: application/json' -d '{"url":"https://x.org/v","language":"aéééééééééééééééééééééééé"}')
+check_eq "long language: 400" 400 "$(status_of "$out")"
+check_eq "long language: names the field" language "$(jget "$(body_of "$out")" 'j["field"]')"
+check_eq "no job from any of them" 1 "$(sql "SELECT count(*) FROM jobs WHERE user_id = (SELECT id FROM users WHERE name = 'alice')")"
 
 # --- browser: login, form, CSRF ---
 jar="$TMP/cookies"

@@ -6,10 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/web_lib.sh"
 # A cluster of this test's own: it is stopped and started here.
-PGDIR="$TMP/pgown"
-PG_FSYNC=off sh "$CLIPMILL_TOP/contrib/pg.sh" start "$PGDIR" >/dev/null || exit 1
-at_exit "sh '$CLIPMILL_TOP/contrib/pg.sh' stop '$PGDIR' >/dev/null 2>&1"
-CLIPMILL_TEST_PGHOST=$PGDIR
+own_pg || exit 1
 newdb || exit 1
 conf_set log_file "$TMP/fcgi.jsonl"
 conf_set fcgi_threads 2

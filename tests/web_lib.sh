@@ -2,6 +2,15 @@
 # Apache on loopback, generated configs, curl wrappers.  Sourced after
 # tests/lib.sh and newdb.
 
+# own_pg: a cluster of the test's own in $PGDIR, for tests that stop and
+# start PostgreSQL; later newdb calls use it.
+own_pg() {
+	PGDIR="$TMP/pgown"
+	PG_FSYNC=off sh "$CLIPMILL_TOP/contrib/pg.sh" start "$PGDIR" >/dev/null || return 1
+	at_exit "sh '$CLIPMILL_TOP/contrib/pg.sh' stop '$PGDIR' >/dev/null 2>&1"
+	CLIPMILL_TEST_PGHOST=$PGDIR
+}
+
 # start_fcgi [ARGS...]: clipmill.fcgi on $TMP/fcgi.sock; sets FCGI_PID.
 start_fcgi() {
 	FCGI_SOCK="$TMP/fcgi.sock"

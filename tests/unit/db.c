@@ -4,12 +4,19 @@
  * text, and prepared statements remembered per connection: a statement
  * prepared on a connection that was closed is prepared again on the next
  * one, even when libpq hands out the same address, and again after
- * PQreset().
+ * PQreset(); the statement, lock and connect timeouts.
  */
+#include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 
 #include "config.h"
 #include "db.h"
@@ -134,6 +141,94 @@ prepared(void)
 	ok(1, "db_rollback on no connection");
 }
 
+/* A statement over db_statement_timeout and a lock wait over
+ * db_lock_timeout fail in about that time, and db_timed_out() says so;
+ * a bad statement is not a timeout. */
+static void
+timeouts(void)
+{
+	char err[512] = "";
+	PGconn *c, *c2 = NULL;
+	long long t0, ms;
+
+	cfg.db_statement_timeout = 1;
+	cfg.db_lock_timeout = 1;
+	if ((c = db_connect(err, sizeof(err))) == NULL ||
+	    (c2 = db_connect(err, sizeof(err))) == NULL) {
+		ok(0, "connect: %s", err);
+		goto out;
+	}
+	t0 = now_ms();
+	ok(db_cmd(c, err, sizeof(err), "SELECT pg_sleep(5)", 0, NULL) == -1 &&
+	    db_timed_out(c) && !db_lost(c), "a statement over "
+	    "db_statement_timeout is cancelled: %s", err);
+	ms = now_ms() - t0;
+	ok(ms < 3000, "cancelled after about 1 s (%lld ms)", ms);
+	ok(db_cmd(c, err, sizeof(err), "SELECT 1", 0, NULL) == 0 &&
+	    !db_timed_out(c), "the connection works on");
+	ok(db_cmd(c, err, sizeof(err), "SELECT pg_advisory_lock(4242)", 0,
+	    NULL) == 0, "one session takes a lock");
+	t0 = now_ms();
+	ok(db_cmd(c2, err, sizeof(err), "SELECT pg_advisory_lock(4242)", 0,
+	    NULL) == -1 && db_timed_out(c2), "another waits no longer than "
+	    "db_lock_timeout: %s", err);
+	ms = now_ms() - t0;
+	ok(ms < 3000, "gave up after about 1 s (%lld ms)", ms);
+	ok(db_cmd(c2, err, sizeof(err), "SELEC 1", 0, NULL) == -1 &&
+	    !db_timed_out(c2), "a bad statement is not a timeout");
+out:
+	PQfinish(c);
+	PQfinish(c2);
+}
+
+/* A server that takes the connection and never answers: db_connect()
+ * gives up after db_connect_timeout.  Run in a child, so that a hang is
+ * a failure and not a stuck test. */
+static void
+connect_timeout(void)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	char err[512], url[128];
+	long long t0, ms = 0;
+	int s, status = -1, i;
+	pid_t pid;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((s = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+	    bind(s, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
+	    listen(s, 4) == -1 ||
+	    getsockname(s, (struct sockaddr *)&sa, &sl) == -1) {
+		ok(0, "a silent listener: %s", strerror(errno));
+		return;
+	}
+	snprintf(url, sizeof(url), "host=127.0.0.1 port=%d dbname=x",
+	    ntohs(sa.sin_port));
+	t0 = now_ms();
+	if ((pid = fork()) == 0) {
+		config_set("database_url", url, err, sizeof(err));
+		cfg.db_connect_timeout = 2;
+		_exit(db_connect(err, sizeof(err)) == NULL ? 0 : 1);
+	}
+	for (i = 0; i < 200 && pid > 0; i++) {	/* 10 s */
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			ms = now_ms() - t0;
+			break;
+		}
+		usleep(50000);
+	}
+	if (i == 200) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	close(s);
+	ok(i < 200 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "a server that never answers: db_connect gives up after "
+	    "db_connect_timeout (%lld ms)", ms);
+}
+
 int
 main(void)
 {
@@ -153,5 +248,7 @@ main(void)
 		return tap_done();
 	}
 	prepared();
+	timeouts();
+	connect_timeout();
 	return tap_done();
 }

@@ -86,6 +86,20 @@ test_enums(void)
 	}
 }
 
+/* Every field refuses bytes that are not UTF-8 (the CLI's arguments come
+ * this way to PostgreSQL). */
+static void
+test_utf8(void)
+{
+	const struct jobfield *f;
+	char err[256];
+
+	for (f = jobspec_fields; f->name != NULL; f++)
+		ok(set(f->name, "http://x.org/\xff", &all, err,
+		    sizeof(err)) == -1 && strcmp(err, "is not valid UTF-8 text")
+		    == 0, "%s: invalid UTF-8 refused", f->name);
+}
+
 static void
 test_values(void)
 {
@@ -249,6 +263,7 @@ main(void)
 {
 	test_ints();
 	test_enums();
+	test_utf8();
 	test_values();
 	test_finish();
 	test_mediatypes();

@@ -25,6 +25,45 @@ render(const struct form *f, char *out, size_t len)
 		    f->f[i].key, f->f[i].val);
 }
 
+/* utf8_valid_prefix() and utf8_scrub() (lib/util.c): the check every
+ * text field from the network passes. */
+static void
+test_utf8(void)
+{
+	static const struct {
+		const char *in;
+		size_t valid;		/* the well-formed prefix */
+		const char *scrubbed;
+	} t[] = {
+		{ "", 0, "" },
+		{ "abc", 3, "abc" },
+		{ "h\xc3\xa9", 3, "h\xc3\xa9" },			/* e acute */
+		{ "\xef\xbf\xbf", 3, "\xef\xbf\xbf" },		/* U+FFFF */
+		{ "\xf0\x9f\x8e\xac!", 5, "\xf0\x9f\x8e\xac!" },	/* U+1F3AC */
+		{ "\xf4\x8f\xbf\xbf", 4, "\xf4\x8f\xbf\xbf" },	/* U+10FFFF */
+		{ "a\xff", 1, "a?" },
+		{ "a\x80" "b", 1, "a?b" },			/* lone continuation */
+		{ "ab\xc3", 2, "ab?" },				/* cut short */
+		{ "x\xe2\x82y", 1, "x??y" },
+		{ "\xc0\xaf", 0, "??" },				/* overlong '/' */
+		{ "\xe0\x80\xaf", 0, "???" },			/* overlong */
+		{ "\xf0\x80\x80\xaf", 0, "????" },			/* overlong */
+		{ "\xed\xa0\x80", 0, "???" },			/* surrogate */
+		{ "\xf4\x90\x80\x80", 0, "????" },			/* past U+10FFFF */
+		{ "\xf5\x80\x80\x80", 0, "????" },
+	};
+	char buf[32];
+	size_t i, n;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		n = utf8_valid_prefix(t[i].in, strlen(t[i].in));
+		snprintf(buf, sizeof(buf), "%s", t[i].in);
+		utf8_scrub(buf);
+		ok(n == t[i].valid && strcmp(buf, t[i].scrubbed) == 0,
+		    "utf8 row %zu: valid prefix %zu, scrubbed \"%s\"", i, n, buf);
+	}
+}
+
 static void
 test_urlencoded(void)
 {
@@ -47,6 +86,10 @@ test_urlencoded(void)
 		{ "A=1", NULL, "field name" },
 		{ "a%20b=1", NULL, "field name" },
 		{ "=1", NULL, "field name" },
+		{ "url=caf%C3%A9", "url=caf\xc3\xa9", NULL },
+		{ "url=http://x.org/%FF", NULL, "url: is not valid UTF-8 text" },
+		{ "caption_style=%C3", NULL, "caption_style: is not valid UTF-8" },
+		{ "q=%ED%A0%80", NULL, "q: is not valid UTF-8" },
 	};
 	struct form f = { .n = 0 };
 	char err[256], got[512], name[128];
@@ -95,6 +138,16 @@ test_json(void)
 		{ "{\"aspects\":[\"9:16\",\"1:1\"]}", "aspects=9:16|aspects=1:1", NULL },
 		{ "{\"captions\":false,\"x\":null}", "captions=false", NULL },
 		{ "{\"min_len\":2.5}", "min_len=2.5", NULL },
+		/* numbers as written, not as "%.17g" spells their double */
+		{ "{\"clips\":3.7}", "clips=3.7", NULL },
+		{ "{\"clips\":0.1}", "clips=0.1", NULL },
+		{ "{\"clips\":-12.25}", "clips=-12.25", NULL },
+		{ "{\"clips\":3.0}", "clips=3", NULL },
+		{ "{\"clips\":1e300}", "clips=1e+300", NULL },
+		{ "{\"clips\":1.5e-7}", "clips=1.5e-07", NULL },
+		{ "{\"clips\":0.30000000000000004}", "clips=0.30000000000000004", NULL },
+		{ "{\"clips\":2.2250738585072014e-308}",
+		    "clips=2.2250738585072014e-308", NULL },
 		{ "{\"url\":", NULL, "not valid JSON" },
 		{ "[1,2]", NULL, "must be a JSON object" },
 		{ "{\"a\":1,\"a\":2}", NULL, "not valid JSON" },
@@ -272,6 +325,11 @@ test_multipart(void)
 		{ "--XyZ!!", "followed by garbage" },
 		{ "nothing at all", "ends before" },
 		{ "", "ends before" },
+		{ "--XyZ\r\nContent-Disposition: form-data; name=\"url\"\r\n\r\n"
+		    "a\xff\r\n--XyZ--", "url: is not valid UTF-8 text" },
+		{ "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; "
+		    "filename=\"\xc0\xaf.mp4\"\r\n\r\n1\r\n--XyZ--",
+		    "file: the file name is not valid UTF-8" },
 	};
 	size_t i;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -418,6 +476,7 @@ test_validate(void)
 int
 main(void)
 {
+	test_utf8();
 	test_urlencoded();
 	test_json();
 	test_cookie();
