@@ -352,6 +352,52 @@ cap_faces(struct cap_face *f, size_t n, int t1, int b1, int t2, int b2)
 	}
 }
 
+/* Captions placed by the face: below a high one, above a low one, each
+ * line by the face over its own time. */
+static void
+unit_captions_face(void)
+{
+	struct word w[16];
+	char txt[16][32], err[128], *a;
+	struct cap_face face[13];
+	struct caption_req cr = { .w = w, .start = 10, .end = 30,
+	    .width = 1080, .height = 1920, .style = "bold",
+	    .font = "DejaVu Sans" };
+	int none, size, top, bot, n;
+	const char *p;
+
+	cr.n = cap_words(w, txt, "hello there, how are you? i am fine.");
+	/* A face high in the picture: captions below its box.  A low one:
+	 * above it, in the upper third.  Sampled twice a second. */
+	cr.face = face;
+	cr.nface = 13;
+	cap_faces(face, 13, 500, 1320, 500, 1320);
+	a = captions_ass(&cr, &none, err, sizeof(err));
+	size = cap_size(a);
+	n = cap_span(a, size, 1.15, 540, &top, &bot);
+	ok(n == 8 && top >= 1320 &&
+	    bot <= 1920 * CAPTIONS_SAFE_BOTTOM, "face at rows 500..1320: "
+	    "captions below it, rows %d..%d", top, bot);
+	free(a);
+	cap_faces(face, 13, 880, 1800, 880, 1800);
+	a = captions_ass(&cr, &none, err, sizeof(err));
+	n = cap_span(a, size, 1.15, 540, &top, &bot);
+	ok(n == 8 && bot <= 880 &&
+	    top >= 1920 * CAPTIONS_SAFE_TOP && (top + bot) / 2 < 1920 / 3,
+	    "face at rows 880..1800: captions in the upper third, rows %d..%d",
+	    top, bot);
+	free(a);
+	/* The face drops between the sentences (the second starts at 3.5 s
+	 * of the clip): each line follows the face over its own time. */
+	cap_faces(face, 13, 500, 1320, 900, 1800);
+	a = captions_ass(&cr, &none, err, sizeof(err));
+	p = a ? strstr(a, "Dialogue: 0,0:00:03.50") : NULL;
+	ok(a && p && cap_span(p, size, 1.15, 540, &top, &bot) == 3 && bot <= 900 &&
+	    cap_span(a, size, 1.15, 540, &top, &bot) == 8 && bot > 1320,
+	    "each line placed by the face over its own time");
+	free(a);
+}
+
 static void
 unit_captions(void)
 {
@@ -361,7 +407,6 @@ unit_captions(void)
 	const struct jobfield *jf = jobspec_field("caption_style");
 	struct word w[16];
 	char txt[16][32], err[128], *a;
-	struct cap_face face[13];
 	struct caption_req cr = { .w = w, .start = 10, .end = 30,
 	    .width = 1080, .height = 1920, .style = "classic",
 	    .font = "DejaVu Sans" };
@@ -421,39 +466,7 @@ unit_captions(void)
 	    "minimal: lower case, a clause a line, no full stops");
 	free(a);
 
-	/* A face high in the picture: captions below its box.  A low one:
-	 * above it, in the upper third.  Sampled twice a second. */
 	cr.style = "bold";
-	cr.face = face;
-	cr.nface = 13;
-	cap_faces(face, 13, 500, 1320, 500, 1320);
-	a = captions_ass(&cr, &none, err, sizeof(err));
-	size = cap_size(a);
-	n = cap_span(a, size, 1.15, 540, &top, &bot);
-	ok(n == 8 && top >= 1320 &&
-	    bot <= 1920 * CAPTIONS_SAFE_BOTTOM, "face at rows 500..1320: "
-	    "captions below it, rows %d..%d", top, bot);
-	free(a);
-	cap_faces(face, 13, 880, 1800, 880, 1800);
-	a = captions_ass(&cr, &none, err, sizeof(err));
-	n = cap_span(a, size, 1.15, 540, &top, &bot);
-	ok(n == 8 && bot <= 880 &&
-	    top >= 1920 * CAPTIONS_SAFE_TOP && (top + bot) / 2 < 1920 / 3,
-	    "face at rows 880..1800: captions in the upper third, rows %d..%d",
-	    top, bot);
-	free(a);
-	/* The face drops between the sentences (the second starts at 3.5 s
-	 * of the clip): each line follows the face over its own time. */
-	cap_faces(face, 13, 500, 1320, 900, 1800);
-	a = captions_ass(&cr, &none, err, sizeof(err));
-	p = a ? strstr(a, "Dialogue: 0,0:00:03.50") : NULL;
-	ok(a && p && cap_span(p, size, 1.15, 540, &top, &bot) == 3 && bot <= 900 &&
-	    cap_span(a, size, 1.15, 540, &top, &bot) == 8 && bot > 1320,
-	    "each line placed by the face over its own time");
-	free(a);
-	cr.face = NULL;
-	cr.nface = 0;
-
 	cr.n = cap_words(w, txt, "internationalization.");
 	a = captions_ass(&cr, &none, err, sizeof(err));
 	ok(a && strstr(a, ")\\fscx") != NULL && cap_span(a, cap_size(a), 1.15,
@@ -505,6 +518,129 @@ fake_talk(struct transcript *t)
 	}
 	t->nw = 240;
 	t->duration = at + 1;
+}
+
+/* Titles: sentence case, whole words, at most 60 characters. */
+static void
+unit_titles(void)
+{
+	static const struct { const char *in, *want; size_t len; } t[] = {
+		{ "and while my fellow america and not what your country into",
+		    "While my fellow america and not what your country into", 128 },
+		{ "HOW TO WIN FRIENDS AND INFLUENCE PEOPLE",
+		    "How to win friends and influence people", 128 },
+		{ "Why Most Startups Fail In Their First Year",
+		    "Why most startups fail in their first year", 128 },
+		{ "what NASA learned from apollo", "What NASA learned from apollo",
+		    128 },
+		{ "so um i think i'm ready", "I think I'm ready", 128 },
+		{ "  \"hello   world.\"  ", "Hello world", 128 },
+		{ "is this the end?", "Is this the end?", 128 },
+		{ "the quick brown fox jumps over the lazy dog and then it runs "
+		    "away into the forest", "The quick brown fox jumps over the "
+		    "lazy dog and then it runs", 128 },
+		{ "we tried everything, and in the end the simplest idea won the "
+		    "day", "We tried everything, and in the end the simplest idea won",
+		    128 },
+		{ "hello there world", "Hello", 10 },
+		{ "", "", 128 },
+		{ "Supercalifragilisticexpialidocious-Supercalifragilisticexpiali"
+		    "docious", "Supercalifragilisticexpialidocious-Supercalifragil"
+		    "isticexpia", 128 },
+	};
+	char out[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		memset(out, 'x', sizeof(out));
+		select_title(out, t[i].len, t[i].in);
+		ok(strcmp(out, t[i].want) == 0 && strlen(out) <= 60,
+		    "title \"%s\" -> \"%s\"", t[i].in, out);
+	}
+}
+
+/* Reasons: words from the figures they quote. */
+static void
+unit_reasons(void)
+{
+	static const struct { struct clip_figures f; const char *want; } t[] = {
+		{ { .wps = 0.8, .speech = 0.85 },
+		    "Speech for 85% of it, at a slow pace (0.8 words/s)." },
+		{ { .wps = 3.0, .speech = 0.9, .qa = 1, .hook = 1 },
+		    "A question and its answer; a hook in the first 4 s; speech "
+		    "fills 90% of it; an engaging pace (3.0 words/s)." },
+		{ { .wps = 2.0, .speech = 0.6, .dead = 2.5, .loud_sd = 5.2,
+		    .peaks = 3, .whole = 1 }, "Lively delivery (loudness varies "
+		    "by 5 dB); 3 emphatic peaks; complete sentences; a calm pace "
+		    "(2.0 words/s), and 2.5 s of pauses." },
+		{ { .wps = 4.2, .speech = 0.95 },
+		    "Speech fills 95% of it; a fast pace (4.2 words/s)." },
+		{ { .wps = 1.2, .speech = 0.95, .whole = 1 },
+		    "Complete sentences; a slow pace (1.2 words/s)." },
+	};
+	char out[256], want[64];
+	const char *p;
+	size_t i;
+	int consistent = 1;
+	double wps;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		select_reason(&t[i].f, out, sizeof(out));
+		ok(strcmp(out, t[i].want) == 0, "reason: %s", out);
+	}
+	/* Whatever the pace, the words match the figure quoted. */
+	for (wps = 0.1; wps < 6; wps += 0.05) {
+		struct clip_figures f = { .wps = wps, .speech = 0.9 };
+		double q;
+		const char *pace;
+
+		select_reason(&f, out, sizeof(out));
+		p = strstr(out, " pace (");
+		if (p == NULL || sscanf(p, " pace (%lf words/s)", &q) != 1 ||
+		    fabs(q - wps) > 0.051) {
+			consistent = 0;
+			continue;
+		}
+		pace = q < 1.5 ? "slow" : q < 2.5 ? "calm" : q <= 3.5 ?
+		    "engaging" : "fast";
+		xsnprintf(want, sizeof(want), "%s pace (%.1f words/s)", pace, q);
+		consistent &= strstr(out, want) != NULL &&
+		    (q >= 1.5 || strstr(out, "fills") == NULL) &&
+		    strstr(out, "dense") == NULL;
+	}
+	ok(consistent, "reason: the pace named matches the words/s quoted");
+}
+
+/* Three sentences; the clip's title is the one that says something. */
+static void
+unit_select_title(void)
+{
+	static const char *txt[] = { "so", "yeah,", "right.", "the", "secret", "to",
+	    "growing", "tomatoes", "is", "deep", "watering", "every",
+	    "morning.", "okay", "thanks." };
+	struct word w[15];
+	struct transcript t;
+	struct select_req rq = { 1, 6, 10, 0 };
+	struct pick p[1];
+	double at = 0.5;
+	size_t i, n;
+
+	memset(&t, 0, sizeof(t));
+	for (i = 0; i < 15; i++) {
+		w[i].text = (char *)(uintptr_t)txt[i];
+		w[i].start = at;
+		w[i].end = at + 0.28;
+		w[i].conf = 1;
+		w[i].sent_end = strchr(txt[i], '.') != NULL;
+		at += w[i].sent_end ? 1.1 : 0.33;
+	}
+	t.w = w;
+	t.nw = 15;
+	t.duration = rq.duration = at + 1;
+	n = select_heuristic(&t, &rq, p);
+	ok(n == 1 && strcmp(p[0].title, "The secret to growing tomatoes is "
+	    "deep watering") == 0, "heuristic title: the informative sentence, "
+	    "cut at a whole word (\"%s\")", n ? p[0].title : "");
 }
 
 static void
@@ -662,7 +798,11 @@ unit(void)
 	}
 	unit_crop();
 	unit_captions();
+	unit_captions_face();
 	unit_select();
+	unit_titles();
+	unit_reasons();
+	unit_select_title();
 	unit_scenes();
 	return tap_done();
 }
