@@ -140,6 +140,30 @@ csrf_input(struct buf *b, const struct user *u)
 	buf_addstr(b, "\">");
 }
 
+/* A select for job field NAME (lib/jobspec.c): one option per word of
+ * the table, its default selected. */
+static void
+field_select(struct buf *b, const char *name)
+{
+	const struct jobfield *f = jobspec_field(name);
+	size_t i;
+
+	if (f == NULL || f->words == NULL)
+		return;
+	buf_addstr(b, "<select name=\"");
+	html_esc(b, f->name);
+	buf_addstr(b, "\">");
+	for (i = 0; f->words[i] != NULL; i++) {
+		buf_addstr(b, "<option value=\"");
+		html_esc(b, f->words[i]);
+		buf_addstr(b, strcmp(f->words[i], f->def) == 0 ?
+		    "\" selected>" : "\">");
+		html_esc(b, f->words[i]);
+		buf_addstr(b, "</option>");
+	}
+	buf_addstr(b, "</select>");
+}
+
 void
 page_form(struct req *r)
 {
@@ -186,11 +210,9 @@ page_form(struct req *r)
 	    "<input type=\"hidden\" name=\"captions\" value=\"off\">"
 	    "<label><input type=\"checkbox\" name=\"captions\" value=\"on\" "
 	    "checked> Burn in word-by-word captions</label>"
-	    "<label>Style <select name=\"caption_style\">"
-	    "<option value=\"classic\">classic</option>"
-	    "<option value=\"bold\">bold</option>"
-	    "<option value=\"minimal\">minimal</option></select></label>"
-	    "</fieldset>");
+	    "<label>Style ");
+	field_select(&b, "caption_style");
+	buf_addstr(&b, "</label></fieldset>");
 	buf_addstr(&b, "<fieldset><legend>Backends</legend>"
 	    "<label>Transcription <select name=\"transcribe_backend\">");
 	buf_printf(&b, "<option value=\"pocketsphinx\"%s>pocketsphinx "

@@ -41,7 +41,7 @@ const struct jobfield jobspec_fields[] = {
 	{ .name = "captions", .type = JF_BOOL, .multi = 1, .def = "on",
 	    AT(captions) },
 	{ .name = "caption_style", .type = JF_ENUM, .words = style_words,
-	    .def = "classic", AT(caption_style) },
+	    .def = "bold", AT(caption_style) },
 	{ .name = "transcribe_backend", .type = JF_ENUM, .words = asr_words,
 	    .def = "pocketsphinx", .gated = "openai", GATE(openai),
 	    .gate_msg = "openai transcription is not configured on this "

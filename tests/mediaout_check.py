@@ -12,6 +12,14 @@
       per cent of the caption band's pixels (60%..82% of the height)
       that differ by more than 48 levels between the frames at T seconds
       of A and B: caption text and its outline, not encoding noise
+  mediaout_check.py capbox A.mp4 B.mp4 T
+      prints "TOP BOTTOM LEFT RIGHT", the rows and columns of the pixels that
+      differ by more than 48 levels between the frames at T seconds of A and
+      B (rows with fewer than 4 such pixels left out): where the captions
+      are, or "-1 -1 -1 -1" when nowhere
+  mediaout_check.py face FACES T
+      prints "TOP BOTTOM" of the face box in the sample of FACES (the output
+      of mediaout detect) nearest T, or "-1 -1" when none was found there
   mediaout_check.py times TRANSCRIPT START END
       prints "WORD_T SILENT_T": clip times inside a spoken word and inside
       a pause of more than a second, for the caption checks
@@ -60,6 +68,29 @@ elif cmd == "band":
     lo, hi = int(1920 * 0.60) * 1080, int(1920 * 0.82) * 1080
     n = sum(1 for i in range(lo, hi) if abs(a[i] - b[i]) > 48)
     print("%.3f" % (100.0 * n / (hi - lo)))
+elif cmd == "capbox":
+    t = float(sys.argv[4])
+    a, b = frame(sys.argv[2], t), frame(sys.argv[3], t)
+    rows, cols = [], set()
+    for y in range(1920):
+        xs = [x for x in range(1080)
+              if abs(a[y * 1080 + x] - b[y * 1080 + x]) > 48]
+        if len(xs) >= 4:
+            rows.append(y)
+            cols.update(xs)
+    print(*(rows[0], rows[-1], min(cols), max(cols)) if rows else (-1,) * 4)
+elif cmd == "face":
+    t = float(sys.argv[3])
+    best = None
+    for line in open(sys.argv[2]):
+        f = line.split()
+        if best is None or abs(float(f[0]) - t) < abs(float(best[0]) - t):
+            best = f
+    if best is None or best[2] == "-":
+        print(-1, -1)
+    else:
+        cy, h = int(best[2]), int(best[4])
+        print(cy - h // 2, cy + h // 2)
 elif cmd == "times":
     tr = json.load(open(sys.argv[2]))
     s, e = float(sys.argv[3]), float(sys.argv[4])

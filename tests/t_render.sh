@@ -66,6 +66,18 @@ a="$TMP/store/jobs/$job/render/$id.mp4"
 b="$TMP/store/jobs/$job/render/$((900000 + id)).mp4"
 dw=$(python3 "$CLIPMILL_TOP/tests/mediaout_check.py" band "$a" "$b" "$tw")
 check "captions burned at a spoken word (t=$tw, $dw% of the band differs)" within "$dw" 50 49
+# Where the captions are (bold preset): large letters, below the face the
+# detector finds in the uncaptioned clip, inside the safe area (the bottom
+# 15% and the right 12% clear).
+read -r ct cb cl cr < <(python3 "$CLIPMILL_TOP/tests/mediaout_check.py" capbox "$a" "$b" "$tw")
+"$MO" detect "$b" 4 >"$b.faces"
+read -r ft fb < <(python3 "$CLIPMILL_TOP/tests/mediaout_check.py" face "$b.faces" "$tw")
+check "bold captions are large (rows $ct..$cb, at least 4% of the height)" \
+    test $((cb - ct)) -ge 77
+check "captions clear of the face (face rows $ft..$fb, captions $ct..$cb)" \
+    test "$fb" -ge 0 -a \( "$ct" -gt "$fb" -o "$cb" -lt "$ft" \)
+check "captions inside the safe area (rows $ct..$cb, columns $cl..$cr)" \
+    test "$cb" -le 1632 -a "$cr" -le 950 -a "$ct" -ge 192 -a "$cl" -ge 0
 if [ "$ts" != "-1.000" ]; then
 	dsil=$(python3 "$CLIPMILL_TOP/tests/mediaout_check.py" band "$a" "$b" "$ts")
 	check "caption area empty in a pause (t=$ts, $dsil% differs)" within "$dsil" 0 0.05

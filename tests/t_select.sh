@@ -33,8 +33,12 @@ for a, b in zip(cl, cl[1:]):
     assert a['end'] <= b['start'], (a, b)"
 check_eq "rows carry rank, title, reason, backend" "3" "$(sql "SELECT count(*) FROM clips WHERE job_id = $job
     AND backend = 'heuristic' AND title <> '' AND reason <> '' AND rank BETWEEN 1 AND 3")"
-check_eq "title from the opening sentence" "And mister john dashwood had then leisure to consider how" \
+check_eq "title from the clip's most informative sentence, whole words" \
+    "Mister john dashwood had then leisure to consider how much" \
     "$(sql "SELECT title FROM clips WHERE job_id = $job AND rank = 1")"
+check_eq "titles at most 60 characters; reasons quote the pace they name" "3" \
+    "$(sql "SELECT count(*) FROM clips WHERE job_id = $job AND length(title) <= 60
+    AND reason ~ '(slow|calm|engaging|fast) pace \([0-9.]+ words/s\)'")"
 check_eq "frame payload asks for captions" "true" \
     "$(sql "SELECT payload->>'captions' FROM tasks WHERE job_id = $job AND stage = 'frame'")"
 

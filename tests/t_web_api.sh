@@ -110,6 +110,9 @@ check_eq "login: 303" 303 "$out"
 check "login: cookie is HttpOnly and SameSite=Lax" grep -qiE '^Set-Cookie: cm_session=[0-9]+\.[0-9]+\.[0-9a-f]{64}; Path=/; Max-Age=[0-9]+; HttpOnly; SameSite=Lax' "$TMP/h"
 curl -s -b "$jar" -H 'Accept: text/html' "$BASE/" >"$TMP/form.html"
 csrf=$(grep -o 'name="csrf" value="[0-9a-f]*"' "$TMP/form.html" | head -1 | sed 's/.*value="//; s/"//')
+check_eq "form: the caption styles of the job table, its default chosen" \
+    '<select name="caption_style"><option value="classic">classic</option><option value="bold" selected>bold</option><option value="minimal">minimal</option></select>' \
+    "$(perl -ne 'print $1 if /(<select name="caption_style">.*?<\/select>)/' "$TMP/form.html")"
 check "form page carries a CSRF token" test ${#csrf} -eq 64
 check "form page offers the aspects" grep -q 'value="4:5"' "$TMP/form.html"
 out=$(curl -s -o "$TMP/r.html" -w '%{http_code}' -b "$jar" -H 'Accept: text/html' --data "url=https%3A%2F%2Fexample.com%2Fa.mp4&clips=2" "$BASE/jobs")

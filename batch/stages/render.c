@@ -27,12 +27,17 @@ progress_cb(void *arg, int pct)
 	return task_progress(arg, pct, "rendering");
 }
 
-/* The ASS captions for the clip, or NULL (none, or failed: *WHY says). */
+/* The ASS captions for the clip, placed clear of the face along crop path
+ * CP (NULL: none), or NULL (none, or failed: *WHY says). */
 static char *
 make_captions(struct task_ctx *ctx, const char *tkey, double start,
-    double end, int w, int h, const char *style, char *why, size_t whylen)
+    double end, int w, int h, const char *style, const struct crop_path *cp,
+    char *why, size_t whylen)
 {
 	struct transcript t;
+	struct caption_req cr = { .start = start, .end = end, .width = w,
+	    .height = h, .style = style, .font = cfg.caption_font };
+	struct cap_face *face = NULL;
 	char *path, *ass = NULL, err[256];
 	int transient, none = 0;
 
@@ -48,10 +53,18 @@ make_captions(struct task_ctx *ctx, const char *tkey, double start,
 		return NULL;
 	}
 	free(path);
-	ass = captions_ass(t.w, t.nw, start, end, w, h, style, cfg.caption_font,
-	    &none, err, sizeof(err));
+	if (captions_faces(cp, h, &face, &cr.nface) != 0) {
+		seterr(why, whylen, "Out of memory placing the captions.");
+		transcript_free(&t);
+		return NULL;
+	}
+	cr.w = t.w;
+	cr.n = t.nw;
+	cr.face = face;
+	ass = captions_ass(&cr, &none, err, sizeof(err));
 	if (ass == NULL && !none)
 		seterr(why, whylen, "%s", err);
+	free(face);
 	transcript_free(&t);
 	return ass;
 }
@@ -117,7 +130,7 @@ render_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 		    "jobs/%lld/transcript.json", tk->job_id) == 0)
 			tkey = tkey_def;
 		ass = make_captions(ctx, tkey, start, end, rq.out_w, rq.out_h,
-		    style, why, sizeof(why));
+		    style, have_cp ? &cp : NULL, why, sizeof(why));
 		if (ass == NULL && why[0] != '\0') {
 			json_t *d = json_pack("{ss}", "error", why);
 

@@ -20,9 +20,10 @@
  *                                    grey bytes on stdout
  *   mediaout scenes VIDEO            the scene scan: "t d" per sample, then
  *                                    "cut T D" per cut found
- *   mediaout ass TRANSCRIPT START END W H STYLE
+ *   mediaout ass TRANSCRIPT START END W H STYLE [CROP.json]
  *                                    the captions script the render burns
- *                                    (for contrib/bench/render)
+ *                                    (for contrib/bench/render), placed
+ *                                    clear of the face along CROP.json
  *
  * task_progress and task_event
  * are defined here; they belong to the runner, never to a stage.
@@ -42,6 +43,7 @@
 #include "media/crop.h"
 #include "db.h"
 #include "media/face_cv.h"
+#include "jobspec.h"
 #include "log.h"
 #include "media/probe.h"
 #include "queue.h"
@@ -272,48 +274,223 @@ unit_crop(void)
 	crop_path_free(&p);
 }
 
+/* Words TXT (space-separated, at most 16) from 10 s, 0.4 s apart, a
+ * sentence ending at each word with a full stop or question mark; a pause
+ * of 1.5 s after each sentence. */
+static size_t
+cap_words(struct word *w, char buf[16][32], const char *txt)
+{
+	size_t n = 0;
+	double at = 10;
+	const char *p = txt;
+
+	while (*p && n < 16) {
+		size_t len = strcspn(p, " ");
+
+		xsnprintf(buf[n], sizeof(buf[n]), "%.*s", (int)len, p);
+		w[n].text = buf[n];
+		w[n].start = at;
+		w[n].end = at + 0.3;
+		w[n].conf = 1;
+		w[n].sent_end = len > 0 && strchr(".?", p[len - 1]) != NULL;
+		at += w[n].sent_end ? 1.9 : 0.4;
+		p += len;
+		p += *p == ' ';
+		n++;
+	}
+	return n;
+}
+
+/* The font size of style Cap in script A, or -1. */
+static int
+cap_size(const char *a)
+{
+	const char *p = a ? strstr(a, "Style: Cap,") : NULL;
+	int size = -1;
+
+	if (p != NULL && (p = strchr(p + 11, ',')) != NULL)
+		size = (int)strtol(p + 1, NULL, 10);
+	return size;
+}
+
+/* Script A's events: their count, and the lowest top (bottom row less
+ * SIZE * SCALE) and highest bottom among their \pos; all with x at MIDX. */
+static int
+cap_span(const char *a, int size, double scale, int midx, int *top, int *bot)
+{
+	const char *p;
+	int n = 0;
+
+	*top = 1 << 20;
+	*bot = -1;
+	for (p = a; p && (p = strstr(p, "Dialogue:")) != NULL; p++) {
+		const char *q = strstr(p, "\\pos(");
+		int x, y;
+
+		if (q == NULL || sscanf(q, "\\pos(%d,%d)", &x, &y) != 2 || x != midx)
+			return -1;
+		if (y - size * scale < *top)
+			*top = (int)(y - size * scale);
+		if (y > *bot)
+			*bot = y;
+		n++;
+	}
+	return n;
+}
+
+/* N face samples twice a second from 0 s, rows T1..B1 up to 2.5 s and
+ * T2..B2 after. */
+static void
+cap_faces(struct cap_face *f, size_t n, int t1, int b1, int t2, int b2)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		f[i].t = i * 0.5;
+		f[i].top = f[i].t <= 2.5 ? t1 : t2;
+		f[i].bottom = f[i].t <= 2.5 ? b1 : b2;
+	}
+}
+
+/* Captions placed by the face: below a high one, above a low one, each
+ * line by the face over its own time. */
+static void
+unit_captions_face(void)
+{
+	struct word w[16];
+	char txt[16][32], err[128], *a;
+	struct cap_face face[13];
+	struct caption_req cr = { .w = w, .start = 10, .end = 30,
+	    .width = 1080, .height = 1920, .style = "bold",
+	    .font = "DejaVu Sans" };
+	int none, size, top, bot, n;
+	const char *p;
+
+	cr.n = cap_words(w, txt, "hello there, how are you? i am fine.");
+	/* A face high in the picture: captions below its box.  A low one:
+	 * above it, in the upper third.  Sampled twice a second. */
+	cr.face = face;
+	cr.nface = 13;
+	cap_faces(face, 13, 500, 1320, 500, 1320);
+	a = captions_ass(&cr, &none, err, sizeof(err));
+	size = cap_size(a);
+	n = cap_span(a, size, 1.15, 540, &top, &bot);
+	ok(n == 8 && top >= 1320 &&
+	    bot <= 1920 * CAPTIONS_SAFE_BOTTOM, "face at rows 500..1320: "
+	    "captions below it, rows %d..%d", top, bot);
+	free(a);
+	cap_faces(face, 13, 880, 1800, 880, 1800);
+	a = captions_ass(&cr, &none, err, sizeof(err));
+	n = cap_span(a, size, 1.15, 540, &top, &bot);
+	ok(n == 8 && bot <= 880 &&
+	    top >= 1920 * CAPTIONS_SAFE_TOP && (top + bot) / 2 < 1920 / 3,
+	    "face at rows 880..1800: captions in the upper third, rows %d..%d",
+	    top, bot);
+	free(a);
+	/* The face drops between the sentences (the second starts at 3.5 s
+	 * of the clip): each line follows the face over its own time. */
+	cap_faces(face, 13, 500, 1320, 900, 1800);
+	a = captions_ass(&cr, &none, err, sizeof(err));
+	p = a ? strstr(a, "Dialogue: 0,0:00:03.50") : NULL;
+	ok(a && p && cap_span(p, size, 1.15, 540, &top, &bot) == 3 && bot <= 900 &&
+	    cap_span(a, size, 1.15, 540, &top, &bot) == 8 && bot > 1320,
+	    "each line placed by the face over its own time");
+	free(a);
+}
+
 static void
 unit_captions(void)
 {
-	static const char *txt[] = { "Hello", "there,", "how", "are", "you?",
-	    "I", "am", "fine." };
-	struct word w[8];
-	char err[128], *a;
-	int none, lines = 0;
+	static const struct { int w, h; } frames[] = { { 1080, 1920 },
+	    { 1080, 1080 }, { 1080, 1350 } };
+	static const char *styles[] = { "classic", "bold", "minimal" };
+	const struct jobfield *jf = jobspec_field("caption_style");
+	struct word w[16];
+	char txt[16][32], err[128], *a;
+	struct caption_req cr = { .w = w, .start = 10, .end = 30,
+	    .width = 1080, .height = 1920, .style = "classic",
+	    .font = "DejaVu Sans" };
+	int none, lines = 0, size, top, bot, presets = 1, n;
 	size_t i;
 	const char *p;
 
-	for (i = 0; i < 8; i++) {
-		w[i].start = 10 + i * 0.4 + (i >= 5 ? 1.5 : 0);
-		w[i].end = w[i].start + 0.3;
-		w[i].text = (char *)(uintptr_t)txt[i];
-		w[i].sent_end = strchr(txt[i], '?') || strchr(txt[i], '.');
-		w[i].conf = 1;
-	}
-	a = captions_ass(w, 8, 10, 20, 1080, 1920, "classic", "DejaVu Sans",
-	    &none, err, sizeof(err));
+	cr.n = cap_words(w, txt, "hello there, how are you? i am fine.");
+	a = captions_ass(&cr, &none, err, sizeof(err));
 	ok(a != NULL, "captions made");
 	for (p = a; p && (p = strstr(p, "Dialogue:")) != NULL; p++)
 		lines++;
 	ok(lines == 8, "one event per word (%d)", lines);
-	ok(a && strstr(a, "0:00:00.00,0:00:00.40,Cap,,0,0,0,,{\\c&H0000FFFF&}"
-	    "Hello{\\r} there, how") != NULL, "first word highlighted, clip time");
-	ok(a && strstr(a, "I{\\r} am fine.") != NULL && strstr(a, "you? I") == NULL &&
-	    strstr(a, "you?{\\r} I") == NULL,
-	    "lines break at sentence ends");
+	ok(a && strstr(a, "0:00:00.00,0:00:00.40,Cap,,0,0,0,,{\\an2\\pos(540,") &&
+	    strstr(a, "{\\c&H0000FFFF&}Hello{\\c&H00FFFFFF&} there,\n") != NULL,
+	    "classic: first word highlighted, clip time, sentence case");
+	ok(a && strstr(a, "I{\\c&H00FFFFFF&} am fine.") != NULL &&
+	    strstr(a, "you? I") == NULL && strstr(a, "you?{\\c&H00FFFFFF&} I") == NULL,
+	    "classic: lines break at sentence and clause ends; \"i\" is \"I\"");
 	free(a);
-	a = captions_ass(w, 8, 0, 5, 1080, 1920, "bold", "DejaVu Sans", &none,
-	    err, sizeof(err));
+
+	/* Every preset at every aspect: sizes relative to the height, and
+	 * every line inside the safe area when no face is known. */
+	for (i = 0; i < 9; i++) {
+		int fw = frames[i / 3].w, fh = frames[i / 3].h;
+
+		cr.width = fw;
+		cr.height = fh;
+		cr.style = styles[i % 3];
+		a = captions_ass(&cr, &none, err, sizeof(err));
+		size = cap_size(a);
+		n = cap_span(a, size, 1.15, fw / 2, &top, &bot);
+		ok(n == 8 && top >= fh * CAPTIONS_SAFE_TOP &&
+		    bot <= fh * CAPTIONS_SAFE_BOTTOM + 0.5 && bot > fh / 2,
+		    "%s %dx%d: lines in the lower safe area (rows %d..%d, "
+		    "size %d)", cr.style, fw, fh, top, bot, size);
+		if (i % 3 == 1)
+			ok(size >= 0.06 * fh, "bold %dx%d: font %d px, >= 6%% of "
+			    "the height", fw, fh, size);
+		free(a);
+	}
+	cr.width = 1080;
+	cr.height = 1920;
+	cr.style = "bold";
+	a = captions_ass(&cr, &none, err, sizeof(err));
+	ok(a && strstr(a, "HELLO") && strstr(a, "THERE,") == NULL &&
+	    strstr(a, "\\fscx115\\fscy115}HOW{\\c&H00FFFFFF&\\fscx100"
+	    "\\fscy100} ARE\n") != NULL && strstr(a, "ARE YOU") == NULL,
+	    "bold: upper case, at most two words a line, no commas, spoken "
+	    "word 115%%");
+	free(a);
+	cr.style = "minimal";
+	a = captions_ass(&cr, &none, err, sizeof(err));
+	ok(a && strstr(a, "}i{") && strstr(a, "}I") == NULL &&
+	    strstr(a, "}how{\\c&H00F0F0F0&} are you?\n") != NULL &&
+	    strstr(a, "} am fine\n") != NULL && strstr(a, "fine.") == NULL,
+	    "minimal: lower case, a clause a line, no full stops");
+	free(a);
+
+	cr.style = "bold";
+	cr.n = cap_words(w, txt, "internationalization.");
+	a = captions_ass(&cr, &none, err, sizeof(err));
+	ok(a && strstr(a, ")\\fscx") != NULL && cap_span(a, cap_size(a), 1.15,
+	    540, &top, &bot) == 1, "a word wider than the safe area is shrunk");
+	free(a);
+	cr.start = 0;
+	cr.end = 5;
+	a = captions_ass(&cr, &none, err, sizeof(err));
 	ok(a == NULL && none, "no words in range: no captions, no error");
-	a = captions_ass(w, 8, 10, 20, 1080, 1920, "loud", "DejaVu Sans", &none,
-	    err, sizeof(err));
+	cr.start = 10;
+	cr.end = 30;
+	cr.style = "loud";
+	a = captions_ass(&cr, &none, err, sizeof(err));
 	ok(a == NULL && !none, "unknown style refused");
-	w[0].text = (char *)(uintptr_t)"{\\b1}x";
-	a = captions_ass(w, 8, 10, 20, 1080, 1920, "bold", "DejaVu Sans", &none,
-	    err, sizeof(err));
+	cr.style = "bold";
+	cr.n = cap_words(w, txt, "{\\b1}x");
+	a = captions_ass(&cr, &none, err, sizeof(err));
 	ok(a && strstr(a, "{\\b1}") == NULL && strstr(a, "B1X") != NULL,
 	    "override characters in words are removed");
 	free(a);
+	for (i = 0; jf && jf->words[i]; i++)
+		presets &= captions_style_valid(jf->words[i]);
+	ok(jf && presets && captions_style_valid(jf->def), "every caption "
+	    "style the job table offers is a preset, its default too");
 }
 
 /* A talk of 30 sentences of 8 words at 3 words/s, 0.8 s apart; every
@@ -341,6 +518,129 @@ fake_talk(struct transcript *t)
 	}
 	t->nw = 240;
 	t->duration = at + 1;
+}
+
+/* Titles: sentence case, whole words, at most 60 characters. */
+static void
+unit_titles(void)
+{
+	static const struct { const char *in, *want; size_t len; } t[] = {
+		{ "and while my fellow america and not what your country into",
+		    "While my fellow america and not what your country into", 128 },
+		{ "HOW TO WIN FRIENDS AND INFLUENCE PEOPLE",
+		    "How to win friends and influence people", 128 },
+		{ "Why Most Startups Fail In Their First Year",
+		    "Why most startups fail in their first year", 128 },
+		{ "what NASA learned from apollo", "What NASA learned from apollo",
+		    128 },
+		{ "so um i think i'm ready", "I think I'm ready", 128 },
+		{ "  \"hello   world.\"  ", "Hello world", 128 },
+		{ "is this the end?", "Is this the end?", 128 },
+		{ "the quick brown fox jumps over the lazy dog and then it runs "
+		    "away into the forest", "The quick brown fox jumps over the "
+		    "lazy dog and then it runs", 128 },
+		{ "we tried everything, and in the end the simplest idea won the "
+		    "day", "We tried everything, and in the end the simplest idea won",
+		    128 },
+		{ "hello there world", "Hello", 10 },
+		{ "", "", 128 },
+		{ "Supercalifragilisticexpialidocious-Supercalifragilisticexpiali"
+		    "docious", "Supercalifragilisticexpialidocious-Supercalifragil"
+		    "isticexpia", 128 },
+	};
+	char out[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		memset(out, 'x', sizeof(out));
+		select_title(out, t[i].len, t[i].in);
+		ok(strcmp(out, t[i].want) == 0 && strlen(out) <= 60,
+		    "title \"%s\" -> \"%s\"", t[i].in, out);
+	}
+}
+
+/* Reasons: words from the figures they quote. */
+static void
+unit_reasons(void)
+{
+	static const struct { struct clip_figures f; const char *want; } t[] = {
+		{ { .wps = 0.8, .speech = 0.85 },
+		    "Speech for 85% of it, at a slow pace (0.8 words/s)." },
+		{ { .wps = 3.0, .speech = 0.9, .qa = 1, .hook = 1 },
+		    "A question and its answer; a hook in the first 4 s; speech "
+		    "fills 90% of it; an engaging pace (3.0 words/s)." },
+		{ { .wps = 2.0, .speech = 0.6, .dead = 2.5, .loud_sd = 5.2,
+		    .peaks = 3, .whole = 1 }, "Lively delivery (loudness varies "
+		    "by 5 dB); 3 emphatic peaks; complete sentences; a calm pace "
+		    "(2.0 words/s), and 2.5 s of pauses." },
+		{ { .wps = 4.2, .speech = 0.95 },
+		    "Speech fills 95% of it; a fast pace (4.2 words/s)." },
+		{ { .wps = 1.2, .speech = 0.95, .whole = 1 },
+		    "Complete sentences; a slow pace (1.2 words/s)." },
+	};
+	char out[256], want[64];
+	const char *p;
+	size_t i;
+	int consistent = 1;
+	double wps;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		select_reason(&t[i].f, out, sizeof(out));
+		ok(strcmp(out, t[i].want) == 0, "reason: %s", out);
+	}
+	/* Whatever the pace, the words match the figure quoted. */
+	for (wps = 0.1; wps < 6; wps += 0.05) {
+		struct clip_figures f = { .wps = wps, .speech = 0.9 };
+		double q;
+		const char *pace;
+
+		select_reason(&f, out, sizeof(out));
+		p = strstr(out, " pace (");
+		if (p == NULL || sscanf(p, " pace (%lf words/s)", &q) != 1 ||
+		    fabs(q - wps) > 0.051) {
+			consistent = 0;
+			continue;
+		}
+		pace = q < 1.5 ? "slow" : q < 2.5 ? "calm" : q <= 3.5 ?
+		    "engaging" : "fast";
+		xsnprintf(want, sizeof(want), "%s pace (%.1f words/s)", pace, q);
+		consistent &= strstr(out, want) != NULL &&
+		    (q >= 1.5 || strstr(out, "fills") == NULL) &&
+		    strstr(out, "dense") == NULL;
+	}
+	ok(consistent, "reason: the pace named matches the words/s quoted");
+}
+
+/* Three sentences; the clip's title is the one that says something. */
+static void
+unit_select_title(void)
+{
+	static const char *txt[] = { "so", "yeah,", "right.", "the", "secret", "to",
+	    "growing", "tomatoes", "is", "deep", "watering", "every",
+	    "morning.", "okay", "thanks." };
+	struct word w[15];
+	struct transcript t;
+	struct select_req rq = { 1, 6, 10, 0 };
+	struct pick p[1];
+	double at = 0.5;
+	size_t i, n;
+
+	memset(&t, 0, sizeof(t));
+	for (i = 0; i < 15; i++) {
+		w[i].text = (char *)(uintptr_t)txt[i];
+		w[i].start = at;
+		w[i].end = at + 0.28;
+		w[i].conf = 1;
+		w[i].sent_end = strchr(txt[i], '.') != NULL;
+		at += w[i].sent_end ? 1.1 : 0.33;
+	}
+	t.w = w;
+	t.nw = 15;
+	t.duration = rq.duration = at + 1;
+	n = select_heuristic(&t, &rq, p);
+	ok(n == 1 && strcmp(p[0].title, "The secret to growing tomatoes is "
+	    "deep watering") == 0, "heuristic title: the informative sentence, "
+	    "cut at a whole word (\"%s\")", n ? p[0].title : "");
 }
 
 static void
@@ -498,7 +798,11 @@ unit(void)
 	}
 	unit_crop();
 	unit_captions();
+	unit_captions_face();
 	unit_select();
+	unit_titles();
+	unit_reasons();
+	unit_select_title();
 	unit_scenes();
 	return tap_done();
 }
@@ -755,20 +1059,42 @@ probe(const char *video)
 }
 
 static int
-ass(char **argv)
+ass(char **argv, const char *crop)
 {
 	struct transcript t;
+	struct caption_req cr = { .start = strtod(argv[1], NULL),
+	    .end = strtod(argv[2], NULL), .width = (int)strtol(argv[3], NULL, 10),
+	    .height = (int)strtol(argv[4], NULL, 10), .style = argv[5],
+	    .font = cfg.caption_font };
+	struct crop_path cp;
+	struct cap_face *face = NULL;
+	json_error_t je;
+	json_t *cj = NULL;
 	char err[256], *a;
 	int none;
 
-	if (transcript_load(argv[0], NULL, &t, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s\n", err);
+	memset(&cp, 0, sizeof(cp));
+	if (crop != NULL && ((cj = json_load_file(crop, 0, &je)) == NULL ||
+	    crop_path_from_json(cj, &cp, err, sizeof(err)) != 0 ||
+	    captions_faces(&cp, cr.height, &face, &cr.nface) != 0)) {
+		fprintf(stderr, "%s: not a crop path\n", crop);
+		json_decref(cj);
+		crop_path_free(&cp);
 		return 1;
 	}
-	a = captions_ass(t.w, t.nw, strtod(argv[1], NULL), strtod(argv[2], NULL),
-	    (int)strtol(argv[3], NULL, 10), (int)strtol(argv[4], NULL, 10),
-	    argv[5], cfg.caption_font, &none, err, sizeof(err));
+	json_decref(cj);
+	crop_path_free(&cp);
+	if (transcript_load(argv[0], NULL, &t, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		free(face);
+		return 1;
+	}
+	cr.w = t.w;
+	cr.n = t.nw;
+	cr.face = face;
+	a = captions_ass(&cr, &none, err, sizeof(err));
 	transcript_free(&t);
+	free(face);
 	if (a == NULL) {
 		fprintf(stderr, "%s\n", none ? "no words" : err);
 		return 1;
@@ -805,8 +1131,8 @@ main(int argc, char **argv)
 		return scenes(argv[2]);
 	if (strcmp(argv[1], "probe") == 0 && argc == 3)
 		return probe(argv[2]);
-	if (strcmp(argv[1], "ass") == 0 && argc == 8)
-		return ass(argv + 2);
+	if (strcmp(argv[1], "ass") == 0 && (argc == 8 || argc == 9))
+		return ass(argv + 2, argc == 9 ? argv[8] : NULL);
 	fprintf(stderr, "usage: mediaout [run|done|detect|gray|scenes|probe|ass] ...\n");
 	return 2;
 }

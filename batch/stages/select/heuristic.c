@@ -18,6 +18,14 @@
 #define TAIL_S		0.3	/* and ends this much after its last */
 #define HOOK_S		4.0	/* the opening that must grab the viewer */
 #define MAX_CANDS	200000
+#define TITLE_MAX	60	/* characters of a title at most */
+
+/* The words a reason uses for what it measured (select_reason). */
+#define PACE_SLOW	1.5	/* words/s: under this, a slow pace */
+#define PACE_LO		2.5	/* under this, a calm one; to PACE_HI engaging */
+#define PACE_HI		3.5	/* over this, fast */
+#define FULL_SPEECH	0.7	/* "speech fills" a clip from this share on */
+#define LIVELY_DB	4.0	/* loudness spread of a lively delivery, dB */
 
 static const char *const hook_words[] = { "why", "how", "what", "never",
     "secret", "imagine", "nobody", "everyone", "best", "worst", "mistake",
@@ -26,11 +34,7 @@ static const char *const hook_words[] = { "why", "how", "what", "never",
 struct cand {
 	double	start, end, score;
 	size_t	a, b;		/* first and last word */
-	unsigned feats;
 };
-
-enum { F_DENSE = 1, F_PACE = 2, F_LIVELY = 4, F_PEAKS = 8, F_QA = 16,
-    F_HOOK = 32, F_WHOLE = 64 };
 
 static int
 is_start(const struct transcript *t, size_t i)
@@ -62,54 +66,86 @@ hook_word(const char *w)
 	return 0;
 }
 
+/*
+ * The loudness of candidate C's speech into F: its spread (the standard
+ * deviation of the 0.1 s windows inside its words, so that pauses do not
+ * count as variety) and its peaks (rises 6 dB over the mean).
+ */
 static void
-score(const struct transcript *t, struct cand *c)
+loudness(const struct transcript *t, const struct cand *c,
+    struct clip_figures *f)
 {
-	double len = c->end - c->start, speech = 0, gaps = 0, wps, pace;
-	double sum = 0, sum2 = 0, mean = 0, sd = 0, s;
-	size_t i, nl = 0, peaks = 0, nwords = c->b - c->a + 1;
-	int qa = 0, hook = 0, whole;
+	double sum = 0, sum2 = 0, mean = 0, iv = t->loud_interval;
+	size_t i, k, nl = 0;
+	int pass, above = 0;
 
+	if (t->loud == NULL || iv <= 0)
+		return;
+	for (pass = 0; pass < 2; pass++) {
+		for (i = c->a; i <= c->b; i++)
+			for (k = (size_t)(t->w[i].start / iv);
+			    k < t->nloud && (k + 0.5) * iv < t->w[i].end; k++) {
+				if (pass == 0) {
+					sum += t->loud[k];
+					sum2 += t->loud[k] * t->loud[k];
+					nl++;
+				} else if (t->loud[k] > mean + 6) {
+					f->peaks += !above;
+					above = 1;
+				} else {
+					above = 0;
+				}
+			}
+		if (pass == 1)
+			break;
+		if (nl < 2)
+			return;
+		mean = sum / nl;
+		f->loud_sd = sqrt(fmax(0, sum2 / nl - mean * mean));
+	}
+}
+
+/* What clip candidate C measures, into F. */
+static void
+measure(const struct transcript *t, const struct cand *c,
+    struct clip_figures *f)
+{
+	double len = c->end - c->start, speech = 0;
+	size_t i;
+
+	memset(f, 0, sizeof(*f));
 	for (i = c->a; i <= c->b; i++) {
 		speech += t->w[i].end - t->w[i].start;
 		if (i > c->a && t->w[i].start - t->w[i - 1].end > LONG_GAP_S)
-			gaps += t->w[i].start - t->w[i - 1].end;
+			f->dead += t->w[i].start - t->w[i - 1].end;
 		/* A question with words after it, inside the clip. */
 		if (i < c->b && strchr(t->w[i].text, '?') != NULL)
-			qa = 1;
+			f->qa = 1;
 		if (t->w[i].start - c->start < HOOK_S &&
 		    (hook_word(t->w[i].text) || strchr(t->w[i].text, '?')))
-			hook = 1;
+			f->hook = 1;
 	}
-	wps = nwords / len;
-	/* Natural, engaging speech runs at about 2.5 to 3.5 words a second. */
-	pace = wps < 2.5 ? wps / 2.5 : wps > 3.5 ? fmax(0, 1 - (wps - 3.5) / 3) : 1;
-	if (t->loud != NULL && t->loud_interval > 0) {
-		size_t i0 = (size_t)(c->start / t->loud_interval);
-		size_t i1 = (size_t)(c->end / t->loud_interval);
+	f->wps = (c->b - c->a + 1) / len;
+	f->speech = fmin(1, speech / len);
+	loudness(t, c, f);
+	f->whole = (c->a == 0 || t->w[c->a - 1].sent_end) && t->w[c->b].sent_end;
+}
 
-		for (i = i0; i < i1 && i < t->nloud; i++, nl++) {
-			sum += t->loud[i];
-			sum2 += t->loud[i] * t->loud[i];
-		}
-		if (nl > 1) {
-			mean = sum / nl;
-			sd = sqrt(fmax(0, sum2 / nl - mean * mean));
-			for (i = i0; i < i1 && i < t->nloud; i++)
-				if (t->loud[i] > mean + 6 &&
-				    (i == i0 || t->loud[i - 1] <= mean + 6))
-					peaks++;
-		}
-	}
-	whole = (c->a == 0 || t->w[c->a - 1].sent_end) && t->w[c->b].sent_end;
-	s = 35 * fmin(1, speech / len / 0.85) + 20 * pace +
-	    10 * fmin(1, sd / 6) + 5 * fmin(1, peaks / 3.0) + 10 * qa +
-	    10 * hook + 10 * whole - 30 * fmin(1, gaps / len * 3);
+static void
+score(const struct transcript *t, struct cand *c)
+{
+	struct clip_figures f;
+	double len = c->end - c->start, pace, s;
+
+	measure(t, c, &f);
+	/* Natural, engaging speech runs at about 2.5 to 3.5 words a second. */
+	pace = f.wps < PACE_LO ? f.wps / PACE_LO : f.wps > PACE_HI ?
+	    fmax(0, 1 - (f.wps - PACE_HI) / 3) : 1;
+	s = 35 * fmin(1, f.speech / 0.85) + 20 * pace +
+	    10 * fmin(1, f.loud_sd / 6) + 5 * fmin(1, f.peaks / 3.0) +
+	    10 * f.qa + 10 * f.hook + 10 * f.whole -
+	    30 * fmin(1, f.dead / len * 3);
 	c->score = fmax(0, fmin(100, s));
-	c->feats = (speech / len >= 0.7 ? F_DENSE : 0) |
-	    (pace >= 0.9 ? F_PACE : 0) | (sd >= 4 ? F_LIVELY : 0) |
-	    (peaks >= 2 ? F_PEAKS : 0) | (qa ? F_QA : 0) | (hook ? F_HOOK : 0) |
-	    (whole ? F_WHOLE : 0);
 }
 
 static int
@@ -124,67 +160,246 @@ cand_cmp(const void *x, const void *y)
 	return a->end < b->end ? -1 : a->end > b->end;
 }
 
-static void
-reason(const struct transcript *t, const struct cand *c, char *dst, size_t len)
+/* Room for one more highlight in a reason (three at most): 1, with the
+ * separator added. */
+static int
+more(struct buf *b, int *n)
+{
+	if (*n >= 3)
+		return 0;
+	buf_addstr(b, (*n)++ ? "; " : "");
+	return 1;
+}
+
+void
+select_reason(const struct clip_figures *f, char *dst, size_t len)
 {
 	struct buf b;
 	int n = 0;
+	/* Words chosen from the figures as printed, so that they agree. */
+	double wps = round(f->wps * 10) / 10, speech = round(f->speech * 100);
 
-	buf_init(&b, len);
-#define ADD(flag, text) do { if ((c->feats & (flag)) && n < 3) { \
-	buf_addstr(&b, n++ ? "; " : ""); buf_addstr(&b, text); } } while (0)
-	ADD(F_QA, "a question and its answer");
-	ADD(F_HOOK, "a hook in the first seconds");
-	ADD(F_DENSE, "dense speech with little dead air");
-	ADD(F_LIVELY, "lively delivery (loudness varies)");
-	ADD(F_PEAKS, "emphatic peaks");
-	ADD(F_PACE, "an engaging pace");
-	ADD(F_WHOLE, "complete sentences");
-#undef ADD
-	if (n == 0)
-		buf_addstr(&b, "the steadiest stretch of speech");
-	xsnprintf(dst, len, "%c%s (%.1f words/s).", b.data ?
-	    toupper((unsigned char)b.data[0]) : 'S', b.data ? b.data + 1 : "",
-	    (c->b - c->a + 1) / (c->end - c->start));
+	buf_init(&b, 512);
+	if (f->qa && more(&b, &n))
+		buf_addstr(&b, "a question and its answer");
+	if (f->hook && more(&b, &n))
+		buf_printf(&b, "a hook in the first %.0f s", HOOK_S);
+	if (speech >= 100 * FULL_SPEECH && f->dead == 0 && wps >= PACE_SLOW &&
+	    more(&b, &n))
+		buf_printf(&b, "speech fills %.0f%% of it", speech);
+	if (f->loud_sd >= LIVELY_DB && more(&b, &n))
+		buf_printf(&b, "lively delivery (loudness varies by %.0f dB)",
+		    f->loud_sd);
+	if (f->peaks >= 2 && more(&b, &n))
+		buf_printf(&b, "%d emphatic peaks", f->peaks);
+	if (f->whole && more(&b, &n))
+		buf_addstr(&b, "complete sentences");
+	/* Then how fast the words come, always, with its figure. */
+	if (n > 0)
+		buf_addstr(&b, "; ");
+	else
+		buf_printf(&b, "speech for %.0f%% of it, at ", speech);
+	buf_printf(&b, "%s pace (%.1f words/s)", wps < PACE_SLOW ? "a slow" :
+	    wps < PACE_LO ? "a calm" : wps <= PACE_HI ? "an engaging" :
+	    "a fast", wps);
+	if (f->dead > 0)
+		buf_printf(&b, ", and %.1f s of pauses", f->dead);
+	if (buf_failed(&b) || b.data == NULL)
+		xsnprintf(dst, len, "Chosen by the heuristic scorer.");
+	else
+		xsnprintf(dst, len, "%c%s.", toupper((unsigned char)b.data[0]),
+		    b.data + 1);
 	buf_free(&b);
-	(void)t;
+}
+
+/* Words a title may open with that say nothing (dropped), words it may
+ * not end on when cut short, and words too common to inform. */
+static const char *const fillers[] = { "and", "so", "but", "or", "well",
+    "um", "uh", "er", "like", "okay", "ok", "oh", "yeah", "now", "then",
+    NULL };
+static const char *const dangling[] = { "a", "an", "the", "and", "or", "but",
+    "so", "of", "to", "in", "on", "at", "by", "for", "from", "with", "as",
+    "my", "your", "our", "their", "his", "her", "its", "that", "which",
+    "who", "is", "are", "was", "were", "be", "if", "than", "into", "not",
+    "every", "some", "any", "this", "these", "those", "very", "more", "most",
+    NULL };
+static const char *const common[] = { "that", "this", "with", "have", "from",
+    "they", "what", "when", "there", "their", "then", "than", "been", "were",
+    "will", "would", "could", "should", "about", "into", "just", "like",
+    "your", "very", "some", "which", "these", "those", "them", "also",
+    "only", "more", "because", "really", "know", "think", "going", "yeah",
+    "okay", "well", "here", "where", "does", "doing", "being", "over",
+    "such", "other", "much", "many", "even", "after", "before", "while",
+    "said", "says", "said", "want", "come", "make", "thing", "things",
+    NULL };
+
+/* Whether the word at W (LEN bytes; letters and apostrophes compared
+ * without case, anything else ignored) is in LIST. */
+static int
+in_list(const char *w, size_t len, const char *const *list)
+{
+	char low[24];
+	size_t i, n = 0;
+
+	for (i = 0; i < len && n + 1 < sizeof(low); i++)
+		if (isalpha((unsigned char)w[i]) || w[i] == '\'')
+			low[n++] = (char)tolower((unsigned char)w[i]);
+	low[n] = '\0';
+	for (i = 0; list[i] != NULL; i++)
+		if (strcmp(low, list[i]) == 0)
+			return 1;
+	return 0;
+}
+
+struct tword {
+	char	*p;
+	size_t	 len;
+};
+
+/*
+ * Sentence case for the N words W, in place: a shouted text (no lower
+ * case at all) is lowered, as are the capitalised words of a Title Case
+ * one (acronyms stay); the pronoun "I" is raised, as recognisers give it
+ * in lower case.  The first letter is raised by the caller.
+ */
+static void
+sentence_case(struct tword *w, size_t n)
+{
+	size_t i, k, upper = 0, lower = 0, long_words = 0, capital = 0;
+
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < w[i].len; k++) {
+			upper += isupper((unsigned char)w[i].p[k]) != 0;
+			lower += islower((unsigned char)w[i].p[k]) != 0;
+		}
+		if (w[i].len >= 4 && isalpha((unsigned char)w[i].p[0])) {
+			long_words++;
+			capital += isupper((unsigned char)w[i].p[0]) != 0;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		int rest_lower = 1;
+
+		for (k = 1; k < w[i].len; k++)
+			if (isupper((unsigned char)w[i].p[k]))
+				rest_lower = 0;
+		if (lower == 0 && upper >= 4)
+			for (k = 0; k < w[i].len; k++)
+				w[i].p[k] = (char)tolower((unsigned char)w[i].p[k]);
+		else if (i > 0 && long_words >= 3 && capital == long_words &&
+		    rest_lower)
+			w[i].p[0] = (char)tolower((unsigned char)w[i].p[0]);
+		if ((w[i].p[0] == 'i' || w[i].p[0] == 'I') && (w[i].len == 1 ||
+		    w[i].p[1] == '\'' || !isalpha((unsigned char)w[i].p[1])))
+			w[i].p[0] = 'I';
+	}
 }
 
 void
 select_title(char *dst, size_t len, const char *text)
 {
-	size_t n = 0, cut = 0;
+	char work[512];
+	struct tword w[64];
+	size_t n = 0, i, first = 0, last, max = len - 1, out = 0;
+	char *p;
 
-	while (isspace((unsigned char)*text))
-		text++;
-	for (; text[n] && n + 1 < len; n++)
-		if (isspace((unsigned char)text[n]))
-			cut = n;
-	if (text[n] != '\0' && cut > 0)
-		n = cut;	/* whole words only */
-	memcpy(dst, text, n);
-	dst[n] = '\0';
-	while (n > 0 && strchr(" ,;:-", dst[n - 1]))
-		dst[--n] = '\0';
-	if (n > 0 && dst[0] >= 'a' && dst[0] <= 'z')
-		dst[0] = (char)(dst[0] - 'a' + 'A');
+	if (len == 0)
+		return;
+	if (max > TITLE_MAX)
+		max = TITLE_MAX;
+	xsnprintf(work, sizeof(work), "%s", text);
+	/* Words: runs of anything but white space and double quotes. */
+	for (p = work; *p != '\0' && n < sizeof(w) / sizeof(w[0]); ) {
+		size_t l;
+
+		p += strspn(p, " \t\r\n\"");
+		if ((l = strcspn(p, " \t\r\n\"")) == 0)
+			break;
+		w[n].p = p;
+		w[n++].len = l;
+		p += l;
+		if (*p != '\0')
+			*p++ = '\0';
+	}
+	sentence_case(w, n);
+	while (n - first > 3 && in_list(w[first].p, w[first].len, fillers))
+		first++;
+	/* Whole words up to MAX; a first word longer than that is cut. */
+	for (last = first; last < n; last++)
+		if (out + (last > first) + w[last].len > max && last > first)
+			break;
+		else
+			out += (last > first) + w[last].len;
+	/* Cut short: not on a word that leaves the reader hanging. */
+	while (last < n && last > first + 1 &&
+	    in_list(w[last - 1].p, w[last - 1].len, dangling))
+		last--;
+	for (out = 0, i = first; i < last; i++) {
+		size_t l = w[i].len;
+
+		if (out > 0 && out < max)
+			dst[out++] = ' ';
+		if (l > max - out)
+			l = max - out;
+		memcpy(dst + out, w[i].p, l);
+		out += l;
+	}
+	while (out > 0 && strchr(" ,;:-.", dst[out - 1]))
+		out--;
+	dst[out] = '\0';
+	if (out > 0)
+		dst[0] = (char)toupper((unsigned char)dst[0]);
 }
 
-/* The opening sentence of the clip, for its title. */
+/* How much the words A..B say: the words that are not too common, as far
+ * as a title shows them, weighted by the recogniser's confidence; a
+ * question counts one more, a fragment of under four words half. */
+static double
+informative(const struct transcript *t, size_t a, size_t b)
+{
+	double v = 0, conf = 0;
+	size_t i, chars = 0, letters, k;
+
+	for (i = a; i <= b; i++) {
+		const char *w = t->w[i].text;
+
+		conf += fmax(0.05, t->w[i].conf);
+		chars += strlen(w) + (i > a);
+		for (letters = 0, k = 0; w[k]; k++)
+			letters += isalpha((unsigned char)w[k]) != 0;
+		if (chars <= TITLE_MAX && letters >= 4 &&
+		    !in_list(w, strlen(w), common))
+			v++;
+	}
+	v *= conf / (b - a + 1);
+	if (strchr(t->w[b].text, '?') != NULL)
+		v++;
+	return b - a + 1 < 4 ? v / 2 : v;
+}
+
+/* The title of candidate C: its most informative sentence. */
 static void
 title(const struct transcript *t, const struct cand *c, char *dst, size_t len)
 {
 	struct buf b;
-	size_t i;
+	size_t i, s0 = c->a, ba = c->a, bb = c->b;
+	double best = -1, v;
 
-	buf_init(&b, 256);
 	for (i = c->a; i <= c->b; i++) {
-		if (i > c->a)
-			buf_addstr(&b, " ");
-		if (buf_addstr(&b, t->w[i].text) != 0 || t->w[i].sent_end)
-			break;
+		if (i < c->b && !t->w[i].sent_end)
+			continue;
+		if ((v = informative(t, s0, i)) > best) {
+			best = v;
+			ba = s0;
+			bb = i;
+		}
+		s0 = i + 1;
 	}
-	select_title(dst, len > 61 ? 61 : len, b.data ? b.data : "");
+	buf_init(&b, 1024);
+	for (i = ba; i <= bb; i++)
+		if (buf_printf(&b, "%s%s", i > ba ? " " : "", t->w[i].text) != 0)
+			break;
+	select_title(dst, len, b.data ? b.data : "");
 	buf_free(&b);
 }
 
@@ -193,6 +408,7 @@ select_heuristic(const struct transcript *t, const struct select_req *rq,
     struct pick *out)
 {
 	struct cand *c = NULL;
+	struct clip_figures f;
 	size_t nc = 0, a, b, i, np = 0;
 
 	if (t->nw == 0 || (c = calloc(MAX_CANDS, sizeof(*c))) == NULL)
@@ -224,7 +440,8 @@ select_heuristic(const struct transcript *t, const struct select_req *rq,
 		out[np].end = c[i].end;
 		out[np].score = round(c[i].score * 10) / 10;
 		title(t, &c[i], out[np].title, sizeof(out[np].title));
-		reason(t, &c[i], out[np].reason, sizeof(out[np].reason));
+		measure(t, &c[i], &f);
+		select_reason(&f, out[np].reason, sizeof(out[np].reason));
 		np++;
 	}
 	free(c);

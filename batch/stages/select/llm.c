@@ -72,8 +72,9 @@ ask(CURL *h, struct curl_slist *hdrs, const struct transcript *t,
 	    "at the beginning of a sentence, end at the end of one, keep the "
 	    "setup and the payoff. Each clip lasts between %.0f and %.0f "
 	    "seconds. Give up to %d clips with start and end in seconds from "
-	    "the transcript's timestamps, a score from 0 to 100, a short "
-	    "title and a one-sentence reason.", rq->min_len, rq->max_len,
+	    "the transcript's timestamps, a score from 0 to 100, a title (a "
+	    "readable sentence in sentence case, at most 60 characters) and a "
+	    "one-sentence reason.", rq->min_len, rq->max_len,
 	    rq->clips);
 	req = json_pack("{sss[{ssss}{ssss+}]sfs{ssso}}", "model", cfg.llm_model,
 	    "messages", "role", "system", "content", sys, "role", "user",

@@ -25,6 +25,18 @@ struct select_req {
 	double	duration;	/* of the source, seconds */
 };
 
+/* What the heuristic measured in a clip, for its score and its reason. */
+struct clip_figures {
+	double	wps;		/* words a second */
+	double	speech;		/* share of the clip a word is spoken in, 0..1 */
+	double	dead;		/* seconds of pauses over 1.5 s */
+	double	loud_sd;	/* spread of the loudness, dB (0: unknown) */
+	int	peaks;		/* loudness peaks 6 dB over the mean */
+	int	qa;		/* a question, and words after it */
+	int	hook;		/* a hook word or a question in the first 4 s */
+	int	whole;		/* starts and ends with a sentence */
+};
+
 /* The heuristic scorer: at most REQ->clips non-overlapping picks, best
  * first, into OUT (room for REQ->clips).  Returns how many. */
 size_t	select_heuristic(const struct transcript *, const struct select_req *,
@@ -88,8 +100,25 @@ int	select_llm(const struct transcript *, const struct select_req *,
 int	select_snap(const struct transcript *, const struct select_req *,
 	    double *s, double *e);
 
-/* Copy at most LEN-1 bytes of TEXT into DST, cut at a word boundary,
- * with its first letter in upper case. */
+/*
+ * The reason for a clip with figures F, into DST (LEN bytes): up to three
+ * things that stand out (a question and its answer, a hook, speech that
+ * fills it from 70% on at 1.5 words/s or more, loudness varying by 4 dB or
+ * more, emphatic peaks, complete sentences), then always its pace in
+ * words with the figure: slow under 1.5 words/s, calm under 2.5, engaging
+ * to 3.5, fast above; and its pauses over 1.5 s when it has any.
+ */
+void	select_reason(const struct clip_figures *f, char *dst, size_t len);
+
+/*
+ * TEXT as a title into DST (LEN bytes): sentence case (a shouted or Title
+ * Case text lowered, acronyms kept, "I" raised, the first letter raised),
+ * opening fillers ("and", "so", "um" ...) dropped, whole words up to 60
+ * characters, not ending on a word that leaves it hanging ("the", "and"
+ * ...) when cut short, nor on a comma or a full stop.  The heuristic
+ * takes TEXT from the clip's most informative sentence; the LLM's titles
+ * pass through here too.
+ */
 void	select_title(char *dst, size_t len, const char *text);
 
 #endif
