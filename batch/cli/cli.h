@@ -50,6 +50,8 @@ int	cli_job(int, char **);
 int	cli_retry(int, char **);
 int	cli_cancel(int, char **);
 int	cli_submit(int, char **);
+/* Print submit's options, from the job table, for the usage text. */
+void	cli_submit_options(FILE *, int indent);
 int	cli_stats(int, char **);
 int	cli_prune(int, char **);
 

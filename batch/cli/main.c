@@ -29,16 +29,10 @@ cli_usage_all(FILE *f)
 	    "  user disable NAME    refuse NAME's API key from now on\n"
 	    "  user enable NAME     accept NAME's API key again\n"
 	    "  submit --user NAME [options] URL | --file PATH\n"
-	    "                       queue a job; prints its id.  Options:\n"
-	    "                       --clips N (1-10)  --min-len S  --max-len S\n"
-	    "                       --aspects 9:16|1:1|4:5 (repeatable)\n"
-	    "                       --captions on|off  --no-captions\n"
-	    "                       --caption-style classic|bold|minimal\n"
-	    "                       --language L\n"
-	    "                       --transcribe-backend pocketsphinx|openai\n"
-	    "                       --select-backend heuristic|llm\n"
-	    "                       (--aspect, --transcribe, --select: the "
-	    "same)\n"
+	    "                       queue a job; prints its id.  Options:\n",
+	    cli_progname);
+	cli_submit_options(f, 23);
+	fprintf(f,
 	    "  jobs [--state S] [--user NAME] [--limit N]\n"
 	    "                       list jobs, newest first (default 50)\n"
 	    "  job ID               a job with its tasks, clips and events\n"
@@ -55,8 +49,7 @@ cli_usage_all(FILE *f)
 	    "The configuration is read from -c FILE, else $CLIPMILL_CONF, else\n"
 	    SYSCONFDIR "/clipmill.conf; $CLIPMILL_DATABASE_URL overrides "
 	    "database_url.\n"
-	    "Exit status: 0 ok, 1 failure, 2 usage error.\n",
-	    cli_progname);
+	    "Exit status: 0 ok, 1 failure, 2 usage error.\n");
 }
 
 static int

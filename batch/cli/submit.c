@@ -77,6 +77,47 @@ long_options(struct option *lo, char names[][NAME_MAX_FLAG])
 	return 0;
 }
 
+/* Print submit's options from the table, one a line, each indented by
+ * INDENT spaces: what clipmill's usage lists. */
+void
+cli_submit_options(FILE *fp, int indent)
+{
+	const struct jobfield *f;
+	char flag[NAME_MAX_FLAG];
+	const char *const *w;
+	size_t i;
+
+	for (f = jobspec_fields; f->name != NULL; f++) {
+		if (strcmp(f->name, "url") == 0 || f->type == JF_STAGE)
+			continue;
+		fprintf(fp, "%*s%s ", indent, "",
+		    jobspec_name(f->name, 1, flag, sizeof(flag)));
+		switch (f->type) {
+		case JF_INT:
+			fprintf(fp, "N (%lld-%lld)", f->min, f->max);
+			break;
+		case JF_BOOL:
+			fputs("on|off", fp);
+			break;
+		case JF_ENUM:
+			for (w = f->words; *w != NULL; w++)
+				fprintf(fp, "%s%s", w == f->words ? "" : "|", *w);
+			if (f->multi)
+				fputs(" (repeatable)", fp);
+			break;
+		default:
+			fputs("CODE", fp);
+			break;
+		}
+		fputc('\n', fp);
+	}
+	fprintf(fp, "%*s--no-captions is --captions off\n%*sold spellings:",
+	    indent, "", indent, "");
+	for (i = 0; i < NALIASES; i++)
+		fprintf(fp, "%s--%s", i == 0 ? " " : ", ", aliases[i].flag);
+	fputc('\n', fp);
+}
+
 /* Set FIELD to VAL through the table; 0, or CLI_USAGE after saying why,
  * naming the field by its flag. */
 static int
