@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "keys.h"
 #include "log.h"
 #include "queue.h"
 #include "store.h"
@@ -289,7 +290,7 @@ route_submit(struct req *r)
 			db_fail(r, err);
 			goto out;
 		}
-		snprintf(key, sizeof(key), "jobs/%lld/upload.%s", id, up.ext);
+		key_job_upload(key, sizeof(key), id, up.ext);
 		close(up.fd);
 		up.fd = -1;
 		if ((rc = store_put(r->w->store, key, up.tmp, NULL, err,

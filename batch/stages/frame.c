@@ -16,6 +16,7 @@
 #include "config.h"
 #include "media/crop.h"
 #include "db.h"
+#include "keys.h"
 #include "media/face_cv.h"
 #include "log.h"
 #include "media/render.h"
@@ -179,7 +180,7 @@ frame_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 	struct face_det *fd = NULL;
 	struct media_in m;
 	char *src = NULL, derr[256];
-	int transient, opened = 0, sw, sh;
+	int opened = 0, sw, sh;
 	enum stage_rc rc = STAGE_PERMANENT;
 
 	memset(ranges, 0, sizeof(ranges));
@@ -211,9 +212,10 @@ frame_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 		}
 		range_of[i] = (int)j;
 	}
-	if ((src = render_fetch(ctx->store, src_key, ctx->scratch, "source",
-	    &transient, err, errlen)) == NULL)
-		return transient ? STAGE_TRANSIENT : STAGE_PERMANENT;
+	if ((rc = stage_input(ctx, src_key, "source", &src, err, errlen)) !=
+	    STAGE_OK)
+		return rc;
+	rc = STAGE_PERMANENT;
 	if (media_open(&m, src, 0, 0, err, errlen) != 0)
 		goto out;
 	opened = 1;
@@ -289,9 +291,8 @@ frame_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 			goto fail;
 		face_fallback = !cp.has_face;
 		pj = crop_path_json(&cp);
-		if (xsnprintf(key, sizeof(key), "jobs/%lld/crop/%lld.json",
-		    tk->job_id, (long long)json_integer_value(json_object_get(c,
-		    "id"))) != 0 || xsnprintf(path, sizeof(path), "%s/crop-%zu.json",
+		if (key_clip_crop(key, sizeof(key), tk->job_id, (long long)
+		    json_integer_value(json_object_get(c, "id"))) != 0 || xsnprintf(path, sizeof(path), "%s/crop-%zu.json",
 		    ctx->scratch, i) != 0 || pj == NULL ||
 		    json_dump_file(pj, path, JSON_COMPACT | JSON_REAL_PRECISION(7)) != 0) {
 			seterr(err, errlen, "The crop path could not be written.");
@@ -300,10 +301,9 @@ frame_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 			goto fail;
 		}
 		json_decref(pj);
-		if ((transient = store_put(ctx->store, key, path, "application/json",
-		    err, errlen)) != STORE_OK) {
+		if ((rc = stage_put(ctx, key, path, "application/json", err,
+		    errlen)) != STAGE_OK) {
 			crop_path_free(&cp);
-			rc = transient == STORE_AGAIN ? STAGE_TRANSIENT : STAGE_PERMANENT;
 			goto fail_rc;
 		}
 		q = json_pack("{sisisbsf}", "samples", (int)r->n, "face_samples",
