@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "config.h"
 #include "db.h"
+#include "keys.h"
 #include "queue.h"
 #include "store.h"
 #include "util.h"
@@ -288,7 +289,7 @@ cli_submit(int argc, char **argv)
 			goto out;
 		}
 		upload_ext(file, ext);
-		snprintf(key, sizeof(key), "jobs/%lld/upload.%s", id, ext);
+		key_job_upload(key, sizeof(key), id, ext);
 		if (store_put(st, key, file, NULL, err, sizeof(err)) != STORE_OK) {
 			cli_fail("%s", err);
 			goto out;
@@ -309,7 +310,7 @@ cli_submit(int argc, char **argv)
 out:
 	if (stored) {
 		/* no job names the upload: do not leave it behind */
-		snprintf(key, sizeof(key), "jobs/%lld/", id);
+		key_job_prefix(key, sizeof(key), id);
 		store_delete_prefix(st, key, err, sizeof(err));
 	}
 	store_close(st);
