@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "keys.h"
 #include "log.h"
 #include "mediatype.h"
 #include "queue.h"
@@ -262,7 +263,10 @@ store_upload(struct req *r, PGconn *c, struct upload *up, long long *id,
 		db_fail(r, err);
 		return -1;
 	}
-	snprintf(key, keylen, "jobs/%lld/upload.%s", *id, up->ext);
+	if (key_job_upload(key, keylen, *id, up->ext) == -1) {
+		respond_error(r, 500, NULL, NULL, "No store key for the upload.");
+		return -1;
+	}
 	close(up->fd);
 	up->fd = -1;
 	if (store_put(r->w->store, key, up->tmp, NULL, err,

@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "keys.h"
 #include "queue.h"
 #include "store.h"
 #include "util.h"
@@ -42,10 +43,10 @@ queue_prune(PGconn *c, struct store *st, char *err, size_t errlen)
 		if (parse_ll(PQgetvalue(r, i, 0), 1, INT64_MAX, &id) == -1)
 			continue;
 		if (st != NULL) {
-			snprintf(prefix, sizeof(prefix), "jobs/%lld/", id);
+			key_job_prefix(prefix, sizeof(prefix), id);
 			rc = store_delete_prefix(st, prefix, err, errlen);
 			if (rc == STORE_OK || rc == STORE_NOTFOUND) {
-				snprintf(prefix, sizeof(prefix), "clips/%lld/", id);
+				key_clips_prefix(prefix, sizeof(prefix), id);
 				rc = store_delete_prefix(st, prefix, err, errlen);
 			}
 			if (rc != STORE_OK && rc != STORE_NOTFOUND) {

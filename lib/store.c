@@ -1,10 +1,26 @@
 /* Store front: key checks, then the configured backend. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
 #include "store.h"
 #include "util.h"
+
+int
+store_errno_rc(int e)
+{
+	switch (e) {
+	case ENOSPC:
+	case EDQUOT:
+	case EIO:
+	case EINTR:
+	case EAGAIN:
+		return STORE_AGAIN;
+	default:
+		return STORE_ERR;
+	}
+}
 
 static int
 key_chars_ok(const char *k, size_t n)

@@ -73,6 +73,12 @@ char	*store_url(struct store *, const char *key, long long expires,
 	    char *err, size_t errlen);
 char	*store_local_path(struct store *, const char *key);
 
+/* The store rc for a failed system call's errno, the one rule of every
+ * backend: trouble on our side that may clear up (a full disk or quota,
+ * an I/O error, an interrupted or would-block call) is STORE_AGAIN;
+ * anything else (permissions, a bad path) is STORE_ERR. */
+int	store_errno_rc(int e);
+
 /* Backends. */
 struct store *store_file_open(const char *dir, const char *public_url,
 	    char *err, size_t errlen);

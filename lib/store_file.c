@@ -29,23 +29,6 @@ path_of(struct store *s, const char *key, char *out, size_t len)
 	return xsnprintf(out, len, "%s/%s", fs->dir, key);
 }
 
-/* Map errno to a store result: a full disk or a missing directory on our
- * side is worth retrying; permissions are not. */
-static int
-errno_rc(int e)
-{
-	switch (e) {
-	case ENOSPC:
-	case EDQUOT:
-	case EIO:
-	case EINTR:
-	case EAGAIN:
-		return STORE_AGAIN;
-	default:
-		return STORE_ERR;
-	}
-}
-
 /* Copy FROM to TO through a temporary file and rename; 0 or a store rc
  * (STORE_NOTFOUND when FROM is missing or not a regular file).  Nothing is
  * created, not even TO's directory, unless FROM can be read. */
@@ -65,7 +48,7 @@ copy_atomic(const char *from, const char *to, char *err, size_t errlen)
 	if ((in = open(from, O_RDONLY | O_CLOEXEC)) == -1) {
 		e = errno;
 		seterr(err, errlen, "cannot read %s: %s", from, strerror(e));
-		return e == ENOENT || e == ENOTDIR ? STORE_NOTFOUND : errno_rc(e);
+		return e == ENOENT || e == ENOTDIR ? STORE_NOTFOUND : store_errno_rc(e);
 	}
 	/* a directory is where a prefix is, not an object */
 	if (fstat(in, &sb) == -1 || !S_ISREG(sb.st_mode)) {
@@ -78,14 +61,14 @@ copy_atomic(const char *from, const char *to, char *err, size_t errlen)
 		if (mkdir_p(dir, 0755) == -1) {
 			e = errno;
 			seterr(err, errlen, "cannot create %s: %s", dir, strerror(e));
-			rc = errno_rc(e);
+			rc = store_errno_rc(e);
 			goto out;
 		}
 	}
 	if ((out = mkostemp(tmp, O_CLOEXEC)) == -1) {
 		e = errno;
 		seterr(err, errlen, "cannot create %s: %s", tmp, strerror(e));
-		rc = errno_rc(e);
+		rc = store_errno_rc(e);
 		goto out;
 	}
 	while ((n = read(in, buf, sizeof(buf))) > 0)
@@ -100,7 +83,7 @@ copy_atomic(const char *from, const char *to, char *err, size_t errlen)
 	if (n < 0) {
 		e = errno;
 		seterr(err, errlen, "cannot read %s: %s", from, strerror(e));
-		rc = errno_rc(e);
+		rc = store_errno_rc(e);
 		goto unlink;
 	}
 	if (fchmod(out, 0644) == -1 || fsync(out) == -1)
@@ -117,7 +100,7 @@ copy_atomic(const char *from, const char *to, char *err, size_t errlen)
 werr:
 	e = errno;
 	seterr(err, errlen, "cannot write %s: %s", to, strerror(e));
-	rc = errno_rc(e);
+	rc = store_errno_rc(e);
 unlink:
 	unlink(tmp);
 out:
@@ -184,7 +167,7 @@ fs_stat(struct store *s, const char *key, struct store_stat *st, char *err,
 		if (e == ENOENT || e == ENOTDIR)
 			return STORE_NOTFOUND;
 		seterr(err, errlen, "cannot stat %s: %s", p, strerror(e));
-		return errno_rc(e);
+		return store_errno_rc(e);
 	}
 	if (!S_ISREG(sb.st_mode))
 		return STORE_NOTFOUND;
@@ -211,7 +194,7 @@ fs_del(struct store *s, const char *key, char *err, size_t errlen)
 		if (e == ENOENT || e == ENOTDIR || e == EISDIR)
 			return STORE_NOTFOUND;
 		seterr(err, errlen, "cannot delete %s: %s", p, strerror(e));
-		return errno_rc(e);
+		return store_errno_rc(e);
 	}
 	return STORE_OK;
 }
@@ -260,7 +243,7 @@ fs_del_prefix(struct store *s, const char *prefix, char *err, size_t errlen)
 	p[strlen(p) - 1] = '\0';
 	if (rm_tree(AT_FDCWD, p) == -1) {
 		seterr(err, errlen, "cannot delete %s: %s", p, strerror(errno));
-		return errno_rc(errno);
+		return store_errno_rc(errno);
 	}
 	return STORE_OK;
 }

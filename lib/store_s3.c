@@ -408,9 +408,7 @@ classify(struct s3 *s, struct s3_req *r, const char *what, char *err,
 		/* our disk, not the server: a full disk may clear up */
 		seterr(err, errlen, "cannot %s: writing the local file failed: %s",
 		    what, strerror(r->out_errno));
-		return r->out_errno == ENOSPC || r->out_errno == EDQUOT ||
-		    r->out_errno == EIO || r->out_errno == EINTR ? STORE_AGAIN :
-		    STORE_ERR;
+		return store_errno_rc(r->out_errno);
 	}
 	if (r->cc != CURLE_OK) {
 		switch (r->cc) {
@@ -762,7 +760,7 @@ s3_get(struct store *st, const char *key, const char *path, char *err,
 		int e = errno;
 
 		seterr(err, errlen, "cannot create %s: %s", tmp, strerror(e));
-		return e == ENOSPC || e == EDQUOT ? STORE_AGAIN : STORE_ERR;
+		return store_errno_rc(e);
 	}
 	req_init(&r, "GET", key, NULL);
 	r.out_fd = fd;
@@ -773,8 +771,7 @@ s3_get(struct store *st, const char *key, const char *path, char *err,
 
 		seterr(err, errlen, "cannot %s: writing %s failed: %s", what, tmp,
 		    strerror(e));
-		rc = e == ENOSPC || e == EDQUOT || e == EIO ? STORE_AGAIN :
-		    STORE_ERR;
+		rc = store_errno_rc(e);
 	}
 	if (close(fd) == -1 && rc == STORE_OK) {
 		seterr(err, errlen, "cannot %s: writing %s failed: %s", what, tmp,

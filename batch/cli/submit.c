@@ -17,6 +17,7 @@
 #include "db.h"
 #include "jobspec.h"
 #include "mediatype.h"
+#include "keys.h"
 #include "queue.h"
 #include "store.h"
 #include "util.h"
@@ -245,15 +246,18 @@ queue_job(PGconn *c, const struct submission *s, long long uid, json_t *opts)
 		store_close(st);
 		return cli_fail("%s", err);
 	}
-	snprintf(key, sizeof(key), "jobs/%lld/upload.%s", id, s->ext);
-	if (store_put(st, key, s->file, NULL, err, sizeof(err)) != STORE_OK)
+	if (key_job_upload(key, sizeof(key), id, s->ext) == -1) {
+		snprintf(err, sizeof(err), "no store key for upload.%s", s->ext);
+		got = -1;
+	} else if (store_put(st, key, s->file, NULL, err, sizeof(err)) !=
+	    STORE_OK)
 		got = -1;
 	else if ((got = queue_submit(c, id, uid, "upload", NULL, key, opts,
 	    first, err, sizeof(err))) < 0) {
 		/* no job names the upload: do not leave it behind */
 		char prefix[64], derr[256];
-		snprintf(prefix, sizeof(prefix), "jobs/%lld/", id);
-		store_delete_prefix(st, prefix, derr, sizeof(derr));
+		if (key_job_prefix(prefix, sizeof(prefix), id) == 0)
+			store_delete_prefix(st, prefix, derr, sizeof(derr));
 	}
 	store_close(st);
 	if (got < 0)

@@ -113,13 +113,3 @@ enum render_rc render_clip(const struct render_req *, struct render_res *,
 int	render_size(const char *aspect, int *w, int *h);
 
 #endif
-
-/* A local path for store object KEY: the store's own file when it has
- * one, else a copy fetched to SCRATCH/NAME.  Allocated (caller frees), or
- * NULL with ERR and *TRANSIENT set when a retry may succeed. */
-char	*render_fetch(struct store *, const char *key, const char *scratch,
-	    const char *name, int *transient, char *err, size_t errlen);
-
-/* Load a JSON object stored at KEY (at most 64 MB); new reference or NULL. */
-json_t	*render_fetch_json(struct store *, const char *key, const char *scratch,
-	    const char *name, int *transient, char *err, size_t errlen);

@@ -394,60 +394,6 @@ media_fps(const struct media_in *m)
 	return av_q2d(r);
 }
 
-char *
-render_fetch(struct store *st, const char *key, const char *scratch,
-    const char *name, int *transient, char *err, size_t errlen)
-{
-	char path[4096], *p;
-	int rc;
-
-	*transient = 0;
-	if (key == NULL || !store_key_valid(key)) {
-		seterr(err, errlen, "A stored file's key is missing or invalid.");
-		return NULL;
-	}
-	/* The file store has the bytes on disk already: read them in place. */
-	if ((p = store_local_path(st, key)) != NULL) {
-		if (access(p, R_OK) == 0)
-			return p;
-		free(p);
-	}
-	if (xsnprintf(path, sizeof(path), "%s/%s", scratch, name) != 0) {
-		seterr(err, errlen, "The scratch path is too long.");
-		return NULL;
-	}
-	rc = store_get(st, key, path, err, errlen);
-	if (rc != STORE_OK) {
-		*transient = rc == STORE_AGAIN;
-		if (rc == STORE_NOTFOUND)
-			seterr(err, errlen, "The stored file %s is missing.", key);
-		return NULL;
-	}
-	return strdup(path);
-}
-
-json_t *
-render_fetch_json(struct store *st, const char *key, const char *scratch,
-    const char *name, int *transient, char *err, size_t errlen)
-{
-	struct stat sb;
-	json_error_t je;
-	json_t *o = NULL;
-	char *p;
-
-	if ((p = render_fetch(st, key, scratch, name, transient, err, errlen)) == NULL)
-		return NULL;
-	if (stat(p, &sb) != 0 || sb.st_size > (64L << 20))
-		seterr(err, errlen, "The stored file %s is missing or too large.", key);
-	else if ((o = json_load_file(p, 0, &je)) == NULL || !json_is_object(o)) {
-		seterr(err, errlen, "The stored file %s is not valid JSON.", key);
-		json_decref(o);
-		o = NULL;
-	}
-	free(p);
-	return o;
-}
-
 int
 media_grey(struct SwsContext **sws, const AVFrame *f, uint8_t *dst, int w,
     int h)

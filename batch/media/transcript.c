@@ -53,12 +53,105 @@ word_cmp(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
+/* Append segment I (SEG) and its words to T, whose arrays have room
+ * for them; times must lie within DUR (+1 s).  0, or -1 with ERR. */
+static int
+load_segment(struct transcript *t, json_t *seg, size_t i, double dur,
+    char *err, size_t errlen)
+{
+	struct segment *sg = &t->seg[t->nseg];
+	const char *text = "";
+	json_t *words, *wd;
+	double ss = 0, se = 0;
+	size_t j;
+
+	if (json_unpack(seg, "{sFsFs?s}", "start", &ss, "end", &se,
+	    "text", &text) != 0 || !(ss >= 0 && se >= ss && se <= dur + 1)) {
+		seterr(err, errlen, "Transcript segment %zu has bad times.", i);
+		return -1;
+	}
+	sg->start = ss;
+	sg->end = se;
+	sg->w0 = t->nw;
+	if ((sg->text = strndup(text, 4096)) == NULL) {
+		seterr(err, errlen, "Out of memory reading the transcript.");
+		return -1;
+	}
+	t->nseg++;	/* counted now so that a failure frees it */
+	words = json_object_get(seg, "words");
+	json_array_foreach(words, j, wd) {
+		struct word *w = &t->w[t->nw];
+		const char *txt;
+		double ws, we, c = 1;
+
+		if (json_unpack(wd, "{sssFsFs?F}", "word", &txt, "start", &ws,
+		    "end", &we, "confidence", &c) != 0 ||
+		    !(ws >= 0 && we >= ws && we <= dur + 1)) {
+			seterr(err, errlen, "Transcript word %zu of segment "
+			    "%zu is not valid.", j, i);
+			return -1;
+		}
+		while (isspace((unsigned char)*txt))
+			txt++;
+		if (*txt == '\0')
+			continue;
+		w->start = ws;
+		w->end = we;
+		w->conf = c;
+		if ((w->text = strndup(txt, MAX_WORD_CHARS)) == NULL) {
+			seterr(err, errlen, "Out of memory reading the transcript.");
+			return -1;
+		}
+		w->sent_end = ends_sentence(w->text);
+		t->nw++;
+	}
+	sg->w1 = t->nw;
+	if (sg->w1 > sg->w0)
+		t->w[sg->w1 - 1].sent_end = 1;	/* segments end at pauses */
+	return 0;
+}
+
+/* The loudness envelope at PATH into T.  0, or -1 with ERR. */
+static int
+load_loudness(struct transcript *t, const char *path, char *err,
+    size_t errlen)
+{
+	json_t *lo, *arr, *v;
+	double iv = 0;
+	size_t i;
+	int rc = -1;
+
+	if ((lo = load_capped(path, "loudness data", err, errlen)) == NULL)
+		return -1;
+	if (json_unpack(lo, "{sFso}", "interval", &iv, "dbfs", &arr) != 0 ||
+	    !json_is_array(arr) || !(iv >= 0.001 && iv <= 10) ||
+	    json_array_size(arr) > MAX_LOUD) {
+		seterr(err, errlen, "The loudness data is not valid.");
+		goto out;
+	}
+	t->loud_interval = iv;
+	t->nloud = json_array_size(arr);
+	if ((t->loud = calloc(t->nloud ? t->nloud : 1, sizeof(double))) == NULL) {
+		seterr(err, errlen, "Out of memory reading the loudness.");
+		goto out;
+	}
+	json_array_foreach(arr, i, v) {
+		double d = json_number_value(v);
+
+		t->loud[i] = json_is_number(v) && d >= -200 && d <= 20 ? d : -120;
+	}
+	rc = 0;
+out:
+	json_decref(lo);
+	return rc;
+}
+
 int
 transcript_load(const char *path, const char *loud_path, struct transcript *t,
     char *err, size_t errlen)
 {
-	json_t *o = NULL, *segs, *seg, *words, *wd, *lo = NULL, *arr, *v;
-	size_t i, j, total = 0;
+	json_t *o = NULL, *segs, *seg, *words;
+	size_t i, total = 0;
 	int rc = -1, noa = 0;
 	double dur = 0;
 
@@ -88,56 +181,9 @@ transcript_load(const char *path, const char *loud_path, struct transcript *t,
 		seterr(err, errlen, "Out of memory reading the transcript.");
 		goto out;
 	}
-	json_array_foreach(segs, i, seg) {
-		struct segment *sg = &t->seg[t->nseg];
-		const char *text = "";
-		double ss = 0, se = 0;
-
-		if (json_unpack(seg, "{sFsFs?s}", "start", &ss, "end", &se,
-		    "text", &text) != 0 || !(ss >= 0 && se >= ss &&
-		    se <= dur + 1)) {
-			seterr(err, errlen, "Transcript segment %zu has bad times.", i);
+	json_array_foreach(segs, i, seg)
+		if (load_segment(t, seg, i, dur, err, errlen) == -1)
 			goto out;
-		}
-		sg->start = ss;
-		sg->end = se;
-		sg->w0 = t->nw;
-		if ((sg->text = strndup(text, 4096)) == NULL) {
-			seterr(err, errlen, "Out of memory reading the transcript.");
-			goto out;
-		}
-		t->nseg++;	/* counted now so that a failure frees it */
-		words = json_object_get(seg, "words");
-		json_array_foreach(words, j, wd) {
-			struct word *w = &t->w[t->nw];
-			const char *txt;
-			double ws, we, c = 1;
-
-			if (json_unpack(wd, "{sssFsFs?F}", "word", &txt, "start", &ws,
-			    "end", &we, "confidence", &c) != 0 ||
-			    !(ws >= 0 && we >= ws && we <= dur + 1)) {
-				seterr(err, errlen, "Transcript word %zu of segment "
-				    "%zu is not valid.", j, i);
-				goto out;
-			}
-			while (isspace((unsigned char)*txt))
-				txt++;
-			if (*txt == '\0')
-				continue;
-			w->start = ws;
-			w->end = we;
-			w->conf = c;
-			if ((w->text = strndup(txt, MAX_WORD_CHARS)) == NULL) {
-				seterr(err, errlen, "Out of memory reading the transcript.");
-				goto out;
-			}
-			w->sent_end = ends_sentence(w->text);
-			t->nw++;
-		}
-		sg->w1 = t->nw;
-		if (sg->w1 > sg->w0)
-			t->w[sg->w1 - 1].sent_end = 1;	/* segments end at pauses */
-	}
 	/* Words out of order would break every search below; sort them
 	 * (segments keep their ranges only when already ordered). */
 	for (i = 1; i < t->nw; i++)
@@ -145,33 +191,11 @@ transcript_load(const char *path, const char *loud_path, struct transcript *t,
 			qsort(t->w, t->nw, sizeof(*t->w), word_cmp);
 			break;
 		}
-	if (loud_path != NULL) {
-		double iv = 0;
-
-		if ((lo = load_capped(loud_path, "loudness data", err, errlen)) == NULL)
-			goto out;
-		if (json_unpack(lo, "{sFso}", "interval", &iv, "dbfs", &arr) != 0 ||
-		    !json_is_array(arr) || !(iv >= 0.001 && iv <= 10) ||
-		    json_array_size(arr) > MAX_LOUD) {
-			seterr(err, errlen, "The loudness data is not valid.");
-			goto out;
-		}
-		t->loud_interval = iv;
-		t->nloud = json_array_size(arr);
-		if ((t->loud = calloc(t->nloud ? t->nloud : 1, sizeof(double))) == NULL) {
-			seterr(err, errlen, "Out of memory reading the loudness.");
-			goto out;
-		}
-		json_array_foreach(arr, i, v) {
-			double d = json_number_value(v);
-
-			t->loud[i] = json_is_number(v) && d >= -200 && d <= 20 ? d : -120;
-		}
-	}
+	if (loud_path != NULL && load_loudness(t, loud_path, err, errlen) == -1)
+		goto out;
 	rc = 0;
 out:
 	json_decref(o);
-	json_decref(lo);
 	if (rc != 0)
 		transcript_free(t);
 	return rc;

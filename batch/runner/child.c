@@ -343,152 +343,179 @@ child_lines(struct runner *r, struct task *t, struct buf *in, int use,
 	}
 }
 
-void
-run_isolated(struct runner *r, const struct stage *st, struct task *t,
-    const char *scratch, struct outcome *out)
-{
-	enum { NONE, R_LOST, R_DB, R_ENDED, R_TIMEOUT, R_HAND_BACK } why = NONE;
-	struct pollfd pfd;
-	struct buf in;
-	char msg[256] = "", err[512];
-	long long start, now, deadline, next_hb, hb_every, last_flush = 0;
-	long long term_at = 0, kill_at = 0, wait;
-	int fds[2], status = 0, eof = 0, reaped = 0, have_pct = 0, pct = 0;
-	int have_result = 0;
-	struct rusage ru;
-	enum rq_state s;
-	pid_t pid, parent = getpid();
+/* Why the parent stopped a child (NONE: it ran to its end). */
+enum stop_why { NONE, R_LOST, R_DB, R_ENDED, R_TIMEOUT, R_HAND_BACK };
 
-	memset(out, 0, sizeof(*out));
-	out->cpu_ms = out->peak_rss_kb = -1;
+/* The parent's watch over one child. */
+struct watch {
+	struct runner	*r;
+	struct task	*t;
+	pid_t		 pid;
+	int		 fd;		/* the pipe from the child */
+	struct buf	 in;		/* what it sent, not yet a whole line */
+	char		 msg[256];	/* its last progress message */
+	long long	 start, deadline, next_hb, hb_every, last_flush;
+	long long	 term_at;	/* runner stopping: hand back then */
+	long long	 kill_at;	/* cancelled: SIGKILL then */
+	int		 status, eof, reaped, have_pct, pct, have_result;
+	enum stop_why	 why;
+};
+
+/* Fork the child for task T of stage ST, W->pid and W->fd its end of
+ * the pipe.  0, or -1 with OUT failed. */
+static int
+child_start(struct watch *w, const struct stage *st, const char *scratch,
+    struct outcome *out)
+{
+	int fds[2];
+	pid_t parent = getpid();
+
 	if (pipe2(fds, O_CLOEXEC) == -1) {
 		out->kind = OUT_FAILED;
 		seterr(out->err, sizeof(out->err), "The %s step could not "
-		    "start (pipe: %s).", t->stage, strerror(errno));
-		return;
+		    "start (pipe: %s).", w->t->stage, strerror(errno));
+		return -1;
 	}
-	start = now_ms();
-	if ((pid = fork()) == -1) {
+	w->start = now_ms();
+	if ((w->pid = fork()) == -1) {
 		close(fds[0]);
 		close(fds[1]);
 		out->kind = OUT_FAILED;
 		seterr(out->err, sizeof(out->err), "The %s step could not "
-		    "start (fork: %s).", t->stage, strerror(errno));
-		return;
+		    "start (fork: %s).", w->t->stage, strerror(errno));
+		return -1;
 	}
-	if (pid == 0) {
+	if (w->pid == 0) {
 		close(fds[0]);
-		child_main(r, st, t, scratch, fds[1], parent);
+		child_main(w->r, st, w->t, scratch, fds[1], parent);
 	}
 	close(fds[1]);
-	fcntl(fds[0], F_SETFL, O_NONBLOCK);
-	setpgid(pid, pid);	/* both sides: no race with kill(-pid) */
-	log_ev(LOG_INFO, "task_started", "{sIsIsssisi}", "task", t->id, "job",
-	    t->job_id, "stage", t->stage, "attempt", t->attempts, "child",
-	    (int)pid);
-	buf_init(&in, MAX_LINE);
-	deadline = start + cfg.task_timeout * 1000;
-	hb_every = cfg.lease * 1000 / 3;
-	if (hb_every < 200)
-		hb_every = 200;
-	if (hb_every > 10000)
-		hb_every = 10000;
-	next_hb = start + hb_every;
-	pfd.fd = fds[0];
-	pfd.events = POLLIN;
-	while (!(eof && reaped)) {
-		now = now_ms();
-		if (runner_stopping && term_at == 0) {
-			term_at = now + cfg.term_grace * 1000;
-			log_ev(LOG_INFO, "term_waiting", "{sIsI}", "task", t->id,
-			    "grace_s", cfg.term_grace);
-		}
-		wait = next_hb - now;
-		if (deadline - now < wait)
-			wait = deadline - now;
-		if (have_pct && last_flush + DEBOUNCE_MS - now < wait)
-			wait = last_flush + DEBOUNCE_MS - now;
-		if (term_at && term_at - now < wait)
-			wait = term_at - now;
-		if (kill_at && kill_at - now < wait)
-			wait = kill_at - now;
-		if (eof && wait > 50)
-			wait = 50;	/* waiting for the exit only */
-		if (wait < 0)
-			wait = 0;
-		if (eof)
-			usleep((useconds_t)wait * 1000);
-		else if (poll(&pfd, 1, (int)wait) > 0 &&
-		    read_child(fds[0], &in, &eof) == -1) {
-			/* A message too big to be one: a broken child. */
-			kill_group(pid, SIGKILL);
-			eof = 1;
-		}
-		if (!reaped && wait4(pid, &status, WNOHANG, &ru) == pid) {
-			reaped = 1;
-			out->cpu_ms = (long long)(ru.ru_utime.tv_sec +
-			    ru.ru_stime.tv_sec) * 1000 + (ru.ru_utime.tv_usec +
-			    ru.ru_stime.tv_usec) / 1000;
-			out->peak_rss_kb = ru.ru_maxrss;
-			/* Take what is left; a grandchild that still holds
-			 * the pipe open is of no interest. */
-			while (!eof && read_child(fds[0], &in, &eof) == 1)
-				;
-			eof = 1;
-		}
-		child_lines(r, t, &in, why == NONE || why == R_ENDED, &have_pct,
-		    &pct, msg, sizeof(msg), out, &have_result);
-		now = now_ms();
-		s = RQ_MINE;
-		/* Once the result is in, the completing UPDATE is the check. */
-		if (why == NONE && have_pct && !have_result &&
-		    now - last_flush >= DEBOUNCE_MS) {
-			have_pct = 0;
-			last_flush = now;
-			next_hb = now + hb_every;
-			s = rq_progress(r->c, &r->id, t, pct, msg, err,
-			    sizeof(err));
-		} else if (why == NONE && now >= next_hb && !reaped &&
-		    !have_result) {
-			next_hb = now + hb_every;
-			s = rq_heartbeat(r->c, &r->id, t, err, sizeof(err));
-		}
-		if (s == RQ_ERR) {
-			log_ev(LOG_WARN, "heartbeat_failed", "{sIss}", "task",
-			    t->id, "error", err);
-			if (db_lost(r->c)) {
-				why = R_DB;
-				kill_group(pid, SIGKILL);
-			}
-		} else if (s == RQ_LOST) {
-			why = R_LOST;
-			kill_group(pid, SIGKILL);
-		} else if (s == RQ_ENDED) {
-			/* The job was cancelled: ask the stage to stop,
-			 * then make sure. */
-			why = R_ENDED;
-			kill_group(pid, SIGTERM);
-			kill_at = now + KILL_GRACE_MS;
-		}
-		if (why == NONE && now >= deadline && !reaped) {
-			why = R_TIMEOUT;
-			kill_group(pid, SIGKILL);
-		}
-		if (why == NONE && term_at && now >= term_at && !reaped) {
-			why = R_HAND_BACK;
-			kill_group(pid, SIGKILL);
-		}
-		if (kill_at && now >= kill_at && !reaped) {
-			kill_group(pid, SIGKILL);
-			kill_at = 0;
-		}
+	w->fd = fds[0];
+	fcntl(w->fd, F_SETFL, O_NONBLOCK);
+	setpgid(w->pid, w->pid);	/* both sides: no race with kill(-pid) */
+	log_ev(LOG_INFO, "task_started", "{sIsIsssisi}", "task", w->t->id,
+	    "job", w->t->job_id, "stage", w->t->stage, "attempt",
+	    w->t->attempts, "child", (int)w->pid);
+	return 0;
+}
+
+/* How long (ms) the parent may sleep at NOW before something is due. */
+static long long
+watch_wait(const struct watch *w, long long now)
+{
+	long long wait = w->next_hb - now;
+
+	if (w->deadline - now < wait)
+		wait = w->deadline - now;
+	if (w->have_pct && w->last_flush + DEBOUNCE_MS - now < wait)
+		wait = w->last_flush + DEBOUNCE_MS - now;
+	if (w->term_at && w->term_at - now < wait)
+		wait = w->term_at - now;
+	if (w->kill_at && w->kill_at - now < wait)
+		wait = w->kill_at - now;
+	if (w->eof && wait > 50)
+		wait = 50;	/* waiting for the exit only */
+	return wait < 0 ? 0 : wait;
+}
+
+/* Wait up to WAIT ms for the child's output, read it, reap the child
+ * once it exits; its lines go to OUT. */
+static void
+watch_io(struct watch *w, long long wait, struct outcome *out)
+{
+	struct pollfd pfd = { w->fd, POLLIN, 0 };
+	struct rusage ru;
+
+	if (w->eof)
+		usleep((useconds_t)wait * 1000);
+	else if (poll(&pfd, 1, (int)wait) > 0 &&
+	    read_child(w->fd, &w->in, &w->eof) == -1) {
+		/* A message too big to be one: a broken child. */
+		kill_group(w->pid, SIGKILL);
+		w->eof = 1;
 	}
-	/* Leave nothing of the task's process group behind. */
-	kill(-pid, SIGKILL);
-	close(fds[0]);
-	buf_free(&in);
-	out->ms = now_ms() - start;
-	switch (why) {
+	if (!w->reaped && wait4(w->pid, &w->status, WNOHANG, &ru) == w->pid) {
+		w->reaped = 1;
+		out->cpu_ms = (long long)(ru.ru_utime.tv_sec +
+		    ru.ru_stime.tv_sec) * 1000 + (ru.ru_utime.tv_usec +
+		    ru.ru_stime.tv_usec) / 1000;
+		out->peak_rss_kb = ru.ru_maxrss;
+		/* Take what is left; a grandchild that still holds the pipe
+		 * open is of no interest. */
+		while (!w->eof && read_child(w->fd, &w->in, &w->eof) == 1)
+			;
+		w->eof = 1;
+	}
+	child_lines(w->r, w->t, &w->in, w->why == NONE || w->why == R_ENDED,
+	    &w->have_pct, &w->pct, w->msg, sizeof(w->msg), out,
+	    &w->have_result);
+}
+
+/* Tell the database at NOW: progress (debounced) or a heartbeat when one
+ * is due, and act on its answer (the task lost, the job ended). */
+static void
+watch_report(struct watch *w, long long now)
+{
+	struct runner *r = w->r;
+	enum rq_state s = RQ_MINE;
+	char err[512];
+
+	/* Once the result is in, the completing UPDATE is the check. */
+	if (w->why == NONE && w->have_pct && !w->have_result &&
+	    now - w->last_flush >= DEBOUNCE_MS) {
+		w->have_pct = 0;
+		w->last_flush = now;
+		w->next_hb = now + w->hb_every;
+		s = rq_progress(r->c, &r->id, w->t, w->pct, w->msg, err,
+		    sizeof(err));
+	} else if (w->why == NONE && now >= w->next_hb && !w->reaped &&
+	    !w->have_result) {
+		w->next_hb = now + w->hb_every;
+		s = rq_heartbeat(r->c, &r->id, w->t, err, sizeof(err));
+	}
+	if (s == RQ_ERR) {
+		log_ev(LOG_WARN, "heartbeat_failed", "{sIss}", "task",
+		    w->t->id, "error", err);
+		if (db_lost(r->c)) {
+			w->why = R_DB;
+			kill_group(w->pid, SIGKILL);
+		}
+	} else if (s == RQ_LOST) {
+		w->why = R_LOST;
+		kill_group(w->pid, SIGKILL);
+	} else if (s == RQ_ENDED) {
+		/* The job was cancelled: ask the stage to stop, then make
+		 * sure. */
+		w->why = R_ENDED;
+		kill_group(w->pid, SIGTERM);
+		w->kill_at = now + KILL_GRACE_MS;
+	}
+}
+
+/* The clocks at NOW: the timeout, the hand-back at shutdown, the kill
+ * after a cancel's grace. */
+static void
+watch_clocks(struct watch *w, long long now)
+{
+	if (w->why == NONE && now >= w->deadline && !w->reaped) {
+		w->why = R_TIMEOUT;
+		kill_group(w->pid, SIGKILL);
+	}
+	if (w->why == NONE && w->term_at && now >= w->term_at && !w->reaped) {
+		w->why = R_HAND_BACK;
+		kill_group(w->pid, SIGKILL);
+	}
+	if (w->kill_at && now >= w->kill_at && !w->reaped) {
+		kill_group(w->pid, SIGKILL);
+		w->kill_at = 0;
+	}
+}
+
+/* What the watch came to, into OUT. */
+static void
+watch_outcome(const struct watch *w, struct outcome *out)
+{
+	switch (w->why) {
 	case R_LOST:
 		out->kind = OUT_LOST;
 		return;
@@ -504,15 +531,59 @@ run_isolated(struct runner *r, const struct stage *st, struct task *t,
 	case R_TIMEOUT:
 		out->kind = OUT_FAILED;
 		seterr(out->err, sizeof(out->err), "The %s step took longer "
-		    "than %lld s and was stopped.", t->stage, cfg.task_timeout);
+		    "than %lld s and was stopped.", w->t->stage,
+		    cfg.task_timeout);
 		return;
 	case NONE:
 		break;
 	}
-	if (have_result) {
+	if (w->have_result) {
 		out->kind = OUT_RESULT;
 		return;
 	}
 	out->kind = OUT_FAILED;
-	describe_status(t->stage, status, out->err, sizeof(out->err));
+	describe_status(w->t->stage, w->status, out->err, sizeof(out->err));
+}
+
+void
+run_isolated(struct runner *r, const struct stage *st, struct task *t,
+    const char *scratch, struct outcome *out)
+{
+	struct watch w;
+	long long now;
+
+	memset(out, 0, sizeof(*out));
+	out->cpu_ms = out->peak_rss_kb = -1;
+	memset(&w, 0, sizeof(w));
+	w.r = r;
+	w.t = t;
+	w.why = NONE;
+	if (child_start(&w, st, scratch, out) == -1)
+		return;
+	buf_init(&w.in, MAX_LINE);
+	w.deadline = w.start + cfg.task_timeout * 1000;
+	w.hb_every = cfg.lease * 1000 / 3;
+	if (w.hb_every < 200)
+		w.hb_every = 200;
+	if (w.hb_every > 10000)
+		w.hb_every = 10000;
+	w.next_hb = w.start + w.hb_every;
+	while (!(w.eof && w.reaped)) {
+		now = now_ms();
+		if (runner_stopping && w.term_at == 0) {
+			w.term_at = now + cfg.term_grace * 1000;
+			log_ev(LOG_INFO, "term_waiting", "{sIsI}", "task", t->id,
+			    "grace_s", cfg.term_grace);
+		}
+		watch_io(&w, watch_wait(&w, now), out);
+		now = now_ms();
+		watch_report(&w, now);
+		watch_clocks(&w, now);
+	}
+	/* Leave nothing of the task's process group behind. */
+	kill(-w.pid, SIGKILL);
+	close(w.fd);
+	buf_free(&w.in);
+	out->ms = now_ms() - w.start;
+	watch_outcome(&w, out);
 }

@@ -364,141 +364,187 @@ open_runner(struct runner *r)
 	return EXIT_OK;
 }
 
-int
-runner_main(const struct runner_opts *o)
-{
-	struct runner r;
-	char err[1024], names[1024] = "";
-	const char *stage_names[MAX_RUN_STAGES];
-	int slot[MAX_RUN_STAGES], told_full[MAX_RUN_STAGES] = { 0 };
-	long long done = 0, last_work, last_rescue = 0, now, wait, left;
-	double due;
-	int i, n, rc, did, notified = 0;
+/* The main loop's state: which stages this runner may claim (a capped
+ * stage needs a slot first), and its clocks. */
+struct loop {
+	const char	*names[MAX_RUN_STAGES];
+	int		 slot[MAX_RUN_STAGES];	/* -1: none held yet */
+	int		 told_full[MAX_RUN_STAGES];
+	long long	 done, last_work, last_rescue;
+	int		 notified;
+};
 
-	memset(&r, 0, sizeof(r));
-	r.o = o;
-	signals();
+/* The rescue pass, and a slot for each capped stage that has none yet.
+ * -1 when the database is lost. */
+static int
+rescue_and_slots(struct runner *r, struct loop *l)
+{
+	const struct runner_opts *o = r->o;
+	char err[1024];
+	int i;
+
+	if (rq_rescue(r->c, err, sizeof(err)) == -1 &&
+	    db_trouble(r, "rescue", err))
+		return -1;
+	/* a stage whose slots were all taken: try again */
 	for (i = 0; i < o->nstages; i++) {
-		stage_names[i] = o->stages[i]->name;
-		slot[i] = o->stages[i]->cap != NULL ? -1 : 0;
-		if (i > 0)
-			strncat(names, ",", sizeof(names) - strlen(names) - 1);
-		strncat(names, o->stages[i]->name, sizeof(names) - strlen(names) - 1);
+		if (l->slot[i] >= 0)
+			continue;
+		l->slot[i] = rq_take_slot(r->c, l->names[i], *o->stages[i]->cap,
+		    err, sizeof(err));
+		if (l->slot[i] == -1 && db_trouble(r, "slot", err))
+			return -1;
+		if (l->slot[i] >= 0) {
+			log_ev(LOG_INFO, "slot_taken", "{sssisI}", "stage",
+			    l->names[i], "slot", l->slot[i], "cap",
+			    *o->stages[i]->cap);
+			continue;
+		}
+		if (l->slot[i] == -2 && !l->told_full[i])
+			log_ev(LOG_INFO, "slots_full", "{sssI}", "stage",
+			    l->names[i], "cap", *o->stages[i]->cap);
+		l->told_full[i] = 1;
+		l->slot[i] = -1;
 	}
-	if ((rc = open_runner(&r)) != EXIT_OK)
-		goto out;
+	return r->db_lost ? -1 : 0;
+}
+
+/* One round of claims over the stages we hold a slot of; how many tasks
+ * ran. */
+static long long
+claim_round(struct runner *r, struct loop *l)
+{
+	const struct runner_opts *o = r->o;
+	long long did = 0, left;
+	int i, n;
+
+	for (i = 0; i < o->nstages && !runner_stopping; i++) {
+		if (l->slot[i] < 0)
+			continue;
+		left = o->max_tasks > 0 ? o->max_tasks - l->done : 0;
+		if ((n = claim_and_run(r, o->stages[i], left)) < 0)
+			break;
+		l->done += n;
+		did += n;
+		if (o->max_tasks > 0 && l->done >= o->max_tasks)
+			break;
+	}
+	return did;
+}
+
+/* Idle: sleep until a NOTIFY for our stages, the next delayed task, the
+ * next rescue pass, or the idle exit.  0 to go on, -1 to stop. */
+static int
+idle_wait(struct runner *r, struct loop *l)
+{
+	const struct runner_opts *o = r->o;
+	char err[1024];
+	long long now = now_ms(), wait;
+	double due;
+	int n;
+
+	if (now - l->last_work >= o->idle_exit * 1000) {
+		log_ev(LOG_INFO, "idle_exit", "{sI}", "idle_s", o->idle_exit);
+		return -1;
+	}
+	wait = l->last_rescue + RESCUE_EVERY_MS - now;
+	if (l->last_work + o->idle_exit * 1000 - now < wait)
+		wait = l->last_work + o->idle_exit * 1000 - now;
+	due = rq_next_due(r->c, l->names, o->nstages, err, sizeof(err));
+	if (due < -1e8) {
+		if (db_trouble(r, "next_due", err))
+			return -1;
+	} else if (due >= 0 && due * 1000 < wait)
+		wait = (long long)(due * 1000) + 1;
+	if (wait <= 0)
+		return 0;
+	n = wait_notify(r, wait);
+	l->notified = n == 1;
+	if (n == -1) {
+		db_trouble(r, "listen", PQerrorMessage(r->c));
+		if (!r->db_lost) {
+			/* not lost but unreadable: treat as lost; exit and
+			 * let cron restart */
+			log_ev(LOG_ERROR, "database_lost", "{ss}", "during",
+			    "listen");
+			r->db_lost = r->lost_logged = 1;
+		}
+		return -1;
+	}
+	return 0;
+}
+
+/* Connect and get ready to claim; an exit code. */
+static int
+runner_start(struct runner *r, const char *names)
+{
+	char err[1024];
+	int rc;
+
+	if ((rc = open_runner(r)) != EXIT_OK)
+		return rc;
 	if (mkdir_p(cfg.scratch_dir, 0755) == -1) {
 		log_ev(LOG_ERROR, "scratch_unavailable", "{ssss}", "dir",
 		    cfg.scratch_dir, "error", strerror(errno));
-		rc = EXIT_FAIL;
-		goto out;
+		return EXIT_FAIL;
 	}
 	/* Claims, heartbeats and progress commit without waiting for the
 	 * disk: a claim lost in a crash leaves the task pending (it runs
 	 * again, as after any crash); outcomes are recorded durably
 	 * (runner_sql.c).  This keeps insert-to-start fast with fsync on. */
-	if (db_cmd(r.c, err, sizeof(err), "SET synchronous_commit = off", 0,
+	if (db_cmd(r->c, err, sizeof(err), "SET synchronous_commit = off", 0,
 	    NULL) == -1 ||
-	    rq_register(r.c, &r.id, err, sizeof(err)) == -1 ||
-	    db_cmd(r.c, err, sizeof(err), "LISTEN " CHAN_TASKS, 0, NULL) == -1) {
-		rc = db_trouble(&r, "start", err) ? EXIT_DB : EXIT_FAIL;
-		goto out;
+	    rq_register(r->c, &r->id, err, sizeof(err)) == -1 ||
+	    db_cmd(r->c, err, sizeof(err), "LISTEN " CHAN_TASKS, 0, NULL) == -1)
+		return db_trouble(r, "start", err) ? EXIT_DB : EXIT_FAIL;
+	log_ev(LOG_INFO, "runner_started", "{sssssIsi}", "runner", r->id.name,
+	    "stages", names, "idle_exit", r->o->idle_exit, "once", r->o->once);
+	return EXIT_OK;
+}
+
+int
+runner_main(const struct runner_opts *o)
+{
+	struct runner r;
+	struct loop l;
+	char names[1024] = "";
+	long long did;
+	int i, rc;
+
+	memset(&r, 0, sizeof(r));
+	memset(&l, 0, sizeof(l));
+	r.o = o;
+	signals();
+	for (i = 0; i < o->nstages; i++) {
+		l.names[i] = o->stages[i]->name;
+		l.slot[i] = o->stages[i]->cap != NULL ? -1 : 0;
+		if (i > 0)
+			strncat(names, ",", sizeof(names) - strlen(names) - 1);
+		strncat(names, o->stages[i]->name, sizeof(names) - strlen(names) - 1);
 	}
-	log_ev(LOG_INFO, "runner_started", "{sssssIsi}", "runner", r.id.name,
-	    "stages", names, "idle_exit", o->idle_exit, "once", o->once);
-	rc = EXIT_OK;
-	last_work = now_ms();
+	if ((rc = runner_start(&r, names)) != EXIT_OK)
+		goto out;
+	l.last_work = now_ms();
 	while (!runner_stopping && !r.db_lost) {
-		if (o->max_tasks > 0 && done >= o->max_tasks)
+		if (o->max_tasks > 0 && l.done >= o->max_tasks)
 			break;
-		now = now_ms();
 		/* Woken by a NOTIFY: claim first, rescue after. */
-		if (!notified && now - last_rescue >= RESCUE_EVERY_MS) {
-			last_rescue = now;
-			if ((n = rq_rescue(r.c, err, sizeof(err))) == -1 &&
-			    db_trouble(&r, "rescue", err))
-				break;
-			/* a stage whose slots were all taken: try again */
-			for (i = 0; i < o->nstages; i++) {
-				if (slot[i] >= 0)
-					continue;
-				slot[i] = rq_take_slot(r.c, stage_names[i],
-				    *o->stages[i]->cap, err, sizeof(err));
-				if (slot[i] == -1 && db_trouble(&r, "slot", err))
-					break;
-				if (slot[i] >= 0)
-					log_ev(LOG_INFO, "slot_taken", "{sssisI}",
-					    "stage", stage_names[i], "slot",
-					    slot[i], "cap", *o->stages[i]->cap);
-				else {
-					if (slot[i] == -2 && !told_full[i])
-						log_ev(LOG_INFO, "slots_full",
-						    "{sssI}", "stage",
-						    stage_names[i], "cap",
-						    *o->stages[i]->cap);
-					told_full[i] = 1;
-					slot[i] = -1;
-				}
-			}
-			if (r.db_lost)
+		if (!l.notified && now_ms() - l.last_rescue >= RESCUE_EVERY_MS) {
+			l.last_rescue = now_ms();
+			if (rescue_and_slots(&r, &l) == -1)
 				break;
 		}
-		did = 0;
-		notified = 0;
+		l.notified = 0;
 		/* A runner must hold a slot of a capped stage to claim. */
-		for (i = 0; i < o->nstages && !runner_stopping; i++) {
-			if (slot[i] < 0)
-				continue;
-			left = o->max_tasks > 0 ? o->max_tasks - done : 0;
-			if ((n = claim_and_run(&r, o->stages[i], left)) < 0)
-				break;
-			done += n;
-			did += n;
-			if (o->max_tasks > 0 && done >= o->max_tasks)
-				break;
-		}
+		did = claim_round(&r, &l);
 		if (r.db_lost)
 			break;
-		if (did > 0) {
-			last_work = now_ms();
-			if (o->once)
-				break;
-			continue;
-		}
+		if (did > 0)
+			l.last_work = now_ms();
 		if (o->once)
 			break;
-		/* Idle: sleep until a NOTIFY for our stages, the next
-		 * delayed task, the next rescue pass, or the idle exit. */
-		now = now_ms();
-		if (now - last_work >= o->idle_exit * 1000) {
-			log_ev(LOG_INFO, "idle_exit", "{sI}", "idle_s", o->idle_exit);
+		if (did == 0 && idle_wait(&r, &l) == -1)
 			break;
-		}
-		wait = last_rescue + RESCUE_EVERY_MS - now;
-		if (last_work + o->idle_exit * 1000 - now < wait)
-			wait = last_work + o->idle_exit * 1000 - now;
-		due = rq_next_due(r.c, stage_names, o->nstages, err, sizeof(err));
-		if (due < -1e8) {
-			if (db_trouble(&r, "next_due", err))
-				break;
-		} else if (due >= 0 && due * 1000 < wait)
-			wait = (long long)(due * 1000) + 1;
-		
-		if (wait > 0) {
-			n = wait_notify(&r, wait);
-			notified = n == 1;
-			if (n == -1) {
-				db_trouble(&r, "listen", PQerrorMessage(r.c));
-				if (!r.db_lost) {
-					/* not lost but unreadable: treat as
-					 * lost; exit and let cron restart */
-					log_ev(LOG_ERROR, "database_lost", "{ss}",
-					    "during", "listen");
-					r.db_lost = r.lost_logged = 1;
-				}
-				break;
-			}
-		}
 	}
 	if (r.db_lost && !r.lost_logged)
 		/* noticed inside a task (heartbeat, progress) */
@@ -508,7 +554,7 @@ runner_main(const struct runner_opts *o)
 	else if (runner_stopping)
 		log_ev(LOG_INFO, "stopped", "{ss}", "signal", "SIGTERM");
 	log_ev(rc == EXIT_OK ? LOG_INFO : LOG_ERROR, "runner_exit", "{sIsi}",
-	    "tasks", done, "code", rc);
+	    "tasks", l.done, "code", rc);
 out:
 	if (r.c != NULL)
 		PQfinish(r.c);	/* drops the runner lock and the slots */

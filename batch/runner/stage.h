@@ -72,6 +72,33 @@ struct stage {
 			    json_t *result);
 };
 
+/*
+ * The store, as a stage uses it (stage_io.c), with one failure policy: a
+ * store that is down or slow (STORE_AGAIN) is STAGE_TRANSIENT; a missing
+ * object, an invalid key and a store that refuses (STORE_NOTFOUND,
+ * STORE_ERR) are STAGE_PERMANENT.
+ */
+
+/* The stage rc for a store rc (STORE_OK is STAGE_OK). */
+enum stage_rc stage_store_rc(int store_rc);
+
+/* Store the local file PATH at KEY.  The stage rc; ERR on failure. */
+enum stage_rc stage_put(struct task_ctx *, const char *key, const char *path,
+	    const char *content_type, char *err, size_t errlen);
+
+/* A local path for store object KEY: the store's own file when it has a
+ * readable one (no copy), else a copy downloaded to the scratch directory
+ * as NAME.  STAGE_OK with *PATH allocated (caller frees), else the rc
+ * with *PATH NULL and ERR a sentence. */
+enum stage_rc stage_input(struct task_ctx *, const char *key, const char *name,
+	    char **path, char *err, size_t errlen);
+
+/* The JSON object stored at KEY (at most 64 MB), got as stage_input()
+ * gets it.  STAGE_OK with *OBJ a new reference, else the rc with *OBJ
+ * NULL and ERR; a file that is not a JSON object is STAGE_PERMANENT. */
+enum stage_rc stage_input_json(struct task_ctx *, const char *key,
+	    const char *name, json_t **obj, char *err, size_t errlen);
+
 /* The registry (stages.c). NULL when unknown, or test-only and
  * test stages are off. */
 const struct stage *stage_find(const char *name);

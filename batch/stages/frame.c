@@ -15,6 +15,7 @@
 #include "config.h"
 #include "media/crop.h"
 #include "db.h"
+#include "keys.h"
 #include "media/face_cv.h"
 #include "log.h"
 #include "media/probe.h"
@@ -276,7 +277,8 @@ store_path(struct task_ctx *ctx, json_t *c, size_t i, const struct range *r,
 	struct crop_path cp;
 	json_t *pj, *q;
 	char key[256], path[4096];
-	int aw, ah, st;
+	enum stage_rc rc;
+	int aw, ah;
 
 	crop_parse_aspect(json_string_value(json_object_get(c, "aspect")),
 	    &aw, &ah);
@@ -285,9 +287,9 @@ store_path(struct task_ctx *ctx, json_t *c, size_t i, const struct range *r,
 		return STAGE_PERMANENT;
 	*face_fallback = !cp.has_face;
 	pj = crop_path_json(&cp);
-	if (xsnprintf(key, sizeof(key), "jobs/%lld/crop/%lld.json",
-	    tk->job_id, (long long)json_integer_value(json_object_get(c,
-	    "id"))) != 0 || xsnprintf(path, sizeof(path), "%s/crop-%zu.json",
+	if (key_clip_crop(key, sizeof(key), tk->job_id, (long long)
+	    json_integer_value(json_object_get(c, "id"))) != 0 ||
+	    xsnprintf(path, sizeof(path), "%s/crop-%zu.json",
 	    ctx->scratch, i) != 0 || pj == NULL ||
 	    json_dump_file(pj, path, JSON_COMPACT | JSON_REAL_PRECISION(7)) != 0) {
 		seterr(err, errlen, "The crop path could not be written.");
@@ -296,10 +298,10 @@ store_path(struct task_ctx *ctx, json_t *c, size_t i, const struct range *r,
 		return STAGE_PERMANENT;
 	}
 	json_decref(pj);
-	if ((st = store_put(ctx->store, key, path, "application/json", err,
-	    errlen)) != STORE_OK) {
+	if ((rc = stage_put(ctx, key, path, "application/json", err,
+	    errlen)) != STAGE_OK) {
 		crop_path_free(&cp);
-		return st == STORE_AGAIN ? STAGE_TRANSIENT : STAGE_PERMANENT;
+		return rc;
 	}
 	q = json_pack("{sisisbsf}", "samples", (int)r->n, "face_samples",
 	    cp.face_samples, "centre_crop", *face_fallback,
@@ -328,7 +330,7 @@ frame_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 	struct face_det *fd = NULL;
 	struct media_in m;
 	char *src = NULL;
-	int transient, opened = 0, r;
+	int opened = 0, r;
 	enum stage_rc rc = STAGE_PERMANENT;
 
 	memset(ranges, 0, sizeof(ranges));
@@ -343,11 +345,10 @@ frame_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 	 * Without its model the detector cannot work: say so, and fail. */
 	if ((fd = face_det_open(cfg.face_model_dir, err, errlen)) == NULL)
 		return STAGE_PERMANENT;
-	if ((src = render_fetch(ctx->store, src_key, ctx->scratch, "source",
-	    &transient, err, errlen)) == NULL) {
-		rc = transient ? STAGE_TRANSIENT : STAGE_PERMANENT;
+	if ((rc = stage_input(ctx, src_key, "source", &src, err, errlen)) !=
+	    STAGE_OK)
 		goto out;
-	}
+	rc = STAGE_PERMANENT;
 	if (media_open(&m, src, probe_job_format(ctx->task->job), 0, 0,
 	    err, errlen) != 0)
 		goto out;

@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "keys.h"
 #include "log.h"
 #include "runner/stage.h"
 #include "store.h"
@@ -42,13 +43,6 @@ struct pub_obj {
 	int		 present;	/* published (or already there) */
 };
 
-/* A store rc as a stage rc. */
-static enum stage_rc
-stage_rc_of(int rc)
-{
-	return rc == STORE_AGAIN ? STAGE_TRANSIENT : STAGE_PERMANENT;
-}
-
 /* The render key for O: the task payload's (render's done() may name it),
  * else the contract's jobs/{job}/render/{clip}.EXT.  0, or -1 with ERR. */
 static int
@@ -56,11 +50,16 @@ pick_keys(const struct task *t, struct pub_obj *o, const char *payload_field,
     char *err, size_t errlen)
 {
 	const char *k = NULL;
-	char prefix[64];
+	char prefix[KEY_MAX];
 
 	if (t->payload != NULL)
 		k = json_string_value(json_object_get(t->payload, payload_field));
-	snprintf(prefix, sizeof(prefix), "jobs/%lld/", t->job_id);
+	if (key_job_prefix(prefix, sizeof(prefix), t->job_id) == -1 ||
+	    key_clip_public(o->dst, sizeof(o->dst), t->job_id, t->clip_id,
+	    o->ext) == -1) {
+		seterr(err, errlen, "the task names no job or clip");
+		return -1;
+	}
 	if (k != NULL) {
 		/* only this job's own artifacts may be moved */
 		if (!store_key_valid(k) || strncmp(k, prefix, strlen(prefix)) != 0 ||
@@ -70,10 +69,8 @@ pick_keys(const struct task *t, struct pub_obj *o, const char *payload_field,
 			return -1;
 		}
 	} else
-		snprintf(o->src, sizeof(o->src), "jobs/%lld/render/%lld.%s",
-		    t->job_id, t->clip_id, o->ext);
-	snprintf(o->dst, sizeof(o->dst), "clips/%lld/%lld.%s", t->job_id,
-	    t->clip_id, o->ext);
+		key_clip_render(o->src, sizeof(o->src), t->job_id, t->clip_id,
+		    o->ext);
 	return 0;
 }
 
@@ -143,7 +140,7 @@ publish_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 		return STAGE_CANCELLED;
 
 	if ((rc = move_in(ctx, &v, err, errlen)) != STORE_OK) {
-		src = stage_rc_of(rc);
+		src = stage_store_rc(rc);
 		goto fail;
 	}
 	if (task_progress(ctx, 60, "publishing the thumbnail"))
@@ -154,7 +151,7 @@ publish_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 		task_event(ctx, "fallback", "The clip was published without a "
 		    "thumbnail, because none was rendered.", NULL);
 	} else if (rc != STORE_OK) {
-		src = stage_rc_of(rc);
+		src = stage_store_rc(rc);
 		goto fail;
 	}
 

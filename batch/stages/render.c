@@ -14,6 +14,8 @@
 #include "media/captions.h"
 #include "config.h"
 #include "db.h"
+#include "jobspec.h"
+#include "keys.h"
 #include "log.h"
 #include "media/probe.h"
 #include "media/render.h"
@@ -39,11 +41,11 @@ make_captions(struct task_ctx *ctx, const char *tkey, double start,
 	    .height = h, .style = style, .font = cfg.caption_font };
 	struct cap_face *face = NULL;
 	char *path, *ass = NULL, err[256];
-	int transient, none = 0;
+	int none = 0;
 
 	why[0] = '\0';
-	if ((path = render_fetch(ctx->store, tkey, ctx->scratch,
-	    "transcript.json", &transient, err, sizeof(err))) == NULL) {
+	if (stage_input(ctx, tkey, "transcript.json", &path, err,
+	    sizeof(err)) != STAGE_OK) {
 		seterr(why, whylen, "%s", err);
 		return NULL;
 	}
@@ -69,22 +71,125 @@ make_captions(struct task_ctx *ctx, const char *tkey, double start,
 	return ass;
 }
 
+/* What one render task asks for: its payload and the job's options. */
+struct render_ask {
+	double		 start, end;
+	const char	*aspect, *crop_key, *tkey, *style;
+	int		 captions;	/* the task's and the job's both */
+	int		 out_w, out_h, aw, ah;
+	char		 tkey_def[KEY_MAX];
+};
+
+/* Read task TK into A.  0, or -1 with ERR (the task is not valid). */
+static int
+render_ask(const struct task *tk, struct render_ask *a, char *err,
+    size_t errlen)
+{
+	json_t *opts = json_object_get(tk->job, "options");
+	int job_caps = 1;
+
+	memset(a, 0, sizeof(*a));
+	a->aspect = "9:16";
+	a->captions = 1;
+	if (json_unpack(tk->payload, "{sFsFs?ss?ss?ss?b}", "start", &a->start,
+	    "end", &a->end, "aspect", &a->aspect, "crop_key", &a->crop_key,
+	    "transcript_key", &a->tkey, "captions", &a->captions) != 0 ||
+	    !(a->end > a->start && a->start >= 0)) {
+		seterr(err, errlen, "The render task lacks its clip's times.");
+		return -1;
+	}
+	json_unpack(opts, "{s?bs?s}", "captions", &job_caps, "caption_style",
+	    &a->style);
+	a->captions = a->captions && job_caps;
+	if (a->style == NULL || !captions_style_valid(a->style))
+		a->style = jobspec_field("caption_style")->def;
+	if (render_size(a->aspect, &a->out_w, &a->out_h) != 0 ||
+	    crop_parse_aspect(a->aspect, &a->aw, &a->ah) != 0) {
+		seterr(err, errlen, "Unknown aspect \"%s\".", a->aspect);
+		return -1;
+	}
+	if (a->tkey == NULL && key_job_transcript(a->tkey_def,
+	    sizeof(a->tkey_def), tk->job_id) == 0)
+		a->tkey = a->tkey_def;
+	return 0;
+}
+
+/* The clip's crop path into CP: 1, or 0 when there is none (the user is
+ * told the clip is centre-cropped). */
+static int
+render_crop(struct task_ctx *ctx, const struct render_ask *a,
+    struct crop_path *cp)
+{
+	char why[300];
+	json_t *cj = NULL;
+	int have = 0;
+
+	if (a->crop_key != NULL && stage_input_json(ctx, a->crop_key,
+	    "crop.json", &cj, why, sizeof(why)) == STAGE_OK &&
+	    crop_path_from_json(cj, cp, why, sizeof(why)) == 0)
+		have = 1;
+	json_decref(cj);
+	if (!have)
+		task_event(ctx, "fallback", "The framing for this clip was not "
+		    "available, so it is centre-cropped.", NULL);
+	return have;
+}
+
+/* Tell the user the clip goes without captions, because of WHY. */
+static void
+no_captions(struct task_ctx *ctx, const char *msg, const char *why)
+{
+	json_t *d = json_pack("{ss}", "error", why);
+
+	task_event(ctx, "fallback", msg, d);
+	json_decref(d);
+}
+
+/* Store the rendered MP4 and JPG at the clip's render keys; *RESULT gets
+ * what render_done() records. */
+static enum stage_rc
+render_store(struct task_ctx *ctx, const struct render_res *rs,
+    const char *mp4, const char *jpg, int captioned, json_t **result,
+    char *err, size_t errlen)
+{
+	const struct task *tk = ctx->task;
+	char vkey[KEY_MAX], tkey[KEY_MAX];
+	enum stage_rc rc;
+
+	if (key_clip_render(vkey, sizeof(vkey), tk->job_id, tk->clip_id,
+	    "mp4") != 0 || key_clip_render(tkey, sizeof(tkey), tk->job_id,
+	    tk->clip_id, "jpg") != 0) {
+		seterr(err, errlen, "The render task names no clip.");
+		return STAGE_PERMANENT;
+	}
+	if ((rc = stage_put(ctx, vkey, mp4, "video/mp4", err, errlen)) !=
+	    STAGE_OK ||
+	    (rc = stage_put(ctx, tkey, jpg, "image/jpeg", err, errlen)) !=
+	    STAGE_OK)
+		return rc;
+	*result = json_pack("{sssssisisfsIsb}", "video_key", vkey,
+	    "thumb_key", tkey, "width", rs->width, "height", rs->height,
+	    "duration", rs->duration, "frames", (json_int_t)rs->frames,
+	    "captions", captioned);
+	if (*result == NULL) {
+		seterr(err, errlen, "out of memory");
+		return STAGE_TRANSIENT;
+	}
+	return STAGE_OK;
+}
+
 static enum stage_rc
 render_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 {
 	const struct task *tk = ctx->task;
-	json_t *opts = json_object_get(tk->job, "options"), *cj = NULL;
-	const char *aspect = "9:16", *crop_key = NULL, *tkey = NULL;
-	const char *style = NULL, *src_key = NULL;
-	char *src = NULL, *ass = NULL, why[300], key[256], tkey_def[128];
-	char mp4[4096], jpg[4096];
+	char *src = NULL, *ass = NULL, why[300], mp4[4096], jpg[4096];
+	struct render_ask a;
 	struct crop_path cp;
 	struct render_req rq;
 	struct render_res rs;
-	double start = 0, end = 0;
-	int captions = 1, job_caps = 1, transient, have_cp = 0, aw, ah;
+	int have_cp;
 	enum render_rc rr;
-	enum stage_rc rc = STAGE_PERMANENT;
+	enum stage_rc rc;
 	long long t_ms = now_ms();
 
 	/* libx264 rounds its large buffers up to whole 2 MB pages and asks
@@ -94,50 +199,20 @@ render_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 	 * (isolated), so the setting is that child's alone. */
 	prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
 	memset(&cp, 0, sizeof(cp));
-	if (json_unpack(tk->payload, "{sFsFs?ss?ss?ss?b}", "start", &start,
-	    "end", &end, "aspect", &aspect, "crop_key", &crop_key,
-	    "transcript_key", &tkey, "captions", &captions) != 0 ||
-	    !(end > start && start >= 0)) {
-		seterr(err, errlen, "The render task lacks its clip's times.");
+	memset(&rq, 0, sizeof(rq));
+	if (render_ask(tk, &a, err, errlen) != 0)
 		return STAGE_PERMANENT;
-	}
-	json_unpack(opts, "{s?bs?s}", "captions", &job_caps, "caption_style",
-	    &style);
-	if (style == NULL || !captions_style_valid(style))
-		style = "classic";
-	src_key = json_string_value(json_object_get(tk->job, "source_key"));
-	if (render_size(aspect, &rq.out_w, &rq.out_h) != 0 ||
-	    crop_parse_aspect(aspect, &aw, &ah) != 0) {
-		seterr(err, errlen, "Unknown aspect \"%s\".", aspect);
-		return STAGE_PERMANENT;
-	}
-	if ((src = render_fetch(ctx->store, src_key, ctx->scratch, "source",
-	    &transient, err, errlen)) == NULL)
-		return transient ? STAGE_TRANSIENT : STAGE_PERMANENT;
-
-	if (crop_key != NULL) {
-		cj = render_fetch_json(ctx->store, crop_key, ctx->scratch,
-		    "crop.json", &transient, why, sizeof(why));
-		if (cj != NULL && crop_path_from_json(cj, &cp, why, sizeof(why)) == 0)
-			have_cp = 1;
-	}
-	if (!have_cp)
-		task_event(ctx, "fallback", "The framing for this clip was not "
-		    "available, so it is centre-cropped.", NULL);
-
-	if (captions && job_caps) {
-		if (tkey == NULL && xsnprintf(tkey_def, sizeof(tkey_def),
-		    "jobs/%lld/transcript.json", tk->job_id) == 0)
-			tkey = tkey_def;
-		ass = make_captions(ctx, tkey, start, end, rq.out_w, rq.out_h,
-		    style, have_cp ? &cp : NULL, why, sizeof(why));
-		if (ass == NULL && why[0] != '\0') {
-			json_t *d = json_pack("{ss}", "error", why);
-
-			task_event(ctx, "fallback", "Captions could not be made "
-			    "for this clip, so it is rendered without them.", d);
-			json_decref(d);
-		}
+	if ((rc = stage_input(ctx, json_string_value(json_object_get(tk->job,
+	    "source_key")), "source", &src, err, errlen)) != STAGE_OK)
+		return rc;
+	rc = STAGE_PERMANENT;
+	have_cp = render_crop(ctx, &a, &cp);
+	if (a.captions) {
+		ass = make_captions(ctx, a.tkey, a.start, a.end, a.out_w,
+		    a.out_h, a.style, have_cp ? &cp : NULL, why, sizeof(why));
+		if (ass == NULL && why[0] != '\0')
+			no_captions(ctx, "Captions could not be made for this "
+			    "clip, so it is rendered without them.", why);
 	}
 
 	if (xsnprintf(mp4, sizeof(mp4), "%s/clip.mp4", ctx->scratch) != 0 ||
@@ -147,11 +222,13 @@ render_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 	}
 	rq.src = src;
 	rq.src_format = probe_job_format(tk->job);
-	rq.start = start;
-	rq.end = end;
+	rq.start = a.start;
+	rq.end = a.end;
 	rq.crop = have_cp ? &cp : NULL;
-	rq.aspect_w = aw;
-	rq.aspect_h = ah;
+	rq.out_w = a.out_w;
+	rq.out_h = a.out_h;
+	rq.aspect_w = a.aw;
+	rq.aspect_h = a.ah;
 	rq.ass = ass;
 	rq.preset = cfg.x264_preset;
 	rq.crf = (int)cfg.x264_crf;
@@ -171,42 +248,17 @@ render_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 	}
 	if (rr != RENDER_OK)
 		goto out;
-	if (rs.captions_failed) {
-		json_t *d = json_pack("{ss}", "error", rs.captions_err);
-
-		task_event(ctx, "fallback", "Captions could not be drawn for "
-		    "this clip, so it is rendered without them.", d);
-		json_decref(d);
-	}
-	if (xsnprintf(key, sizeof(key), "jobs/%lld/render/%lld.mp4",
-	    tk->job_id, tk->clip_id) != 0)
+	if (rs.captions_failed)
+		no_captions(ctx, "Captions could not be drawn for this clip, so "
+		    "it is rendered without them.", rs.captions_err);
+	if ((rc = render_store(ctx, &rs, mp4, jpg, ass != NULL &&
+	    !rs.captions_failed, result, err, errlen)) != STAGE_OK)
 		goto out;
-	if ((transient = store_put(ctx->store, key, mp4, "video/mp4", err,
-	    errlen)) != STORE_OK) {
-		rc = transient == STORE_AGAIN ? STAGE_TRANSIENT : STAGE_PERMANENT;
-		goto out;
-	}
-	*result = json_pack("{sssisisfsIsb}", "video_key", key,
-	    "width", rs.width, "height", rs.height, "duration", rs.duration,
-	    "frames", (json_int_t)rs.frames,
-	    "captions", ass != NULL && !rs.captions_failed);
-	xsnprintf(key, sizeof(key), "jobs/%lld/render/%lld.jpg", tk->job_id,
-	    tk->clip_id);
-	if ((transient = store_put(ctx->store, key, jpg, "image/jpeg", err,
-	    errlen)) != STORE_OK) {
-		json_decref(*result);
-		*result = NULL;
-		rc = transient == STORE_AGAIN ? STAGE_TRANSIENT : STAGE_PERMANENT;
-		goto out;
-	}
-	json_object_set_new(*result, "thumb_key", json_string(key));
 	log_ev(LOG_INFO, "render_done", "{sIsIsfsIsI}", "job", tk->job_id,
 	    "clip", tk->clip_id, "duration", rs.duration, "frames",
 	    (json_int_t)rs.frames, "ms", now_ms() - t_ms);
-	rc = STAGE_OK;
 out:
 	crop_path_free(&cp);
-	json_decref(cj);
 	free(ass);
 	free(src);
 	return rc;

@@ -161,39 +161,33 @@ status_error(long st, char *err, size_t errlen)
 	return FETCH_PERMANENT;
 }
 
-enum fetch_rc
-fetch_curl(struct task_ctx *ctx, const char *url, const char *path,
-    int allow_page, char *ctype, size_t ctypelen, char *err, size_t errlen)
+/* URL is an http or https URL: FETCH_OK, or FETCH_PERMANENT with ERR. */
+static enum fetch_rc
+check_scheme(const char *url, char *err, size_t errlen)
 {
-	struct dl d;
-	CURLU *u = NULL;
-	CURL *c = NULL;
-	CURLcode cc;
-	char *scheme = NULL, ebuf[CURL_ERROR_SIZE] = "";
-	enum fetch_rc rc = FETCH_TRANSIENT;
+	CURLU *u;
+	char *scheme = NULL;
+	enum fetch_rc rc = FETCH_PERMANENT;
 
-	memset(&d, 0, sizeof(d));
-	d.ctx = ctx;
-	d.path = path;
-	d.allow_page = allow_page;
-	d.max = (curl_off_t)cfg.max_download_mb * 1024 * 1024;
 	if ((u = curl_url()) == NULL || curl_url_set(u, CURLUPART_URL, url, 0) !=
 	    CURLUE_OK || curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) !=
-	    CURLUE_OK) {
+	    CURLUE_OK)
 		seterr(err, errlen, "The address is not a valid URL.");
-		rc = FETCH_PERMANENT;
-		goto out;
-	}
-	if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
+	else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
 		seterr(err, errlen, "Only http and https addresses can be "
 		    "fetched, not %s.", scheme);
-		rc = FETCH_PERMANENT;
-		goto out;
-	}
-	if ((c = d.curl = curl_easy_init()) == NULL) {
-		seterr(err, errlen, "out of memory");
-		goto out;
-	}
+	else
+		rc = FETCH_OK;
+	curl_free(scheme);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/* The handle's options for a download of URL into D; curl's own words on
+ * failure go to EBUF. */
+static void
+setup(CURL *c, struct dl *d, const char *url, char *ebuf)
+{
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -202,13 +196,13 @@ fetch_curl(struct task_ctx *ctx, const char *url, const char *path,
 	/* No proxy from the environment: the policy must see the real peer. */
 	curl_easy_setopt(c, CURLOPT_PROXY, "");
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &d);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, d);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &d);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, d);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &d);
-	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, d.max);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, d);
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, d->max);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)cfg.fetch_timeout);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
 	/* A stalled server (under 1 byte/s for a minute) is a failure. */
@@ -217,6 +211,122 @@ fetch_curl(struct task_ctx *ctx, const char *url, const char *path,
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "clipmill/1 (+libcurl)");
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+}
+
+/* A transfer that failed with curl code CC (not a status, not ours). */
+static enum fetch_rc
+code_error(CURLcode cc, const char *ebuf, char *err, size_t errlen)
+{
+	switch (cc) {
+	case CURLE_TOO_MANY_REDIRECTS:
+		seterr(err, errlen, "The address redirects too many times "
+		    "(more than %lld).", cfg.max_redirects);
+		return FETCH_PERMANENT;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		seterr(err, errlen, "The address redirects to something "
+		    "other than http or https.");
+		return FETCH_PERMANENT;
+	case CURLE_COULDNT_RESOLVE_HOST:
+		seterr(err, errlen, "The host name in the address could "
+		    "not be found.");
+		return FETCH_TRANSIENT;
+	case CURLE_OPERATION_TIMEDOUT:
+		seterr(err, errlen, "The download took too long "
+		    "(limit %lld s) or stalled.", cfg.fetch_timeout);
+		return FETCH_TRANSIENT;
+	case CURLE_PEER_FAILED_VERIFICATION:
+		seterr(err, errlen, "The site's TLS certificate could not "
+		    "be verified.");
+		return FETCH_PERMANENT;
+	default:
+		seterr(err, errlen, "The download failed: %s.",
+		    *ebuf ? ebuf : curl_easy_strerror(cc));
+		return FETCH_TRANSIENT;
+	}
+}
+
+/* The verdict on a finished transfer D (curl code CC) into PATH. */
+static enum fetch_rc
+verdict(const struct dl *d, CURLcode cc, const char *ebuf, const char *path,
+    char *err, size_t errlen)
+{
+	enum fetch_rc rc;
+
+	/* A name may resolve to several addresses: a refused one only
+	 * matters when no other one could be reached. */
+	if (d->blocked && cc == CURLE_COULDNT_CONNECT) {
+		seterr(err, errlen, "The address %s is on a private or local "
+		    "network; fetching from it is not allowed.", d->blocked_addr);
+		return FETCH_PERMANENT;
+	}
+	if (d->cancelled) {
+		seterr(err, errlen, "The download was cancelled.");
+		return FETCH_CANCELLED;
+	}
+	if (d->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
+		seterr(err, errlen, "The file is too large: the limit is %lld MB.",
+		    cfg.max_download_mb);
+		return FETCH_PERMANENT;
+	}
+	if (d->not_media) {
+		seterr(err, errlen, "The address is a web page (%s), not a "
+		    "media file.", d->ctype);
+		return FETCH_NOT_MEDIA;
+	}
+	if (cc == CURLE_OK && d->status == 0) {
+		seterr(err, errlen, "The server sent no answer.");
+		return FETCH_TRANSIENT;
+	}
+	if (d->status != 0 && (d->status < 200 || d->status > 299) &&
+	    (cc == CURLE_OK || cc == CURLE_WRITE_ERROR)) {
+		rc = status_error(d->status, err, errlen);
+		return d->allow_page && d->status != 429 && d->status < 500 ?
+		    FETCH_NOT_MEDIA : rc;
+	}
+	if (d->write_err) {
+		seterr(err, errlen, "cannot write the download: %s",
+		    strerror(d->write_err));
+		return FETCH_TRANSIENT;
+	}
+	if (cc != CURLE_OK)
+		return code_error(cc, ebuf, err, errlen);
+	if (!d->decided) {	/* an empty body: the probe says so */
+		FILE *f = fopen(path, "wbx");
+
+		if (f == NULL || fclose(f) != 0) {
+			seterr(err, errlen, "cannot write the download: %s",
+			    strerror(errno));
+			return FETCH_TRANSIENT;
+		}
+	}
+	return FETCH_OK;
+}
+
+enum fetch_rc
+fetch_curl(struct task_ctx *ctx, const char *url, const char *path,
+    int allow_page, char *ctype, size_t ctypelen, char *err, size_t errlen)
+{
+	struct dl d;
+	CURL *c;
+	CURLcode cc;
+	char ebuf[CURL_ERROR_SIZE] = "";
+	enum fetch_rc rc;
+
+	memset(&d, 0, sizeof(d));
+	d.ctx = ctx;
+	d.path = path;
+	d.allow_page = allow_page;
+	d.max = (curl_off_t)cfg.max_download_mb * 1024 * 1024;
+	if ((rc = check_scheme(url, err, errlen)) != FETCH_OK) {
+		unlink(path);
+		return rc;
+	}
+	if ((c = d.curl = curl_easy_init()) == NULL) {
+		seterr(err, errlen, "out of memory");
+		unlink(path);
+		return FETCH_TRANSIENT;
+	}
+	setup(c, &d, url, ebuf);
 	cc = curl_easy_perform(c);
 	if (d.fp != NULL && fclose(d.fp) != 0 && cc == CURLE_OK)
 		d.write_err = errno;
@@ -225,86 +335,12 @@ fetch_curl(struct task_ctx *ctx, const char *url, const char *path,
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &d.status);
 	if (ctype != NULL)
 		snprintf(ctype, ctypelen, "%s", d.ctype);
-	/* A name may resolve to several addresses: a refused one only
-	 * matters when no other one could be reached. */
-	if (d.blocked && cc == CURLE_COULDNT_CONNECT) {
-		seterr(err, errlen, "The address %s is on a private or local "
-		    "network; fetching from it is not allowed.", d.blocked_addr);
-		rc = FETCH_PERMANENT;
-	} else if (d.cancelled) {
-		seterr(err, errlen, "The download was cancelled.");
-		rc = FETCH_CANCELLED;
-	} else if (d.too_big || cc == CURLE_FILESIZE_EXCEEDED) {
-		seterr(err, errlen, "The file is too large: the limit is %lld MB.",
-		    cfg.max_download_mb);
-		rc = FETCH_PERMANENT;
-	} else if (d.not_media) {
-		seterr(err, errlen, "The address is a web page (%s), not a "
-		    "media file.", d.ctype);
-		rc = FETCH_NOT_MEDIA;
-	} else if (cc == CURLE_OK && d.status == 0) {
-		seterr(err, errlen, "The server sent no answer.");
-	} else if (d.status != 0 && (d.status < 200 || d.status > 299) &&
-	    (cc == CURLE_OK || cc == CURLE_WRITE_ERROR)) {
-		rc = allow_page && d.status != 429 && d.status < 500 ?
-		    FETCH_NOT_MEDIA : status_error(d.status, err, errlen);
-		if (rc == FETCH_NOT_MEDIA)
-			status_error(d.status, err, errlen);
-	} else if (d.write_err) {
-		seterr(err, errlen, "cannot write the download: %s",
-		    strerror(d.write_err));
-	} else if (cc == CURLE_OK) {
-		if (!d.decided) {	/* an empty body: the probe says so */
-			FILE *f = fopen(path, "wbx");
-			if (f == NULL || fclose(f) != 0) {
-				seterr(err, errlen, "cannot write the download: "
-				    "%s", strerror(errno));
-				goto out;
-			}
-		}
-		rc = FETCH_OK;
-	} else {
-		switch (cc) {
-		case CURLE_TOO_MANY_REDIRECTS:
-			seterr(err, errlen, "The address redirects too many times "
-			    "(more than %lld).", cfg.max_redirects);
-			rc = FETCH_PERMANENT;
-			break;
-		case CURLE_UNSUPPORTED_PROTOCOL:
-			seterr(err, errlen, "The address redirects to something "
-			    "other than http or https.");
-			rc = FETCH_PERMANENT;
-			break;
-		case CURLE_COULDNT_RESOLVE_HOST:
-			seterr(err, errlen, "The host name in the address could "
-			    "not be found.");
-			break;
-		case CURLE_OPERATION_TIMEDOUT:
-			seterr(err, errlen, "The download took too long "
-			    "(limit %lld s) or stalled.", cfg.fetch_timeout);
-			break;
-		case CURLE_PEER_FAILED_VERIFICATION:
-			seterr(err, errlen, "The site's TLS certificate could not "
-			    "be verified.");
-			rc = FETCH_PERMANENT;
-			break;
-		default:
-			seterr(err, errlen, "The download failed: %s.",
-			    *ebuf ? ebuf : curl_easy_strerror(cc));
-			break;
-		}
-	}
+	rc = verdict(&d, cc, ebuf, path, err, errlen);
 	log_ev(rc == FETCH_OK ? LOG_INFO : LOG_WARN, "fetch_curl",
 	    "{sssIsisi}", "url", url, "bytes", (json_int_t)d.got,
 	    "status", (int)d.status, "rc", (int)rc);
-out:
-	if (d.fp != NULL)
-		fclose(d.fp);
 	if (rc != FETCH_OK)
 		unlink(path);
-	curl_free(scheme);
-	curl_url_cleanup(u);
-	if (c != NULL)
-		curl_easy_cleanup(c);
+	curl_easy_cleanup(c);
 	return rc;
 }

@@ -23,6 +23,7 @@
 #include "config.h"
 #include "db.h"
 #include "fetch.h"
+#include "keys.h"
 #include "log.h"
 #include "mediatype.h"
 #include "media/probe.h"
@@ -70,38 +71,27 @@ fetch_url(struct task_ctx *ctx, const char *url, const char *dir, char *path,
 	return from_fetch_rc(r);
 }
 
-/* The upload's local path: the store's own file when it has one, else a
- * copy in DIR. */
+/* The upload's local path (stage_input): the store's own file when it
+ * has one, else a copy in the scratch directory. */
 static enum stage_rc
-fetch_upload(struct task_ctx *ctx, const char *key, const char *dir,
-    char *path, size_t pathlen, char *err, size_t errlen)
+fetch_upload(struct task_ctx *ctx, const char *key, char *path,
+    size_t pathlen, char *err, size_t errlen)
 {
-	char *lp;
-	int r;
+	enum stage_rc rc;
+	char *p;
 
 	if (key == NULL || !store_key_valid(key)) {
 		seterr(err, errlen, "The job has no uploaded file.");
 		return STAGE_PERMANENT;
 	}
-	if ((lp = store_local_path(ctx->store, key)) != NULL) {
-		struct stat sb;
-		int ok = stat(lp, &sb) == 0 && S_ISREG(sb.st_mode) &&
-		    xsnprintf(path, pathlen, "%s", lp) == 0;
-		free(lp);
-		if (ok)
-			return STAGE_OK;
-	}
-	if (xsnprintf(path, pathlen, "%s/upload", dir) == -1) {
+	if ((rc = stage_input(ctx, key, "upload", &p, err, errlen)) != STAGE_OK)
+		return rc;
+	if (xsnprintf(path, pathlen, "%s", p) == -1) {
 		seterr(err, errlen, "scratch path too long");
-		return STAGE_TRANSIENT;
+		rc = STAGE_TRANSIENT;
 	}
-	r = store_get(ctx->store, key, path, err, errlen);
-	if (r == STORE_NOTFOUND) {
-		seterr(err, errlen, "The uploaded file is missing from the "
-		    "store.");
-		return STAGE_PERMANENT;
-	}
-	return r == STORE_OK ? STAGE_OK : STAGE_TRANSIENT;
+	free(p);
+	return rc;
 }
 
 static enum stage_rc
@@ -114,7 +104,6 @@ fetch_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 	json_int_t id;
 	enum stage_rc rc;
 	enum probe_rc pr;
-	int sr;
 
 	id = json_integer_value(json_object_get(job, "id"));
 	kind = json_string_value(json_object_get(job, "source_kind"));
@@ -138,7 +127,7 @@ fetch_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 		rc = fetch_url(ctx, url, dir, path, sizeof(path), err, errlen);
 	} else if (strcmp(kind, "upload") == 0) {
 		rc = fetch_upload(ctx, json_string_value(json_object_get(job,
-		    "source_key")), dir, path, sizeof(path), err, errlen);
+		    "source_key")), path, sizeof(path), err, errlen);
 	} else {
 		seterr(err, errlen, "Unknown source kind \"%s\".", kind);
 		return STAGE_PERMANENT;
@@ -156,16 +145,15 @@ fetch_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 		return pr == PROBE_REJECT ? STAGE_PERMANENT : STAGE_TRANSIENT;
 	}
 	ext = json_string_value(json_object_get(probe, "ext"));
-	if (xsnprintf(key, sizeof(key), "jobs/%lld/source.%s", (long long)id,
-	    ext) == -1) {
+	if (key_job_source(key, sizeof(key), (long long)id, ext) == -1) {
 		json_decref(probe);
 		seterr(err, errlen, "key too long");
 		return STAGE_TRANSIENT;
 	}
-	sr = store_put(ctx->store, key, path, mediatype_mime(ext), err, errlen);
-	if (sr != STORE_OK) {
+	rc = stage_put(ctx, key, path, mediatype_mime(ext), err, errlen);
+	if (rc != STAGE_OK) {
 		json_decref(probe);
-		return STAGE_TRANSIENT;
+		return rc;
 	}
 	*result = json_pack("{ssso}", "source_key", key, "probe", probe);
 	if (*result == NULL) {

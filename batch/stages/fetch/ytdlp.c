@@ -234,74 +234,278 @@ out:
 	return rc;
 }
 
+/* yt-dlp's argument vector: room for every option we give it and a
+ * NULL.  ytdlp_arg() refuses past it, and one check at the end (the
+ * vector's n is then YTDLP_ARGC + 1) catches any refusal. */
+#define YTDLP_ARGC	39
+
+struct ytdlp_argv {
+	const char	*v[YTDLP_ARGC + 1];
+	size_t		 n;
+	char		 maxfs[32], outtpl[4096], cookies[4096];
+};
+
+static void
+ytdlp_arg(struct ytdlp_argv *a, const char *s)
+{
+	if (a->n < YTDLP_ARGC)
+		a->v[a->n++] = s;
+	else
+		a->n = YTDLP_ARGC + 1;	/* sticky: too many */
+}
+
+/* yt-dlp's arguments for URL, downloading into DIR.  FETCH_OK, or the rc
+ * with ERR. */
+static enum fetch_rc
+ytdlp_argv(struct ytdlp_argv *a, const char *url, const char *dir,
+    char *err, size_t errlen)
+{
+	a->n = 0;
+	snprintf(a->maxfs, sizeof(a->maxfs), "%lldM", cfg.max_download_mb);
+	if (xsnprintf(a->outtpl, sizeof(a->outtpl), "%s/source.%%(ext)s",
+	    dir) == -1) {
+		seterr(err, errlen, "scratch path too long");
+		return FETCH_TRANSIENT;
+	}
+	ytdlp_arg(a, cfg.ytdlp_path);
+	ytdlp_arg(a, "--ignore-config");
+	/* The proxy's URL (with its token) comes on stdin, which only we
+	 * can read, not on the command line, which every local user can. */
+	ytdlp_arg(a, "--config-locations");
+	ytdlp_arg(a, "-");
+	ytdlp_arg(a, "--no-playlist");
+	ytdlp_arg(a, "--no-cache-dir");
+	ytdlp_arg(a, "--no-mtime");
+	ytdlp_arg(a, "--no-colors");
+	ytdlp_arg(a, "--newline");
+	ytdlp_arg(a, "--no-warnings");
+	ytdlp_arg(a, "--socket-timeout");
+	ytdlp_arg(a, "30");
+	/* MP4 at 1080p or below, merged from the best parts when the site
+	 * serves them apart, else whatever is best at that height; only
+	 * formats fetched over HTTP (HTTP_ONLY). */
+	ytdlp_arg(a, "-f");
+	ytdlp_arg(a, "bv*" HTTP_ONLY "[height<=1080][ext=mp4]+ba" HTTP_ONLY
+	    "[ext=m4a]/b" HTTP_ONLY "[height<=1080][ext=mp4]/bv*" HTTP_ONLY
+	    "[height<=1080]+ba" HTTP_ONLY "/b" HTTP_ONLY "[height<=1080]/b"
+	    HTTP_ONLY);
+	ytdlp_arg(a, "--merge-output-format");
+	ytdlp_arg(a, "mp4");
+	ytdlp_arg(a, "--max-filesize");
+	ytdlp_arg(a, a->maxfs);
+	ytdlp_arg(a, "--progress");
+	ytdlp_arg(a, "--progress-template");
+	ytdlp_arg(a, "download:clipmill-progress "
+	    "%(progress.downloaded_bytes)s %(progress.total_bytes)s "
+	    "%(progress.total_bytes_estimate)s");
+	ytdlp_arg(a, "-o");
+	ytdlp_arg(a, a->outtpl);
+	if (cfg.ytdlp_cookies[0] != '\0') {
+		if (copy_cookies(dir, a->cookies, sizeof(a->cookies), err,
+		    errlen) == -1)
+			return FETCH_PERMANENT;
+		ytdlp_arg(a, "--cookies");
+		ytdlp_arg(a, a->cookies);
+	}
+	ytdlp_arg(a, "--");
+	ytdlp_arg(a, url);
+	if (a->n > YTDLP_ARGC) {
+		seterr(err, errlen, "too many arguments for yt-dlp");
+		return FETCH_TRANSIENT;
+	}
+	a->v[a->n] = NULL;
+	return FETCH_OK;
+}
+
+/* Start yt-dlp with argument vector ARGV in DIR, its own process group,
+ * the download size capped by the kernel too: its options come from
+ * CFGFD, its output goes to OUTFD.  The pid, or -1 with errno. */
+static pid_t
+ytdlp_spawn(const char *const *argv, const char *dir, const char *home,
+    int cfgfd, int outfd)
+{
+	char e_path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
+	char e_lang[] = "LANG=C.UTF-8", e_pyio[] = "PYTHONIOENCODING=utf-8";
+	char *envp[] = { e_path, (char *)home, e_lang, e_pyio, NULL };
+	struct rlimit rl;
+	pid_t pid;
+
+	if ((pid = fork()) != 0) {
+		if (pid > 0)
+			setpgid(pid, pid);
+		return pid;
+	}
+	/* Its own group, killable as one; the size cap enforced by the
+	 * kernel too, in case the site hid the size. */
+	setpgid(0, 0);
+	rl.rlim_cur = rl.rlim_max = (rlim_t)(cfg.max_download_mb + 64) *
+	    1024 * 1024;
+	setrlimit(RLIMIT_FSIZE, &rl);
+	signal(SIGXFSZ, SIG_DFL);
+	if (dup2(cfgfd, 0) == -1 || dup2(outfd, 1) == -1 ||
+	    dup2(outfd, 2) == -1 || chdir(dir) == -1)
+		_exit(126);
+	execve(cfg.ytdlp_path, (char *const *)argv, envp);
+	_exit(127);
+}
+
+/* What yt-dlp said while it ran. */
+struct ytdlp_out {
+	char	lasterr[1024];	/* its last "ERROR:" (or size) line */
+	char	tail[1024];	/* its last line */
+	int	pct;		/* the download's last percentage */
+	int	cancelled, timedout;
+};
+
+/* Take one line of yt-dlp's output into O.  1 when it was a progress
+ * line (O->pct is new), else 0. */
+static int
+ytdlp_line(struct ytdlp_out *o, const char *line)
+{
+	int pct;
+
+	if ((pct = fetch_ytdlp_progress(line)) >= 0) {
+		o->pct = pct;
+		return 1;
+	}
+	/* yt-dlp's note on reading our options: not news. */
+	if (strncmp(line, "Reading options from STDIN", 26) == 0)
+		return 0;
+	if (strncmp(line, "ERROR:", 6) == 0 ||
+	    strstr(line, "max-filesize") != NULL)
+		snprintf(o->lasterr, sizeof(o->lasterr), "%.1000s", line);
+	if (line[0] != '\0')
+		snprintf(o->tail, sizeof(o->tail), "%.1000s", line);
+	return 0;
+}
+
+/* Read yt-dlp's output from FD line by line until it closes the pipe, the
+ * task is cancelled or DEADLINE passes; poll at least once a second so a
+ * cancel is seen while it is quiet. */
+static void
+ytdlp_read(struct task_ctx *ctx, int fd, long long deadline,
+    struct ytdlp_out *o)
+{
+	char line[2048];
+	struct buf acc;
+
+	buf_init(&acc, 65536);
+	while (!o->cancelled) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		char rb[4096], *nl;
+		ssize_t r;
+		int pr = poll(&p, 1, 1000);
+
+		if (task_progress(ctx, o->pct, "downloading") != 0) {
+			o->cancelled = 1;
+			break;
+		}
+		if (now_ms() > deadline) {
+			o->timedout = 1;
+			break;
+		}
+		if (pr <= 0)
+			continue;
+		r = read(fd, rb, sizeof(rb));
+		if (r == 0 || (r < 0 && errno != EINTR))
+			break;
+		if (r < 0)
+			continue;
+		if (buf_add(&acc, rb, (size_t)r) == -1)
+			buf_reset(&acc);	/* a runaway line: drop it */
+		while (!o->cancelled && acc.len > 0 &&
+		    (nl = memchr(acc.data, '\n', acc.len)) != NULL) {
+			size_t ll = (size_t)(nl - acc.data);
+			size_t cp = ll < sizeof(line) - 1 ? ll : sizeof(line) - 1;
+
+			memcpy(line, acc.data, cp);
+			line[cp] = '\0';
+			if (cp > 0 && line[cp - 1] == '\r')
+				line[cp - 1] = '\0';
+			memmove(acc.data, nl + 1, acc.len - ll - 1);
+			acc.len -= ll + 1;
+			if (ytdlp_line(o, line) && task_progress(ctx, o->pct,
+			    "downloading: %d%%", o->pct) != 0)
+				o->cancelled = 1;
+		}
+	}
+	buf_free(&acc);
+}
+
+/* The verdict on a finished yt-dlp (wait STATUS, its output O, the
+ * proxy's last REFUSAL): the rc, ERR for the user; PATH gets the
+ * download on FETCH_OK. */
+static enum fetch_rc
+ytdlp_verdict(int status, const struct ytdlp_out *o, const char *refusal,
+    const char *dir, char *path, size_t pathlen, char *err, size_t errlen)
+{
+	const char *words = o->lasterr[0] ? o->lasterr : o->tail, *sentence;
+	char named[640];
+	enum fetch_rc rc;
+
+	if (o->cancelled) {
+		seterr(err, errlen, "The download was cancelled.");
+		return FETCH_CANCELLED;
+	}
+	if (o->timedout) {
+		seterr(err, errlen, "The download took longer than the limit "
+		    "of %lld s.", cfg.fetch_timeout);
+		return FETCH_TRANSIENT;
+	}
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXFSZ) {
+		seterr(err, errlen, "The video is too large: the limit is "
+		    "%lld MB.", cfg.max_download_mb);
+		return FETCH_PERMANENT;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+		seterr(err, errlen, "The downloader %s could not be started.",
+		    cfg.ytdlp_path);
+		return FETCH_TRANSIENT;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+	    o->lasterr[0] == '\0' && find_output(dir, path, pathlen))
+		return FETCH_OK;
+	rc = fetch_ytdlp_classify(words, &sentence);
+	if (refusal[0] != '\0' && strstr(words, "Refused by clipmill") != NULL &&
+	    xsnprintf(named, sizeof(named), "The video's address is not "
+	    "allowed: %s.", refusal) == 0)
+		sentence = named;
+	if (o->lasterr[0] == '\0' && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0) {
+		sentence = "The downloader (yt-dlp) finished without a video "
+		    "file.";
+		rc = FETCH_PERMANENT;
+	}
+	/* Its own words go into the error, so the user and the operator see
+	 * exactly what the site said. */
+	seterr(err, errlen, "%s yt-dlp said: \"%s\"", sentence, words);
+	return rc;
+}
+
 enum fetch_rc
 fetch_ytdlp(struct task_ctx *ctx, const char *url, const char *dir, char *path,
     size_t pathlen, char *err, size_t errlen)
 {
-	char maxfs[32], outtpl[4096], cookies[4096], home[4200], line[2048];
-	char lasterr[1024] = "", tail[1024] = "", refusal[512] = "";
-	char proxyopt[256];
-	const char *argv[40], *sentence;
-	char e_path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
-	char e_lang[] = "LANG=C.UTF-8", e_pyio[] = "PYTHONIOENCODING=utf-8";
-	char *envp[] = { e_path, home, e_lang, e_pyio, NULL };
-	struct buf acc;
+	char home[4200], refusal[512] = "", proxyopt[256];
+	struct ytdlp_argv *a;
+	struct ytdlp_out o;
 	struct fetch_proxy *px = NULL;
-	int pfd[2] = { -1, -1 }, status = 0, n = 0, killed = 0, cancelled = 0;
-	int timedout = 0, pct, lastpct = 0, cfgfd[2] = { -1, -1 }, exited = 0;
-	long long deadline;
+	int pfd[2] = { -1, -1 }, cfgfd[2] = { -1, -1 }, status = 0;
 	pid_t pid = -1;
 	enum fetch_rc rc = FETCH_TRANSIENT;
 
-	buf_init(&acc, 65536);
-	snprintf(maxfs, sizeof(maxfs), "%lldM", cfg.max_download_mb);
-	if (xsnprintf(outtpl, sizeof(outtpl), "%s/source.%%(ext)s", dir) == -1 ||
-	    xsnprintf(home, sizeof(home), "HOME=%s", dir) == -1) {
-		seterr(err, errlen, "scratch path too long");
+	memset(&o, 0, sizeof(o));
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		seterr(err, errlen, "out of memory");
 		return FETCH_TRANSIENT;
 	}
-	argv[n++] = cfg.ytdlp_path;
-	argv[n++] = "--ignore-config";
-	/* The proxy's URL (with its token) comes on stdin, which only we
-	 * can read, not on the command line, which every local user can. */
-	argv[n++] = "--config-locations";
-	argv[n++] = "-";
-	argv[n++] = "--no-playlist";
-	argv[n++] = "--no-cache-dir";
-	argv[n++] = "--no-mtime";
-	argv[n++] = "--no-colors";
-	argv[n++] = "--newline";
-	argv[n++] = "--no-warnings";
-	argv[n++] = "--socket-timeout";
-	argv[n++] = "30";
-	/* MP4 at 1080p or below, merged from the best parts when the site
-	 * serves them apart, else whatever is best at that height; only
-	 * formats fetched over HTTP (HTTP_ONLY). */
-	argv[n++] = "-f";
-	argv[n++] = "bv*" HTTP_ONLY "[height<=1080][ext=mp4]+ba" HTTP_ONLY
-	    "[ext=m4a]/b" HTTP_ONLY "[height<=1080][ext=mp4]/bv*" HTTP_ONLY
-	    "[height<=1080]+ba" HTTP_ONLY "/b" HTTP_ONLY "[height<=1080]/b"
-	    HTTP_ONLY;
-	argv[n++] = "--merge-output-format";
-	argv[n++] = "mp4";
-	argv[n++] = "--max-filesize";
-	argv[n++] = maxfs;
-	argv[n++] = "--progress";
-	argv[n++] = "--progress-template";
-	argv[n++] = "download:clipmill-progress %(progress.downloaded_bytes)s "
-	    "%(progress.total_bytes)s %(progress.total_bytes_estimate)s";
-	argv[n++] = "-o";
-	argv[n++] = outtpl;
-	if (cfg.ytdlp_cookies[0] != '\0') {
-		if (copy_cookies(dir, cookies, sizeof(cookies), err, errlen) == -1)
-			return FETCH_PERMANENT;
-		argv[n++] = "--cookies";
-		argv[n++] = cookies;
+	if (xsnprintf(home, sizeof(home), "HOME=%s", dir) == -1) {
+		seterr(err, errlen, "scratch path too long");
+		goto out;
 	}
-	argv[n++] = "--";
-	argv[n++] = url;
-	argv[n] = NULL;
-
+	if ((rc = ytdlp_argv(a, url, dir, err, errlen)) != FETCH_OK)
+		goto out;
+	rc = FETCH_TRANSIENT;
 	if ((px = fetch_proxy_start(url_port(url), err, errlen)) == NULL)
 		goto out;
 	if (xsnprintf(proxyopt, sizeof(proxyopt), "--proxy %s\n",
@@ -318,143 +522,31 @@ fetch_ytdlp(struct task_ctx *ctx, const char *url, const char *dir, char *path,
 	}
 	close(cfgfd[1]);
 	cfgfd[1] = -1;
-	if ((pid = fork()) == -1) {
+	if ((pid = ytdlp_spawn(a->v, dir, home, cfgfd[0], pfd[1])) == -1) {
 		seterr(err, errlen, "cannot start yt-dlp: %s", strerror(errno));
 		goto out;
 	}
-	if (pid == 0) {
-		struct rlimit rl;
-		/* Its own group, killable as one; the size cap enforced by
-		 * the kernel too, in case the site hid the size. */
-		setpgid(0, 0);
-		rl.rlim_cur = rl.rlim_max = (rlim_t)(cfg.max_download_mb + 64) *
-		    1024 * 1024;
-		setrlimit(RLIMIT_FSIZE, &rl);
-		signal(SIGXFSZ, SIG_DFL);
-		if (dup2(cfgfd[0], 0) == -1 || dup2(pfd[1], 1) == -1 ||
-		    dup2(pfd[1], 2) == -1 || chdir(dir) == -1)
-			_exit(126);
-		execve(cfg.ytdlp_path, (char *const *)argv, envp);
-		_exit(127);
-	}
-	setpgid(pid, pid);
 	close(pfd[1]);
 	pfd[1] = -1;
-	deadline = now_ms() + cfg.fetch_timeout * 1000;
 	log_ev(LOG_INFO, "ytdlp_start", "{siss}", "pid", (int)pid, "url", url);
 
-	/* Read its output line by line until it closes the pipe; poll at
-	 * least once a second so a cancel is seen while it is quiet. */
-	for (;;) {
-		struct pollfd p = { pfd[0], POLLIN, 0 };
-		char rb[4096], *nl;
-		ssize_t r;
-		int pr = poll(&p, 1, 1000);
-
-		if (task_progress(ctx, lastpct, "downloading") != 0) {
-			cancelled = 1;
-			break;
-		}
-		if (now_ms() > deadline) {
-			timedout = 1;
-			break;
-		}
-		if (pr <= 0)
-			continue;
-		r = read(pfd[0], rb, sizeof(rb));
-		if (r == 0)
-			break;
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (buf_add(&acc, rb, (size_t)r) == -1)
-			buf_reset(&acc);	/* a runaway line: drop it */
-		while (acc.len > 0 && (nl = memchr(acc.data, '\n', acc.len))) {
-			size_t ll = (size_t)(nl - acc.data);
-			size_t cp = ll < sizeof(line) - 1 ? ll : sizeof(line) - 1;
-			memcpy(line, acc.data, cp);
-			line[cp] = '\0';
-			if (cp > 0 && line[cp - 1] == '\r')
-				line[cp - 1] = '\0';
-			memmove(acc.data, nl + 1, acc.len - ll - 1);
-			acc.len -= ll + 1;
-			if ((pct = fetch_ytdlp_progress(line)) >= 0) {
-				lastpct = pct;
-				if (task_progress(ctx, pct, "downloading: %d%%",
-				    pct) != 0) {
-					cancelled = 1;
-					break;
-				}
-				continue;
-			}
-			/* yt-dlp's note on reading our options: not news. */
-			if (strncmp(line, "Reading options from STDIN", 26) == 0)
-				continue;
-			if (strncmp(line, "ERROR:", 6) == 0)
-				snprintf(lasterr, sizeof(lasterr), "%.1000s", line);
-			else if (strstr(line, "max-filesize") != NULL)
-				snprintf(lasterr, sizeof(lasterr), "%.1000s", line);
-			if (line[0] != '\0')
-				snprintf(tail, sizeof(tail), "%.1000s", line);
-		}
-		if (cancelled)
-			break;
-	}
-	if (cancelled || timedout) {
+	ytdlp_read(ctx, pfd[0], now_ms() + cfg.fetch_timeout * 1000, &o);
+	if (o.cancelled || o.timedout)
 		kill(-pid, SIGKILL);
-		killed = 1;
-	}
 	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 		;
-	exited = 1;
-	if (killed)
+	if (o.cancelled || o.timedout)
 		kill(-pid, SIGKILL);	/* stragglers (ffmpeg) */
+	pid = -1;
 	/* No connection outlives yt-dlp. */
 	fetch_proxy_stop(px, refusal, sizeof(refusal));
 	px = NULL;
-	if (cancelled) {
-		seterr(err, errlen, "The download was cancelled.");
-		rc = FETCH_CANCELLED;
-	} else if (timedout) {
-		seterr(err, errlen, "The download took longer than the limit "
-		    "of %lld s.", cfg.fetch_timeout);
-		rc = FETCH_TRANSIENT;
-	} else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXFSZ) {
-		seterr(err, errlen, "The video is too large: the limit is "
-		    "%lld MB.", cfg.max_download_mb);
-		rc = FETCH_PERMANENT;
-	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-		seterr(err, errlen, "The downloader %s could not be started.",
-		    cfg.ytdlp_path);
-		rc = FETCH_TRANSIENT;
-	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
-	    lasterr[0] == '\0' && find_output(dir, path, pathlen)) {
-		rc = FETCH_OK;
-	} else {
-		const char *words = lasterr[0] ? lasterr : tail;
-		char named[640];
-		rc = fetch_ytdlp_classify(words, &sentence);
-		if (refusal[0] != '\0' &&
-		    strstr(words, "Refused by clipmill") != NULL &&
-		    xsnprintf(named, sizeof(named), "The video's address is not "
-		    "allowed: %s.", refusal) == 0)
-			sentence = named;
-		if (lasterr[0] == '\0' && WIFEXITED(status) &&
-		    WEXITSTATUS(status) == 0) {
-			sentence = "The downloader (yt-dlp) finished without "
-			    "a video file.";
-			rc = FETCH_PERMANENT;
-		}
-		/* Its own words go into the error, so the user and the
-		 * operator see exactly what the site said. */
-		seterr(err, errlen, "%s yt-dlp said: \"%s\"", sentence, words);
-	}
+	rc = ytdlp_verdict(status, &o, refusal, dir, path, pathlen, err,
+	    errlen);
 	log_ev(rc == FETCH_OK ? LOG_INFO : LOG_WARN, "ytdlp_done",
-	    "{sisssi}", "status", status, "last", lasterr, "rc", (int)rc);
+	    "{sisssi}", "status", status, "last", o.lasterr, "rc", (int)rc);
 out:
-	if (pid > 0 && !exited) {
+	if (pid > 0) {
 		kill(-pid, SIGKILL);
 		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 			;
@@ -470,6 +562,6 @@ out:
 		close(cfgfd[0]);
 	if (cfgfd[1] != -1)
 		close(cfgfd[1]);
-	buf_free(&acc);
+	free(a);
 	return rc;
 }

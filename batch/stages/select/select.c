@@ -14,6 +14,7 @@
 #include "config.h"
 #include "db.h"
 #include "jobspec.h"
+#include "keys.h"
 #include "log.h"
 #include "media/probe.h"
 #include "media/render.h"
@@ -53,18 +54,17 @@ no_speech(struct task_ctx *ctx, const struct select_req *rq,
 	const struct task *tk = ctx->task;
 	struct scenes sc;
 	struct pick even[MAX_PICKS];
-	char *src, serr[256] = "";
+	char *src = NULL, serr[256] = "";
 	const char *msg, *reason = NULL;
 	size_t ncuts = 0, n = 0, ne, i;
 	long long t_ms = now_ms();
-	int transient, r = -1;
+	int r = -1;
 	json_t *d;
 
 	memset(&sc, 0, sizeof(sc));
-	src = render_fetch(ctx->store, json_string_value(json_object_get(tk->job,
-	    "source_key")), ctx->scratch, "source", &transient, serr,
-	    sizeof(serr));
-	if (src == NULL && transient) {
+	if (stage_input(ctx, json_string_value(json_object_get(tk->job,
+	    "source_key")), "source", &src, serr, sizeof(serr)) ==
+	    STAGE_TRANSIENT) {
 		seterr(err, errlen, "%s", serr);
 		*rc = STAGE_TRANSIENT;
 		return -1;
@@ -194,7 +194,7 @@ select_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 	const char *backend, *used, *tkey_p;
 	char tkey[128], lkey[128], *tpath = NULL, *lpath = NULL, terr[256];
 	char lerr[256];
-	int captions, transient, have_t = 0, n = 0, i;
+	int captions, have_t = 0, n = 0, i;
 	double pdur = json_number_value(json_object_get(json_object_get(tk->job,
 	    "probe"), "duration"));
 
@@ -203,22 +203,20 @@ select_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 	if (options(tk, &rq, &aspects, &backend, &captions, err, errlen) != 0)
 		return STAGE_PERMANENT;
 	tkey_p = json_string_value(json_object_get(tk->payload, "transcript_key"));
-	xsnprintf(tkey, sizeof(tkey), "%s", tkey_p ? tkey_p :
-	    "jobs/0/transcript.json");
-	if (tkey_p == NULL)
-		xsnprintf(tkey, sizeof(tkey), "jobs/%lld/transcript.json", tk->job_id);
-	xsnprintf(lkey, sizeof(lkey), "jobs/%lld/loudness.json", tk->job_id);
+	if (tkey_p != NULL)
+		xsnprintf(tkey, sizeof(tkey), "%s", tkey_p);
+	else
+		key_job_transcript(tkey, sizeof(tkey), tk->job_id);
+	key_job_loudness(lkey, sizeof(lkey), tk->job_id);
 
-	if ((tpath = render_fetch(ctx->store, tkey, ctx->scratch,
-	    "transcript.json", &transient, terr, sizeof(terr))) == NULL &&
-	    transient) {
+	if (stage_input(ctx, tkey, "transcript.json", &tpath, terr,
+	    sizeof(terr)) == STAGE_TRANSIENT) {
 		seterr(err, errlen, "%s", terr);
 		json_decref(aspects);
 		return STAGE_TRANSIENT;
 	}
 	/* Loudness is a bonus: without it the scorer uses the words alone. */
-	lpath = render_fetch(ctx->store, lkey, ctx->scratch, "loudness.json",
-	    &transient, lerr, sizeof(lerr));
+	stage_input(ctx, lkey, "loudness.json", &lpath, lerr, sizeof(lerr));
 	if (tpath != NULL) {
 		if (transcript_load(tpath, lpath, &t, terr, sizeof(terr)) == 0 ||
 		    (lpath != NULL && transcript_load(tpath, NULL, &t, terr,

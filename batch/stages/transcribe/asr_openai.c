@@ -281,6 +281,130 @@ wait_cancellable(struct task_ctx *ctx, int pct, double s)
 	return 0;
 }
 
+/* The multipart form for FILE, in language LANG ("" or NULL: unknown),
+ * for handle C; NULL on ENOMEM.  Caller frees with curl_mime_free(). */
+static curl_mime *
+chunk_form(CURL *c, const char *file, const char *lang)
+{
+	static const struct { const char *name, *value; } fields[] = {
+		{ "response_format", "verbose_json" },
+		{ "timestamp_granularities[]", "word" },
+		{ "timestamp_granularities[]", "segment" },
+	};
+	curl_mime *m;
+	curl_mimepart *p;
+	size_t i;
+
+	if ((m = curl_mime_init(c)) == NULL)
+		return NULL;
+	p = curl_mime_addpart(m);
+	curl_mime_name(p, "file");
+	curl_mime_filedata(p, file);
+	curl_mime_filename(p, "audio.flac");
+	curl_mime_type(p, "audio/flac");
+	p = curl_mime_addpart(m);
+	curl_mime_name(p, "model");
+	curl_mime_data(p, cfg.transcribe_model, CURL_ZERO_TERMINATED);
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		p = curl_mime_addpart(m);
+		curl_mime_name(p, fields[i].name);
+		curl_mime_data(p, fields[i].value, CURL_ZERO_TERMINATED);
+	}
+	if (lang != NULL && *lang != '\0') {
+		p = curl_mime_addpart(m);
+		curl_mime_name(p, "language");
+		curl_mime_data(p, lang, CURL_ZERO_TERMINATED);
+	}
+	return m;
+}
+
+/* POST FILE to URL once, the answer into R: *CC gets curl's code (its
+ * words in EBUF), *STATUS the HTTP status (0 for none).  0, or -1 when
+ * the request could not be made (ENOMEM). */
+static int
+post_once(const struct asr_input *in, const char *url,
+    struct curl_slist *hdr, const char *file, struct req *r, char *ebuf,
+    CURLcode *cc, long *status)
+{
+	CURL *c;
+	curl_mime *m;
+
+	*status = 0;
+	ebuf[0] = '\0';
+	buf_reset(&r->body);
+	r->retry_after[0] = '\0';
+	if ((c = curl_easy_init()) == NULL)
+		return -1;
+	if ((m = chunk_form(c, file, in->language)) == NULL) {
+		curl_easy_cleanup(c);
+		return -1;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_MIMEPOST, m);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, r);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)cfg.transcribe_timeout);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	*cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_cleanup(c);
+	curl_mime_free(m);
+	return 0;
+}
+
+/* What one answer means. */
+enum answer { ANSWER_OK, ANSWER_RETRY, ANSWER_REFUSED };
+
+/* Judge the answer in R (curl code CC, HTTP STATUS): its words go to
+ * OUT shifted by OFF on ANSWER_OK; on ANSWER_RETRY, WHY says why and
+ * *WAIT is the server's Retry-After (or -1); on ANSWER_REFUSED, ERR has
+ * the sentence for the user. */
+static enum answer
+judge(const struct req *r, CURLcode cc, const char *ebuf, long status,
+    double off, struct asr_words *out, char *why, size_t whylen,
+    double *wait, char *err, size_t errlen)
+{
+	const char *body = r->body.data ? r->body.data : "";
+	const char *msg;
+	json_t *j;
+
+	*wait = -1;
+	if (cc != CURLE_OK) {
+		snprintf(why, whylen, "%s", ebuf[0] ? ebuf :
+		    curl_easy_strerror(cc));
+		return ANSWER_RETRY;
+	}
+	if (status == 200) {
+		if (asr_openai_parse(body, r->body.len, off, out, why,
+		    whylen) == 0)
+			return ANSWER_OK;
+		/* a garbled answer may be a proxy's hiccup: retry */
+		return ANSWER_RETRY;
+	}
+	if (status == 429 || status == 408 || status >= 500) {
+		snprintf(why, whylen, "HTTP %ld", status);
+		if (r->retry_after[0] != '\0')
+			*wait = asr_retry_after(r->retry_after, RETRY_MAX_S);
+		return ANSWER_RETRY;
+	}
+	j = json_loadb(body, r->body.len, 0, NULL);
+	msg = json_string_value(json_object_get(json_object_get(j, "error"),
+	    "message"));
+	seterr(err, errlen, "The transcription service refused the request "
+	    "(HTTP %ld)%s%s", status, msg ? ": " : ".", msg ? msg : "");
+	json_decref(j);
+	return ANSWER_REFUSED;
+}
+
 /* One chunk through the service, with retries. */
 static enum asr_rc
 post_chunk(const struct asr_input *in, const char *url, const char *key,
@@ -289,11 +413,12 @@ post_chunk(const struct asr_input *in, const char *url, const char *key,
 {
 	struct curl_slist *hdr = NULL;
 	char auth[4200], ebuf[CURL_ERROR_SIZE], why[256];
-	const char *lang = in->language;
 	struct req r;
 	long attempt, status;
 	double wait;
 	enum asr_rc rc = ASR_FAILED;
+	enum answer ans;
+	CURLcode cc;
 
 	memset(&r, 0, sizeof(r));
 	r.ctx = in->ctx;
@@ -308,94 +433,25 @@ post_chunk(const struct asr_input *in, const char *url, const char *key,
 		hdr = curl_slist_append(hdr, auth);
 	}
 	for (attempt = 1; attempt <= cfg.transcribe_retries; attempt++) {
-		CURL *c = curl_easy_init();
-		curl_mime *m;
-		curl_mimepart *p;
-		CURLcode cc;
-
-		if (c == NULL) {
+		if (post_once(in, url, hdr, file, &r, ebuf, &cc, &status) ==
+		    -1) {
 			seterr(err, errlen, "out of memory");
 			break;
 		}
-		buf_reset(&r.body);
-		r.retry_after[0] = '\0';
-		m = curl_mime_init(c);
-		p = curl_mime_addpart(m);
-		curl_mime_name(p, "file");
-		curl_mime_filedata(p, file);
-		curl_mime_filename(p, "audio.flac");
-		curl_mime_type(p, "audio/flac");
-		p = curl_mime_addpart(m);
-		curl_mime_name(p, "model");
-		curl_mime_data(p, cfg.transcribe_model, CURL_ZERO_TERMINATED);
-		p = curl_mime_addpart(m);
-		curl_mime_name(p, "response_format");
-		curl_mime_data(p, "verbose_json", CURL_ZERO_TERMINATED);
-		p = curl_mime_addpart(m);
-		curl_mime_name(p, "timestamp_granularities[]");
-		curl_mime_data(p, "word", CURL_ZERO_TERMINATED);
-		p = curl_mime_addpart(m);
-		curl_mime_name(p, "timestamp_granularities[]");
-		curl_mime_data(p, "segment", CURL_ZERO_TERMINATED);
-		if (lang != NULL && *lang != '\0') {
-			p = curl_mime_addpart(m);
-			curl_mime_name(p, "language");
-			curl_mime_data(p, lang, CURL_ZERO_TERMINATED);
-		}
-		ebuf[0] = '\0';
-		curl_easy_setopt(c, CURLOPT_URL, url);
-		curl_easy_setopt(c, CURLOPT_MIMEPOST, m);
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-		curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
-		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-		curl_easy_setopt(c, CURLOPT_XFERINFODATA, &r);
-		curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)cfg.transcribe_timeout);
-		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-		curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
-		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-		cc = curl_easy_perform(c);
-		status = 0;
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-		curl_easy_cleanup(c);
-		curl_mime_free(m);
-		wait = -1;
 		if (r.cancelled) {
 			seterr(err, errlen, "The transcription was cancelled.");
 			rc = ASR_CANCELLED;
 			break;
 		}
-		if (cc != CURLE_OK) {
-			snprintf(why, sizeof(why), "%s", ebuf[0] ? ebuf :
-			    curl_easy_strerror(cc));
-		} else if (status == 200) {
-			if (asr_openai_parse(r.body.data ? r.body.data : "",
-			    r.body.len, off, out, why, sizeof(why)) == 0) {
-				rc = ASR_OK;
-				break;
-			}
+		ans = judge(&r, cc, ebuf, status, off, out, why, sizeof(why),
+		    &wait, err, errlen);
+		if (ans == ANSWER_OK)
+			rc = ASR_OK;
+		if (ans != ANSWER_RETRY)
+			break;
+		if (cc == CURLE_OK && status == 200)
 			log_ev(LOG_WARN, "asr_openai_bad_body", "{sssi}",
 			    "why", why, "attempt", (int)attempt);
-			/* a garbled answer may be a proxy's hiccup: retry */
-		} else if (status == 429 || status == 408 || status >= 500) {
-			snprintf(why, sizeof(why), "HTTP %ld", status);
-			if (r.retry_after[0] != '\0')
-				wait = asr_retry_after(r.retry_after, RETRY_MAX_S);
-		} else {
-			json_t *j = json_loadb(r.body.data ? r.body.data : "",
-			    r.body.len, 0, NULL);
-			const char *msg = json_string_value(json_object_get(
-			    json_object_get(j, "error"), "message"));
-			seterr(err, errlen, "The transcription service refused "
-			    "the request (HTTP %ld)%s%s", status,
-			    msg ? ": " : ".", msg ? msg : "");
-			json_decref(j);
-			goto out;
-		}
 		log_ev(LOG_WARN, "asr_openai_retry", "{sisssf}", "attempt",
 		    (int)attempt, "why", why, "wait", wait);
 		if (attempt == cfg.transcribe_retries) {
@@ -411,7 +467,6 @@ post_chunk(const struct asr_input *in, const char *url, const char *key,
 			break;
 		}
 	}
-out:
 	curl_slist_free_all(hdr);
 	buf_free(&r.body);
 	return rc;

@@ -219,57 +219,43 @@ collect(const struct sjob *j, long c, struct asr_words *out, char *err,
 	return rc;
 }
 
-enum asr_rc
-asr_sphinx(const struct asr_input *in, struct asr_words *out, char *model,
-    size_t modellen, char *err, size_t errlen)
+/* The loaded recogniser: its configuration and its log file. */
+struct model {
+	cmd_ln_t	*config;
+	FILE		*logf;
+};
+
+/* Load pocketsphinx's model into J->ps, its log to the scratch
+ * directory.  0, or -1 with ERR; model_free() either way. */
+static int
+model_load(struct sjob *j, struct model *m, char *err, size_t errlen)
 {
 	const char *md = asr_sphinx_model_dir();
 	char hmm[4096], lm[4096], dict[4096], logp[4096];
-	char sbuf[4096];
-	size_t slen = 0;
-	pid_t pids[64];
-	int work[2] = { -1, -1 }, status[2] = { -1, -1 };
-	struct sjob j;
 	struct stat sb;
-	cmd_ln_t *config = NULL;
-	FILE *logf = NULL;
-	long nw = 0, i, w, done = 0;
-	int cancelled = 0, failed = 0, mine = 1, hup = 0;
-	enum asr_rc rc = ASR_FAILED;
 
-	memset(&j, 0, sizeof(j));
-	j.in = in;
-	snprintf(model, modellen, "en-us");
 	if (xsnprintf(hmm, sizeof(hmm), "%s/en-us", md) == -1 ||
 	    xsnprintf(lm, sizeof(lm), "%s/en-us.lm.bin", md) == -1 ||
 	    xsnprintf(dict, sizeof(dict), "%s/cmudict-en-us.dict", md) == -1 ||
-	    xsnprintf(logp, sizeof(logp), "%s/pocketsphinx.log", in->scratch)
-	    == -1) {
+	    xsnprintf(logp, sizeof(logp), "%s/pocketsphinx.log",
+	    j->in->scratch) == -1) {
 		seterr(err, errlen, "model path too long");
-		goto out;
+		return -1;
 	}
 	if (stat(hmm, &sb) == -1 || stat(lm, &sb) == -1 ||
 	    stat(dict, &sb) == -1) {
 		seterr(err, errlen, "The offline speech model is not installed "
 		    "(looked in %s).", md);
-		goto out;
+		return -1;
 	}
 	/* Its log is chatty and would drown ours: keep it in a file. */
-	if ((logf = fopen(logp, "a")) == NULL) {
+	if ((m->logf = fopen(logp, "a")) == NULL) {
 		seterr(err, errlen, "cannot write %s: %s", logp, strerror(errno));
-		goto out;
+		return -1;
 	}
-	err_set_logfp(logf);
-	j.nchunks = audio_split(in->audio->dbfs, in->audio->ndbfs,
-	    (size_t)cfg.transcribe_chunk_s * AUDIO_ENV_HZ, &j.bounds);
-	if (j.nchunks < 0) {
-		seterr(err, errlen, "out of memory");
-		goto out;
-	}
-	if (task_progress(in->ctx, in->pct0, "loading the speech model")) {
-		cancelled = 1;
-		goto out;
-	}
+	err_set_logfp(m->logf);
+	if (task_progress(j->in->ctx, j->in->pct0, "loading the speech model"))
+		return 1;
 	/*
 	 * Faster than pocketsphinx's defaults at the same or a lower word
 	 * error rate on the test speech (CPU seconds for 174 s of it looped,
@@ -279,156 +265,265 @@ asr_sphinx(const struct asr_input *in, struct asr_words *out, char *model,
 	 * -fwdflat no it loses a third of the words (WER 0.58).  The
 	 * best-path pass stays: without its lattice every confidence reads 1.
 	 */
-	config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", hmm, "-lm", lm,
+	m->config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", hmm, "-lm", lm,
 	    "-dict", dict, "-maxhmmpf", "3000", "-pl_window", "10",
 	    "-fwdflat", "no", "-topn", "2", NULL);
-	if (config == NULL || (j.ps = ps_init(config)) == NULL) {
+	if (m->config == NULL || (j->ps = ps_init(m->config)) == NULL) {
 		seterr(err, errlen, "pocketsphinx could not load its model from "
 		    "%s (see pocketsphinx.log)", md);
-		goto out;
+		return -1;
 	}
-	w = cfg.transcribe_workers;
-	if (w > j.nchunks)
-		w = j.nchunks;
-	if (w > (long)(sizeof(pids) / sizeof(pids[0])))
-		w = (long)(sizeof(pids) / sizeof(pids[0]));
-	if (w <= 1) {
-		/* One worker: decode here, no processes to manage. */
-		for (i = 0; i < j.nchunks; i++) {
-			if (task_progress(in->ctx, in->pct0 + (int)((in->pct1 -
-			    in->pct0) * i / j.nchunks), "transcribing: %ld of "
-			    "%ld parts", i, j.nchunks)) {
-				cancelled = 1;
-				goto out;
-			}
-			if (decode_chunk(&j, i, err, errlen) == -1)
-				goto out;
-		}
-		done = j.nchunks;
-	} else {
-		if (pipe2(work, O_CLOEXEC) == -1 || pipe2(status, O_CLOEXEC) == -1) {
-			seterr(err, errlen, "cannot make a pipe: %s",
-			    strerror(errno));
-			goto out;
-		}
-		/* The whole work list goes in first: a few bytes a chunk. */
-		for (i = 0; i < j.nchunks; i++) {
-			int32_t c = (int32_t)i;
-			if (write(work[1], &c, sizeof(c)) != (ssize_t)sizeof(c)) {
-				seterr(err, errlen, "cannot queue the work");
-				goto out;
-			}
-		}
-		close(work[1]);
-		work[1] = -1;
-		fflush(NULL);
-		/* The parent is one of the W workers: it holds the model
-		 * already, and each other process costs ~55 MB of search
-		 * state of its own (measured: t_transcribe's peak Pss). */
-		for (nw = 0; nw < w - 1; nw++) {
-			if ((pids[nw] = fork()) == -1)
-				break;
-			if (pids[nw] == 0) {
-				close(status[0]);
-				worker(&j, work[0], status[1]);
-			}
-		}
-		close(status[1]);
-		status[1] = -1;
-		/* Progress and cancel from here, between the parent's own
-		 * chunks; then wait for the workers' last ones. */
-		while (done < j.nchunks && !failed) {
-			struct pollfd p = { status[0], POLLIN, 0 };
-			ssize_t r;
-			char *nl;
-			int32_t c;
+	return 0;
+}
 
-			if (task_progress(in->ctx, in->pct0 + (int)((in->pct1 -
-			    in->pct0) * done / j.nchunks), "transcribing: %ld "
-			    "of %ld parts", done, j.nchunks)) {
-				cancelled = 1;
-				break;
-			}
-			if (mine) {
-				/* 4-byte reads from a pipe are atomic: each
-				 * chunk goes to exactly one process. */
-				if (read(work[0], &c, sizeof(c)) ==
-				    (ssize_t)sizeof(c) && c >= 0 && c < j.nchunks) {
-					if (decode_chunk(&j, c, err, errlen) == -1) {
-						failed = 1;
-						break;
-					}
-					done++;
-				} else
-					mine = 0;
-			}
-			if (hup || poll(&p, 1, mine ? 0 : 1000) <= 0) {
-				/* The workers are gone (finished or died):
-				 * what they left undone, nobody will do. */
-				if (hup && !mine && done < j.nchunks) {
-					seterr(err, errlen, "a transcription "
-					    "process died");
-					failed = 1;
-				}
-				continue;
-			}
-			r = read(status[0], sbuf + slen, sizeof(sbuf) - 1 - slen);
-			if (r <= 0) {
-				hup = 1;
-				continue;
-			}
-			slen += (size_t)r;
-			sbuf[slen] = '\0';
-			while ((nl = strchr(sbuf, '\n')) != NULL) {
-				*nl = '\0';
-				if (strncmp(sbuf, "done ", 5) == 0)
-					done++;
-				else if (!failed) {
-					seterr(err, errlen, "%s", sbuf);
-					failed = 1;
-				}
-				slen -= (size_t)(nl + 1 - sbuf);
-				memmove(sbuf, nl + 1, slen + 1);
-			}
+static void
+model_free(struct sjob *j, struct model *m)
+{
+	if (j->ps != NULL)
+		ps_free(j->ps);
+	j->ps = NULL;
+	if (m->config != NULL)
+		cmd_ln_free_r(m->config);
+	if (m->logf != NULL) {
+		err_set_logfp(NULL);
+		fclose(m->logf);
+	}
+	memset(m, 0, sizeof(*m));
+}
+
+/* Report DONE of J's chunks as progress: 1 when the task must stop. */
+static int
+chunk_progress(const struct sjob *j, long done)
+{
+	const struct asr_input *in = j->in;
+
+	return task_progress(in->ctx, in->pct0 + (int)((in->pct1 - in->pct0) *
+	    done / j->nchunks), "transcribing: %ld of %ld parts", done,
+	    j->nchunks);
+}
+
+/* One worker: decode every chunk here, no processes to manage.  0, 1
+ * when cancelled, or -1 with ERR. */
+static int
+decode_here(struct sjob *j, char *err, size_t errlen)
+{
+	long i;
+
+	for (i = 0; i < j->nchunks; i++) {
+		if (chunk_progress(j, i))
+			return 1;
+		if (decode_chunk(j, i, err, errlen) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* The worker processes and their pipes. */
+struct pool {
+	pid_t	pids[64];
+	long	nw;		/* started, besides the parent */
+	int	work[2], status[2];
+	int	mine;		/* the parent still takes chunks */
+	int	hup;		/* the status pipe closed */
+	long	done;		/* chunks decoded */
+	char	sbuf[4096];	/* status lines not yet read whole */
+	size_t	slen;
+};
+
+/* Fill the work pipe with every chunk number and start W - 1 workers
+ * (the parent is the W-th).  0, or -1 with ERR. */
+static int
+pool_start(struct sjob *j, struct pool *p, long w, char *err, size_t errlen)
+{
+	long i;
+
+	if (pipe2(p->work, O_CLOEXEC) == -1 ||
+	    pipe2(p->status, O_CLOEXEC) == -1) {
+		seterr(err, errlen, "cannot make a pipe: %s", strerror(errno));
+		return -1;
+	}
+	/* The whole work list goes in first: a few bytes a chunk. */
+	for (i = 0; i < j->nchunks; i++) {
+		int32_t c = (int32_t)i;
+
+		if (write(p->work[1], &c, sizeof(c)) != (ssize_t)sizeof(c)) {
+			seterr(err, errlen, "cannot queue the work");
+			return -1;
 		}
 	}
-	if (!cancelled && !failed && done == j.nchunks) {
-		for (i = 0; i < j.nchunks; i++)
-			if (collect(&j, i, out, err, errlen) == -1)
-				goto out;
+	close(p->work[1]);
+	p->work[1] = -1;
+	fflush(NULL);
+	/* The parent is one of the W workers: it holds the model already,
+	 * and each other process costs ~55 MB of search state of its own
+	 * (measured: t_transcribe's peak Pss). */
+	for (p->nw = 0; p->nw < w - 1; p->nw++) {
+		if ((p->pids[p->nw] = fork()) == -1)
+			break;
+		if (p->pids[p->nw] == 0) {
+			close(p->status[0]);
+			worker(j, p->work[0], p->status[1]);
+		}
+	}
+	close(p->status[1]);
+	p->status[1] = -1;
+	p->mine = 1;
+	return 0;
+}
+
+/* Take the whole "done C" / "fail C msg" lines in P's status buffer.
+ * -1 with ERR at the first failure, else 0. */
+static int
+pool_status_lines(struct pool *p, char *err, size_t errlen)
+{
+	char *nl;
+	int rc = 0;
+
+	while ((nl = strchr(p->sbuf, '\n')) != NULL) {
+		*nl = '\0';
+		if (strncmp(p->sbuf, "done ", 5) == 0)
+			p->done++;
+		else if (rc == 0) {
+			seterr(err, errlen, "%s", p->sbuf);
+			rc = -1;
+		}
+		p->slen -= (size_t)(nl + 1 - p->sbuf);
+		memmove(p->sbuf, nl + 1, p->slen + 1);
+	}
+	return rc;
+}
+
+/* One round of the parent's loop: decode a chunk of its own while there
+ * are any, then read what the workers say.  0, or -1 with ERR. */
+static int
+pool_step(struct sjob *j, struct pool *p, char *err, size_t errlen)
+{
+	struct pollfd pf = { p->status[0], POLLIN, 0 };
+	ssize_t r;
+	int32_t c;
+
+	if (p->mine) {
+		/* 4-byte reads from a pipe are atomic: each chunk goes to
+		 * exactly one process. */
+		if (read(p->work[0], &c, sizeof(c)) == (ssize_t)sizeof(c) &&
+		    c >= 0 && c < j->nchunks) {
+			if (decode_chunk(j, c, err, errlen) == -1)
+				return -1;
+			p->done++;
+		} else
+			p->mine = 0;
+	}
+	if (p->hup || poll(&pf, 1, p->mine ? 0 : 1000) <= 0) {
+		/* The workers are gone (finished or died): what they left
+		 * undone, nobody will do. */
+		if (p->hup && !p->mine && p->done < j->nchunks) {
+			seterr(err, errlen, "a transcription process died");
+			return -1;
+		}
+		return 0;
+	}
+	r = read(p->status[0], p->sbuf + p->slen, sizeof(p->sbuf) - 1 -
+	    p->slen);
+	if (r <= 0) {
+		p->hup = 1;
+		return 0;
+	}
+	p->slen += (size_t)r;
+	p->sbuf[p->slen] = '\0';
+	return pool_status_lines(p, err, errlen);
+}
+
+/* Decode J's chunks in W processes.  0, 1 when cancelled, or -1 with
+ * ERR; pool_end() either way. */
+static int
+decode_pool(struct sjob *j, struct pool *p, long w, char *err, size_t errlen)
+{
+	if (pool_start(j, p, w, err, errlen) == -1)
+		return -1;
+	/* Progress and cancel from here, between the parent's own chunks;
+	 * then wait for the workers' last ones. */
+	while (p->done < j->nchunks) {
+		if (chunk_progress(j, p->done))
+			return 1;
+		if (pool_step(j, p, err, errlen) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Wait for P's workers, killed first unless they are done (OK). */
+static void
+pool_end(struct pool *p, int ok)
+{
+	long i;
+	int st;
+
+	for (i = 0; i < p->nw; i++) {
+		if (!ok)
+			kill(p->pids[i], SIGKILL);
+		while (waitpid(p->pids[i], &st, 0) == -1 && errno == EINTR)
+			;
+	}
+	for (i = 0; i < 2; i++) {
+		if (p->work[i] != -1)
+			close(p->work[i]);
+		if (p->status[i] != -1)
+			close(p->status[i]);
+	}
+}
+
+enum asr_rc
+asr_sphinx(const struct asr_input *in, struct asr_words *out, char *model,
+    size_t modellen, char *err, size_t errlen)
+{
+	struct sjob j;
+	struct model m;
+	struct pool *p;
+	long i, w;
+	int r;
+	enum asr_rc rc = ASR_FAILED;
+
+	memset(&j, 0, sizeof(j));
+	memset(&m, 0, sizeof(m));
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return ASR_FAILED;
+	}
+	p->work[0] = p->work[1] = p->status[0] = p->status[1] = -1;
+	j.in = in;
+	snprintf(model, modellen, "en-us");
+	j.nchunks = audio_split(in->audio->dbfs, in->audio->ndbfs,
+	    (size_t)cfg.transcribe_chunk_s * AUDIO_ENV_HZ, &j.bounds);
+	if (j.nchunks < 0) {
+		seterr(err, errlen, "out of memory");
+		r = -1;
+	} else
+		r = model_load(&j, &m, err, errlen);
+	if (r == 0) {
+		w = cfg.transcribe_workers;
+		if (w > j.nchunks)
+			w = j.nchunks;
+		if (w > (long)(sizeof(p->pids) / sizeof(p->pids[0])))
+			w = (long)(sizeof(p->pids) / sizeof(p->pids[0]));
+		r = w <= 1 ? decode_here(&j, err, errlen) :
+		    decode_pool(&j, p, w, err, errlen);
+	}
+	for (i = 0; r == 0 && i < j.nchunks; i++)
+		if (collect(&j, i, out, err, errlen) == -1)
+			r = -1;
+	if (r == 0) {
 		log_ev(LOG_INFO, "asr_sphinx_done", "{sIsisI}", "chunks",
-		    (json_int_t)j.nchunks, "workers", (int)(nw + 1),
+		    (json_int_t)j.nchunks, "workers", (int)(p->nw + 1),
 		    "words", (json_int_t)out->n);
 		rc = ASR_OK;
 	}
-out:
-	for (i = 0; i < nw; i++) {
-		int st;
-		if (rc != ASR_OK)
-			kill(pids[i], SIGKILL);
-		while (waitpid(pids[i], &st, 0) == -1 && errno == EINTR)
-			;
-	}
-	if (cancelled) {
+	pool_end(p, rc == ASR_OK);
+	if (r == 1) {
 		seterr(err, errlen, "The transcription was cancelled.");
 		rc = ASR_CANCELLED;
 	}
-	if (work[0] != -1)
-		close(work[0]);
-	if (work[1] != -1)
-		close(work[1]);
-	if (status[0] != -1)
-		close(status[0]);
-	if (status[1] != -1)
-		close(status[1]);
-	if (j.ps != NULL)
-		ps_free(j.ps);
-	if (config != NULL)
-		cmd_ln_free_r(config);
-	if (logf != NULL) {
-		err_set_logfp(NULL);
-		fclose(logf);
-	}
+	model_free(&j, &m);
 	free(j.bounds);
+	free(p);
 	return rc;
 }

@@ -41,6 +41,7 @@
 #include "media/probe.h"
 #include "config.h"
 #include "db.h"
+#include "keys.h"
 #include "log.h"
 #include "runner/stage.h"
 #include "util.h"
@@ -120,87 +121,173 @@ job_opt(const json_t *job, const char *k, const char *def)
 	return v != NULL && *v != '\0' ? v : def;
 }
 
-/* Store the local file PATH at jobs/ID/NAME; KEY receives the key. */
-static int
-put(struct task_ctx *ctx, long long id, const char *name, const char *path,
-    char *key, size_t keylen, char *err, size_t errlen)
+/* The audio track: decoded to PCM in the scratch directory (AU),
+ * loudness stored at LKEY.  *NO_AUDIO is set (and the user told) when
+ * there is no sound to transcribe; that is not a failure. */
+static enum stage_rc
+transcribe_audio(struct task_ctx *ctx, long long id, const char *src,
+    const char *pcm, struct audio *au, int *no_audio, char *lkey,
+    size_t lkeylen, char *err, size_t errlen)
 {
-	if (xsnprintf(key, keylen, "jobs/%lld/%s", id, name) == -1) {
-		seterr(err, errlen, "key too long");
-		return -1;
+	char lpath[4096], aerr[512] = "";
+	enum audio_rc ar;
+
+	if (xsnprintf(lpath, sizeof(lpath), "%s/loudness.json", ctx->scratch)) {
+		seterr(err, errlen, "scratch path too long");
+		return STAGE_TRANSIENT;
 	}
-	return store_put(ctx->store, key, path, "application/json", err,
-	    errlen) == STORE_OK ? 0 : -1;
+	task_progress(ctx, 0, "extracting audio");
+	ar = audio_extract(ctx, src, probe_job_format(ctx->task->job), pcm, au,
+	    0, 30, aerr, sizeof(aerr));
+	if (ar == AUDIO_CANCELLED)
+		return STAGE_CANCELLED;
+	if (ar == AUDIO_NONE) {
+		*no_audio = 1;
+		task_event(ctx, "fallback", "The video has no sound track, so "
+		    "there is no transcript; clips are chosen without speech.",
+		    NULL);
+	} else if (ar == AUDIO_ERROR) {
+		*no_audio = 1;
+		task_event(ctx, "fallback", "The sound track could not be "
+		    "decoded, so there is no transcript; clips are chosen "
+		    "without speech.", NULL);
+		log_ev(LOG_WARN, "audio_failed", "{sIss}", "job", id, "why", aerr);
+	}
+	if (audio_write_loudness(au, lpath, err, errlen) == -1)
+		return STAGE_TRANSIENT;
+	if (key_job_loudness(lkey, lkeylen, id) == -1) {
+		seterr(err, errlen, "key too long");
+		return STAGE_TRANSIENT;
+	}
+	return stage_put(ctx, lkey, lpath, "application/json", err, errlen);
+}
+
+/* Recognise the words of IN with *BACKEND, falling back to the offline
+ * recogniser, and to no words, each time telling the user.  *BACKEND and
+ * *LANG say what was used; MODEL receives the model's name.  ASR_OK (the
+ * words may be none) or ASR_CANCELLED. */
+static enum asr_rc
+transcribe_words(struct task_ctx *ctx, const struct asr_input *in,
+    const char **backend, const char **lang, struct asr_words *words,
+    char *model, size_t modellen)
+{
+	char aerr[512] = "", msg[768];
+	enum asr_rc sr = ASR_FAILED;
+
+	if (strcmp(*backend, "openai") == 0) {
+		sr = asr_openai(in, words, model, modellen, aerr, sizeof(aerr));
+		if (sr == ASR_FAILED) {
+			json_t *d = json_pack("{ss}", "error", aerr);
+
+			snprintf(msg, sizeof(msg), "The transcription service "
+			    "failed (%s); the offline recogniser was used "
+			    "instead.", aerr);
+			task_event(ctx, "fallback", msg, d);
+			json_decref(d);
+			words->n = 0;
+			*backend = "pocketsphinx";
+		}
+	}
+	if (strcmp(*backend, "pocketsphinx") == 0) {
+		if (**lang != '\0' && strncmp(*lang, "en", 2) != 0) {
+			snprintf(msg, sizeof(msg), "The offline recogniser knows "
+			    "only English; the speech (%s) was transcribed as "
+			    "English.", *lang);
+			task_event(ctx, "fallback", msg, NULL);
+		}
+		*lang = "en";
+		sr = asr_sphinx(in, words, model, modellen, aerr, sizeof(aerr));
+		if (sr == ASR_FAILED) {
+			snprintf(msg, sizeof(msg), "Speech could not be "
+			    "transcribed (%s); clips are chosen without the "
+			    "transcript.", aerr);
+			task_event(ctx, "fallback", msg, NULL);
+			words->n = 0;
+		}
+	}
+	return sr == ASR_CANCELLED ? ASR_CANCELLED : ASR_OK;
+}
+
+/* What transcript.json says besides the words. */
+struct tx_meta {
+	const char	*backend, *model, *lang;
+	double		 duration;
+	int		 no_audio;
+};
+
+/* Write transcript.json for WORDS to the scratch directory and store it
+ * at TKEY. */
+static enum stage_rc
+transcribe_store(struct task_ctx *ctx, long long id, const struct asr_words
+    *words, const struct tx_meta *m, char *tkey, size_t tkeylen, char *err,
+    size_t errlen)
+{
+	char tpath[4096];
+	json_t *tr, *segs;
+	enum stage_rc rc = STAGE_TRANSIENT;
+
+	if (xsnprintf(tpath, sizeof(tpath), "%s/transcript.json",
+	    ctx->scratch) == -1 || key_job_transcript(tkey, tkeylen, id) == -1) {
+		seterr(err, errlen, "scratch path or key too long");
+		return STAGE_TRANSIENT;
+	}
+	if ((segs = transcript_segments(words)) == NULL ||
+	    (tr = json_pack("{sisssssssfsbso}", "version", 1, "backend",
+	    m->backend, "model", m->model, "language", m->lang, "duration",
+	    ms(m->duration), "no_audio", m->no_audio, "segments", segs)) ==
+	    NULL) {
+		/* "o" steals SEGS even when the pack fails */
+		seterr(err, errlen, "out of memory");
+		return STAGE_TRANSIENT;
+	}
+	if (json_dump_file(tr, tpath, JSON_COMPACT | JSON_REAL_PRECISION(9)) ==
+	    -1)
+		seterr(err, errlen, "cannot write %s", tpath);
+	else
+		rc = stage_put(ctx, tkey, tpath, "application/json", err,
+		    errlen);
+	json_decref(tr);
+	return rc;
 }
 
 static enum stage_rc
 transcribe_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 {
 	const json_t *job = ctx->task->job;
-	const char *skey, *backend, *lang;
-	char src[4096], pcm[4096], lpath[4096], tpath[4096], model[128] = "";
-	char lkey[128], tkey[128], aerr[512] = "";
+	const char *skey;
+	char *src = NULL, pcm[4096], model[128] = "";
+	char lkey[KEY_MAX], tkey[KEY_MAX];
 	struct audio au;
 	struct asr_words words = { NULL, 0, 0 };
 	struct asr_input in;
-	json_t *tr = NULL, *segs = NULL;
+	struct tx_meta m;
 	json_int_t id;
-	enum stage_rc rc = STAGE_TRANSIENT;
-	enum audio_rc ar;
-	enum asr_rc sr = ASR_FAILED;
-	char *lp;
+	enum stage_rc rc;
 	double conf = 0;
 	size_t i;
-	int no_audio = 0;
 
 	memset(&au, 0, sizeof(au));
+	memset(&m, 0, sizeof(m));
 	id = json_integer_value(json_object_get(job, "id"));
 	skey = json_string_value(json_object_get(job, "source_key"));
-	backend = job_opt(job, "transcribe_backend", cfg.transcribe_backend);
-	lang = job_opt(job, "language", cfg.transcribe_language);
-	if (strcmp(backend, "openai") != 0)
-		backend = "pocketsphinx";
+	m.backend = job_opt(job, "transcribe_backend", cfg.transcribe_backend);
+	m.lang = job_opt(job, "language", cfg.transcribe_language);
+	if (strcmp(m.backend, "openai") != 0)
+		m.backend = "pocketsphinx";
 	if (id <= 0 || skey == NULL || !store_key_valid(skey)) {
 		seterr(err, errlen, "The job has no stored source to "
 		    "transcribe.");
 		return STAGE_PERMANENT;
 	}
-	if (xsnprintf(pcm, sizeof(pcm), "%s/audio.pcm", ctx->scratch) == -1 ||
-	    xsnprintf(lpath, sizeof(lpath), "%s/loudness.json", ctx->scratch) ||
-	    xsnprintf(tpath, sizeof(tpath), "%s/transcript.json", ctx->scratch)) {
+	if (xsnprintf(pcm, sizeof(pcm), "%s/audio.pcm", ctx->scratch) == -1) {
 		seterr(err, errlen, "scratch path too long");
 		return STAGE_TRANSIENT;
 	}
-	/* The file store's own file when there is one: no copy. */
-	if ((lp = store_local_path(ctx->store, skey)) != NULL &&
-	    access(lp, R_OK) == 0 && xsnprintf(src, sizeof(src), "%s", lp) == 0) {
-		free(lp);
-	} else {
-		free(lp);
-		if (xsnprintf(src, sizeof(src), "%s/source", ctx->scratch) == -1 ||
-		    store_get(ctx->store, skey, src, err, errlen) != STORE_OK)
-			return STAGE_TRANSIENT;
-	}
-	task_progress(ctx, 0, "extracting audio");
-	ar = audio_extract(ctx, src, probe_job_format(ctx->task->job), pcm,
-	    &au, 0, 30, aerr, sizeof(aerr));
-	if (ar == AUDIO_CANCELLED)
-		return STAGE_CANCELLED;
-	if (ar == AUDIO_NONE) {
-		no_audio = 1;
-		task_event(ctx, "fallback", "The video has no sound track, so "
-		    "there is no transcript; clips are chosen without speech.",
-		    NULL);
-	} else if (ar == AUDIO_ERROR) {
-		no_audio = 1;
-		task_event(ctx, "fallback", "The sound track could not be "
-		    "decoded, so there is no transcript; clips are chosen "
-		    "without speech.", NULL);
-		log_ev(LOG_WARN, "audio_failed", "{sIss}", "job", id, "why", aerr);
-	}
-	if (audio_write_loudness(&au, lpath, err, errlen) == -1 ||
-	    put(ctx, id, "loudness.json", lpath, lkey, sizeof(lkey), err,
-	    errlen) == -1)
+	if ((rc = stage_input(ctx, skey, "source", &src, err, errlen)) !=
+	    STAGE_OK)
+		return rc;
+	if ((rc = transcribe_audio(ctx, id, src, pcm, &au, &m.no_audio, lkey,
+	    sizeof(lkey), err, errlen)) != STAGE_OK)
 		goto out;
 
 	memset(&in, 0, sizeof(in));
@@ -208,85 +295,38 @@ transcribe_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 	in.audio = &au;
 	in.pcm_path = pcm;
 	in.scratch = ctx->scratch;
-	in.language = lang;
+	in.language = m.lang;
 	in.pct0 = 30;
 	in.pct1 = 95;
-	if (!no_audio && strcmp(backend, "openai") == 0) {
-		sr = asr_openai(&in, &words, model, sizeof(model), aerr,
-		    sizeof(aerr));
-		if (sr == ASR_FAILED) {
-			json_t *d = json_pack("{ss}", "error", aerr);
-			char msg[768];
-			snprintf(msg, sizeof(msg), "The transcription service "
-			    "failed (%s); the offline recogniser was used "
-			    "instead.", aerr);
-			task_event(ctx, "fallback", msg, d);
-			json_decref(d);
-			words.n = 0;
-			backend = "pocketsphinx";
-		}
-	}
-	if (!no_audio && strcmp(backend, "pocketsphinx") == 0) {
-		if (*lang != '\0' && strncmp(lang, "en", 2) != 0) {
-			char msg[256];
-			snprintf(msg, sizeof(msg), "The offline recogniser knows "
-			    "only English; the speech (%s) was transcribed as "
-			    "English.", lang);
-			task_event(ctx, "fallback", msg, NULL);
-		}
-		lang = "en";
-		sr = asr_sphinx(&in, &words, model, sizeof(model), aerr,
-		    sizeof(aerr));
-		if (sr == ASR_FAILED) {
-			char msg[768];
-			snprintf(msg, sizeof(msg), "Speech could not be "
-			    "transcribed (%s); clips are chosen without the "
-			    "transcript.", aerr);
-			task_event(ctx, "fallback", msg, NULL);
-			words.n = 0;
-		}
-	}
-	if (sr == ASR_CANCELLED) {
+	if (!m.no_audio && transcribe_words(ctx, &in, &m.backend, &m.lang,
+	    &words, model, sizeof(model)) == ASR_CANCELLED) {
 		rc = STAGE_CANCELLED;
 		goto out;
 	}
 	if (model[0] == '\0')
-		snprintf(model, sizeof(model), "%s", strcmp(backend, "openai") ?
+		snprintf(model, sizeof(model), "%s", strcmp(m.backend, "openai") ?
 		    "en-us" : cfg.transcribe_model);
+	m.model = model;
+	m.duration = (double)au.samples / AUDIO_RATE;
+	if ((rc = transcribe_store(ctx, id, &words, &m, tkey, sizeof(tkey),
+	    err, errlen)) != STAGE_OK)
+		goto out;
 	for (i = 0; i < words.n; i++)
 		conf += words.v[i].conf;
 	conf = words.n ? conf / (double)words.n : 0;
-	if ((segs = transcript_segments(&words)) == NULL ||
-	    (tr = json_pack("{sisssssssfsbso}", "version", 1, "backend",
-	    backend, "model", model, "language", lang, "duration",
-	    ms((double)au.samples / AUDIO_RATE), "no_audio", no_audio,
-	    "segments", segs)) == NULL) {
-		seterr(err, errlen, "out of memory");
-		goto out;
-	}
-	segs = NULL;
-	if (json_dump_file(tr, tpath, JSON_COMPACT | JSON_REAL_PRECISION(9)) ==
-	    -1) {
-		seterr(err, errlen, "cannot write %s", tpath);
-		goto out;
-	}
-	if (put(ctx, id, "transcript.json", tpath, tkey, sizeof(tkey), err,
-	    errlen) == -1)
-		goto out;
 	*result = json_pack("{sssssssssfsIsb}", "transcript_key", tkey,
-	    "loudness_key", lkey, "backend", backend, "model", model,
+	    "loudness_key", lkey, "backend", m.backend, "model", model,
 	    "mean_confidence", ms(conf), "words", (json_int_t)words.n,
-	    "no_audio", no_audio);
+	    "no_audio", m.no_audio);
 	if (*result == NULL) {
 		seterr(err, errlen, "out of memory");
+		rc = STAGE_TRANSIENT;
 		goto out;
 	}
 	task_progress(ctx, 100, "transcribed %zu words", words.n);
-	rc = STAGE_OK;
 out:
 	unlink(pcm);
-	json_decref(segs);
-	json_decref(tr);
+	free(src);
 	asr_words_free(&words);
 	audio_free(&au);
 	return rc;
