@@ -8,6 +8,9 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/queue_lib.sh"
 qsetup || exit 1
+# Under AddressSanitizer (make SANITIZE=1) the crash must reach the runner
+# as the signal it is, not as ASan's report and exit status 1.
+sanitized && export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0"
 conf_set child_cpu_s 1
 conf_set child_fsize_mb 1
 # The runner itself maps ~250 MB (FFmpeg, OpenCV, libass, pocketsphinx
@@ -44,7 +47,14 @@ err() { sql "SELECT state || ': ' || coalesce(error, '') FROM tasks WHERE id = $
 check_eq "segfault" "failed: The crash step crashed (Segmentation fault)." "$(err "$segv")"
 check_eq "CPU limit" "failed: The hang step used more than 1 s of CPU time and was stopped." "$(err "$cpu")"
 check_eq "file size limit" "failed: The hang step tried to write a file larger than 1 MB and was stopped." "$(err "$fsize")"
-check_eq "address space limit" "failed: Could not allocate 2048 MB (out of memory)." "$(err "$mem")"
+if sanitized; then
+	# ASan reserves terabytes of address space: the runner sets no
+	# RLIMIT_AS in such a build (batch/runner/child.c), so there is no
+	# limit to hit.
+	ok "address space limit # skip: no RLIMIT_AS under AddressSanitizer"
+else
+	check_eq "address space limit" "failed: Could not allocate 2048 MB (out of memory)." "$(err "$mem")"
+fi
 check_eq "wall-clock timeout" "failed: The hang step took longer than 2 s and was stopped." "$(err "$wall")"
 check_eq "a task after them all runs" "done: " "$(err "$after")"
 check_eq "an allocation within the limit works" "done: " "$(err "$small")"
