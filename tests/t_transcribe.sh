@@ -82,8 +82,14 @@ check "30 min: words in time order to the end" jq -e \
     '[.segments[].words[].start] as $s | $s == ($s | sort) and ($s | last) > 1780 and ($s | last) < 1800' \
     "$TMP/store/jobs/4/transcript.json"
 check_eq "30 min: 18000 loudness values" "18000" "$(jq '.dbfs | length' "$TMP/store/jobs/4/loudness.json")"
-check "30 min: stage peak memory (Pss of all its processes) $(( $(jq .peak_pss_kb "$TMP/mem.json") / 1024 )) MB under 200 MB" \
-    jq -e '.peak_pss_kb < 204800' "$TMP/mem.json"
+if sanitized; then
+	# AddressSanitizer's shadow memory and quarantine multiply the
+	# footprint: the 200 MB target is for a normal build.
+	ok "30 min: stage peak memory # skip: a SANITIZE=1 build"
+else
+	check "30 min: stage peak memory (Pss of all its processes) $(( $(jq .peak_pss_kb "$TMP/mem.json") / 1024 )) MB under 200 MB" \
+	    jq -e '.peak_pss_kb < 204800' "$TMP/mem.json"
+fi
 check_eq "30 min: the 16 kHz audio is not left in scratch" "" "$(find "$TMP/scratch/4" -name '*.pcm')"
 
 # --- a cancel stops the workers ---
