@@ -214,6 +214,9 @@ page_form(struct req *r)
 	    "<label>Style ");
 	field_select(&b, "caption_style");
 	buf_addstr(&b, "</label></fieldset>");
+	buf_addstr(&b, "<fieldset><legend>Framing</legend><label>Layout ");
+	field_select(&b, "layout");
+	buf_addstr(&b, "</label></fieldset>");
 	buf_addstr(&b, "<fieldset><legend>Backends</legend>"
 	    "<label>Transcription <select name=\"transcribe_backend\">");
 	buf_printf(&b, "<option value=\"pocketsphinx\"%s>pocketsphinx "

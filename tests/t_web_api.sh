@@ -35,7 +35,7 @@ check_eq "JSON submit: 201" 201 "$(status_of "$out")"
 j1=$(jget "$(body_of "$out")" 'j["id"]')
 check "JSON submit: Location" grep -qi "^Location: /jobs/$j1" "$TMP/h"
 check_eq "JSON submit: job pending" pending "$(jget "$(body_of "$out")" 'j["state"]')"
-check_eq "JSON submit: options as the contract says" t "$(sql "SELECT options = '{\"clips\":4,\"min_len\":15,\"max_len\":45,\"aspects\":[\"9:16\",\"1:1\"],\"captions\":false,\"caption_style\":\"bold\",\"transcribe_backend\":\"pocketsphinx\",\"select_backend\":\"heuristic\",\"language\":\"en\"}'::jsonb FROM jobs WHERE id = $j1")"
+check_eq "JSON submit: options as the contract says" t "$(sql "SELECT options = '{\"clips\":4,\"min_len\":15,\"max_len\":45,\"aspects\":[\"9:16\",\"1:1\"],\"captions\":false,\"caption_style\":\"bold\",\"layout\":\"auto\",\"transcribe_backend\":\"pocketsphinx\",\"select_backend\":\"heuristic\",\"language\":\"en\"}'::jsonb FROM jobs WHERE id = $j1")"
 check_eq "JSON submit: a fetch task and a submitted event" "fetch|submitted" "$(sql "SELECT (SELECT stage FROM tasks WHERE job_id = $j1) || '|' || (SELECT kind FROM events WHERE job_id = $j1)")"
 out=$(api GET "/jobs/$j1" "$alice")
 check_eq "GET job: 200" 200 "$(status_of "$out")"
