@@ -62,6 +62,11 @@ csrf=$(csrf_of "$ck")
 out=$(submit "$ck" "$csrf")
 check "the session submits a job" grep -qE "^303 $BASE/jobs/[0-9]+$" <<<"$out"
 
+sql "UPDATE sessions SET last_seen = now() - interval '1 hour'" >/dev/null
+home "$ck" >/dev/null
+check_eq "a request records when the session was last seen" t \
+    "$(sql "SELECT last_seen > now() - interval '30 minutes' FROM sessions")"
+
 # The form token is bound to its session: a second session of the same
 # user does not accept the first one's.
 sid2=$(value_of "$(login "$alice")")
@@ -170,6 +175,7 @@ check_eq "secret directory 0755: refuses to start" 1 "$?"
 check "secret directory 0755: names the directory and its mode" \
     grep -q "the secret directory $TMP/open has mode 0755, open to other users; make it 0700" "$TMP/r.err"
 check "secret directory 0755: no secret written there" test ! -e "$TMP/open/session_secret"
+check "secret directory 0755: no socket left behind" test ! -e "$TMP/r.sock"
 mkdir -m 700 "$TMP/foreign"
 chown nobody "$TMP/foreign"
 refused "$TMP/foreign"
