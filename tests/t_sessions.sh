@@ -116,6 +116,28 @@ clipmill user rotate-key nobody 2>"$TMP/err"
 check_eq "rotate-key of an unknown user: exit 1" 1 "$?"
 check "rotate-key of an unknown user: says so" grep -q 'no user named "nobody"' "$TMP/err"
 
+# A login racing with a rotate-key makes no session: the rotation's
+# transaction is held open here (the key changed, the sessions deleted)
+# while a login with the old key, which found the user before, waits to
+# create its session; when the rotation commits, the login is refused.
+carl=$(clipmill user add carl)
+coproc HOLD { psql -qXAt "$CLIPMILL_DATABASE_URL" 2>&1; }
+at_exit "kill $HOLD_PID 2>/dev/null"
+echo "BEGIN; UPDATE users SET key_hash = md5(key_hash), key_prefix = 'cm_rotated' WHERE name = 'carl';
+DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = 'carl'); SELECT 'held';" >&"${HOLD[1]}"
+read -r -t 60 held <&"${HOLD[0]}"
+check_eq "race: the rotation's transaction is open" held "$held"
+login "$carl" >"$TMP/race.out" &
+lpid=$!
+waiting() { [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO sessions%'")" = 1 ]; }
+check "race: the login waits for the rotation" wait_for 60 waiting
+echo "COMMIT; SELECT 'done';" >&"${HOLD[1]}"
+read -r -t 60 held <&"${HOLD[0]}"
+wait $lpid
+check_eq "race: the login with the old key gets no session cookie" "" "$(cat "$TMP/race.out")"
+check_eq "race: carl has no session" 0 \
+    "$(sql "SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.name = 'carl'")"
+
 # --- expiry ---
 esid=$(value_of "$(login "$alice")")
 check_eq "a fresh session works" "200 " "$(home "cm_session=$esid")"
