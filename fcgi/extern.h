@@ -5,7 +5,8 @@
  *   parse.c     bounded parsers: query/urlencoded, cookies, multipart, paths
  *   validate.c  job submissions through the table of lib/jobspec.c
  *   http.c      request accessors and responses (HTML or JSON, errors)
- *   auth.c      API keys, session cookies, REMOTE_USER, CSRF
+ *   auth.c      API keys, sessions (lib/session.c), REMOTE_USER, CSRF,
+ *               the secret directory
  *   jobs.c      job routes: submit, list, status, cancel, retry, clips
  *   longpoll.c  the listener thread that holds waiting long-poll requests
  *   pages.c     HTML
@@ -250,7 +251,8 @@ void	page_login(struct req *, const char *msg);
 /* The login form's CSRF nonce (from the cookie, or new: *FRESH) and token;
  * 0 or -1.  login_cookie: the Set-Cookie line for a fresh nonce. */
 int	login_token(struct req *, char nonce[33], char token[65], int *fresh);
-void	login_cookie(const char *nonce, char *out, size_t len);
+void	login_cookie(struct req *, const char *nonce, char *out,
+	    size_t len);
 void	page_jobs(struct req *, PGresult *r, long long page, int more);
 void	page_job(struct req *, json_t *job);
 

@@ -113,7 +113,7 @@ page_login(struct req *r, const char *msg)
 		return;
 	}
 	if (fresh)
-		login_cookie(nonce, cookie, sizeof(cookie));
+		login_cookie(r, nonce, cookie, sizeof(cookie));
 	buf_init(&b, 0);
 	page_begin(&b, "Log in", NULL);
 	buf_addstr(&b, "<h2>Log in</h2>\n");

@@ -8,6 +8,7 @@
 #include "db.h"
 #include "keys.h"
 #include "queue.h"
+#include "session.h"
 #include "store.h"
 #include "util.h"
 
@@ -21,6 +22,8 @@ queue_prune(PGconn *c, struct store *st, char *err, size_t errlen)
 	long long id;
 	int i, n = 0, rc;
 
+	if (session_sweep(c, err, errlen) == -1)	/* expired sessions */
+		return -1;
 	p[0] = db_param_ll(&dp, cfg.keep_completed);
 	p[1] = db_param_ll(&dp, cfg.keep_failed);
 	p[2] = db_param_ll(&dp, cfg.retention_days);

@@ -107,7 +107,7 @@ check_eq "login with a wrong key: 401" 401 "$out"
 check "login with a wrong key: says so" grep -q 'That key is not valid' "$TMP/login.html"
 out=$(curl -s -o /dev/null -D "$TMP/h" -w '%{http_code}' -b "$jar" -c "$jar" -H 'Accept: text/html' --data-urlencode "key=$alice" --data "csrf=$ltok" "$BASE/login")
 check_eq "login: 303" 303 "$out"
-check "login: cookie is HttpOnly and SameSite=Lax" grep -qiE '^Set-Cookie: cm_session=[0-9]+\.[0-9]+\.[0-9a-f]{64}; Path=/; Max-Age=[0-9]+; HttpOnly; SameSite=Lax' "$TMP/h"
+check "login: cookie is HttpOnly and SameSite=Lax" grep -qiE '^Set-Cookie: cm_session=[0-9a-f]{64}; Path=/; Max-Age=[0-9]+; HttpOnly; SameSite=Lax' "$TMP/h"
 curl -s -b "$jar" -H 'Accept: text/html' "$BASE/" >"$TMP/form.html"
 csrf=$(grep -o 'name="csrf" value="[0-9a-f]*"' "$TMP/form.html" | head -1 | sed 's/.*value="//; s/"//')
 check_eq "form: the caption styles of the job table, its default chosen" \

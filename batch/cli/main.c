@@ -26,8 +26,13 @@ cli_usage_all(FILE *f)
 	    "  migrate              apply the database schema migrations\n"
 	    "  user add NAME        create a user and print a new API key once\n"
 	    "  user list            list users\n"
-	    "  user disable NAME    refuse NAME's API key from now on\n"
+	    "  user disable NAME    refuse NAME's API key from now on and end "
+	    "its sessions\n"
 	    "  user enable NAME     accept NAME's API key again\n"
+	    "  user rotate-key NAME\n"
+	    "                       print a new API key for NAME; the old key "
+	    "and NAME's\n"
+	    "                       browser sessions end at once\n"
 	    "  submit --user NAME [options] URL | --file PATH\n"
 	    "                       queue a job; prints its id.  Options:\n",
 	    cli_progname);
