@@ -839,8 +839,11 @@ route_events(struct req *r, long long id)
 		respond_error(r, 404, NULL, NULL, "You have no job %lld.", id);
 		goto out;
 	}
-	/* Events already there, or no wait asked for: answer now. */
-	if (!PQgetisnull(res, 0, 1) || timeout == 0 || shutting_down) {
+	/* Events already there, a job that has ended (nothing more will
+	 * come: the answer's state says so), or no wait asked for: answer
+	 * now. */
+	if (!PQgetisnull(res, 0, 1) || lp_job_ended(PQgetvalue(res, 0, 0)) ||
+	    timeout == 0 || shutting_down) {
 		if ((body = lp_body(res, after, PQgetvalue(res, 0, 0))) == NULL) {
 			respond_error(r, 500, NULL, NULL, "out of memory");
 			goto out;
@@ -852,12 +855,28 @@ route_events(struct req *r, long long id)
 	/* Nothing yet: the listener holds the request from here on; this
 	 * thread and its connection go back to serving others. */
 	drain_body(r);
-	if (lp_park(r, id, r->u.id, after, timeout * 1000) == 0) {
+	switch (lp_park(r, id, r->u.id, after, timeout * 1000,
+	    PQgetvalue(res, 0, 0))) {
+	case 0:
 		r->parked = 1;
-		goto out;
+		break;
+	case LP_USER_FULL:
+		respond_error(r, 429, NULL, "Retry-After: 5\r\n", "You have "
+		    "%lld progress requests waiting; the limit is %lld.  Close "
+		    "a page or try again in a few seconds.",
+		    cfg.user_max_longpolls, cfg.user_max_longpolls);
+		break;
+	case LP_ALL_FULL:
+		log_ev(LOG_WARN, "longpoll_full", "{sI}", "waiters",
+		    (json_int_t)cfg.longpoll_max_waiters);
+		respond_error(r, 429, NULL, "Retry-After: 5\r\n", "The server "
+		    "is holding as many progress requests as it can (%lld); try "
+		    "again in a few seconds.", cfg.longpoll_max_waiters);
+		break;
+	default:
+		respond(r, 200, "application/json", NULL,
+		    "{\"events\":[],\"next\":0}", 23);
 	}
-	respond(r, 200, "application/json", NULL, "{\"events\":[],\"next\":0}",
-	    23);
 out:
 	PQclear(res);
 	form_free(&q);

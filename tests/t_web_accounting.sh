@@ -86,4 +86,55 @@ check_eq "carol's jobs: the three accepted uploads" 3 "$(sql "SELECT count(*) FR
 out=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $carol" -H 'Accept: text/html' -F "file=@$CLIPMILL_TESTDATA/tears_of_steel_clip01_640x360.mp4" "$BASE/jobs")
 check_eq "an upload through nginx with slots free: 303" 303 "$out"
 
+# --- long-poll: a finished job answers at once, with its final state ---
+# (a job that has ended has no more events; waiting would only time out)
+seq=$(sql "SELECT last_seq FROM jobs WHERE id = $j3")
+out=$(api GET "/jobs/$j3/events?after=$seq&timeout=10" "$alice")
+check_eq "long-poll on a cancelled job: 200" 200 "$(status_of "$out")"
+check_eq "long-poll on a cancelled job: no events, next unchanged, the final state" \
+    "0 $seq cancelled" "$(jget "$(body_of "$out")" 'str(len(j["events"])) + " " + str(j["next"]) + " " + j.get("state", "none")')"
+sql "UPDATE jobs SET state = 'done', finished_at = now() WHERE id = $j1" >/dev/null
+seq=$(sql "SELECT last_seq FROM jobs WHERE id = $j1")
+out=$(api GET "/jobs/$j1/events?after=$seq&timeout=10" "$alice")
+check_eq "long-poll on a done job: its state" "done" "$(jget "$(body_of "$out")" 'j.get("state", "none")')"
+# a live job's wait that times out says the state too
+seq=$(sql "SELECT last_seq FROM jobs WHERE id = $j2")
+out=$(api GET "/jobs/$j2/events?after=$seq&timeout=1" "$alice")
+check_eq "long-poll timing out on a pending job: its state" "0 pending" \
+    "$(jget "$(body_of "$out")" 'str(len(j["events"])) + " " + j.get("state", "none")')"
+
+# --- long-poll caps: 2 waiters per user, 3 in all ---
+waiting() { curl -s "$BASE/metrics" | sed -n 's/^clipmill_longpoll_waiting //p'; }
+nwait() { [ "$(waiting)" = "$1" ]; }
+dj=$(idof "$(submit "$dave")")
+pids=()
+for i in 1 2; do
+	curl -s -o /dev/null --max-time 30 -H "Authorization: Bearer $alice" "$BASE/jobs/$j2/events?after=$seq&timeout=25" &
+	pids+=($!)
+done
+check "alice's 2 waiters parked" wait_for 10 nwait 2
+# refused NAME KEY PATH MESSAGE: a long-poll answered 429 with
+# Retry-After and MESSAGE
+refused() {
+	local out
+	out=$(api GET "$3" "$2" -D "$TMP/h")
+	check_eq "$1: 429" 429 "$(status_of "$out")"
+	check "$1: Retry-After" grep -qiE '^Retry-After: [0-9]+' "$TMP/h"
+	check_eq "$1: says why" "$4" "$(jget "$(body_of "$out")" 'j["error"]')"
+}
+refused "alice's third waiter" "$alice" "/jobs/$j2/events?after=$seq&timeout=25" \
+    "You have 2 progress requests waiting; the limit is 2.  Close a page or try again in a few seconds."
+dseq=$(sql "SELECT last_seq FROM jobs WHERE id = $dj")
+curl -s -o /dev/null --max-time 30 -H "Authorization: Bearer $dave" "$BASE/jobs/$dj/events?after=$dseq&timeout=25" &
+pids+=($!)
+check "dave's waiter parked: 3 in all" wait_for 10 nwait 3
+refused "dave's second waiter, over the global cap" "$dave" "/jobs/$dj/events?after=$dseq&timeout=25" \
+    "The server is holding as many progress requests as it can (3); try again in a few seconds."
+out=$(api GET "/jobs/$dj/events?after=0&timeout=25" "$dave")
+check_eq "with events to give, no wait and no cap: 200" 200 "$(status_of "$out")"
+kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null
+check "the clients gone: nobody waiting" wait_for 10 nwait 0
+out=$(api GET "/jobs/$j2/events?after=$seq&timeout=1" "$alice")
+check_eq "after they left, alice may wait again" "200 pending" "$(status_of "$out") $(jget "$(body_of "$out")" 'j.get("state", "none")')"
+
 done_testing
