@@ -16,6 +16,7 @@ import os
 import socket
 import struct
 import sys
+import time
 
 BEGIN, END, PARAMS, STDIN, STDOUT = 1, 3, 4, 5, 6
 
@@ -114,7 +115,6 @@ def uploads(sock, key, hold, extra):
         held.append(r)
     # each held upload has its temporary file by the time the server has
     # read half its body; wait for them
-    import time
     for _ in range(400):
         if scratch() == hold:
             break
