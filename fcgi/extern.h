@@ -232,10 +232,17 @@ void	route_clip_file(struct req *, long long id, int thumb);
 /* longpoll.c */
 int	lp_start(char *err, size_t errlen);
 void	lp_stop(void);
-/* Hand a request over to the listener; it answers later.  0, or -1 when
- * the listener cannot take it (the caller answers). */
+/* Hand a request over to the listener; it answers later (STATE, the
+ * job's state now, goes into a timeout's answer).  0; LP_USER_FULL or
+ * LP_ALL_FULL when the user's or everyone's waiters are at their cap
+ * (user_max_longpolls, longpoll_max_waiters); -1 when the listener cannot
+ * take it.  The caller answers all but 0. */
+#define LP_USER_FULL	1
+#define LP_ALL_FULL	2
 int	lp_park(struct req *, long long job, long long user, long long after,
-	    long long timeout_ms);
+	    long long timeout_ms, const char *state);
+/* 1 when a job in STATE has ended: no more events will come. */
+int	lp_job_ended(const char *state);
 size_t	lp_waiting(void);
 /* The events answer body {"events":[...],"next":N,"state":S}, from rows
  * of (json text, seq); new string (caller frees). */

@@ -300,6 +300,27 @@ req_init(struct req *r, FCGX_Request *fr, struct worker *w)
 	    strstr(accept, "text/html") == NULL;
 }
 
+/* Accepting failed with errno E for want of descriptors or memory (a
+ * pending connection stays pending, so poll() says readable at once):
+ * wait a little instead of spinning, woken early by a shutdown.  Called
+ * with accept_mu held, so the other request threads wait on the mutex
+ * meanwhile.  Logged once per episode. */
+static int accept_starved;	/* under accept_mu */
+
+static void
+accept_backoff(int e)
+{
+	struct pollfd pfd;
+
+	if (!accept_starved)
+		log_ev(LOG_WARN, "accept_failed", "{ssss}", "error", strerror(e),
+		    "action", "waiting for descriptors to be freed");
+	accept_starved = 1;
+	pfd.fd = wake_fd;
+	pfd.events = POLLIN;
+	poll(&pfd, 1, 200);
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -334,11 +355,19 @@ worker_main(void *arg)
 			continue;
 		}
 		FCGX_InitRequest(fr, listen_fd, 0);
-		rc = FCGX_Accept_r(fr);
+		rc = FCGX_Accept_r(fr);	/* -errno on failure */
+		if (rc == -EMFILE || rc == -ENFILE || rc == -ENOBUFS ||
+		    rc == -ENOMEM)
+			accept_backoff(-rc);
+		else if (rc >= 0 && accept_starved) {
+			accept_starved = 0;
+			log_ev(LOG_INFO, "accept_recovered", NULL);
+		}
 		pthread_mutex_unlock(&accept_mu);
 		if (rc < 0) {
-			/* another process took the connection (EAGAIN), or
-			 * the peer went away during the handshake */
+			/* another process took the connection (EAGAIN), the
+			 * peer went away during the handshake, or no
+			 * descriptor was free (backed off above) */
 			FCGX_Free(fr, 1);
 			free(fr);
 			continue;

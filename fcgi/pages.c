@@ -328,7 +328,9 @@ static const char status_js[] =
     ".then(function(j){if(!(j.state&&ended[j.state]&&!j.events.length))"
     "poll();else refresh();})"
     ".catch(function(){setTimeout(poll,2000);});}\n"
-    "poll();\n"
+    /* an ended job has nothing more to say: no polling; a poll that
+     * learns the job has ended (its answer's state) is the last one */
+    "if(!ended[document.getElementById('state').dataset.state])poll();\n"
     "})();\n";
 
 void
