@@ -201,13 +201,17 @@ install: all
 # dpkg-buildpackage from a copy of the tree in $(B)/deb, so that its
 # programs (PREFIX=/usr, compiled in) never replace those in $(B); the
 # .deb is left in $(B)/deb.  The face models come from contrib/node_modules.
+# The package's make runs without this make's command line (MAKEFLAGS):
+# a B=... given here must not become its build directory, which
+# `dh clean` removes.
 DEB_TREE := $(B)/deb/clipmill
 deb: deps
 	rm -rf $(B)/deb && mkdir -p $(DEB_TREE)/contrib/node_modules
 	tar -cf - --exclude=./build --exclude=./.git --exclude=./contrib/node_modules . | \
 	    tar -xf - -C $(DEB_TREE)
 	cp -R $(FACE_PKG) $(DEB_TREE)/contrib/node_modules/
-	cd $(DEB_TREE) && dpkg-buildpackage -b -us -uc -j$(or $(DEB_JOBS),2) \
+	cd $(DEB_TREE) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	    dpkg-buildpackage -b -us -uc -j$(or $(DEB_JOBS),2) \
 	    >../build.log 2>&1 || { tail -30 ../build.log >&2; exit 1; }
 	@ls $(B)/deb/*.deb
 
