@@ -50,6 +50,8 @@ cli_usage_all(FILE *f)
 	    "  prune                delete ended jobs beyond retention, with "
 	    "their files\n"
 	    "  config               print the effective configuration\n"
+	    "  doctor [--socket unix:PATH|HOST:PORT] [--min-free MB]\n"
+	    "                       check the set-up, one line per check\n"
 	    "\n"
 	    "The configuration is read from -c FILE, else $CLIPMILL_CONF, else\n"
 	    SYSCONFDIR "/clipmill.conf; $CLIPMILL_DATABASE_URL overrides "
@@ -132,6 +134,8 @@ main(int argc, char **argv)
 		cli_usage_all(stderr);
 		return CLI_USAGE;
 	}
+	if (strcmp(argv[0], "doctor") == 0)
+		return cli_doctor(conf, argc, argv);
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[0], commands[i].name) == 0)
 			break;
