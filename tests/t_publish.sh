@@ -120,6 +120,10 @@ if clipmill-batch --list-stages 2>/dev/null | grep -q '^publish\b'; then
 	    "$(sql "SELECT count(*) FILTER (WHERE kind = 'retry'), count(*) FILTER (WHERE kind = 'clip_failed') FROM events WHERE job_id = $job2")"
 	check "runner: the alert is in the runner's log" grep -q '"event":"publish_failed".*"alert":true' "$TMP/runner.log"
 	check_eq "runner: the job ends partial" "partial" "$(sql "SELECT state FROM jobs WHERE id = $job2")"
+	$S stat "jobs/$job2/render/$d1.mp4" >/dev/null 2>&1
+	check_eq "runner: the ready clip's render is deleted once recorded" "1" "$?"
+	check_eq "runner: the ready clip's key has its token" "1" \
+	    "$(sql "SELECT count(*) FROM clips WHERE id = $d1 AND video_key ~ '^clips/$job2/$d1-[0-9a-f]{32}[.]mp4$'")"
 	check_eq "metric: clip_failed events of publish" "1" \
 	    "$(sql "SELECT count(*) FROM events WHERE kind = 'clip_failed' AND stage = 'publish'")"
 else
