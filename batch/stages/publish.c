@@ -53,8 +53,9 @@ struct pub_obj {
 	int		 present;	/* published */
 };
 
-/* The render key for O: the task payload's (render's done() may name it),
- * else the contract's jobs/{job}/render/{clip}.EXT.  0, or -1 with ERR. */
+/* O's keys: the render key (the task payload's, which render's done()
+ * may name, else the contract's jobs/{job}/render/{clip}.EXT) and a final
+ * key with a new token.  0, or -1 with ERR. */
 static int
 pick_keys(const struct task *t, struct pub_obj *o, const char *payload_field,
     char *err, size_t errlen)
