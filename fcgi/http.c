@@ -90,16 +90,18 @@ respond(struct req *r, int status, const char *ctype, const char *extra,
 	char h[8192];
 	int n;
 
-	/* libfcgi's own printf knows no %zu: format here. */
+	/* libfcgi's own printf knows no %zu: format here.  Nothing is
+	 * cached unless EXTRA says how (one Cache-Control, never two). */
 	r->status = status;
 	n = snprintf(h, sizeof(h), "Status: %d %s\r\n%s%s%s"
-	    "Content-Length: %zu\r\n"
-	    "Cache-Control: no-store\r\n"
+	    "Content-Length: %zu\r\n%s"
 	    "X-Content-Type-Options: nosniff\r\n"
 	    "X-Frame-Options: DENY\r\n"
 	    "Referrer-Policy: same-origin\r\n%s\r\n", status,
 	    status_text(status), ctype ? "Content-Type: " : "",
-	    ctype ? ctype : "", ctype ? "\r\n" : "", len, extra ? extra : "");
+	    ctype ? ctype : "", ctype ? "\r\n" : "", len,
+	    extra != NULL && strcasestr(extra, "Cache-Control:") != NULL ? "" :
+	    "Cache-Control: no-store\r\n", extra ? extra : "");
 	if (n < 0 || (size_t)n >= sizeof(h)) {
 		n = snprintf(h, sizeof(h), "Status: 500 Internal Server Error"
 		    "\r\nContent-Length: 0\r\n\r\n");

@@ -884,6 +884,15 @@ out:
 
 /* ---- clip files ---- */
 
+#define CLIP_CACHE	"Cache-Control: private, no-cache\r\n"
+
+/*
+ * A ready clip's file, after the ownership check: the web server sends
+ * it from the store directory (X-Accel-Redirect, X-Sendfile), or the
+ * answer redirects to the store's URL for its key, made now (a presigned
+ * one is fresh for s3_presign_expires seconds).  A row with a URL but no
+ * key (none today) is redirected to that URL.
+ */
 void
 route_clip_file(struct req *r, long long id, int thumb)
 {
@@ -921,16 +930,19 @@ route_clip_file(struct req *r, long long id, int thumb)
 	if (*key != '\0' && store_key_valid(key) &&
 	    strcmp(cfg.file_delivery, "redirect") != 0 &&
 	    (local = store_local_path(r->w->store, key)) != NULL) {
-		/* The web server sends the bytes from the store directory. */
+		/* The web server sends the bytes from the store directory.
+		 * The browser keeps them, for this user only, and asks again
+		 * before reusing them (a clip may be rendered anew). */
 		if (strcmp(cfg.file_delivery, "x-accel") == 0)
-			snprintf(h, sizeof(h), "X-Accel-Redirect: %s%s\r\n",
-			    cfg.x_accel_prefix, key);
+			snprintf(h, sizeof(h), "X-Accel-Redirect: %s%s\r\n"
+			    CLIP_CACHE, cfg.x_accel_prefix, key);
 		else
-			snprintf(h, sizeof(h), "X-Sendfile: %s\r\n", local);
+			snprintf(h, sizeof(h), "X-Sendfile: %s\r\n" CLIP_CACHE,
+			    local);
 		respond(r, 200, thumb ? "image/jpeg" : "video/mp4", h, "", 0);
 		goto out;
 	}
-	if (*url == '\0' && *key != '\0' && (surl = store_url(r->w->store, key,
+	if (*key != '\0' && (surl = store_url(r->w->store, key,
 	    cfg.s3_presign_expires, err, sizeof(err))) == NULL) {
 		log_ev(LOG_ERROR, "clip_url_failed", "{sIss}", "clip",
 		    (json_int_t)id, "error", err);
@@ -938,6 +950,7 @@ route_clip_file(struct req *r, long long id, int thumb)
 		    "address could not be made; try again.");
 		goto out;
 	}
+	/* Not cached: a presigned address must be asked for anew. */
 	snprintf(h, sizeof(h), "Location: %s\r\n", surl ? surl : url);
 	respond(r, 302, "text/plain", h, "", 0);
 out:

@@ -188,6 +188,14 @@ dispatch(struct req *r)
 		route_metrics(r);
 		return;
 	}
+	if (strcmp(r->path, "/favicon.ico") == 0) {
+		/* Browsers ask on every page: no icon, no login, asked once a
+		 * day. */
+		r->route = "favicon";
+		respond(r, 204, NULL, "Cache-Control: public, max-age=86400\r\n",
+		    "", 0);
+		return;
+	}
 	if (strcmp(r->path, "/login") == 0) {
 		r->route = "login";
 		if (method_is(r, "GET"))

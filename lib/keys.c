@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "keys.h"
+#include "util.h"
 
 /* An extension is 1..15 letters and digits: nothing that could step out
  * of the key's folder or end in a dot. */
@@ -99,10 +100,50 @@ key_clips_prefix(char *buf, size_t len, long long job)
 	return build(buf, len, job > 0, "clips/%lld/", job);
 }
 
+/* A token is exactly KEY_TOKEN_LEN lower-case hex digits. */
+static int
+token_ok(const char *tok)
+{
+	size_t i;
+
+	if (tok == NULL || strlen(tok) != KEY_TOKEN_LEN)
+		return 0;
+	for (i = 0; tok[i] != '\0'; i++)
+		if (!((tok[i] >= '0' && tok[i] <= '9') ||
+		    (tok[i] >= 'a' && tok[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+int
+key_token(char tok[KEY_TOKEN_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char r[KEY_TOKEN_LEN / 2];
+	size_t i;
+
+	tok[0] = '\0';
+	if (random_bytes(r, sizeof(r)) == -1)
+		return -1;
+	for (i = 0; i < sizeof(r); i++) {
+		tok[2 * i] = hex[r[i] >> 4];
+		tok[2 * i + 1] = hex[r[i] & 0xf];
+	}
+	tok[KEY_TOKEN_LEN] = '\0';
+	return 0;
+}
+
 int
 key_clip_public(char *buf, size_t len, long long job, long long clip,
-    const char *ext)
+    const char *token, const char *ext)
 {
-	return build(buf, len, job > 0 && clip > 0 && ext_ok(ext),
-	    "clips/%lld/%lld.%s", job, clip, ext);
+	return build(buf, len, job > 0 && clip > 0 && token_ok(token) &&
+	    ext_ok(ext), "clips/%lld/%lld-%s.%s", job, clip, token, ext);
+}
+
+int
+clip_route(char *buf, size_t len, long long clip, int thumb)
+{
+	return build(buf, len, clip > 0, "/clips/%lld/%s", clip,
+	    thumb ? "thumbnail" : "video");
 }

@@ -149,6 +149,12 @@ store_url(struct store *s, const char *key, long long expires, char *err,
 	return s->ops->url(s, key, expires, err, errlen);
 }
 
+int
+store_url_lasts(struct store *s)
+{
+	return s->ops->url_expires == NULL || !s->ops->url_expires(s);
+}
+
 char *
 store_local_path(struct store *s, const char *key)
 {

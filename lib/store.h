@@ -43,6 +43,9 @@ struct store_ops {
 	 * else NULL.  Used by the web front for X-Accel-Redirect. */
 	char	*(*local_path)(struct store *, const char *key);
 	void	(*close)(struct store *);
+	/* 1 when url() gives addresses that expire (presigned), else 0;
+	 * NULL: they never expire. */
+	int	(*url_expires)(struct store *);
 };
 
 struct store {
@@ -72,6 +75,10 @@ int	store_delete_prefix(struct store *, const char *prefix, char *err,
 char	*store_url(struct store *, const char *key, long long expires,
 	    char *err, size_t errlen);
 char	*store_local_path(struct store *, const char *key);
+/* 1 when store_url's addresses stay valid (a public base URL), 0 when
+ * they expire (presigned): such a URL is made when it is handed out,
+ * never kept. */
+int	store_url_lasts(struct store *);
 
 /* The store rc for a failed system call's errno, the one rule of every
  * backend: trouble on our side that may clear up (a full disk or quota,

@@ -288,7 +288,7 @@ fs_close(struct store *s)
 
 static const struct store_ops file_ops = {
 	"file", fs_put, fs_get, fs_stat, fs_del, fs_del_prefix, fs_url,
-	fs_local_path, fs_close
+	fs_local_path, fs_close, NULL
 };
 
 struct store *

@@ -968,9 +968,18 @@ s3_close(struct store *st)
 	free(st);
 }
 
+/* Without a public base URL, s3_url() presigns: the address expires. */
+static int
+s3_url_expires(struct store *st)
+{
+	const struct s3 *s = st->priv;
+
+	return s->public_url[0] == '\0';
+}
+
 static const struct store_ops s3_ops = {
 	"s3", s3_put, s3_get, s3_stat, s3_del, s3_del_prefix, s3_url, NULL,
-	s3_close
+	s3_close, s3_url_expires
 };
 
 /* A key from FILE when set, else from the environment variable ENV;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # publish against s3rver: a rendered clip and thumbnail move to
-# clips/{job}/{clip}.mp4|.jpg, the render keys go, the clip row becomes
-# 'ready' with working URLs (presigned, or under a public base URL) and a
-# "clip_ready" event.  A store that keeps failing: transient errors with
+# clips/{job}/{clip}-{token}.mp4|.jpg, the render keys go, the clip row
+# becomes 'ready' (a presigned URL is not kept: the web front makes one
+# when the clip is asked for; a public base URL is) and a "clip_ready"
+# event.  A store that keeps failing: transient errors with
 # a sentence, the render kept for the retry, and an alert on the last
 # attempt.  With the runner (clipmill-batch) in the tree: the whole path,
 # retries with backoff, then the clip failed, a "clip_failed" event, and
@@ -37,17 +38,19 @@ render "$job" "$c1" && render "$job" "$c2" && render "$job" "$c3" || exit 1
 # --- a clip published with presigned URLs ---------------------------------
 $P run "$job" "$c1" 1 3 >"$TMP/out" 2>"$TMP/err"
 check_eq "publish succeeds" "0" "$?"
-check_eq "clip is ready with its final keys" "ready|clips/$job/$c1.mp4|clips/$job/$c1.jpg|t" \
-    "$(sql "SELECT state, video_key, thumb_key, ready_at IS NOT NULL FROM clips WHERE id = $c1")"
+check "clip is ready with its final keys" grep -Eq "^ready\|clips/$job/$c1-[0-9a-f]{32}\.mp4\|clips/$job/$c1-[0-9a-f]{32}\.jpg\|t$" \
+    <<<"$(sql "SELECT state, video_key, thumb_key, ready_at IS NOT NULL FROM clips WHERE id = $c1")"
 check_eq "a clip_ready event for the clip" "1" \
     "$(sql "SELECT count(*) FROM events WHERE job_id = $job AND kind = 'clip_ready' AND stage = 'publish' AND (data->>'clip')::bigint = $c1")"
 $S stat "jobs/$job/render/$c1.mp4" >/dev/null 2>&1
 check_eq "render video key deleted" "1" "$?"
 $S stat "jobs/$job/render/$c1.jpg" >/dev/null 2>&1
 check_eq "render thumbnail key deleted" "1" "$?"
-vurl=$(sql "SELECT video_url FROM clips WHERE id = $c1")
-turl=$(sql "SELECT thumb_url FROM clips WHERE id = $c1")
-check "video URL is presigned" grep -q "^http://127.0.0.1:$S3_PORT/clips/clips/$job/$c1.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256&" <<<"$vurl"
+check_eq "no presigned URL kept in the row (it would expire)" "|" \
+    "$(sql "SELECT video_url, thumb_url FROM clips WHERE id = $c1")"
+vurl=$($S url "$(sql "SELECT video_key FROM clips WHERE id = $c1")")
+turl=$($S url "$(sql "SELECT thumb_key FROM clips WHERE id = $c1")")
+check "video URL is presigned" grep -Eq "^http://127.0.0.1:$S3_PORT/clips/clips/$job/$c1-[0-9a-f]{32}\.mp4\?X-Amz-Algorithm=AWS4-HMAC-SHA256&" <<<"$vurl"
 curl -sf -o "$TMP/v1.mp4" "$vurl"
 check "the video URL serves the rendered clip" cmp -s "$VID" "$TMP/v1.mp4"
 check_eq "and it is a playable H.264 video" "h264" \
@@ -61,8 +64,8 @@ check_eq "botocore confirms every request's signature" "" "$(s3_bad_sigs)"
 conf_set s3_public_url "http://127.0.0.1:$S3_UP/clips/"
 $P run "$job" "$c2" 1 3 >"$TMP/out" 2>"$TMP/err"
 check_eq "publish with a public base URL" "0" "$?"
-check_eq "URL under the public base" "http://127.0.0.1:$S3_UP/clips/clips/$job/$c2.mp4" \
-    "$(sql "SELECT video_url FROM clips WHERE id = $c2")"
+check "URL under the public base" grep -Eq "^http://127.0.0.1:$S3_UP/clips/clips/$job/$c2-[0-9a-f]{32}\.mp4$" \
+    <<<"$(sql "SELECT video_url FROM clips WHERE id = $c2")"
 curl -sf -o "$TMP/v2.mp4" "$(sql "SELECT video_url FROM clips WHERE id = $c2")"
 check "the public URL serves the clip" cmp -s "$VID" "$TMP/v2.mp4"
 conf_set s3_public_url ""
@@ -71,7 +74,7 @@ conf_set s3_public_url ""
 echo "PUT /clips/clips/ 500" >"$S3_FAULTS"
 $P run "$job" "$c3" 1 3 >"$TMP/out" 2>"$TMP/err"
 check_eq "upload failure is transient" "3" "$?"
-check "with a sentence saying it will be retried" grep -q "cannot store \"clips/$job/$c3.mp4\" in S3: the S3 server had a problem (HTTP 500.*will be tried again" "$TMP/err"
+check "with a sentence saying it will be retried" grep -Eq "cannot store \"clips/$job/$c3-[0-9a-f]{32}\.mp4\" in S3: the S3 server had a problem \(HTTP 500.*will be tried again" "$TMP/err"
 check "no alert before the last attempt" bash -c "! grep -q '\"alert\":true' '$TMP/err'"
 $S stat "jobs/$job/render/$c3.mp4" >/dev/null
 check_eq "the render is kept for the retry" "0" "$?"
@@ -104,7 +107,7 @@ if clipmill-batch --list-stages 2>/dev/null | grep -q '^publish\b'; then
 	d2=$(newclip "$job2" 2)
 	render "$job2" "$d1" && render "$job2" "$d2" || exit 1
 	# only clip d2's uploads fail, every time
-	echo "PUT /clips/clips/$job2/$d2. 503" >"$S3_FAULTS"
+	echo "PUT /clips/clips/$job2/$d2- 503" >"$S3_FAULTS"
 	sql "INSERT INTO tasks (job_id, clip_id, stage, max_attempts)
 	     VALUES ($job2, $d1, 'publish', 3), ($job2, $d2, 'publish', 3)" >/dev/null
 	timeout 120 clipmill-batch --stage publish >"$TMP/runner.out" 2>"$TMP/runner.log"
@@ -117,6 +120,10 @@ if clipmill-batch --list-stages 2>/dev/null | grep -q '^publish\b'; then
 	    "$(sql "SELECT count(*) FILTER (WHERE kind = 'retry'), count(*) FILTER (WHERE kind = 'clip_failed') FROM events WHERE job_id = $job2")"
 	check "runner: the alert is in the runner's log" grep -q '"event":"publish_failed".*"alert":true' "$TMP/runner.log"
 	check_eq "runner: the job ends partial" "partial" "$(sql "SELECT state FROM jobs WHERE id = $job2")"
+	$S stat "jobs/$job2/render/$d1.mp4" >/dev/null 2>&1
+	check_eq "runner: the ready clip's render is deleted once recorded" "1" "$?"
+	check_eq "runner: the ready clip's key has its token" "1" \
+	    "$(sql "SELECT count(*) FROM clips WHERE id = $d1 AND video_key ~ '^clips/$job2/$d1-[0-9a-f]{32}[.]mp4$'")"
 	check_eq "metric: clip_failed events of publish" "1" \
 	    "$(sql "SELECT count(*) FROM events WHERE kind = 'clip_failed' AND stage = 'publish'")"
 else

@@ -159,7 +159,7 @@ if [ "$pipeline" = yes ]; then
 	check_eq "two hosts: every clip ready, 1080x1920" "" \
 	    "$(grep -v '|ready|.*|1080|1920|' <<<"$two")"
 	id=$(sql "SELECT id FROM clips WHERE job_id = $j2 ORDER BY rank LIMIT 1")
-	curl -sf -o "$TMP/c.mp4" "$(sql "SELECT video_url FROM clips WHERE id = $id")"
+	curl -sf -o "$TMP/c.mp4" "$("$S" url "$(sql "SELECT video_key FROM clips WHERE id = $id")")"
 	check_eq "two hosts: the clip's URL serves a 1080x1920 video" "1080x1920" \
 	    "$(ffprobe -v error -select_streams v:0 -show_entries stream=width,height -of csv=s=x:p=0 "$TMP/c.mp4")"
 	check_eq "two hosts: no intermediate render left in S3" "0" \
@@ -238,8 +238,8 @@ outcome() {
 	while IFS='|' read -r id rank st vk tk; do
 		case $vk in
 		clips/*) printf '%s %s %s %s\n' "$rank" "$st" \
-		    "$(curl -sf "$(sql "SELECT video_url FROM clips WHERE id = $id")" | sha256sum | cut -c1-16)" \
-		    "$(curl -sf "$(sql "SELECT thumb_url FROM clips WHERE id = $id")" | sha256sum | cut -c1-16)" ;;
+		    "$(curl -sf "$("$S" url "$vk")" | sha256sum | cut -c1-16)" \
+		    "$(curl -sf "$("$S" url "$tk")" | sha256sum | cut -c1-16)" ;;
 		*) printf '%s %s\n' "$rank" "$st" ;;
 		esac
 	done

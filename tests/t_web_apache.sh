@@ -93,6 +93,9 @@ check_eq "Apache: clip video 200, video/mp4" "200 video/mp4" \
     "$(awk 'NR == 1 { s = $2 } tolower($1) == "content-type:" { t = $2 } END { print s, t }' "$TMP/h" | tr -d '\r')"
 check "Apache: clip bytes sent by Apache from the store" cmp -s "$VIDEO" "$TMP/clip.mp4"
 check_eq "Apache: the local path is not shown" "0" "$(grep -ci 'x-sendfile' "$TMP/h")"
+check_eq "Apache: one Cache-Control, private" "Cache-Control: private, no-cache" \
+    "$(grep -i '^Cache-Control:' "$TMP/h" | tr -d '\r')"
+check_eq "Apache: /favicon.ico without a login, 204" 204 "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/favicon.ico")"
 out=$(curl -s -o "$TMP/part" -w '%{http_code}' -r 1000-1999 -H "Authorization: Bearer $alice" "$BASE/clips/$cid/video")
 check_eq "Apache: a range of the clip, 206" 206 "$out"
 check "Apache: the range's bytes" cmp -s "$TMP/part" <(tail -c +1001 "$VIDEO" | head -c 1000)

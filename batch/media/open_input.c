@@ -49,6 +49,19 @@ media_limit_decoder(AVCodecContext *c)
 	c->max_pixels = media_max_pixels();
 }
 
+int
+media_format_is_mp4(const AVInputFormat *f)
+{
+	return f != NULL && av_match_name("mov", f->name);
+}
+
+void
+media_mp4_damaged(char *err, size_t errlen, const char *what)
+{
+	seterr(err, errlen, "The file looks like an MP4 %s: it is incomplete "
+	    "or damaged (was the upload or download cut short?)", what);
+}
+
 /* The sentence for a demuxer that is not on the list; a rejection. */
 static enum media_open_rc
 refuse_format(const AVInputFormat *f, char *err, size_t errlen)
@@ -179,8 +192,13 @@ media_open_input(AVFormatContext **fc, const char *path, const char *format,
 		return MEDIA_OPEN_ERROR;
 	}
 	if (e < 0) {
-		seterr(err, errlen, "This is not a video file: no known media "
-		    "format was recognised in it.");
+		/* An MP4 recognised by its first boxes whose index (moov)
+		 * is absent or cut: a file that was not written to its end. */
+		if (media_format_is_mp4(fmt))
+			media_mp4_damaged(err, errlen, "whose index is missing");
+		else
+			seterr(err, errlen, "This is not a video file: no known "
+			    "media format was recognised in it.");
 		return MEDIA_OPEN_REJECT;
 	}
 	if ((e = find_stream_info(*fc)) < 0) {
@@ -189,8 +207,11 @@ media_open_input(AVFormatContext **fc, const char *path, const char *format,
 			seterr(err, errlen, "out of memory");
 			return MEDIA_OPEN_ERROR;
 		}
-		seterr(err, errlen, "This is not a readable video file: its "
-		    "streams could not be decoded.");
+		if (media_format_is_mp4(fmt))
+			media_mp4_damaged(err, errlen, "whose index is damaged");
+		else
+			seterr(err, errlen, "This is not a readable video file: "
+			    "its streams could not be decoded.");
 		return MEDIA_OPEN_REJECT;
 	}
 	return MEDIA_OPEN_OK;

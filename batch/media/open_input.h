@@ -28,10 +28,19 @@ enum media_open_rc {
  * Either way the demuxer must be one of the plain containers, and only
  * the file protocol is allowed.  Anything else is MEDIA_OPEN_REJECT with
  * a sentence for the user in ERR: a playlist or reference file, a still
- * image, an unknown or unaccepted format, unreadable streams.
+ * image, an unknown or unaccepted format, an MP4 whose index (moov) is
+ * missing or damaged, unreadable streams.
  */
 enum media_open_rc media_open_input(struct AVFormatContext **fc,
 	    const char *path, const char *format, char *err, size_t errlen);
+
+/* 1 when F is the MP4/MOV demuxer (libavformat's "mov,mp4,..."). */
+struct AVInputFormat;
+int	media_format_is_mp4(const struct AVInputFormat *f);
+
+/* The sentence for an MP4 WHAT ("whose index is missing"): incomplete or
+ * damaged, most likely cut short, into ERR. */
+void	media_mp4_damaged(char *err, size_t errlen, const char *what);
 
 /* Whether the demuxer called NAME (its first name) is a plain container
  * clipmill opens. */

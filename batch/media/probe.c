@@ -136,6 +136,38 @@ probe_measure(AVFormatContext *fc, struct probe_info *p, char *err,
 	return PROBE_OK;
 }
 
+/* An MP4's index names where every sample lies: one past the end of the
+ * file, or no streams at all, means the file was cut short (a
+ * "faststart" MP4 keeps its index first, so a cut leaves it whole).
+ * PROBE_OK, or PROBE_REJECT with a sentence in ERR. */
+static enum probe_rc
+probe_complete(AVFormatContext *fc, long long size, char *err, size_t errlen)
+{
+	const AVIndexEntry *e;
+	long long end = 0;
+	unsigned i;
+	int n;
+
+	if (!media_format_is_mp4(fc->iformat))
+		return PROBE_OK;
+	if (fc->nb_streams == 0) {
+		media_mp4_damaged(err, errlen, "whose index is missing");
+		return PROBE_REJECT;
+	}
+	for (i = 0; i < fc->nb_streams; i++) {
+		n = avformat_index_get_entries_count(fc->streams[i]);
+		if (n > 0 && (e = avformat_index_get_entry(fc->streams[i],
+		    n - 1)) != NULL && e->pos + e->size > end)
+			end = e->pos + e->size;
+	}
+	if (end > size) {
+		media_mp4_damaged(err, errlen, "that ends early (its index "
+		    "names media the file does not hold)");
+		return PROBE_REJECT;
+	}
+	return PROBE_OK;
+}
+
 /* The probe's report (probe.h) of FC as P measured it; new reference,
  * or NULL when out of memory. */
 static json_t *
@@ -191,7 +223,9 @@ probe_file(const char *path, json_t **out, char *err, size_t errlen)
 	default:
 		return PROBE_ERROR;
 	}
-	rc = probe_measure(fc, &p, err, errlen);
+	rc = probe_complete(fc, (long long)sb.st_size, err, errlen);
+	if (rc == PROBE_OK)
+		rc = probe_measure(fc, &p, err, errlen);
 	if (rc == PROBE_OK &&
 	    (*out = probe_report(fc, &p, (long long)sb.st_size)) == NULL) {
 		seterr(err, errlen, "out of memory");
@@ -199,6 +233,28 @@ probe_file(const char *path, json_t **out, char *err, size_t errlen)
 	}
 	avformat_close_input(&fc);
 	return rc;
+}
+
+enum probe_rc
+probe_check_length(const json_t *probe, const json_t *job, char *err,
+    size_t errlen)
+{
+	const json_t *min = json_object_get(json_object_get(job, "options"),
+	    "min_len");
+	double d = json_number_value(json_object_get(probe, "duration"));
+	char dur[32];
+
+	if (!json_is_number(min) || d >= json_number_value(min))
+		return PROBE_OK;
+	if (d < 60)
+		snprintf(dur, sizeof(dur), "%.2f s", d);
+	else
+		fmt_duration(dur, sizeof(dur), d);
+	seterr(err, errlen, "The video lasts only %s, less than the shortest "
+	    "clip asked for (%g s), so no clip can be cut from it%s", dur,
+	    json_number_value(min), d < 1 ? " (it looks like a single picture "
+	    "saved as a video)." : ".");
+	return PROBE_REJECT;
 }
 
 const char *

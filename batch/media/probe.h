@@ -25,11 +25,20 @@ enum probe_rc {
  * (media_open_input()).  Rejected (PROBE_REJECT, with a sentence in ERR):
  * zero bytes, not media, a playlist or reference file (HLS, DASH, concat)
  * or any format that is not a plain container (open_input.c), a still
- * image, no video stream, longer than cfg.max_duration, larger than
- * cfg.max_width x cfg.max_height (either orientation, after rotation).
+ * image, an MP4 whose index is missing or names media past the end of
+ * the file (cut short), no video stream, longer than cfg.max_duration,
+ * larger than cfg.max_width x cfg.max_height (either orientation, after
+ * rotation).
  */
 enum probe_rc probe_file(const char *path, json_t **out, char *err,
 	    size_t errlen);
+
+/* Whether a source PROBE (probe_file's report) is long enough for JOB
+ * (the task's job): PROBE_OK, or PROBE_REJECT with a sentence in ERR when
+ * it lasts less than the shortest clip asked for (options.min_len; a job
+ * without it is not checked).  A still picture in an MP4 lasts one frame. */
+enum probe_rc probe_check_length(const json_t *probe, const json_t *job,
+	    char *err, size_t errlen);
 
 /* The demuxer name the probe recorded in JOB's "probe" object (the task's
  * job), or NULL for a job probed before it was recorded. */

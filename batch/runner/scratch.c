@@ -3,6 +3,10 @@
  * task-ID-ATTEMPT-PID, held with flock(2) while a task uses them (the
  * child inherits the lock), removed after.  The sweeper removes the ones
  * left behind by runners that died: unlocked and older than 30 minutes.
+ * It also removes the upload.XXXXXX files clipmill.fcgi streams uploads
+ * into (in the same scratch_dir) when one is left behind by a request
+ * that died: untouched for UPLOAD_SWEEP_AGE, long after any upload has
+ * been received and stored.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -21,6 +25,9 @@
 #include "util.h"
 
 #define SWEEP_AGE	(30 * 60)	/* seconds */
+/* An upload's file is written as it arrives, then read while it is put
+ * in the store (a 2 GB upload to a slow S3 can take most of an hour). */
+#define UPLOAD_SWEEP_AGE (2 * 60 * 60)
 
 int
 scratch_make(const struct task *t, char *path, size_t pathlen, int *fd,
@@ -79,6 +86,26 @@ scratch_remove(const char *path, int fd)
 		close(fd);	/* drops the lock */
 }
 
+/* Remove PATH when it is an upload's file left behind: 1 when removed. */
+static int
+sweep_upload(const char *path, time_t now)
+{
+	struct stat sb;
+
+	if (lstat(path, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    sb.st_mtime > now - UPLOAD_SWEEP_AGE)
+		return 0;
+	if (unlink(path) == -1) {
+		if (errno != ENOENT)
+			log_ev(LOG_WARN, "scratch_remove_failed", "{ssss}",
+			    "path", path, "error", strerror(errno));
+		return 0;
+	}
+	log_ev(LOG_INFO, "upload_swept", "{sssI}", "path", path, "bytes",
+	    (json_int_t)sb.st_size);
+	return 1;
+}
+
 int
 runner_sweep(void)
 {
@@ -87,12 +114,12 @@ runner_sweep(void)
 	struct stat sb;
 	DIR *d;
 	time_t now = time(NULL);
-	int fd, removed = 0, busy = 0;
+	int fd, removed = 0, busy = 0, uploads = 0;
 
 	if ((d = opendir(cfg.scratch_dir)) == NULL) {
 		if (errno == ENOENT) {
-			log_ev(LOG_INFO, "sweep_done", "{sisi}", "removed", 0,
-			    "in_use", 0);
+			log_ev(LOG_INFO, "sweep_done", "{sisisi}", "removed", 0,
+			    "in_use", 0, "uploads", 0);
 			return EXIT_OK;
 		}
 		log_ev(LOG_ERROR, "sweep_failed", "{ssss}", "dir",
@@ -100,11 +127,16 @@ runner_sweep(void)
 		return EXIT_FAIL;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, "task-", 5) != 0)
+		if (strncmp(de->d_name, "task-", 5) != 0 &&
+		    strncmp(de->d_name, "upload.", 7) != 0)
 			continue;
 		if (xsnprintf(path, sizeof(path), "%s/%s", cfg.scratch_dir,
 		    de->d_name) == -1)
 			continue;
+		if (de->d_name[0] == 'u') {
+			uploads += sweep_upload(path, now);
+			continue;
+		}
 		if (lstat(path, &sb) == -1 || !S_ISDIR(sb.st_mode) ||
 		    sb.st_mtime > now - SWEEP_AGE)
 			continue;
@@ -123,7 +155,7 @@ runner_sweep(void)
 		log_ev(LOG_INFO, "scratch_swept", "{ss}", "path", path);
 	}
 	closedir(d);
-	log_ev(LOG_INFO, "sweep_done", "{sisi}", "removed", removed, "in_use",
-	    busy);
+	log_ev(LOG_INFO, "sweep_done", "{sisisi}", "removed", removed, "in_use",
+	    busy, "uploads", uploads);
 	return EXIT_OK;
 }

@@ -1,8 +1,17 @@
 /*
- * publish: one task per clip.  Moves the rendered clip and its thumbnail
+ * publish: one task per clip.  Copies the rendered clip and its thumbnail
  * from jobs/{job}/render/{clip}.mp4|.jpg to their final keys
- * clips/{job}/{clip}.mp4|.jpg, deletes the render keys, and records the
- * URLs users get (store_url: the public base URL, or presigned GETs).
+ * clips/{job}/{clip}-{token}.mp4|.jpg (keys.h: a new random token for
+ * each file, so that no published address can be guessed or derived from
+ * another), records the keys, and deletes the render keys once that is
+ * committed.
+ *
+ * Users reach a clip through /clips/{id}/video and /clips/{id}/thumbnail
+ * (fcgi/jobs.c), which check ownership and then hand the file to the web
+ * server or redirect to the store's URL, presigned at that moment: the
+ * "clip_ready" event names those addresses.  A store URL is kept in the
+ * row only when it does not expire (s3_public_url, or a file store's
+ * store_public_url), for operators (clipmill job ID).
  *
  * A store that is down or slow (STORE_AGAIN) makes the task transient: the
  * runner retries it with backoff, and after the last attempt fails the
@@ -11,9 +20,10 @@
  * ("publish_failed", "alert": true); the metric is the count of
  * "clip_failed" events of stage "publish".
  *
- * Retries are safe: the final keys are written before the render keys are
- * deleted, so an attempt that finds the render keys gone and the final
- * ones present (an earlier attempt died after deleting) just records them.
+ * Retries are safe: the render keys are deleted only after the final keys
+ * are recorded (committed()), so every attempt finds them.  An attempt that
+ * stored its copies and then died leaves them under clips/{job}/, which
+ * pruning the job removes.
  */
 #include <errno.h>
 #include <limits.h>
@@ -40,23 +50,29 @@ struct pub_obj {
 	char		 src[KEYLEN];
 	char		 dst[KEYLEN];
 	char		 local[PATH_MAX];
-	int		 present;	/* published (or already there) */
+	int		 present;	/* published */
 };
 
-/* The render key for O: the task payload's (render's done() may name it),
- * else the contract's jobs/{job}/render/{clip}.EXT.  0, or -1 with ERR. */
+/* O's keys: the render key (the task payload's, which render's done()
+ * may name, else the contract's jobs/{job}/render/{clip}.EXT) and a final
+ * key with a new token.  0, or -1 with ERR. */
 static int
 pick_keys(const struct task *t, struct pub_obj *o, const char *payload_field,
     char *err, size_t errlen)
 {
 	const char *k = NULL;
-	char prefix[KEY_MAX];
+	char prefix[KEY_MAX], tok[KEY_TOKEN_LEN + 1];
 
 	if (t->payload != NULL)
 		k = json_string_value(json_object_get(t->payload, payload_field));
+	if (key_token(tok) == -1) {
+		seterr(err, errlen, "no random numbers for the clip's address: "
+		    "%s", strerror(errno));
+		return -1;
+	}
 	if (key_job_prefix(prefix, sizeof(prefix), t->job_id) == -1 ||
 	    key_clip_public(o->dst, sizeof(o->dst), t->job_id, t->clip_id,
-	    o->ext) == -1) {
+	    tok, o->ext) == -1) {
 		seterr(err, errlen, "the task names no job or clip");
 		return -1;
 	}
@@ -75,8 +91,8 @@ pick_keys(const struct task *t, struct pub_obj *o, const char *payload_field,
 }
 
 /* Copy O from its render key to its final key through the scratch
- * directory.  STORE_OK, or a store rc with ERR; STORE_NOTFOUND when
- * neither key exists. */
+ * directory.  STORE_OK, or a store rc with ERR; STORE_NOTFOUND when the
+ * render key does not exist. */
 static int
 move_in(struct task_ctx *ctx, struct pub_obj *o, char *err, size_t errlen)
 {
@@ -89,13 +105,8 @@ move_in(struct task_ctx *ctx, struct pub_obj *o, char *err, size_t errlen)
 	}
 	rc = store_get(ctx->store, o->src, o->local, err, errlen);
 	if (rc == STORE_NOTFOUND) {
-		/* a retry after an attempt that got as far as deleting */
-		rc = store_stat(ctx->store, o->dst, NULL, err, errlen);
-		if (rc == STORE_OK)
-			o->present = 1;
-		else if (rc == STORE_NOTFOUND)
-			seterr(err, errlen, "the rendered %s (%s) is not in the "
-			    "store", o->what, o->src);
+		seterr(err, errlen, "the rendered %s (%s) is not in the store",
+		    o->what, o->src);
 		return rc;
 	}
 	if (rc != STORE_OK)
@@ -118,13 +129,35 @@ alert(const struct task *t, const char *why)
 	    "error", why);
 }
 
+/* The store URLs of V and TH into *VURL and *TURL (allocated, or NULL)
+ * when they stay valid; presigned ones are made when handed out.  0, or
+ * -1 with ERR. */
+static int
+lasting_urls(struct task_ctx *ctx, const struct pub_obj *v,
+    const struct pub_obj *th, char **vurl, char **turl, char *err,
+    size_t errlen)
+{
+	*vurl = *turl = NULL;
+	if (!store_url_lasts(ctx->store))
+		return 0;
+	if ((*vurl = store_url(ctx->store, v->dst, 0, err, errlen)) == NULL)
+		return -1;
+	if (th->present && (*turl = store_url(ctx->store, th->dst, 0, err,
+	    errlen)) == NULL) {
+		free(*vurl);
+		*vurl = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 static enum stage_rc
 publish_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 {
 	const struct task *t = ctx->task;
 	struct pub_obj v = { "clip", "mp4", "video/mp4", "", "", "", 0 };
 	struct pub_obj th = { "thumbnail", "jpg", "image/jpeg", "", "", "", 0 };
-	char *vurl = NULL, *turl = NULL, derr[512];
+	char *vurl = NULL, *turl = NULL;
 	enum stage_rc src = STAGE_OK;
 	int rc;
 
@@ -154,30 +187,19 @@ publish_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 		src = stage_store_rc(rc);
 		goto fail;
 	}
-
-	if ((vurl = store_url(ctx->store, v.dst, cfg.s3_presign_expires, err,
-	    errlen)) == NULL || (th.present && (turl = store_url(ctx->store,
-	    th.dst, cfg.s3_presign_expires, err, errlen)) == NULL)) {
+	if (lasting_urls(ctx, &v, &th, &vurl, &turl, err, errlen) == -1) {
 		src = STAGE_PERMANENT;
 		goto fail;
 	}
 
-	/* The final keys are in place: the render copies can go.  A failed
-	 * delete leaves garbage for pruning, not a broken clip. */
-	if ((rc = store_delete(ctx->store, v.src, derr, sizeof(derr))) !=
-	    STORE_OK && rc != STORE_NOTFOUND)
-		log_ev(LOG_WARN, "publish_cleanup_failed", "{sIss}", "job",
-		    t->job_id, "error", derr);
-	if (th.present && (rc = store_delete(ctx->store, th.src, derr,
-	    sizeof(derr))) != STORE_OK && rc != STORE_NOTFOUND)
-		log_ev(LOG_WARN, "publish_cleanup_failed", "{sIss}", "job",
-		    t->job_id, "error", derr);
-
-	*result = json_pack("{sssosssoss}", "video_key", v.dst,
+	/* render_*: what committed() deletes once the keys are recorded */
+	*result = json_pack("{sssossso*so*ssso*}", "video_key", v.dst,
 	    "thumb_key", th.present ? json_string(th.dst) : json_null(),
-	    "video_url", vurl,
-	    "thumb_url", turl != NULL ? json_string(turl) : json_null(),
-	    "store", cfg.store);
+	    "render_video_key", v.src,
+	    "render_thumb_key", th.present ? json_string(th.src) : NULL,
+	    "video_url", vurl != NULL ? json_string(vurl) : json_null(),
+	    "store", cfg.store,
+	    "thumb_url", turl != NULL ? json_string(turl) : json_null());
 	free(vurl);
 	free(turl);
 	if (*result == NULL) {
@@ -187,8 +209,6 @@ publish_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 	task_progress(ctx, 100, "published");
 	return STAGE_OK;
 fail:
-	free(vurl);
-	free(turl);
 	/* the runner retries transient failures until the last attempt */
 	if (src == STAGE_PERMANENT || t->attempts >= t->max_attempts)
 		alert(t, err);
@@ -198,13 +218,15 @@ fail:
 	return src;
 }
 
-/* In the completing transaction: the clip is ready; tell the user. */
+/* In the completing transaction: the clip is ready; tell the user, with
+ * the addresses that serve it (each checks who asks). */
 static int
 publish_done(PGconn *c, const struct task *t, json_t *result, char *err,
     size_t errlen)
 {
 	struct db_params dp = { 0 };
 	const char *p[6];
+	char vpath[64], tpath[64];
 	json_t *ev;
 	long long seq, rank = 0;
 	PGresult *r;
@@ -213,8 +235,8 @@ publish_done(PGconn *c, const struct task *t, json_t *result, char *err,
 	p[3] = json_string_value(json_object_get(result, "thumb_key"));
 	p[4] = json_string_value(json_object_get(result, "video_url"));
 	p[5] = json_string_value(json_object_get(result, "thumb_url"));
-	if (p[2] == NULL || p[4] == NULL) {
-		seterr(err, errlen, "publish finished without a video key or URL");
+	if (p[2] == NULL) {
+		seterr(err, errlen, "publish finished without a video key");
 		return -1;
 	}
 	p[0] = db_param_ll(&dp, t->clip_id);
@@ -232,9 +254,11 @@ publish_done(PGconn *c, const struct task *t, json_t *result, char *err,
 		return -1;
 	}
 	parse_ll(PQgetvalue(r, 0, 0), 0, INT32_MAX, &rank);
+	clip_route(vpath, sizeof(vpath), t->clip_id, 0);
+	clip_route(tpath, sizeof(tpath), t->clip_id, 1);
 	ev = json_pack("{sIsIsssssoss}", "clip", t->clip_id, "rank", rank,
-	    "aspect", PQgetvalue(r, 0, 1), "video_url", p[4],
-	    "thumb_url", p[5] != NULL ? json_string(p[5]) : json_null(),
+	    "aspect", PQgetvalue(r, 0, 1), "video_url", vpath,
+	    "thumb_url", p[3] != NULL ? json_string(tpath) : json_null(),
 	    "msg", "A clip is ready.");
 	PQclear(r);
 	if (ev == NULL) {
@@ -246,6 +270,29 @@ publish_done(PGconn *c, const struct task *t, json_t *result, char *err,
 	return seq < 0 ? -1 : 0;
 }
 
+/* After the commit: the render copies can go.  A failed delete leaves
+ * garbage for pruning, not a broken clip. */
+static void
+publish_committed(struct store *st, const struct task *t, json_t *result)
+{
+	static const char *const fields[] = { "render_video_key",
+	    "render_thumb_key" };
+	const char *k;
+	char derr[512];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		k = json_string_value(json_object_get(result, fields[i]));
+		if (k == NULL)
+			continue;
+		rc = store_delete(st, k, derr, sizeof(derr));
+		if (rc != STORE_OK && rc != STORE_NOTFOUND)
+			log_ev(LOG_WARN, "publish_cleanup_failed", "{sIss}",
+			    "job", t->job_id, "error", derr);
+	}
+}
+
 const struct stage stage_publish = {
 	.name = "publish",
 	.isolated = 1,
@@ -254,4 +301,5 @@ const struct stage stage_publish = {
 	.cap = &cfg.cap_publish,
 	.run = publish_run,
 	.done = publish_done,
+	.committed = publish_committed,
 };

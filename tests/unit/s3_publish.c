@@ -3,8 +3,9 @@
  * drives them, and for the cases a runner makes hard to stage).
  *
  * Without arguments (as tests/run.sh runs it): against a file store in a
- * temporary directory, no database: a clip and thumbnail move to their
- * final keys, a retry after a half-finished attempt is harmless, a
+ * temporary directory, no database: a clip and thumbnail are copied to
+ * final keys with an unguessable token, the render keys go only in
+ * committed(), a retry after a half-finished attempt is harmless, a
  * missing thumbnail degrades with a "fallback" event, a missing clip
  * fails permanently with a sentence, a payload key from another job is
  * refused.
@@ -12,7 +13,8 @@
  * With a command, against $CLIPMILL_CONF's store and database (driven by
  * tests/t_publish.sh and t_s3_prune.sh):
  *   s3_publish run JOB CLIP ATTEMPT MAX_ATTEMPTS
- *       run(); on success done() in a transaction.  Prints the result and
+ *       run(); on success done() in a transaction, then committed().
+ *       Prints the result and
  *       the task's events; exit 0 ok, 2 permanent, 3 transient, 4 usage,
  *       5 cancelled, 6 done() failed.
  *   s3_publish prune
@@ -30,6 +32,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "keys.h"
 #include "queue.h"
 #include "runner/stage.h"
 #include "store.h"
@@ -84,6 +87,22 @@ exists(const char *dir, const char *rel)
 	return stat(p, &sb) == 0;
 }
 
+/* 1 when KEY is PREFIX, KEY_TOKEN_LEN hex digits, then SUFFIX. */
+static int
+token_key(const char *key, const char *prefix, const char *suffix)
+{
+	size_t n = strlen(prefix), i;
+
+	if (key == NULL || strncmp(key, prefix, n) != 0 ||
+	    strlen(key) != n + KEY_TOKEN_LEN + strlen(suffix) ||
+	    strcmp(key + n + KEY_TOKEN_LEN, suffix) != 0)
+		return 0;
+	for (i = n; i < n + KEY_TOKEN_LEN; i++)
+		if (strchr("0123456789abcdef", key[i]) == NULL)
+			return 0;
+	return 1;
+}
+
 static enum stage_rc
 run_task(struct store *st, const char *scratch, long long job, long long clip,
     int attempt, const char *payload, json_t **result, char *err,
@@ -117,8 +136,10 @@ offline(void)
 {
 	char tmpl[] = "/tmp/s3_publish.XXXXXX", store_dir[600], scratch[600];
 	char src[700], err[512], *dir;
+	const char *vkey, *tkey, *vurl;
 	struct store *st;
-	json_t *res = NULL;
+	json_t *res = NULL, *res2 = NULL;
+	struct task tk;
 	enum stage_rc rc;
 
 	if ((dir = mkdtemp(tmpl)) == NULL) {
@@ -142,23 +163,37 @@ offline(void)
 	write_file(src, "jpeg bytes");
 
 	rc = run_task(st, scratch, 7, 3, 1, NULL, &res, err, sizeof(err));
-	ok(rc == STAGE_OK, "publish moves a rendered clip");
-	ok(exists(store_dir, "clips/7/3.mp4") && exists(store_dir,
-	    "clips/7/3.jpg"), "final keys clips/7/3.mp4 and .jpg exist");
-	ok(!exists(store_dir, "jobs/7/render/3.mp4") &&
-	    !exists(store_dir, "jobs/7/render/3.jpg"), "render keys deleted");
-	ok(res != NULL && strcmp(json_string_value(json_object_get(res,
-	    "video_url")), "/files/clips/7/3.mp4") == 0 &&
-	    strcmp(json_string_value(json_object_get(res, "thumb_key")),
-	    "clips/7/3.jpg") == 0, "result has keys and URLs");
-	json_decref(res);
-	res = NULL;
+	ok(rc == STAGE_OK, "publish copies a rendered clip");
+	vkey = json_string_value(json_object_get(res, "video_key"));
+	tkey = json_string_value(json_object_get(res, "thumb_key"));
+	ok(vkey != NULL && tkey != NULL && token_key(vkey, "clips/7/3-", ".mp4")
+	    && token_key(tkey, "clips/7/3-", ".jpg") && strncmp(vkey + 10,
+	    tkey + 10, KEY_TOKEN_LEN) != 0 && exists(store_dir, vkey) &&
+	    exists(store_dir, tkey), "final keys clips/7/3-TOKEN.mp4 and "
+	    ".jpg exist, each with its own token (%s, %s)", vkey ? vkey : "-",
+	    tkey ? tkey : "-");
+	vurl = json_string_value(json_object_get(res, "video_url"));
+	ok(vurl != NULL && vkey != NULL && strncmp(vurl, "/files/", 7) == 0 &&
+	    strcmp(vurl + 7, vkey) == 0, "a lasting store URL is recorded (%s)",
+	    vurl ? vurl : "-");
+	ok(exists(store_dir, "jobs/7/render/3.mp4") &&
+	    exists(store_dir, "jobs/7/render/3.jpg"),
+	    "render keys kept until the keys are recorded");
 
-	rc = run_task(st, scratch, 7, 3, 2, NULL, &res, err, sizeof(err));
-	ok(rc == STAGE_OK && res != NULL && strcmp(json_string_value(
-	    json_object_get(res, "video_key")), "clips/7/3.mp4") == 0,
-	    "a retry after the render keys were deleted still succeeds");
+	/* an attempt that died after copying: the retry copies again */
+	rc = run_task(st, scratch, 7, 3, 2, NULL, &res2, err, sizeof(err));
+	ok(rc == STAGE_OK && res2 != NULL && token_key(json_string_value(
+	    json_object_get(res2, "video_key")), "clips/7/3-", ".mp4"),
+	    "a retry after a half-finished attempt succeeds");
+	memset(&tk, 0, sizeof(tk));
+	tk.job_id = 7;
+	tk.clip_id = 3;
+	stage_publish.committed(st, &tk, res2);
+	ok(!exists(store_dir, "jobs/7/render/3.mp4") &&
+	    !exists(store_dir, "jobs/7/render/3.jpg"),
+	    "committed(): render keys deleted");
 	json_decref(res);
+	json_decref(res2);
 	res = NULL;
 
 	snprintf(src, sizeof(src), "%s/jobs/7/render/4.mp4", store_dir);
@@ -278,8 +313,10 @@ main(int argc, char **argv)
 			PQclear(PQexec(c, "ROLLBACK"));
 			fprintf(stderr, "%s\n", err);
 			n = 6;
-		} else
+		} else {
 			PQclear(PQexec(c, "COMMIT"));
+			stage_publish.committed(st, &t, res);
+		}
 		break;
 	case STAGE_TRANSIENT:
 		fprintf(stderr, "%s\n", err);

@@ -24,7 +24,7 @@ test_keys(void)
 		const char *name, *want;
 		int rc;
 		char b[KEY_MAX];
-	} c[16];
+	} c[20];
 	char small[12];
 	int i = 0;
 
@@ -39,7 +39,11 @@ test_keys(void)
 	K(key_clip_render(c[i].b, KEY_MAX, 7, 3, "mp4"), "jobs/7/render/3.mp4");
 	K(key_clip_render(c[i].b, KEY_MAX, 7, 3, "jpg"), "jobs/7/render/3.jpg");
 	K(key_clips_prefix(c[i].b, KEY_MAX, 7), "clips/7/");
-	K(key_clip_public(c[i].b, KEY_MAX, 7, 3, "mp4"), "clips/7/3.mp4");
+	K(key_clip_public(c[i].b, KEY_MAX, 7, 3,
+	    "0123456789abcdef0123456789abcdef", "mp4"),
+	    "clips/7/3-0123456789abcdef0123456789abcdef.mp4");
+	K(clip_route(c[i].b, KEY_MAX, 12, 0), "/clips/12/video");
+	K(clip_route(c[i].b, KEY_MAX, 12, 1), "/clips/12/thumbnail");
 	K(key_job_prefix(c[i].b, KEY_MAX, 9223372036854775807LL),
 	    "jobs/9223372036854775807/");
 	/* refusals leave an empty string, never a part of a key */
@@ -47,7 +51,11 @@ test_keys(void)
 	K(key_job_source(c[i].b, KEY_MAX, 1, "../x"), NULL);
 	K(key_job_source(c[i].b, KEY_MAX, 1, ""), NULL);
 	K(key_clip_render(c[i].b, KEY_MAX, 1, -2, "mp4"), NULL);
-	K(key_clip_public(c[i].b, KEY_MAX, 1, 2, NULL), NULL);
+	K(key_clip_public(c[i].b, KEY_MAX, 1, 2,
+	    "0123456789abcdef0123456789abcdef", NULL), NULL);
+	K(key_clip_public(c[i].b, KEY_MAX, 1, 2, "0123456789ABCDEF0123456789abcdef",
+	    "mp4"), NULL);
+	K(key_clip_public(c[i].b, KEY_MAX, 1, 2, "../", "mp4"), NULL);
 #undef K
 	for (i = 0; i < (int)(sizeof(c) / sizeof(c[0])); i++) {
 		if (c[i].want == NULL)
@@ -55,13 +63,22 @@ test_keys(void)
 			    c[i].name);
 		else
 			ok(c[i].rc == 0 && strcmp(c[i].b, c[i].want) == 0 &&
-			    (c[i].want[strlen(c[i].want) - 1] == '/' ?
+			    (c[i].want[0] == '/' ? 1 :
+			    c[i].want[strlen(c[i].want) - 1] == '/' ?
 			    store_prefix_valid(c[i].b) : store_key_valid(c[i].b)),
 			    "%s is %s (got \"%s\")", c[i].name, c[i].want,
 			    c[i].b);
 	}
 	ok(key_job_transcript(small, sizeof(small), 42) == -1 &&
 	    small[0] == '\0', "a key that does not fit is refused, not cut");
+	{
+		char t1[KEY_TOKEN_LEN + 1], t2[KEY_TOKEN_LEN + 1], k[KEY_MAX];
+
+		ok(key_token(t1) == 0 && key_token(t2) == 0 &&
+		    strcmp(t1, t2) != 0 && key_clip_public(k, sizeof(k), 1, 2,
+		    t1, "mp4") == 0 && store_key_valid(k),
+		    "tokens differ each time and make valid keys (%s)", t1);
+	}
 }
 
 static void

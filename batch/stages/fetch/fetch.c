@@ -137,6 +137,11 @@ fetch_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 	if (task_progress(ctx, 95, "checking the video"))
 		return STAGE_CANCELLED;
 	pr = probe_file(path, &probe, err, errlen);
+	if (pr == PROBE_OK && (pr = probe_check_length(probe, job, err,
+	    errlen)) != PROBE_OK) {
+		json_decref(probe);
+		probe = NULL;
+	}
 	if (pr != PROBE_OK) {
 		/* A rejected download is not kept (an upload stays in the
 		 * store: it is the user's, and pruning removes it). */
