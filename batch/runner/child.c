@@ -199,6 +199,16 @@ child_main(struct runner *r, const struct stage *st, struct task *t,
 	set_limit(RLIMIT_CORE, 0, 0);
 	if (chdir(scratch) == -1)
 		_exit(1);
+	if (sandbox_enter(r, st->name, t, scratch, err, sizeof(err)) == -1) {
+		/* The host's problem: logged for the operator, retried. */
+		log_ev(LOG_ERROR, "sandbox_failed", "{sIssss}", "task", t->id,
+		    "stage", t->stage, "error", err);
+		seterr(err, sizeof(err), "The %s step could not be isolated "
+		    "on the runner.", t->stage);
+		send_obj(fd, json_pack("{sssiss}", "t", "r", "rc",
+		    (int)STAGE_TRANSIENT, "err", err));
+		_exit(0);
+	}
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.task = t;
 	ctx.store = r->store;

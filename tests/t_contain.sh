@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Containment of hostile media (batch/runner/sandbox.c): a task child that
+# decodes media holds no database connection and no secret, runs as
+# media_user when the runner is root, and in a stage that needs no
+# network it can open no socket and execute nothing.  The test stage
+# "escape" plays a decoder bug gone bad; every attempt must be refused.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/queue_lib.sh"
+qsetup || exit 1
+
+# The installed configuration file is 0640 (Makefile): the media user
+# may not read it.  database_url comes from the file, as in production.
+conf_set database_url "\"$CLIPMILL_DATABASE_URL\""
+unset CLIPMILL_DATABASE_URL
+export DATABASE_URL_FOR_TEST=$(sed -n 's/^database_url = "\(.*\)"$/\1/p' "$CLIPMILL_CONF")
+root=0
+if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
+	root=1
+	conf_set media_user nobody
+	chmod 0640 "$CLIPMILL_CONF"
+fi
+sqlc() { psql -qXAt -v ON_ERROR_STOP=1 "$DATABASE_URL_FOR_TEST" -c "$1"; }
+
+job=$(psql -qXAt "$DATABASE_URL_FOR_TEST" -c "INSERT INTO jobs (user_id, source_kind, source_url, state)
+     SELECT id, 'url', 'http://127.0.0.1/x', 'pending' FROM users LIMIT 1 RETURNING id" | head -1)
+sqlc "INSERT INTO tasks (job_id, stage, payload, max_attempts) VALUES ($job, 'escape',
+     jsonb_build_object('conninfo', '$DATABASE_URL_FOR_TEST', 'read', '$CLIPMILL_CONF', 'exec', '/bin/true'), 1)" >/dev/null
+qrun r1 --stage escape --once
+qwait r1 60
+check_eq "the runner exits 0" 0 "$QRC"
+res() { sqlc "SELECT result->>'$1' FROM tasks WHERE job_id = $job"; }
+check_eq "the task ran to its end" done "$(sqlc "SELECT state FROM tasks WHERE job_id = $job")"
+check "PostgreSQL with the known address: refused" grep -q '^refused: ' <<<"$(res db)"
+check "PostgreSQL: refused before any connection (no socket)" grep -q 'Permission denied' <<<"$(res db)"
+check "the configuration's database_url is gone from the child" grep -q '^refused: ' <<<"$(res db_config)"
+check_eq "no inherited socket (the runner's connection is closed)" 0 "$(res inherited_sockets)"
+check_eq "a TCP socket: refused" "refused: Permission denied" "$(res socket)"
+check_eq "execve: refused" "refused: Permission denied" "$(res exec)"
+if [ "$root" = 1 ]; then
+	check_eq "reading the configuration file as media_user: refused" \
+	    "refused: Permission denied" "$(res read)"
+else
+	ok "reading the configuration file # skip: media_user needs a root runner"
+fi
+check "the attempts are reported in an event" grep -q '"socket":"refused' \
+    <<<"$(sqlc "SELECT data->>'msg' FROM events WHERE job_id = $job AND kind = 'escape'")"
+check "the runner itself still works after the child (its session intact)" \
+    grep -q '"runner_exit".*"code":0' "$TMP/r1.log"
+done_testing
