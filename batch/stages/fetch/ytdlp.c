@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -328,7 +329,7 @@ ytdlp_spawn(const char *const *argv, const char *dir, const char *home,
 	char e_lang[] = "LANG=C.UTF-8", e_pyio[] = "PYTHONIOENCODING=utf-8";
 	char *envp[] = { e_path, (char *)home, e_lang, e_pyio, NULL };
 	struct rlimit rl;
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	if ((pid = fork()) != 0) {
 		if (pid > 0)
@@ -336,8 +337,13 @@ ytdlp_spawn(const char *const *argv, const char *dir, const char *home,
 		return pid;
 	}
 	/* Its own group, killable as one; the size cap enforced by the
-	 * kernel too, in case the site hid the size. */
+	 * kernel too, in case the site hid the size.  It dies with the task
+	 * child (a SIGKILL of it included); the runner kills the rest of
+	 * the group (task_group). */
 	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(126);
 	rl.rlim_cur = rl.rlim_max = (rlim_t)(cfg.max_download_mb + 64) *
 	    1024 * 1024;
 	setrlimit(RLIMIT_FSIZE, &rl);
@@ -528,6 +534,7 @@ fetch_ytdlp(struct task_ctx *ctx, const char *url, const char *dir, char *path,
 	}
 	close(pfd[1]);
 	pfd[1] = -1;
+	task_group(ctx, pid);
 	log_ev(LOG_INFO, "ytdlp_start", "{siss}", "pid", (int)pid, "url", url);
 
 	ytdlp_read(ctx, pfd[0], now_ms() + cfg.fetch_timeout * 1000, &o);
@@ -537,6 +544,7 @@ fetch_ytdlp(struct task_ctx *ctx, const char *url, const char *dir, char *path,
 		;
 	if (o.cancelled || o.timedout)
 		kill(-pid, SIGKILL);	/* stragglers (ffmpeg) */
+	task_group(ctx, 0);
 	pid = -1;
 	/* No connection outlives yt-dlp. */
 	fetch_proxy_stop(px, refusal, sizeof(refusal));
@@ -550,6 +558,7 @@ out:
 		kill(-pid, SIGKILL);
 		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 			;
+		task_group(ctx, 0);
 	}
 	fetch_proxy_stop(px, NULL, 0);
 	if (rc != FETCH_OK)
