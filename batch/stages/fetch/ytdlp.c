@@ -185,26 +185,6 @@ find_output(const char *dir, char *path, size_t pathlen)
 	return found;
 }
 
-/* The port of URL, the default one for its scheme if it has none; 0 if
- * it cannot be parsed (the proxy then allows 80 and 443 only). */
-static int
-url_port(const char *url)
-{
-	CURLU *u;
-	char *port = NULL;
-	long long n = 0;
-
-	if ((u = curl_url()) == NULL)
-		return 0;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
-	    CURLUE_OK || parse_ll(port, 1, 65535, &n) == -1)
-		n = 0;
-	curl_free(port);
-	curl_url_cleanup(u);
-	return (int)n;
-}
-
 /* Copy the operator's cookies file into DIR: yt-dlp writes cookies back,
  * and concurrent downloads must not rewrite the shared original. */
 static int
@@ -512,7 +492,7 @@ fetch_ytdlp(struct task_ctx *ctx, const char *url, const char *dir, char *path,
 	if ((rc = ytdlp_argv(a, url, dir, err, errlen)) != FETCH_OK)
 		goto out;
 	rc = FETCH_TRANSIENT;
-	if ((px = fetch_proxy_start(url_port(url), err, errlen)) == NULL)
+	if ((px = fetch_proxy_start(fetch_url_port(url), err, errlen)) == NULL)
 		goto out;
 	if (xsnprintf(proxyopt, sizeof(proxyopt), "--proxy %s\n",
 	    fetch_proxy_url(px)) == -1) {
