@@ -5,8 +5,7 @@
  * a fetch may use (80, 443 and the user's URL's own, for libcurl and
  * yt-dlp's proxy alike).
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,24 +13,20 @@
 #include "stages/fetch/fetch.h"
 #include "tap.h"
 
-/* 1 blocked, 0 allowed, -1 not an address. */
+/* 1 blocked, 0 allowed, -1 not a numeric address. */
 static int
 blocked(const char *ip)
 {
-	struct sockaddr_in6 s6;
-	struct sockaddr_in s4;
+	struct addrinfo hints, *ai;
+	int b;
 
-	memset(&s6, 0, sizeof(s6));
-	memset(&s4, 0, sizeof(s4));
-	if (inet_pton(AF_INET, ip, &s4.sin_addr) == 1) {
-		s4.sin_family = AF_INET;
-		return fetch_addr_blocked((struct sockaddr *)&s4);
-	}
-	if (inet_pton(AF_INET6, ip, &s6.sin6_addr) == 1) {
-		s6.sin6_family = AF_INET6;
-		return fetch_addr_blocked((struct sockaddr *)&s6);
-	}
-	return -1;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_flags = AI_NUMERICHOST;
+	if (getaddrinfo(ip, NULL, &hints, &ai) != 0)
+		return -1;
+	b = fetch_addr_blocked(ai->ai_addr);
+	freeaddrinfo(ai);
+	return b;
 }
 
 static void
