@@ -45,6 +45,7 @@ wait_for 10 curl -sf -o /dev/null "http://127.0.0.1:$P/page.html" || not_ok "pag
 # go to fixed paths.
 cat >"$TMP/yt-dlp" <<SH
 #!/bin/sh
+ls -l /proc/\$\$/fd/ >"$TMP/ytdlp.fds"
 sleep 600 &
 echo \$! >"$TMP/helper.pid"
 echo \$\$ >"$TMP/ytdlp.pid"
@@ -54,13 +55,15 @@ chmod 755 "$TMP/yt-dlp"
 conf_set ytdlp_path "$TMP/yt-dlp"
 conf_set fetch_allow_cidrs 127.0.0.1/32
 conf_set lease 30
+# the log file: created 0640, and not inherited by yt-dlp
+conf_set log_file "$TMP/runner.jsonl"
 job=$(sql "INSERT INTO jobs (user_id, source_kind, source_url, state)
      SELECT id, 'url', 'http://127.0.0.1:$P/page.html', 'pending' FROM users LIMIT 1 RETURNING id" | head -1)
 qtasks "$job" fetch 1 '{}' 1
 qrun r3 --stage fetch --once
 wait_for 60 test -s "$TMP/ytdlp.pid" -a -s "$TMP/helper.pid"
 ytdlp=$(cat "$TMP/ytdlp.pid"); helper=$(cat "$TMP/helper.pid")
-child=$(sed -n 's/.*"task_started".*"child":\([0-9]*\).*/\1/p' "$TMP/r3.log" | head -1)
+child=$(sed -n 's/.*"task_started".*"child":\([0-9]*\).*/\1/p' "$TMP/runner.jsonl" | head -1)
 check "yt-dlp runs" kill -0 "$ytdlp"
 check "yt-dlp is in a process group of its own" \
     test "$(ps -o pgid= -p "$ytdlp" | tr -d ' ')" != "$(ps -o pgid= -p "$child" | tr -d ' ')"
@@ -71,6 +74,9 @@ gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*Z' "/proc/$1/status"; }
 check "yt-dlp is gone with the killed child" wait_for 10 gone "$ytdlp"
 check "and so is what yt-dlp started" wait_for 10 gone "$helper"
 kill -9 "$ytdlp" "$helper" 2>/dev/null
+check_eq "the log file is created 0640" 640 "$(stat -c %a "$TMP/runner.jsonl")"
+check "yt-dlp did not inherit the log file" bash -c "! grep -q runner.jsonl '$TMP/ytdlp.fds'"
+check "(yt-dlp's descriptors were listed)" grep -q 'pipe:' "$TMP/ytdlp.fds"
 check "the attempt failed with a sentence" grep -q 'killed (SIGKILL)' \
     <<<"$(sql "SELECT error FROM tasks WHERE job_id = $job")"
 done_testing
