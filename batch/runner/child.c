@@ -3,16 +3,21 @@
  * own process group, with RLIMIT_AS/RLIMIT_CPU/RLIMIT_FSIZE from
  * cfg.child_* and a wall-clock timeout (cfg.task_timeout).  Fork first:
  * the child initialises any threaded library itself.  The child never
- * touches the database; it talks to the parent through a pipe, one JSON
- * object per line:
+ * touches the database: it closes the connection and is contained before
+ * the stage runs (sandbox.c), and talks to the parent through a pipe, one
+ * JSON object per line:
  *
  *   {"t":"p","pct":N,"msg":"..."}                     progress
  *   {"t":"e","kind":"...","msg":"...","data":{...}}   event
+ *   {"t":"g","pgid":N}                                a process group it
+ *                                                     started (0: gone)
  *   {"t":"r","rc":N,"err":"...","result":{...}}       the result, last
  *
  * The parent heartbeats, writes progress (debounced) and events to the
- * database, stops the child when its job ends or the task is taken from
- * it, enforces the timeout, reaps, and turns a signal into a sentence.
+ * database, stops the child when its job ends, the task is taken from it
+ * or its own connection breaks (the lease lock goes with it, and the task
+ * may run elsewhere), enforces the timeout, reaps, kills what is left of
+ * the child's process groups, and turns a signal into a sentence.
  *
  * task_progress() and task_event() are here too: in the child they write
  * to the pipe; with fd == -1 (in-process stages) they write to the
@@ -368,7 +373,6 @@ child_line(struct watch *w, const char *line, struct outcome *out)
 	}
 	json_decref(o);
 }
-
 
 /* Read what the child sent into IN: 1 when something was read, 0 when
  * nothing is there now (EOF sets *EOF), -1 past the size cap. */
