@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <seccomp.h>
@@ -92,12 +93,14 @@ wipe(char **s)
 }
 
 /* Keep a key file only when the stage calls its API.  Under another
- * user the file may not be readable: it is opened now, and the stage
- * reads it as /dev/fd/N.  0 or -1 with ERR. */
+ * user the file may not be readable (and a file reopened through
+ * /dev/fd is checked again): its bytes are copied now into an anonymous
+ * memory file, which the stage reads as /dev/fd/N.  0 or -1 with ERR. */
 static int
 keep_key_file(char **file, int keep, int reopen, char *err, size_t errlen)
 {
-	char path[64], *p;
+	char path[64], *p, *key;
+	size_t n;
 	int fd;
 
 	if (!keep || **file == '\0') {
@@ -106,10 +109,23 @@ keep_key_file(char **file, int keep, int reopen, char *err, size_t errlen)
 	}
 	if (!reopen)
 		return 0;
-	if ((fd = open(*file, O_RDONLY)) == -1) {
+	if ((key = read_small_file(*file, 4096, 0)) == NULL) {
 		seterr(err, errlen, "cannot read %s: %s", *file, strerror(errno));
 		return -1;
 	}
+	n = strlen(key);
+	fd = memfd_create("clipmill-key", MFD_CLOEXEC);
+	if (fd == -1 || write(fd, key, n) != (ssize_t)n) {
+		seterr(err, errlen, "cannot hand over %s: %s", *file,
+		    strerror(errno));
+		explicit_bzero(key, n);
+		free(key);
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	explicit_bzero(key, n);
+	free(key);
 	snprintf(path, sizeof(path), "/dev/fd/%d", fd);
 	if ((p = strdup(path)) == NULL) {
 		close(fd);
