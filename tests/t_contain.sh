@@ -46,4 +46,20 @@ check "the attempts are reported in an event" grep -q '"socket":"refused' \
     <<<"$(sqlc "SELECT data->>'msg' FROM events WHERE job_id = $job AND kind = 'escape'")"
 check "the runner itself still works after the child (its session intact)" \
     grep -q '"runner_exit".*"code":0' "$TMP/r1.log"
+
+# media_user must name an unprivileged user: the runner refuses to start
+if [ "$root" = 1 ]; then
+	conf_set media_user root
+	qrun r2 --stage escape --once
+	qwait r2 60
+	check_eq "media_user = root: the runner refuses to start" 1 "$QRC"
+	check "and says why" grep -q '"config_invalid".*media_user \\"root\\" must not be root' "$TMP/r2.log"
+	conf_set media_user no-such-user-here
+	qrun r3 --stage escape --once
+	qwait r3 60
+	check_eq "media_user unknown: the runner refuses to start" 1 "$QRC"
+	check "and says why" grep -q 'media_user \\"no-such-user-here\\" is not a user on this host' "$TMP/r3.log"
+else
+	ok "media_user refusals # skip: media_user needs a root runner"
+fi
 done_testing

@@ -489,6 +489,9 @@ runner_start(struct runner *r, const char *names)
 	if (cfg.media_user[0] != '\0' && !r->media.on)
 		log_ev(LOG_WARN, "media_user_ignored", "{ssss}", "user",
 		    cfg.media_user, "why", "the runner is not root");
+	else if (cfg.media_user[0] == '\0' && geteuid() == 0)
+		log_ev(LOG_WARN, "media_children_as_root", "{ss}", "hint",
+		    "set media_user to an unprivileged user");
 	/* Other processes of our user (a media child) may not trace us or
 	 * read our memory. */
 	prctl(PR_SET_DUMPABLE, 0);
