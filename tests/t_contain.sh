@@ -47,6 +47,27 @@ check "the attempts are reported in an event" grep -q '"socket":"refused' \
 check "the runner itself still works after the child (its session intact)" \
     grep -q '"runner_exit".*"code":0' "$TMP/r1.log"
 
+# a child that changed user still dies with a killed runner (a change of
+# user clears the parent-death signal)
+if [ "$root" = 1 ]; then
+	job=$(psql -qXAt "$DATABASE_URL_FOR_TEST" -c "INSERT INTO jobs (user_id, source_kind, source_url, state)
+	     SELECT id, 'url', 'http://127.0.0.1/x', 'pending' FROM users LIMIT 1 RETURNING id" | head -1)
+	# (hang: silent, so no broken pipe can kill it instead)
+	sqlc "INSERT INTO tasks (job_id, stage, payload) VALUES ($job, 'hang', '{\"mode\":\"sleep\"}')" >/dev/null
+	qrun r4 --stage hang --once
+	wait_for 30 grep -q '"task_started"' "$TMP/r4.log"
+	child=$(sed -n 's/.*"task_started".*"child":\([0-9]*\).*/\1/p' "$TMP/r4.log" | head -1)
+	uid_of() { awk '/^Uid:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+	wait_for 30 test "$(uid_of "$child")" = "$(id -u nobody)"
+	check_eq "the hanging child runs as media_user" "$(id -u nobody)" "$(uid_of "$child")"
+	kill -9 "$(qpid r4)"
+	gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*Z' "/proc/$1/status"; }
+	check "killing the runner kills its media_user child" wait_for 10 gone "$child"
+	kill -9 "$child" 2>/dev/null
+else
+	ok "media_user child dies with the runner # skip: needs a root runner"
+fi
+
 # media_user must name an unprivileged user: the runner refuses to start
 if [ "$root" = 1 ]; then
 	conf_set media_user root

@@ -24,10 +24,12 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <seccomp.h>
@@ -203,6 +205,8 @@ static int
 become(const struct media_user *mu, const char *scratch, char *err,
     size_t errlen)
 {
+	pid_t parent = getppid();
+
 	if (chown(scratch, mu->uid, mu->gid) == -1 ||
 	    initgroups(mu->name, mu->gid) == -1 || setgid(mu->gid) == -1 ||
 	    setuid(mu->uid) == -1) {
@@ -212,6 +216,12 @@ become(const struct media_user *mu, const char *scratch, char *err,
 	}
 	if (setuid(0) == 0 || getuid() != mu->uid || geteuid() != mu->uid) {
 		seterr(err, errlen, "still root after becoming %s", mu->name);
+		return -1;
+	}
+	/* A change of user clears the parent-death signal: set it again,
+	 * so that the child still dies with a killed runner. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent) {
+		seterr(err, errlen, "the runner is gone");
 		return -1;
 	}
 	return 0;
