@@ -39,6 +39,8 @@ check_eq "execve: refused" "refused: Permission denied" "$(res exec)"
 if [ "$root" = 1 ]; then
 	check_eq "reading the configuration file as media_user: refused" \
 	    "refused: Permission denied" "$(res read)"
+	check "a store_dir the media user cannot write is logged at start" \
+	    grep -q '"media_user_cannot_write_store"' "$TMP/r1.log"
 else
 	ok "reading the configuration file # skip: media_user needs a root runner"
 fi

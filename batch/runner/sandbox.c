@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <seccomp.h>
@@ -178,6 +179,7 @@ int
 sandbox_media_user(struct media_user *mu, char *err, size_t errlen)
 {
 	struct passwd *pw;
+	struct stat sb;
 
 	memset(mu, 0, sizeof(*mu));
 	if (cfg.media_user[0] == '\0' || geteuid() != 0)
@@ -197,6 +199,12 @@ sandbox_media_user(struct media_user *mu, char *err, size_t errlen)
 	mu->uid = pw->pw_uid;
 	mu->gid = pw->pw_gid;
 	snprintf(mu->name, sizeof(mu->name), "%s", pw->pw_name);
+	/* The children write the file store themselves. */
+	if (strcmp(cfg.store, "file") == 0 && stat(cfg.store_dir, &sb) == 0 &&
+	    sb.st_uid != mu->uid && !(sb.st_gid == mu->gid &&
+	    (sb.st_mode & S_IWGRP)) && !(sb.st_mode & S_IWOTH))
+		log_ev(LOG_WARN, "media_user_cannot_write_store", "{ssss}",
+		    "user", mu->name, "store_dir", cfg.store_dir);
 	return 0;
 }
 
