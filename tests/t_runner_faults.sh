@@ -23,6 +23,8 @@ sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
      WHERE datname = current_database() AND pid <> pg_backend_pid()" >/dev/null
 qwait r1 60
 check_eq "the runner exits: database lost" 3 "$QRC"
+check "the runner says why, naming the task" \
+    grep -q '"level":"error".*"event":"database_lost".*"during":"task".*"error":"' "$TMP/r1.log"
 check "the task child is gone with the connection" bash -c "! kill -0 $child 2>/dev/null"
 # another runner rescues the task (the old lock is gone) and runs it
 conf_set lease 2

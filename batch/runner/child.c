@@ -485,8 +485,8 @@ watch_io(struct watch *w, long long wait, struct outcome *out)
 	 * child must not go on. */
 	if (pfd[1].revents != 0 && w->why == NONE &&
 	    (PQconsumeInput(w->r->c) == 0 || db_lost(w->r->c))) {
-		log_ev(LOG_ERROR, "database_lost", "{sssI}", "during", "task",
-		    "task", w->t->id);
+		log_ev(LOG_ERROR, "database_lost", "{sssIss}", "during", "task",
+		    "task", w->t->id, "error", PQerrorMessage(w->r->c));
 		w->r->db_lost = w->r->lost_logged = 1;
 		w->why = R_DB;
 		kill_group(w, SIGKILL);
