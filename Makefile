@@ -197,9 +197,27 @@ install: all
 	for f in $(MANPAGES); do \
 	    install -m 644 $$f $(DESTDIR)$(MANDIR)/man$${f##*.}/ || exit 1; done
 
+# The Debian package (debian/, README "Installing"): built with
+# dpkg-buildpackage from a copy of the tree in $(B)/deb, so that its
+# programs (PREFIX=/usr, compiled in) never replace those in $(B); the
+# .deb is left in $(B)/deb.  The face models come from contrib/node_modules.
+# The package's make runs without this make's command line (MAKEFLAGS):
+# a B=... given here must not become its build directory, which
+# `dh clean` removes.
+DEB_TREE := $(B)/deb/clipmill
+deb: deps
+	rm -rf $(B)/deb && mkdir -p $(DEB_TREE)/contrib/node_modules
+	tar -cf - --exclude=./build --exclude=./.git --exclude=./contrib/node_modules . | \
+	    tar -xf - -C $(DEB_TREE)
+	cp -R $(FACE_PKG) $(DEB_TREE)/contrib/node_modules/
+	cd $(DEB_TREE) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	    dpkg-buildpackage -b -us -uc -j$(or $(DEB_JOBS),2) \
+	    >../build.log 2>&1 || { tail -30 ../build.log >&2; exit 1; }
+	@ls $(B)/deb/*.deb
+
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps check run install clean FORCE
+.PHONY: all deps check run install deb clean FORCE
 .DELETE_ON_ERROR:
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -path $(B)/deb -prune -o -name '*.d' -type f -print 2>/dev/null)

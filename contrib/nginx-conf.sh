@@ -1,7 +1,8 @@
 #!/bin/sh
 # Print a whole nginx config around the server block of etc/nginx.conf,
 # with its own temp, log and pid paths under DIR, for `make run` and the
-# tests:
+# tests (CLIPMILL_NGINX_SNIPPET: another copy of it, such as the one a
+# package installed):
 #   nginx-conf.sh DIR PORT FCGI_SOCKET STORE_DIR BODY_MAX > nginx.conf
 set -eu
 [ $# -eq 5 ] || { echo "usage: nginx-conf.sh DIR PORT FCGI_SOCKET STORE_DIR BODY_MAX" >&2; exit 2; }
@@ -30,5 +31,5 @@ sed -e "s|unix:/run/clipmill/fcgi.sock;|unix:$sock;|" \
     -e "s|client_max_body_size 2049m;|client_max_body_size $body;|" \
     -e "s|alias /var/lib/clipmill/store/;|alias $store/;|" \
     -e "s|include fastcgi_params;|include /etc/nginx/fastcgi_params;|" \
-    "$top/etc/nginx.conf"
+    "${CLIPMILL_NGINX_SNIPPET:-$top/etc/nginx.conf}"
 echo "}"

@@ -61,12 +61,17 @@ store_dir = $var/store
 store_public_url = /files
 scratch_dir = $var/scratch
 log_file = $var/log/clipmill.fcgi.log
-session_secret_file = $var/session_secret
+session_secret_file = $var/secret/session_secret
 base_url = http://127.0.0.1:$port
 fcgi_threads = 8
 fcgi_socket_mode = 0660
 CONF
 fi
+# The session secret in a directory of its own that clipmill.fcgi makes
+# 0700 (var/ itself is open to nginx and postgres, and clipmill.fcgi
+# refuses a secret directory others can enter); a kept file from before
+# gets the new place.
+sed -i "s|^session_secret_file = $var/session_secret\$|session_secret_file = $var/secret/session_secret|" "$CLIPMILL_CONF"
 # The face detector's model where `make deps` put it (a kept file from
 # before the option existed gets the line too).
 grep -q '^face_model_dir' "$CLIPMILL_CONF" ||

@@ -1,12 +1,14 @@
 /*
  * Who is asking: an API key (Authorization: Bearer KEY, stored only as
- * its SHA-256), a signed session cookie set by the login page, or, when
- * the web server authenticates (cfg.trust_remote_user), REMOTE_USER.
- * Cookie and CSRF tokens are HMAC-SHA256 under a secret kept in
- * cfg.session_secret_file, generated on first start.
+ * its SHA-256), a session cookie set by the login page (a random id whose
+ * SHA-256 names a row of the sessions table: lib/session.c), or, when the
+ * web server authenticates (cfg.trust_remote_user), REMOTE_USER.  CSRF
+ * tokens are HMAC-SHA256 under a secret kept in cfg.session_secret_file,
+ * generated on first start, in a directory only this user can enter.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +24,94 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "session.h"
 #include "extern.h"
 
+/* Over https the cookies are named with the __Host- prefix: a browser
+ * then keeps them only from a secure origin, with Path=/ and no Domain,
+ * so neither a plain-http page nor a neighbouring host can plant one. */
 #define COOKIE		"cm_session"
-#define SESSION_DAYS	30
+#define LOGIN_COOKIE	"cm_login"
+#define HOST_PREFIX	"__Host-"
 
 static unsigned char	secret[32];
+
+/* A user's name for messages: from the password database, else "uid N". */
+static void
+owner_name(uid_t uid, char *out, size_t len)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw != NULL)
+		snprintf(out, len, "%s", pw->pw_name);
+	else
+		snprintf(out, len, "uid %u", (unsigned)uid);
+}
+
+/*
+ * The secret WHAT ("directory" or "file") at PATH, with ST, must belong to
+ * the user this process runs as and be closed to group and others: one
+ * that someone else made first, or can write into, could hold a secret
+ * they know.  MODE is what it should be ("700").  0, or -1 with ERR.
+ */
+static int
+secret_private(const char *what, const char *path, const struct stat *st,
+    const char *mode, char *err, size_t errlen)
+{
+	char owner[64], self[64];
+
+	if (st->st_uid != geteuid()) {
+		owner_name(st->st_uid, owner, sizeof(owner));
+		owner_name(geteuid(), self, sizeof(self));
+		seterr(err, errlen, "the secret %s %s belongs to %s, not to %s "
+		    "(the user clipmill.fcgi runs as): another user could have "
+		    "put a secret they know there; remove it, or give it to %s "
+		    "with mode 0%s", what, path, owner, self, self, mode);
+		return -1;
+	}
+	if ((st->st_mode & 077) != 0) {
+		seterr(err, errlen, "the secret %s %s has mode %04o, open to "
+		    "other users; make it 0%s (chmod %s %s)", what, path,
+		    (unsigned)(st->st_mode & 07777), mode, mode, path);
+		return -1;
+	}
+	return 0;
+}
+
+/* The secret directory DIR, made (mode 0700) when missing, and the secret
+ * file PATH in it when it exists: as secret_private() says. */
+static int
+secret_check(const char *dir, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(dir, &st) == -1 && errno == ENOENT &&
+	    mkdir_p(dir, 0700) == -1) {
+		seterr(err, errlen, "cannot create the secret directory %s: %s",
+		    dir, strerror(errno));
+		return -1;
+	}
+	if (stat(dir, &st) == -1) {
+		seterr(err, errlen, "cannot use the secret directory %s: %s",
+		    dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		seterr(err, errlen, "the secret directory %s is not a directory",
+		    dir);
+		return -1;
+	}
+	if (secret_private("directory", dir, &st, "700", err, errlen) == -1)
+		return -1;
+	if (lstat(path, &st) == -1)
+		return 0;	/* missing: made at start; else reading says why */
+	if (!S_ISREG(st.st_mode)) {
+		seterr(err, errlen, "the secret file %s is not a plain file",
+		    path);
+		return -1;
+	}
+	return secret_private("file", path, &st, "600", err, errlen);
+}
 
 static int
 load_secret(const char *path, char *err, size_t errlen)
@@ -55,32 +139,16 @@ load_secret(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-int
-auth_init(char *err, size_t errlen)
+/* First start: write a new secret to a temporary file (mode 0600) and
+ * link it into place, so that two processes starting at once agree.  0,
+ * or -1 with ERR. */
+static int
+make_secret(const char *path, char *err, size_t errlen)
 {
-	char path[4096], tmp[4200], hex[66];
+	char tmp[4200], hex[66];
 	unsigned char raw[32];
-	int fd, rc, i;
+	int fd, i;
 
-	if (*cfg.session_secret_file)
-		rc = xsnprintf(path, sizeof(path), "%s", cfg.session_secret_file);
-	else
-		rc = xsnprintf(path, sizeof(path), "%s/session_secret",
-		    cfg.scratch_dir);
-	if (rc == -1) {
-		seterr(err, errlen, "session_secret_file path too long");
-		return -1;
-	}
-	if ((rc = load_secret(path, err, errlen)) == 0)
-		return 0;
-	if (rc == -2 || errno != ENOENT) {
-		if (rc == -1)
-			seterr(err, errlen, "cannot read %s: %s", path,
-			    strerror(errno));
-		return -1;
-	}
-	/* First start: write a new secret to a temporary file and link it
-	 * into place, so that two processes starting at once agree. */
 	if (random_bytes(raw, sizeof(raw)) == -1) {
 		seterr(err, errlen, "cannot read random bytes");
 		return -1;
@@ -88,14 +156,6 @@ auth_init(char *err, size_t errlen)
 	for (i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
 	hex[64] = '\n';
-	{
-		char dir[4096], *slash;
-		snprintf(dir, sizeof(dir), "%s", path);
-		if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
-			*slash = '\0';
-			mkdir_p(dir, 0700);
-		}
-	}
 	if (xsnprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) == -1 ||
 	    (fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
 		seterr(err, errlen, "cannot create %s: %s", path, strerror(errno));
@@ -115,6 +175,43 @@ auth_init(char *err, size_t errlen)
 	}
 	unlink(tmp);
 	log_ev(LOG_INFO, "session_secret_created", "{ss}", "path", path);
+	return 0;
+}
+
+int
+auth_init(char *err, size_t errlen)
+{
+	const char *path = cfg.session_secret_file;
+	char dir[4096], *slash;
+	int rc;
+
+	if (*path == '\0') {
+		seterr(err, errlen, "session_secret_file is empty: name a file "
+		    "in a directory only clipmill.fcgi's user can enter");
+		return -1;
+	}
+	if (xsnprintf(dir, sizeof(dir), "%s", path) == -1) {
+		seterr(err, errlen, "session_secret_file path too long");
+		return -1;
+	}
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (secret_check(dir, path, err, errlen) == -1)
+		return -1;
+	if ((rc = load_secret(path, err, errlen)) == 0)
+		return 0;
+	if (rc == -2 || errno != ENOENT) {
+		if (rc == -1)
+			seterr(err, errlen, "cannot read %s: %s", path,
+			    strerror(errno));
+		return -1;
+	}
+	if (make_secret(path, err, errlen) == -1)
+		return -1;
 	if (load_secret(path, err, errlen) != 0) {
 		seterr(err, errlen, "cannot read %s back", path);
 		return -1;
@@ -146,6 +243,49 @@ set_csrf(struct user *u, const char *bound)
 	mac_hex(msg, u->csrf);
 }
 
+/*
+ * 1 when the request came over https: the web server says so (HTTPS, as
+ * nginx's fastcgi_params and Apache pass it), a proxy in front of it does
+ * (X-Forwarded-Proto), or base_url is an https address.  Any of them only
+ * ever adds Secure and the __Host- prefix: a plain-http client that claims
+ * https gets a cookie its browser will not keep.
+ */
+static int
+is_https(struct req *r)
+{
+	const char *v;
+
+	if (strncmp(cfg.base_url, "https:", 6) == 0)
+		return 1;
+	if ((v = param(r, "HTTPS")) != NULL && strcasecmp(v, "on") == 0)
+		return 1;
+	return (v = param(r, "HTTP_X_FORWARDED_PROTO")) != NULL &&
+	    strcasecmp(v, "https") == 0;
+}
+
+/* Cookie NAME as this request calls it, into OUT (at least 32 bytes). */
+static const char *
+cookie_name(struct req *r, const char *name, char *out, size_t len)
+{
+	snprintf(out, len, "%s%s", is_https(r) ? HOST_PREFIX : "", name);
+	return out;
+}
+
+/* The session id the request's cookie carries, into ID; 0, or -1 when
+ * there is none of the right form. */
+static int
+session_cookie(struct req *r, char id[SESSION_ID_LEN + 1])
+{
+	char name[32];
+	const char *h;
+
+	if ((h = param(r, "HTTP_COOKIE")) == NULL ||
+	    cookie_get(h, cookie_name(r, COOKIE, name, sizeof(name)), id,
+	    SESSION_ID_LEN + 1) != 0 || !session_id_valid(id))
+		return -1;
+	return 0;
+}
+
 /* Look a user up by column = value; 0 found, 1 not, -1 after 503. */
 static int
 find_user(struct req *r, const char *sql, const char *value)
@@ -171,14 +311,36 @@ find_user(struct req *r, const char *sql, const char *value)
 	return 0;
 }
 
+/* The user whose API key is KEY (its hash into HASH); as find_user(). */
 static int
-by_key(struct req *r, const char *key)
+by_key(struct req *r, const char *key, char hash[65])
 {
-	char hash[65];
-
 	sha256_hex(key, strlen(key), hash);
 	return find_user(r, "SELECT id, name FROM users WHERE key_hash = $1 "
 	    "AND NOT disabled", hash);
+}
+
+/*
+ * The user of the live session ID into r->u: 0, 1 when there is none
+ * (unknown, ended, expired, or its user disabled), -1 after 503.  Every
+ * session check goes through here, so that a cache could sit in front of
+ * it; such a cache must not outlive an ended session for long (logout,
+ * disable and rotate-key end them in the table, from any process).
+ */
+static int
+session_user(struct req *r, const char *id)
+{
+	char err[512];
+	PGconn *c;
+	int rc;
+
+	if ((c = req_db(r)) == NULL)
+		return -1;
+	rc = session_lookup(c, id, &r->u.id, r->u.name, sizeof(r->u.name),
+	    err, sizeof(err));
+	if (rc == -1)
+		db_fail(r, err);
+	return rc;
 }
 
 /*
@@ -225,9 +387,7 @@ int
 auth_user(struct req *r)
 {
 	const char *h, *ru;
-	char cookie[160], uid[24], msg[192], mac[65];
-	long long exp, id;
-	char *dot1, *dot2;
+	char uid[24], hash[65], sid[SESSION_ID_LEN + 1];
 	int rc;
 
 	memset(&r->u, 0, sizeof(r->u));
@@ -238,7 +398,7 @@ auth_user(struct req *r)
 			h++;
 		if (strlen(h) > 200)
 			return 1;
-		if ((rc = by_key(r, h)) != 0) {
+		if ((rc = by_key(r, h, hash)) != 0) {
 			memset(&r->u, 0, sizeof(r->u));
 			return rc;
 		}
@@ -247,28 +407,18 @@ auth_user(struct req *r)
 		set_csrf(&r->u, uid);
 		return 0;
 	}
-	if ((h = param(r, "HTTP_COOKIE")) != NULL &&
-	    cookie_get(h, COOKIE, cookie, sizeof(cookie)) == 0 &&
-	    (dot1 = strchr(cookie, '.')) != NULL &&
-	    (dot2 = strchr(dot1 + 1, '.')) != NULL) {
-		*dot2 = '\0';
-		mac_hex(cookie, mac);	/* over "uid.exp" */
-		*dot1 = '\0';
-		if (strlen(dot2 + 1) == 64 &&
-		    CRYPTO_memcmp(mac, dot2 + 1, 64) == 0 &&
-		    parse_ll(cookie, 1, INT64_MAX, &id) == 0 &&
-		    parse_ll(dot1 + 1, 0, INT64_MAX, &exp) == 0 &&
-		    exp > (long long)time(NULL)) {
-			if ((rc = find_user(r, "SELECT id, name FROM users "
-			    "WHERE id = $1 AND NOT disabled", cookie)) != 0) {
-				memset(&r->u, 0, sizeof(r->u));
-				return rc;
-			}
+	if (session_cookie(r, sid) == 0) {
+		if ((rc = session_user(r, sid)) == -1) {
+			memset(&r->u, 0, sizeof(r->u));
+			return -1;
+		}
+		if (rc == 0) {
+			/* the form token is bound to this session alone */
 			r->u.via = AUTH_SESSION;
-			snprintf(msg, sizeof(msg), "%s.%s", cookie, dot1 + 1);
-			set_csrf(&r->u, msg);
+			set_csrf(&r->u, sid);
 			return 0;
 		}
+		memset(&r->u, 0, sizeof(r->u));
 	}
 	if (cfg.trust_remote_user && (ru = remote_user(r)) != NULL &&
 	    *ru != '\0') {
@@ -318,7 +468,22 @@ csrf_check(struct req *r, const struct form *f)
  * browser post to /login, but cannot read the nonce to forge the token
  * (this stops "login CSRF": being logged in as the attacker).
  */
-#define LOGIN_COOKIE	"cm_login"
+
+/* The login nonce from the request's cookie; 0, or -1 when there is no
+ * well-formed one. */
+static int
+login_nonce(struct req *r, char nonce[33])
+{
+	char name[32];
+	const char *h;
+
+	if ((h = param(r, "HTTP_COOKIE")) == NULL ||
+	    cookie_get(h, cookie_name(r, LOGIN_COOKIE, name, sizeof(name)),
+	    nonce, 33) != 0 || strlen(nonce) != 32 ||
+	    strspn(nonce, "0123456789abcdef") != 32)
+		return -1;
+	return 0;
+}
 
 /* The nonce from the request's cookie when it has a well-formed one, else
  * a new one; with its token.  0, or -1 when no random bytes. */
@@ -327,13 +492,10 @@ login_token(struct req *r, char nonce[33], char token[65], int *fresh)
 {
 	unsigned char raw[16];
 	char msg[64];
-	const char *h;
 	int i;
 
 	*fresh = 0;
-	if ((h = param(r, "HTTP_COOKIE")) == NULL ||
-	    cookie_get(h, LOGIN_COOKIE, nonce, 33) != 0 ||
-	    strlen(nonce) != 32 || strspn(nonce, "0123456789abcdef") != 32) {
+	if (login_nonce(r, nonce) == -1) {
 		if (random_bytes(raw, sizeof(raw)) == -1)
 			return -1;
 		for (i = 0; i < 16; i++)
@@ -345,13 +507,18 @@ login_token(struct req *r, char nonce[33], char token[65], int *fresh)
 	return 0;
 }
 
-/* The Set-Cookie line for a fresh login nonce, into OUT. */
+/* The Set-Cookie line for a fresh login nonce, into OUT.  Over https the
+ * __Host- prefix requires Path=/; over http it is sent to /login only. */
 void
-login_cookie(const char *nonce, char *out, size_t len)
+login_cookie(struct req *r, const char *nonce, char *out, size_t len)
 {
-	snprintf(out, len, "Set-Cookie: " LOGIN_COOKIE "=%s; Path=/login; "
-	    "HttpOnly; SameSite=Strict%s\r\n", nonce,
-	    strncmp(cfg.base_url, "https:", 6) == 0 ? "; Secure" : "");
+	if (is_https(r))
+		snprintf(out, len, "Set-Cookie: " HOST_PREFIX LOGIN_COOKIE
+		    "=%s; Path=/; HttpOnly; SameSite=Strict; Secure\r\n",
+		    nonce);
+	else
+		snprintf(out, len, "Set-Cookie: " LOGIN_COOKIE "=%s; "
+		    "Path=/login; HttpOnly; SameSite=Strict\r\n", nonce);
 }
 
 /* 1 when the posted form's token matches the request's nonce cookie. */
@@ -359,16 +526,27 @@ static int
 login_token_ok(struct req *r, const struct form *f)
 {
 	char nonce[33], token[65], msg[64];
-	const char *h, *t;
+	const char *t;
 
-	if ((h = param(r, "HTTP_COOKIE")) == NULL ||
-	    cookie_get(h, LOGIN_COOKIE, nonce, sizeof(nonce)) != 0 ||
-	    strlen(nonce) != 32 || (t = form_get(f, "csrf")) == NULL ||
+	if (login_nonce(r, nonce) == -1 || (t = form_get(f, "csrf")) == NULL ||
 	    strlen(t) != 64)
 		return 0;
 	snprintf(msg, sizeof(msg), "login|%s", nonce);
 	mac_hex(msg, token);
 	return CRYPTO_memcmp(t, token, 64) == 0;
+}
+
+/* The Set-Cookie line for session ID (NULL: the one that clears it). */
+static void
+session_set_cookie(struct req *r, const char *id, char *out, size_t len)
+{
+	char name[32];
+	int https = is_https(r);
+
+	cookie_name(r, COOKIE, name, sizeof(name));
+	snprintf(out, len, "Set-Cookie: %s=%s; Path=/; Max-Age=%d; HttpOnly; "
+	    "SameSite=Lax%s\r\n", name, id != NULL ? id : "",
+	    id != NULL ? SESSION_DAYS * 86400 : 0, https ? "; Secure" : "");
 }
 
 void
@@ -377,14 +555,53 @@ route_login_get(struct req *r)
 	page_login(r, NULL);
 }
 
+/* Answer a refused login: STATUS with FIELD and MSG in JSON, or the
+ * login page with PAGE_MSG. */
+static void
+login_refused(struct req *r, int status, const char *field, const char *msg,
+    const char *page_msg)
+{
+	r->status = status;
+	if (r->json)
+		respond_error(r, status, field, NULL, "%s", msg);
+	else
+		page_login(r, page_msg);
+}
+
+/* Start a session for r->u, whose key hashes to HASH, and send the
+ * browser home with its cookie; 1 when the key was changed or the user
+ * disabled meanwhile, -1 after 503. */
+static int
+login_session(struct req *r, const char *hash)
+{
+	char err[512], sid[SESSION_ID_LEN + 1], cookie[256];
+	PGconn *c;
+	int rc;
+
+	if ((c = req_db(r)) == NULL)
+		return -1;
+	/* expired sessions of anyone go now; lookups refuse them anyway */
+	if (session_sweep(c, err, sizeof(err)) == -1 ||
+	    (rc = session_create(c, r->u.id, hash, sid, err,
+	    sizeof(err))) == -1) {
+		db_fail(r, err);
+		return -1;
+	}
+	if (rc == 1)
+		return 1;
+	session_set_cookie(r, sid, cookie, sizeof(cookie));
+	log_ev(LOG_INFO, "login", "{sI}", "user", (json_int_t)r->u.id);
+	redirect(r, "/", cookie);
+	return 0;
+}
+
 void
 route_login_post(struct req *r)
 {
 	struct form f = { .n = 0 };
 	struct buf body;
-	char err[256], msg[64], mac[65], cookie[512];
+	char err[256], hash[65];
 	const char *key;
-	long long exp;
 	int rc;
 
 	buf_init(&body, FORM_MAX_BODY);
@@ -392,45 +609,25 @@ route_login_post(struct req *r)
 		goto out;
 	if (parse_urlencoded(body.data, body.len, &f, err, sizeof(err)) == -1 ||
 	    (key = form_get(&f, "key")) == NULL || *key == '\0') {
-		r->status = 400;
-		if (r->json)
-			respond_error(r, 400, "key", NULL, "is required");
-		else
-			page_login(r, "Enter your API key.");
+		login_refused(r, 400, "key", "is required",
+		    "Enter your API key.");
 		goto out;
 	}
 	if (!login_token_ok(r, &f)) {
 		log_ev(LOG_INFO, "login_csrf_refused", NULL);
-		r->status = 403;
-		if (r->json)
-			respond_error(r, 403, "csrf", NULL, "the login form's "
-			    "security token is missing or stale: load /login "
-			    "and try again");
-		else
-			page_login(r, "The form had expired. Please try again.");
+		login_refused(r, 403, "csrf", "the login form's security token "
+		    "is missing or stale: load /login and try again",
+		    "The form had expired. Please try again.");
 		goto out;
 	}
-	if ((rc = by_key(r, key)) == -1)
-		goto out;
+	if ((rc = by_key(r, key, hash)) == 0)
+		rc = login_session(r, hash);
 	if (rc == 1) {
 		memset(&r->u, 0, sizeof(r->u));
 		log_ev(LOG_INFO, "login_failed", NULL);
-		r->status = 401;
-		if (r->json)
-			respond_error(r, 401, "key", NULL, "is not a valid API key");
-		else
-			page_login(r, "That key is not valid.");
-		goto out;
+		login_refused(r, 401, "key", "is not a valid API key",
+		    "That key is not valid.");
 	}
-	exp = (long long)time(NULL) + SESSION_DAYS * 86400LL;
-	snprintf(msg, sizeof(msg), "%lld.%lld", r->u.id, exp);
-	mac_hex(msg, mac);
-	snprintf(cookie, sizeof(cookie), "Set-Cookie: " COOKIE "=%s.%s; Path=/; "
-	    "Max-Age=%d; HttpOnly; SameSite=Lax%s\r\n", msg, mac,
-	    SESSION_DAYS * 86400,
-	    strncmp(cfg.base_url, "https:", 6) == 0 ? "; Secure" : "");
-	log_ev(LOG_INFO, "login", "{sI}", "user", (json_int_t)r->u.id);
-	redirect(r, "/", cookie);
 out:
 	form_free(&f);
 	buf_free(&body);
@@ -441,7 +638,8 @@ route_logout(struct req *r)
 {
 	struct form f = { .n = 0 };
 	struct buf body;
-	char err[256];
+	char err[512], sid[SESSION_ID_LEN + 1], cookie[256];
+	PGconn *c;
 
 	buf_init(&body, FORM_MAX_BODY);
 	if (read_body(r, &body, FORM_MAX_BODY) == -1)
@@ -452,8 +650,19 @@ route_logout(struct req *r)
 	}
 	if (csrf_check(r, &f) == -1)
 		goto out;
-	redirect(r, "/login", "Set-Cookie: " COOKIE "=; Path=/; Max-Age=0; "
-	    "HttpOnly; SameSite=Lax\r\n");
+	/* The row goes, not only the browser's copy: the same cookie sent
+	 * again (a copy, a stolen one) is refused from now on. */
+	if (r->u.via == AUTH_SESSION && session_cookie(r, sid) == 0) {
+		if ((c = req_db(r)) == NULL)
+			goto out;
+		if (session_end(c, sid, err, sizeof(err)) == -1) {
+			db_fail(r, err);
+			goto out;
+		}
+		log_ev(LOG_INFO, "logout", "{sI}", "user", (json_int_t)r->u.id);
+	}
+	session_set_cookie(r, NULL, cookie, sizeof(cookie));
+	redirect(r, "/login", cookie);
 out:
 	form_free(&f);
 	buf_free(&body);

@@ -5,7 +5,8 @@
  *   parse.c     bounded parsers: query/urlencoded, cookies, multipart, paths
  *   validate.c  job submissions through the table of lib/jobspec.c
  *   http.c      request accessors and responses (HTML or JSON, errors)
- *   auth.c      API keys, session cookies, REMOTE_USER, CSRF
+ *   auth.c      API keys, sessions (lib/session.c), REMOTE_USER, CSRF,
+ *               the secret directory
  *   jobs.c      job routes: submit, list, status, cancel, retry, clips
  *   longpoll.c  the listener thread that holds waiting long-poll requests
  *   pages.c     HTML
@@ -231,10 +232,17 @@ void	route_clip_file(struct req *, long long id, int thumb);
 /* longpoll.c */
 int	lp_start(char *err, size_t errlen);
 void	lp_stop(void);
-/* Hand a request over to the listener; it answers later.  0, or -1 when
- * the listener cannot take it (the caller answers). */
+/* Hand a request over to the listener; it answers later (STATE, the
+ * job's state now, goes into a timeout's answer).  0; LP_USER_FULL or
+ * LP_ALL_FULL when the user's or everyone's waiters are at their cap
+ * (user_max_longpolls, longpoll_max_waiters); -1 when the listener cannot
+ * take it.  The caller answers all but 0. */
+#define LP_USER_FULL	1
+#define LP_ALL_FULL	2
 int	lp_park(struct req *, long long job, long long user, long long after,
-	    long long timeout_ms);
+	    long long timeout_ms, const char *state);
+/* 1 when a job in STATE has ended: no more events will come. */
+int	lp_job_ended(const char *state);
 size_t	lp_waiting(void);
 /* The events answer body {"events":[...],"next":N,"state":S}, from rows
  * of (json text, seq); new string (caller frees). */
@@ -250,7 +258,8 @@ void	page_login(struct req *, const char *msg);
 /* The login form's CSRF nonce (from the cookie, or new: *FRESH) and token;
  * 0 or -1.  login_cookie: the Set-Cookie line for a fresh nonce. */
 int	login_token(struct req *, char nonce[33], char token[65], int *fresh);
-void	login_cookie(const char *nonce, char *out, size_t len);
+void	login_cookie(struct req *, const char *nonce, char *out,
+	    size_t len);
 void	page_jobs(struct req *, PGresult *r, long long page, int more);
 void	page_job(struct req *, json_t *job);
 

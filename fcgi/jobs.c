@@ -19,12 +19,20 @@
 #include "store.h"
 #include "extern.h"
 
-/* Per-user submission lock (pg_advisory_lock's two-key form). */
+/* Per-user submission lock (pg_advisory_lock's two-key form): submit
+ * and retry check the limits and act under it. */
 #define SUBMIT_LOCK "1668180333"
+/* Upload slots: the two-key advisory lock (UPLOAD_LOCK + slot, user),
+ * slot 0 .. user_max_uploads - 1, held while an upload streams. */
+#define UPLOAD_LOCK 1668180400LL
+/* A multipart body larger than this counts as an upload. */
+#define UPLOAD_MIN_BODY 65536
 
 /* ---- limits ---- */
 
-/* 0 when USER may submit now; else answers 429 (or 503) and returns -1. */
+/* 0 when USER may submit (or retry) now; else answers 429 (or 503) and
+ * returns -1.  A retry counts as a submission: in the rate, through its
+ * "retried" event, and in the unfinished jobs it makes one more of. */
 static int
 check_limits(struct req *r, PGconn *c)
 {
@@ -36,12 +44,15 @@ check_limits(struct req *r, PGconn *c)
 
 	p[0] = db_param_ll(&dp, r->u.id);
 	res = db_exec(c, err, sizeof(err),
+	    "WITH a AS (SELECT created_at AS t FROM jobs WHERE user_id = $1"
+	    "  AND created_at > now() - interval '1 minute' "
+	    " UNION ALL SELECT e.ts FROM jobs j JOIN events e ON e.job_id = j.id"
+	    "  WHERE j.user_id = $1 AND j.updated_at > now() - interval '1 minute'"
+	    "  AND e.kind = 'retried' AND e.ts > now() - interval '1 minute') "
 	    "SELECT (SELECT count(*) FROM jobs WHERE user_id = $1 AND "
 	    "   state IN ('pending', 'running')), "
 	    " count(*), coalesce(ceil(extract(epoch FROM "
-	    "   min(created_at) + interval '1 minute' - now())), 60) "
-	    "FROM jobs WHERE user_id = $1 "
-	    " AND created_at > now() - interval '1 minute'", 1, p);
+	    "   min(t) + interval '1 minute' - now())), 60) FROM a", 1, p);
 	if (res == NULL) {
 		db_fail(r, err);
 		return -1;
@@ -54,9 +65,10 @@ check_limits(struct req *r, PGconn *c)
 		wait = 1;
 	if (recent >= cfg.user_submits_per_minute) {
 		snprintf(ra, sizeof(ra), "Retry-After: %lld\r\n", wait);
-		respond_error(r, 429, NULL, ra, "You have submitted %lld jobs "
-		    "in the last minute; the limit is %lld.  Try again in %lld "
-		    "s.", recent, cfg.user_submits_per_minute, wait);
+		respond_error(r, 429, NULL, ra, "You have submitted or retried "
+		    "%lld jobs in the last minute; the limit is %lld.  Try "
+		    "again in %lld s.", recent, cfg.user_submits_per_minute,
+		    wait);
 		return -1;
 	}
 	if (active >= cfg.user_max_jobs) {
@@ -66,6 +78,107 @@ check_limits(struct req *r, PGconn *c)
 		return -1;
 	}
 	return 0;
+}
+
+/* Take the user's submission lock on C, waiting at most db_lock_timeout
+ * (another submission of the user's may be storing a large upload); 0,
+ * or -1 after answering.  LP holds the user's id as a parameter. */
+static int
+user_lock(struct req *r, PGconn *c, const char **lp)
+{
+	char err[512];
+
+	if (db_cmd(c, err, sizeof(err), "SELECT pg_advisory_lock("
+	    SUBMIT_LOCK ", $1::int)", 1, lp) == 0)
+		return 0;
+	if (db_timed_out(c))
+		respond_error(r, 503, NULL, "Retry-After: 10\r\n",
+		    "Another submission of yours is still being recorded; try "
+		    "again in a few seconds.");
+	else
+		db_fail(r, err);
+	return -1;
+}
+
+static void
+user_unlock(struct req *r, const char **lp)
+{
+	char err[512];
+
+	/* db_fail() closes a lost connection: the worker's own pointer says
+	 * whether it is still there (a lost connection took the lock with
+	 * it). */
+	if (!db_lost(r->w->db))
+		db_cmd(r->w->db, err, sizeof(err), "SELECT pg_advisory_unlock("
+		    SUBMIT_LOCK ", $1::int)", 1, lp);
+}
+
+/* 1 when the request body is an upload (a multipart body that is large,
+ * or of unknown size), which needs an upload slot. */
+static int
+is_upload(struct req *r)
+{
+	const char *ctype = param(r, "CONTENT_TYPE");
+	const char *cl = param(r, "CONTENT_LENGTH");
+	long long len;
+
+	if (ctype == NULL || strncasecmp(ctype, "multipart/form-data", 19) != 0)
+		return 0;
+	return cl == NULL || parse_ll(cl, 0, INT64_MAX, &len) == -1 ||
+	    len > UPLOAD_MIN_BODY;
+}
+
+/* Take one of the user's user_max_uploads upload slots, held on C until
+ * upload_slot_free(): the slot, or -1 after answering (429 when all are
+ * taken).  Advisory locks, so the bound holds across processes. */
+static int
+upload_slot(struct req *r, PGconn *c)
+{
+	struct db_params dp = { 0 };
+	char err[512];
+	const char *p[3];
+	long long slot = -1;
+	PGresult *res;
+
+	p[0] = db_param_ll(&dp, UPLOAD_LOCK);
+	p[1] = db_param_ll(&dp, cfg.user_max_uploads);
+	p[2] = db_param_ll(&dp, r->u.id);
+	/* LIMIT 1: the locks are tried in order and the first free one
+	 * is the only one taken. */
+	res = db_exec(c, err, sizeof(err), "SELECT s FROM generate_series(0, "
+	    "$2::int - 1) s WHERE pg_try_advisory_lock(($1::bigint + s)::int, "
+	    "$3::int) LIMIT 1", 3, p);
+	if (res == NULL) {
+		db_fail(r, err);
+		return -1;
+	}
+	if (PQntuples(res) == 1)
+		parse_ll(PQgetvalue(res, 0, 0), 0, INT32_MAX, &slot);
+	PQclear(res);
+	if (slot >= 0)
+		return (int)slot;
+	log_ev(LOG_INFO, "upload_refused", "{sIsI}", "user",
+	    (json_int_t)r->u.id, "limit", (json_int_t)cfg.user_max_uploads);
+	respond_error(r, 429, NULL, "Retry-After: 30\r\n", "You have %lld "
+	    "uploads in progress; the limit is %lld.  Wait for one to finish "
+	    "and send this one again.", cfg.user_max_uploads,
+	    cfg.user_max_uploads);
+	return -1;
+}
+
+static void
+upload_slot_free(struct req *r, int slot)
+{
+	struct db_params dp = { 0 };
+	char err[512];
+	const char *p[2];
+
+	if (slot < 0 || db_lost(r->w->db))
+		return;
+	p[0] = db_param_ll(&dp, UPLOAD_LOCK + slot);
+	p[1] = db_param_ll(&dp, r->u.id);
+	db_cmd(r->w->db, err, sizeof(err), "SELECT pg_advisory_unlock("
+	    "$1::int, $2::int)", 2, p);
 }
 
 /* ---- uploads ---- */
@@ -315,7 +428,7 @@ route_submit(struct req *r)
 	json_t *opts = NULL;
 	long long id = 0;
 	PGconn *c;
-	int locked = 0, stored = 0;
+	int locked = 0, stored = 0, slot = -1;
 
 	memset(&up, 0, sizeof(up));
 	up.fd = -1;
@@ -327,6 +440,8 @@ route_submit(struct req *r)
 		goto out;
 	/* Limits first, so a refused upload is not read into a file. */
 	if (check_limits(r, c) == -1)
+		goto out;
+	if (is_upload(r) && (slot = upload_slot(r, c)) == -1)
 		goto out;
 	if (read_submission(r, &f, &up, &body) == -1)
 		goto out;
@@ -348,18 +463,8 @@ route_submit(struct req *r)
 
 	/* The limits again, under the user's lock: the body may have taken
 	 * a while, and two submissions may race. */
-	/* The wait is bounded by db_lock_timeout: another submission of
-	 * the user's may be storing a large upload. */
-	if (db_cmd(c, err, sizeof(err), "SELECT pg_advisory_lock("
-	    SUBMIT_LOCK ", $1::int)", 1, lp) == -1) {
-		if (db_timed_out(c))
-			respond_error(r, 503, NULL, "Retry-After: 10\r\n",
-			    "Another submission of yours is still being "
-			    "recorded; try again in a few seconds.");
-		else
-			db_fail(r, err);
+	if (user_lock(r, c, lp) == -1)
 		goto out;
-	}
 	locked = 1;
 	if (check_limits(r, c) == -1)
 		goto out;
@@ -382,13 +487,11 @@ route_submit(struct req *r)
 out:
 	if (stored)
 		store_delete(r->w->store, key, NULL, 0);
-	/* db_fail() closes a lost connection: C may be freed by now, and
-	 * the worker's own pointer says whether it is still there (a lost
-	 * connection took the lock with it). */
-	if (locked && !db_lost(r->w->db))
-		db_cmd(r->w->db, err, sizeof(err), "SELECT pg_advisory_unlock("
-		    SUBMIT_LOCK ", $1::int)", 1, lp);
+	/* db_fail() closes a lost connection: C may be freed by now. */
+	if (locked)
+		user_unlock(r, lp);
 	upload_cleanup(&up);
+	upload_slot_free(r, slot);
 	json_decref(opts);
 	form_free(&f);
 	buf_free(&body);
@@ -586,14 +689,51 @@ owns(struct req *r, PGconn *c, long long id)
 	return 1;
 }
 
+/* 0 when the user may retry job ID (or when its state is not one a
+ * retry takes: the queue answers that); else -1 after answering 409.
+ * Each retry gives the failed steps fresh attempts, so the retries of one
+ * job are bounded by user_retries_per_job: the work a job can ask for
+ * stays finite.  Call under the user's lock. */
+static int
+retry_allowed(struct req *r, PGconn *c, long long id)
+{
+	struct db_params dp = { 0 };
+	char err[512];
+	const char *p[1];
+	long long n = 0;
+	PGresult *res;
+	int retryable;
+
+	p[0] = db_param_ll(&dp, id);
+	res = db_exec(c, err, sizeof(err), "SELECT state IN ('failed', "
+	    "'cancelled', 'partial'), (SELECT count(*) FROM events WHERE "
+	    "job_id = $1 AND kind = 'retried') FROM jobs WHERE id = $1", 1, p);
+	if (res == NULL) {
+		db_fail(r, err);
+		return -1;
+	}
+	retryable = PQntuples(res) == 1 && *PQgetvalue(res, 0, 0) == 't';
+	if (retryable)
+		parse_ll(PQgetvalue(res, 0, 1), 0, INT64_MAX, &n);
+	PQclear(res);
+	if (!retryable || n < cfg.user_retries_per_job)
+		return 0;
+	respond_error(r, 409, NULL, NULL, "Job %lld has been retried %lld "
+	    "times, the most allowed (%lld).  Submit the video again as a "
+	    "new job.", id, n, cfg.user_retries_per_job);
+	return -1;
+}
+
 static void
 job_action(struct req *r, long long id, int retry)
 {
 	struct form f = { .n = 0 };
 	struct buf body;
+	struct db_params dp = { 0 };
 	char err[512], loc[64];
+	const char *lp[1];
 	PGconn *c;
-	int rc;
+	int rc, locked = 0;
 
 	buf_init(&body, FORM_MAX_BODY);
 	if (read_body(r, &body, FORM_MAX_BODY) == -1)
@@ -611,6 +751,15 @@ job_action(struct req *r, long long id, int retry)
 		goto out;
 	if (owns(r, c, id) != 1)
 		goto out;
+	/* A retry obeys the limits a submission does, under the same lock. */
+	if (retry) {
+		lp[0] = db_param_ll(&dp, r->u.id);
+		if (user_lock(r, c, lp) == -1)
+			goto out;
+		locked = 1;
+		if (retry_allowed(r, c, id) == -1 || check_limits(r, c) == -1)
+			goto out;
+	}
 	rc = retry ? queue_retry_job(c, id, r->u.id, err, sizeof(err)) :
 	    queue_cancel_job(c, id, r->u.id, err, sizeof(err));
 	if (rc == -1) {
@@ -630,6 +779,8 @@ job_action(struct req *r, long long id, int retry)
 		respond_json(r, 200, json_pack("{sIss}", "id", (json_int_t)id,
 		    "state", retry ? "running" : "cancelled"), NULL);
 out:
+	if (locked)
+		user_unlock(r, lp);
 	form_free(&f);
 	buf_free(&body);
 }
@@ -688,8 +839,11 @@ route_events(struct req *r, long long id)
 		respond_error(r, 404, NULL, NULL, "You have no job %lld.", id);
 		goto out;
 	}
-	/* Events already there, or no wait asked for: answer now. */
-	if (!PQgetisnull(res, 0, 1) || timeout == 0 || shutting_down) {
+	/* Events already there, a job that has ended (nothing more will
+	 * come: the answer's state says so), or no wait asked for: answer
+	 * now. */
+	if (!PQgetisnull(res, 0, 1) || lp_job_ended(PQgetvalue(res, 0, 0)) ||
+	    timeout == 0 || shutting_down) {
 		if ((body = lp_body(res, after, PQgetvalue(res, 0, 0))) == NULL) {
 			respond_error(r, 500, NULL, NULL, "out of memory");
 			goto out;
@@ -701,12 +855,28 @@ route_events(struct req *r, long long id)
 	/* Nothing yet: the listener holds the request from here on; this
 	 * thread and its connection go back to serving others. */
 	drain_body(r);
-	if (lp_park(r, id, r->u.id, after, timeout * 1000) == 0) {
+	switch (lp_park(r, id, r->u.id, after, timeout * 1000,
+	    PQgetvalue(res, 0, 0))) {
+	case 0:
 		r->parked = 1;
-		goto out;
+		break;
+	case LP_USER_FULL:
+		respond_error(r, 429, NULL, "Retry-After: 5\r\n", "You have "
+		    "%lld progress requests waiting; the limit is %lld.  Close "
+		    "a page or try again in a few seconds.",
+		    cfg.user_max_longpolls, cfg.user_max_longpolls);
+		break;
+	case LP_ALL_FULL:
+		log_ev(LOG_WARN, "longpoll_full", "{sI}", "waiters",
+		    (json_int_t)cfg.longpoll_max_waiters);
+		respond_error(r, 429, NULL, "Retry-After: 5\r\n", "The server "
+		    "is holding as many progress requests as it can (%lld); try "
+		    "again in a few seconds.", cfg.longpoll_max_waiters);
+		break;
+	default:
+		respond(r, 200, "application/json", NULL,
+		    "{\"events\":[],\"next\":0}", 23);
 	}
-	respond(r, 200, "application/json", NULL, "{\"events\":[],\"next\":0}",
-	    23);
 out:
 	PQclear(res);
 	form_free(&q);

@@ -31,8 +31,17 @@
 struct parked {
 	FCGX_Request	*fr;
 	long long	 job, user, after, deadline, t0;
+	char		 state[24];	/* the job's, when parked */
 	size_t		 hidx;		/* position in the heap */
 	struct parked	*next, *prev;	/* bucket list, or the incoming list */
+};
+
+/* Waiters per user, for user_max_longpolls (under lp.mu). */
+#define NUSERBUCKETS	256
+struct ucount {
+	long long	 user;
+	long long	 n;
+	struct ucount	*next;
 };
 
 /* The listener's state.  The request threads reach it only through
@@ -46,6 +55,7 @@ static struct {
 	struct parked	*incoming;	/* under mu */
 	int		 stopping;	/* under mu */
 	size_t		 nwaiting;	/* under mu, for /metrics */
+	struct ucount	*users[NUSERBUCKETS];	/* under mu */
 
 	/* listener-only */
 	struct parked	*buckets[NBUCKETS];
@@ -55,6 +65,49 @@ static struct {
 	long long	 next_connect;
 	char		 tag_efd, tag_pg;	/* epoll tags: efd, lconn */
 } lp = { .efd = -1, .ep = -1, .mu = PTHREAD_MUTEX_INITIALIZER };
+
+int
+lp_job_ended(const char *state)
+{
+	return strcmp(state, "done") == 0 || strcmp(state, "partial") == 0 ||
+	    strcmp(state, "failed") == 0 || strcmp(state, "cancelled") == 0;
+}
+
+/* USER's waiter count (under lp.mu); created at 0 when CREATE, else NULL
+ * when USER has none. */
+static struct ucount *
+ucount(long long user, int create)
+{
+	struct ucount **b = &lp.users[(unsigned long long)user % NUSERBUCKETS];
+	struct ucount *u;
+
+	for (u = *b; u != NULL; u = u->next)
+		if (u->user == user)
+			return u;
+	if (!create || (u = calloc(1, sizeof(*u))) == NULL)
+		return NULL;
+	u->user = user;
+	u->next = *b;
+	*b = u;
+	return u;
+}
+
+/* One waiter of USER fewer (under lp.mu). */
+static void
+ucount_drop(long long user)
+{
+	struct ucount **b = &lp.users[(unsigned long long)user % NUSERBUCKETS];
+	struct ucount *u;
+
+	for (; (u = *b) != NULL; b = &u->next)
+		if (u->user == user) {
+			if (--u->n <= 0) {
+				*b = u->next;
+				free(u);
+			}
+			return;
+		}
+}
 
 size_t
 lp_waiting(void)
@@ -214,6 +267,7 @@ unlink_waiter(struct parked *p)
 	epoll_ctl(lp.ep, EPOLL_CTL_DEL, p->fr->ipcFd, NULL);
 	pthread_mutex_lock(&lp.mu);
 	lp.nwaiting--;
+	ucount_drop(p->user);
 	pthread_mutex_unlock(&lp.mu);
 }
 
@@ -256,12 +310,19 @@ abandon(struct parked *p)
 	free(p);
 }
 
+/* Nothing new for P: its answer says the job's state when it was parked
+ * (none when the job is gone). */
 static void
 answer_timeout(struct parked *p, const char *why)
 {
-	char body[96];
+	char body[128];
 
-	snprintf(body, sizeof(body), "{\"events\":[],\"next\":%lld}", p->after);
+	if (p->state[0] != '\0' && strcmp(why, "gone") != 0)
+		snprintf(body, sizeof(body), "{\"events\":[],\"next\":%lld,"
+		    "\"state\":\"%s\"}", p->after, p->state);
+	else
+		snprintf(body, sizeof(body), "{\"events\":[],\"next\":%lld}",
+		    p->after);
 	answer(p, body, why);
 }
 
@@ -490,10 +551,12 @@ listener_main(void *arg)
 
 int
 lp_park(struct req *r, long long job, long long user, long long after,
-    long long timeout_ms)
+    long long timeout_ms, const char *state)
 {
 	struct parked *p;
+	struct ucount *u;
 	uint64_t one = 1;
+	int rc;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return -1;
@@ -503,12 +566,27 @@ lp_park(struct req *r, long long job, long long user, long long after,
 	p->after = after;
 	p->t0 = now_ms();
 	p->deadline = p->t0 + timeout_ms;
+	if (state != NULL)
+		snprintf(p->state, sizeof(p->state), "%s", state);
 	pthread_mutex_lock(&lp.mu);
-	if (lp.stopping) {
+	/* Each waiter holds a descriptor: the caps keep a few users (or
+	 * many) from using up the process's. */
+	if (lp.stopping)
+		rc = -1;
+	else if (lp.nwaiting >= (size_t)cfg.longpoll_max_waiters)
+		rc = LP_ALL_FULL;
+	else if ((u = ucount(user, 1)) == NULL)
+		rc = -1;
+	else if (u->n >= cfg.user_max_longpolls)
+		rc = LP_USER_FULL;
+	else
+		rc = 0;
+	if (rc != 0) {
 		pthread_mutex_unlock(&lp.mu);
 		free(p);
-		return -1;
+		return rc;
 	}
+	u->n++;
 	p->next = lp.incoming;
 	lp.incoming = p;
 	lp.nwaiting++;

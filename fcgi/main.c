@@ -3,8 +3,10 @@
  *
  *   clipmill.fcgi [-c config] [--listen unix:PATH|HOST:PORT]
  *
- * Without --listen (or the fcgi_listen setting) the listening socket is
- * fd 0, as spawn-fcgi and mod_fcgid hand it over.  cfg.fcgi_threads
+ * The listening socket: --listen, else the one systemd passes (socket
+ * activation: LISTEN_PID is this process, LISTEN_FDS is 1, the socket is
+ * fd 3), else the fcgi_listen setting, else fd 0 as spawn-fcgi and
+ * mod_fcgid hand it over.  cfg.fcgi_threads
  * request threads share the socket; each has its own lazily opened
  * PostgreSQL connection.  SIGTERM or SIGINT: stop accepting, finish the
  * requests in flight, answer the parked long-polls, exit 0.
@@ -300,6 +302,27 @@ req_init(struct req *r, FCGX_Request *fr, struct worker *w)
 	    strstr(accept, "text/html") == NULL;
 }
 
+/* Accepting failed with errno E for want of descriptors or memory (a
+ * pending connection stays pending, so poll() says readable at once):
+ * wait a little instead of spinning, woken early by a shutdown.  Called
+ * with accept_mu held, so the other request threads wait on the mutex
+ * meanwhile.  Logged once per episode. */
+static int accept_starved;	/* under accept_mu */
+
+static void
+accept_backoff(int e)
+{
+	struct pollfd pfd;
+
+	if (!accept_starved)
+		log_ev(LOG_WARN, "accept_failed", "{ssss}", "error", strerror(e),
+		    "action", "waiting for descriptors to be freed");
+	accept_starved = 1;
+	pfd.fd = wake_fd;
+	pfd.events = POLLIN;
+	poll(&pfd, 1, 200);
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -334,11 +357,19 @@ worker_main(void *arg)
 			continue;
 		}
 		FCGX_InitRequest(fr, listen_fd, 0);
-		rc = FCGX_Accept_r(fr);
+		rc = FCGX_Accept_r(fr);	/* -errno on failure */
+		if (rc == -EMFILE || rc == -ENFILE || rc == -ENOBUFS ||
+		    rc == -ENOMEM)
+			accept_backoff(-rc);
+		else if (rc >= 0 && accept_starved) {
+			accept_starved = 0;
+			log_ev(LOG_INFO, "accept_recovered", NULL);
+		}
 		pthread_mutex_unlock(&accept_mu);
 		if (rc < 0) {
-			/* another process took the connection (EAGAIN), or
-			 * the peer went away during the handshake */
+			/* another process took the connection (EAGAIN), the
+			 * peer went away during the handshake, or no
+			 * descriptor was free (backed off above) */
 			FCGX_Free(fr, 1);
 			free(fr);
 			continue;
@@ -436,15 +467,49 @@ open_socket(const char *spec, char **unix_path)
 	return fd;
 }
 
-/* The listening socket, non-blocking: open_socket(SPEC), or fd 0 as
- * spawn-fcgi hands it over when SPEC is NULL.  The fd, or -1. */
+/* The socket systemd passed (sd_listen_fds(3): LISTEN_PID names this
+ * process, LISTEN_FDS counts the sockets from fd 3): 3; 0 when systemd
+ * passed none; -1 after saying why on stderr.  The variables are removed,
+ * so that no child takes them for its own. */
 static int
-open_listener(const char *spec, char **unix_path)
+systemd_listener(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	long long p, n;
+	struct stat st;
+
+	if (pid == NULL || fds == NULL ||
+	    parse_ll(pid, 1, 0x7fffffff, &p) == -1 || p != (long long)getpid())
+		return 0;
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	if (parse_ll(fds, 0, 0x7fffffff, &n) == -1 || n != 1) {
+		fprintf(stderr, "clipmill.fcgi: systemd passed %s sockets; the "
+		    "socket unit must have exactly one ListenStream=\n", fds);
+		return -1;
+	}
+	if (fstat(3, &st) == -1 || !S_ISSOCK(st.st_mode)) {
+		fprintf(stderr, "clipmill.fcgi: systemd's fd 3 is not a "
+		    "socket\n");
+		return -1;
+	}
+	fcntl(3, F_SETFD, FD_CLOEXEC);
+	return 3;
+}
+
+/* The listening socket, non-blocking: systemd's fd SD when it is not 0,
+ * else open_socket(SPEC), else fd 0 as spawn-fcgi hands it over.  The
+ * fd, or -1. */
+static int
+open_listener(int sd, const char *spec, char **unix_path)
 {
 	struct stat st;
 	int fd;
 
-	if (spec != NULL)
+	if (sd > 0)
+		fd = sd;
+	else if (spec != NULL)
 		fd = open_socket(spec, unix_path);
 	else if (fstat(0, &st) == -1 || !S_ISSOCK(st.st_mode)) {
 		fprintf(stderr, "clipmill.fcgi: fd 0 is not a socket: "
@@ -509,7 +574,7 @@ main(int argc, char **argv)
 	struct worker *workers = NULL;
 	pthread_t *tids = NULL;
 	sigset_t sigs;
-	int i, sig, nthreads, started, rc = 1;
+	int i, sd, sig, nthreads, started, rc = 1;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
@@ -523,7 +588,12 @@ main(int argc, char **argv)
 	}
 	if (setup(conf) == -1)
 		return 1;
-	if (listen_spec == NULL && *cfg.fcgi_listen != '\0')
+	/* --listen wins over systemd's socket, which wins over fcgi_listen
+	 * (the setting then tells `clipmill doctor` where to knock). */
+	sd = listen_spec == NULL ? systemd_listener() : 0;
+	if (sd == -1)
+		return 1;
+	if (sd == 0 && listen_spec == NULL && *cfg.fcgi_listen != '\0')
 		listen_spec = cfg.fcgi_listen;
 
 	/* Signals: blocked here, so in every thread; taken by sigwait(). */
@@ -538,7 +608,7 @@ main(int argc, char **argv)
 		log_ev(LOG_ERROR, "fcgi_init_failed", NULL);
 		return 1;
 	}
-	if ((listen_fd = open_listener(listen_spec, &unix_path)) == -1 ||
+	if ((listen_fd = open_listener(sd, listen_spec, &unix_path)) == -1 ||
 	    auth_listener_check(listen_fd) == -1)
 		goto out;
 	if ((wake_fd = eventfd(0, EFD_CLOEXEC)) == -1) {
@@ -562,7 +632,8 @@ main(int argc, char **argv)
 		goto out;
 	if ((started = start_workers(workers, tids, nthreads)) == nthreads) {
 		log_ev(LOG_INFO, "fcgi_started", "{sissss*}", "threads", nthreads,
-		    "listen", listen_spec ? listen_spec : "fd 0",
+		    "listen", sd > 0 ? "systemd" : listen_spec ? listen_spec :
+		    "fd 0",
 		    "store", cfg.store);
 		do {
 			if (sigwait(&sigs, &sig) != 0)

@@ -113,7 +113,7 @@ page_login(struct req *r, const char *msg)
 		return;
 	}
 	if (fresh)
-		login_cookie(nonce, cookie, sizeof(cookie));
+		login_cookie(r, nonce, cookie, sizeof(cookie));
 	buf_init(&b, 0);
 	page_begin(&b, "Log in", NULL);
 	buf_addstr(&b, "<h2>Log in</h2>\n");
@@ -213,6 +213,9 @@ page_form(struct req *r)
 	    "checked> Burn in word-by-word captions</label>"
 	    "<label>Style ");
 	field_select(&b, "caption_style");
+	buf_addstr(&b, "</label></fieldset>");
+	buf_addstr(&b, "<fieldset><legend>Framing</legend><label>Layout ");
+	field_select(&b, "layout");
 	buf_addstr(&b, "</label></fieldset>");
 	buf_addstr(&b, "<fieldset><legend>Backends</legend>"
 	    "<label>Transcription <select name=\"transcribe_backend\">");
@@ -325,7 +328,9 @@ static const char status_js[] =
     ".then(function(j){if(!(j.state&&ended[j.state]&&!j.events.length))"
     "poll();else refresh();})"
     ".catch(function(){setTimeout(poll,2000);});}\n"
-    "poll();\n"
+    /* an ended job has nothing more to say: no polling; a poll that
+     * learns the job has ended (its answer's state) is the last one */
+    "if(!ended[document.getElementById('state').dataset.state])poll();\n"
     "})();\n";
 
 void

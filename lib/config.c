@@ -141,16 +141,20 @@ static const struct option options[] = {
 	I(fcgi_threads, 16, 1, 1024),
 	S(fcgi_listen, ""),
 	I(fcgi_socket_mode, 0660, 0, 0777),
-	S(session_secret_file, ""),
+	S(session_secret_file, "/var/lib/clipmill/session_secret"),
 	B(trust_remote_user, "no"),
 	B(trust_remote_user_tcp, "no"),
 	I(upload_max_mb, 2048, 1, 1048576),
 	I(user_max_jobs, 3, 1, 10000),
 	I(user_submits_per_minute, 10, 1, 100000),
+	I(user_retries_per_job, 3, 0, 1000),
+	I(user_max_uploads, 2, 1, 1000),
 	E(file_delivery, "x-accel", "x-accel|x-sendfile|redirect"),
 	S(x_accel_prefix, "/_clipmill_files/"),
 	S(metrics_token, ""),
 	I(longpoll_max, 60, 1, 3600),
+	I(user_max_longpolls, 8, 1, 100000),
+	I(longpoll_max_waiters, 500, 1, 1000000),
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 

@@ -115,11 +115,15 @@ struct config {
 	int	 trust_remote_user_tcp;	/* the TCP listener's peers are trusted */
 	long long upload_max_mb;
 	long long user_max_jobs;
-	long long user_submits_per_minute;
+	long long user_submits_per_minute;	/* submissions and retries */
+	long long user_retries_per_job;	/* a user's retries of one job */
+	long long user_max_uploads;	/* uploads streaming at once */
 	char	*file_delivery;		/* x-accel | x-sendfile | redirect */
 	char	*x_accel_prefix;
 	char	*metrics_token;
 	long long longpoll_max;
+	long long user_max_longpolls;	/* one user's waiting long-polls */
+	long long longpoll_max_waiters;	/* everyone's, per process */
 };
 
 extern struct config cfg;

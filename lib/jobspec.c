@@ -15,6 +15,8 @@
 
 static const char *const aspect_words[] = { "9:16", "1:1", "4:5", NULL };
 static const char *const style_words[] = { "classic", "bold", "minimal", NULL };
+static const char *const layout_words[] = { "auto", "track", "split", "fit",
+    NULL };
 static const char *const asr_words[] = { "pocketsphinx", "openai", NULL };
 static const char *const select_words[] = { "heuristic", "llm", NULL };
 static const char *const bool_words[] = { "on", "off", "true", "false", "yes",
@@ -42,6 +44,8 @@ const struct jobfield jobspec_fields[] = {
 	    AT(captions) },
 	{ .name = "caption_style", .type = JF_ENUM, .words = style_words,
 	    .def = "bold", AT(caption_style) },
+	{ .name = "layout", .type = JF_ENUM, .words = layout_words,
+	    .def = "auto", AT(layout) },
 	{ .name = "transcribe_backend", .type = JF_ENUM, .words = asr_words,
 	    .def = "pocketsphinx", .gated = "openai", GATE(openai),
 	    .gate_msg = "openai transcription is not configured on this "
@@ -324,13 +328,14 @@ jobspec_options(const struct jobspec *js)
 	for (i = 0; aspect_words[i] != NULL; i++)
 		if (js->aspects & (1 << i))
 			json_array_append_new(a, json_string(aspect_words[i]));
-	return json_pack("{sIsIsIsosbssssssss}",
+	return json_pack("{sIsIsIsosbssssssssss}",
 	    "clips", (json_int_t)js->clips,
 	    "min_len", (json_int_t)js->min_len,
 	    "max_len", (json_int_t)js->max_len,
 	    "aspects", a,
 	    "captions", js->captions,
 	    "caption_style", js->caption_style,
+	    "layout", js->layout,
 	    "transcribe_backend", js->transcribe_backend,
 	    "select_backend", js->select_backend,
 	    "language", js->language);

@@ -26,6 +26,7 @@ struct jobspec {
 	int	 aspects;		/* ASPECT_* bits */
 	int	 captions;
 	char	 caption_style[16];
+	char	 layout[8];		/* auto, track, split, fit */
 	char	 transcribe_backend[16];
 	char	 select_backend[16];
 	char	 language[8];

@@ -8,6 +8,7 @@
 #include "db.h"
 #include "keys.h"
 #include "queue.h"
+#include "session.h"
 #include "store.h"
 #include "util.h"
 
@@ -21,14 +22,18 @@ queue_prune(PGconn *c, struct store *st, char *err, size_t errlen)
 	long long id;
 	int i, n = 0, rc;
 
+	if (session_sweep(c, err, errlen) == -1)	/* expired sessions */
+		return -1;
 	p[0] = db_param_ll(&dp, cfg.keep_completed);
 	p[1] = db_param_ll(&dp, cfg.keep_failed);
 	p[2] = db_param_ll(&dp, cfg.retention_days);
-	/* Rank ended jobs newest first within their outcome; a job goes when
-	 * it is past its outcome's count or past the age limit. */
+	/* Rank each user's ended jobs newest first within their outcome; a
+	 * job goes when it is past its outcome's count or past the age
+	 * limit.  The counts are per user, so that one user's burst of jobs
+	 * never pushes out another user's clips. */
 	r = db_exec(c, err, errlen,
 	    "SELECT id FROM ("
-	    " SELECT id, finished_at, row_number() OVER (PARTITION BY"
+	    " SELECT id, finished_at, row_number() OVER (PARTITION BY user_id,"
 	    "  state IN ('done', 'partial') ORDER BY finished_at DESC, id DESC) AS n,"
 	    "  state IN ('done', 'partial') AS good FROM jobs"
 	    " WHERE state IN ('done', 'partial', 'failed', 'cancelled')) j "

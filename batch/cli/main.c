@@ -26,8 +26,13 @@ cli_usage_all(FILE *f)
 	    "  migrate              apply the database schema migrations\n"
 	    "  user add NAME        create a user and print a new API key once\n"
 	    "  user list            list users\n"
-	    "  user disable NAME    refuse NAME's API key from now on\n"
+	    "  user disable NAME    refuse NAME's API key from now on and end "
+	    "its sessions\n"
 	    "  user enable NAME     accept NAME's API key again\n"
+	    "  user rotate-key NAME\n"
+	    "                       print a new API key for NAME; the old key "
+	    "and NAME's\n"
+	    "                       browser sessions end at once\n"
 	    "  submit --user NAME [options] URL | --file PATH\n"
 	    "                       queue a job; prints its id.  Options:\n",
 	    cli_progname);
@@ -45,6 +50,8 @@ cli_usage_all(FILE *f)
 	    "  prune                delete ended jobs beyond retention, with "
 	    "their files\n"
 	    "  config               print the effective configuration\n"
+	    "  doctor [--socket unix:PATH|HOST:PORT] [--min-free MB]\n"
+	    "                       check the set-up, one line per check\n"
 	    "\n"
 	    "The configuration is read from -c FILE, else $CLIPMILL_CONF, else\n"
 	    SYSCONFDIR "/clipmill.conf; $CLIPMILL_DATABASE_URL overrides "
@@ -127,6 +134,8 @@ main(int argc, char **argv)
 		cli_usage_all(stderr);
 		return CLI_USAGE;
 	}
+	if (strcmp(argv[0], "doctor") == 0)
+		return cli_doctor(conf, argc, argv);
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[0], commands[i].name) == 0)
 			break;

@@ -11,30 +11,38 @@
 
 const char *cli_progname = "clipmill";
 
-int
-cli_fail(const char *fmt, ...)
+void
+cli_put_line(FILE *f, const char *msg)
 {
-	char msg[2048], *p;
-	va_list ap;
+	const char *p;
 	int sp = 0;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	/* libpq's messages run over several indented lines: keep the
 	 * promise of one line, with single spaces. */
-	fprintf(stderr, "%s: ", cli_progname);
 	for (p = msg; *p != '\0'; p++) {
 		if (*p == '\n' || *p == '\t' || *p == '\r' || *p == ' ') {
 			sp = 1;
 			continue;
 		}
 		if (sp && p != msg)
-			fputc(' ', stderr);
+			fputc(' ', f);
 		sp = 0;
-		fputc(*p, stderr);
+		fputc(*p, f);
 	}
-	fputc('\n', stderr);
+	fputc('\n', f);
+}
+
+int
+cli_fail(const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: ", cli_progname);
+	cli_put_line(stderr, msg);
 	return CLI_FAIL;
 }
 

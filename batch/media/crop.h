@@ -62,10 +62,44 @@ void	crop_path_free(struct crop_path *);
 /* The window's top-left corner at time T (seconds from the clip start). */
 void	crop_at(const struct crop_path *, double t, int *x, int *y);
 
-/* To and from the stored form (jobs/{job}/crop/{clip}.json).  The JSON is a
- * new reference; from_json checks every number against the frame. */
+/* One path to and from JSON.  The JSON is a new reference; from_json
+ * checks every number against the frame. */
 json_t	*crop_path_json(const struct crop_path *);
 int	crop_path_from_json(json_t *, struct crop_path *, char *err,
 	    size_t errlen);
+
+/*
+ * A clip's framing: what the frame stage stores at
+ * jobs/{job}/crop/{clip}.json and the render follows.
+ *   track  one window of the output's aspect follows the subject: pane[0].
+ *   split  the output is two stacked halves, each W x H/2; pane[0] (top)
+ *          and pane[1] (bottom) each follow one face with a window of that
+ *          half's aspect.
+ *   fit    no window: the whole frame scaled to the output width, centred
+ *          over a blurred, darkened copy of itself that fills the output.
+ *          No panes.
+ * REASON says, for the user, why the layout was chosen.
+ */
+enum crop_layout { LAYOUT_TRACK, LAYOUT_SPLIT, LAYOUT_FIT };
+#define CROP_PANES	2
+
+struct crop_frame {
+	enum crop_layout layout;
+	int		 npanes;	/* track 1, split 2, fit 0 */
+	struct crop_path pane[CROP_PANES];
+	char		 reason[200];
+};
+
+/* "track", "split", "fit"; and back (0, or -1 for another word). */
+const char *crop_layout_name(enum crop_layout);
+int	crop_layout_parse(const char *, enum crop_layout *);
+
+/* To and from the stored form, {"version": 2, "layout", "reason",
+ * "panes": [path...]}.  from_json also takes the version 1 form (one bare
+ * path) as a track.  0, or -1 with ERR; free with crop_frame_free. */
+json_t	*crop_frame_json(const struct crop_frame *);
+int	crop_frame_from_json(json_t *, struct crop_frame *, char *err,
+	    size_t errlen);
+void	crop_frame_free(struct crop_frame *);
 
 #endif

@@ -5,6 +5,7 @@
  * and a hold against quick reversals.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -549,4 +550,87 @@ crop_path_from_json(json_t *o, struct crop_path *p, char *err, size_t errlen)
 		p->pt[i].fy = fy;
 	}
 	return 0;
+}
+
+static const char *const layout_names[] = { "track", "split", "fit" };
+
+const char *
+crop_layout_name(enum crop_layout l)
+{
+	return (unsigned)l < 3 ? layout_names[l] : "track";
+}
+
+int
+crop_layout_parse(const char *s, enum crop_layout *l)
+{
+	int i;
+
+	for (i = 0; i < 3 && s != NULL; i++)
+		if (strcmp(s, layout_names[i]) == 0) {
+			*l = (enum crop_layout)i;
+			return 0;
+		}
+	return -1;
+}
+
+json_t *
+crop_frame_json(const struct crop_frame *f)
+{
+	json_t *panes = json_array();
+	int i;
+
+	for (i = 0; i < f->npanes; i++)
+		json_array_append_new(panes, crop_path_json(&f->pane[i]));
+	return json_pack("{sissssso}", "version", 2, "layout",
+	    crop_layout_name(f->layout), "reason", f->reason, "panes", panes);
+}
+
+int
+crop_frame_from_json(json_t *o, struct crop_frame *f, char *err,
+    size_t errlen)
+{
+	const char *layout = NULL, *reason = "";
+	json_t *panes = NULL, *p;
+	size_t i, want;
+
+	memset(f, 0, sizeof(*f));
+	if (json_object_get(o, "layout") == NULL) {
+		/* Version 1: one bare path, a track. */
+		if (crop_path_from_json(o, &f->pane[0], err, errlen) != 0)
+			return -1;
+		f->npanes = 1;
+		return 0;
+	}
+	if (json_unpack(o, "{sss?sso}", "layout", &layout, "reason", &reason,
+	    "panes", &panes) != 0 || crop_layout_parse(layout,
+	    &f->layout) != 0 || !json_is_array(panes)) {
+		seterr(err, errlen, "The stored framing is not valid.");
+		return -1;
+	}
+	want = f->layout == LAYOUT_TRACK ? 1 : f->layout == LAYOUT_SPLIT ?
+	    2 : 0;
+	if (json_array_size(panes) != want) {
+		seterr(err, errlen, "The stored framing has %zu panes for a "
+		    "%s layout.", json_array_size(panes), layout);
+		return -1;
+	}
+	snprintf(f->reason, sizeof(f->reason), "%s", reason);
+	json_array_foreach(panes, i, p) {
+		if (crop_path_from_json(p, &f->pane[i], err, errlen) != 0) {
+			crop_frame_free(f);
+			return -1;
+		}
+		f->npanes++;
+	}
+	return 0;
+}
+
+void
+crop_frame_free(struct crop_frame *f)
+{
+	int i;
+
+	for (i = 0; i < f->npanes; i++)
+		crop_path_free(&f->pane[i]);
+	f->npanes = 0;
 }

@@ -4,7 +4,8 @@
  * Exit codes (keep in step with usage() and clipmill-batch(8)):
  *   0  finished normally: idle for --idle-exit seconds, --max-tasks done,
  *      --once done, stopped by SIGTERM/SIGINT (its task finished or handed
- *      back), maintenance done or skipped, sweep done
+ *      back), maintenance done or skipped, sweep done, or nothing to do
+ *      because database_url is empty (a fresh package's configuration)
  *   1  could not work: configuration, schema, store or scratch directory
  *      unusable, or maintenance failed
  *   2  usage error (unknown option or stage)
@@ -134,6 +135,30 @@ parse_stages(const char *arg, struct runner_opts *o)
 	return 0;
 }
 
+/* Fill O for --stage from the options' text: 0, or the exit status after
+ * saying why on stderr. */
+static int
+run_options(const char *max, const char *idle, const char *stages,
+    struct runner_opts *o)
+{
+	o->idle_exit = cfg.idle_exit;
+	if (max != NULL && parse_ll(max, 1, 1000000000, &o->max_tasks) == -1) {
+		fprintf(stderr, "%s: --max-tasks must be a whole number from 1 "
+		    "to 1000000000, not \"%s\"\n", progname, max);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (idle != NULL && parse_ll(idle, 0, 86400, &o->idle_exit) == -1) {
+		fprintf(stderr, "%s: --idle-exit must be a whole number of seconds "
+		    "from 0 to 86400, not \"%s\"\n", progname, idle);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (parse_stages(stages, o) == -1)
+		return EXIT_USAGE;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -152,7 +177,7 @@ main(int argc, char **argv)
 	struct runner_opts o;
 	const char *conf = NULL, *stages = NULL, *max = NULL, *idle = NULL;
 	char err[1024];
-	int ch, modes = 0;
+	int ch, rc, modes = 0;
 
 	log_set_program(progname);
 	memset(&o, 0, sizeof(o));
@@ -222,31 +247,30 @@ main(int argc, char **argv)
 		    cfg.log_file);
 		return EXIT_FAIL;
 	}
-	switch (mode) {
-	case M_LIST:
+	if (mode == M_LIST) {
 		list_stages();
 		return EXIT_OK;
+	}
+	if (mode == M_RUN && (rc = run_options(max, idle, stages, &o)) != 0)
+		return rc;
+	/* A fresh package runs cron's lines before the operator has named
+	 * a database: one line in the log, not an error every minute. */
+	if (*cfg.database_url == '\0') {
+		log_ev(LOG_INFO, "not_configured", "{ss}", "reason",
+		    "database_url is empty; set it in clipmill.conf");
+		return EXIT_OK;
+	}
+	/* Our name on the connection: `clipmill doctor` finds idle runners
+	 * in pg_stat_activity by it. */
+	setenv("PGAPPNAME", progname, 1);
+	switch (mode) {
 	case M_SWEEP:
 		return runner_sweep();
 	case M_MAINT:
 		return runner_maintenance();
-	case M_RUN:
-		break;
+	default:
+		return runner_main(&o);
 	}
-	o.idle_exit = cfg.idle_exit;
-	if (max != NULL && parse_ll(max, 1, 1000000000, &o.max_tasks) == -1) {
-		fprintf(stderr, "%s: --max-tasks must be a whole number from 1 "
-		    "to 1000000000, not \"%s\"\n", progname, max);
-		goto bad;
-	}
-	if (idle != NULL && parse_ll(idle, 0, 86400, &o.idle_exit) == -1) {
-		fprintf(stderr, "%s: --idle-exit must be a whole number of seconds "
-		    "from 0 to 86400, not \"%s\"\n", progname, idle);
-		goto bad;
-	}
-	if (parse_stages(stages, &o) == -1)
-		return EXIT_USAGE;
-	return runner_main(&o);
 bad:
 	usage(stderr);
 	return EXIT_USAGE;

@@ -20,6 +20,14 @@ withBrowser([], async (browser, page) => {
   const c = cookies.find((x) => x.name === 'cm_session');
   ok(c && c.httpOnly && c.sameSite === 'Lax', 'session cookie is HttpOnly, SameSite=Lax');
 
+  // long-polls in flight, and when the last one started
+  let inflight = 0, lastStart = 0;
+  const isPoll = (r) => /\/events\?/.test(r.url());
+  page.on('request', (r) => { if (isPoll(r)) { inflight++; lastStart = Date.now(); } });
+  const finished = (r) => { if (isPoll(r)) inflight--; };
+  page.on('requestfinished', finished);
+  page.on('requestfailed', finished);
+
   await page.setInputFiles('#file', video);
   await Promise.all([page.waitForURL(/\/jobs\/\d+$/), page.click('#submit')]);
   const job = page.url().match(/\/jobs\/(\d+)$/)[1];
@@ -42,5 +50,13 @@ withBrowser([], async (browser, page) => {
   const events = await page.$$eval('#events li', (l) => l.map((x) => x.textContent));
   ok(events.some((e) => e.includes('progress')) && events.some((e) => e.includes('done')),
     'event log shows progress and done');
+  // the job has ended: the page's last long-poll is answered at once
+  // with the final state, and the page stops asking
+  for (let i = 0; i < 100 && inflight > 0; i++)
+    await page.waitForTimeout(100);
+  ok(inflight === 0, 'no long-poll left waiting once the job ended (' + inflight + ')');
+  const last = lastStart;
+  await page.waitForTimeout(3000);
+  ok(inflight === 0 && lastStart === last, 'the page stopped polling after the job ended');
   await screenshot(page, shot);
 });

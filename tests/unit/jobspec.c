@@ -199,9 +199,9 @@ test_finish(void)
 	s = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
 	ok(rc == 0 && s != NULL && strcmp(s, "{\"clips\":3,\"min_len\":20,"
 	    "\"max_len\":60,\"aspects\":[\"9:16\",\"4:5\"],\"captions\":false,"
-	    "\"caption_style\":\"bold\",\"transcribe_backend\":"
-	    "\"pocketsphinx\",\"select_backend\":\"heuristic\",\"language\":"
-	    "\"en\"}") == 0, "options JSON: %s", s ? s : "NULL");
+	    "\"caption_style\":\"bold\",\"layout\":\"auto\","
+	    "\"transcribe_backend\":\"pocketsphinx\",\"select_backend\":"
+	    "\"heuristic\",\"language\":\"en\"}") == 0, "options JSON: %s", s ? s : "NULL");
 	free(s);
 	json_decref(o);
 	{

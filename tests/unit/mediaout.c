@@ -271,6 +271,40 @@ unit_crop(void)
 		    "a stored point outside the frame is refused");
 		json_decref(j);
 	}
+	{
+		/* A framing: version 1 (a bare path) reads as a track; a
+		 * split keeps both panes and its reason; a fit has none. */
+		json_t *j = crop_path_json(&p), *k;
+		struct crop_frame f, g;
+
+		ok(crop_frame_from_json(j, &f, err, sizeof(err)) == 0 &&
+		    f.layout == LAYOUT_TRACK && f.npanes == 1 &&
+		    f.pane[0].n == p.n, "a version 1 path is a track");
+		json_decref(j);
+		f.layout = LAYOUT_SPLIT;
+		f.npanes = 2;
+		crop_path_from_json((j = crop_path_json(&p)), &f.pane[1], err,
+		    sizeof(err));
+		json_decref(j);
+		snprintf(f.reason, sizeof(f.reason), "two people speak");
+		k = crop_frame_json(&f);
+		ok(crop_frame_from_json(k, &g, err, sizeof(err)) == 0 &&
+		    g.layout == LAYOUT_SPLIT && g.npanes == 2 &&
+		    g.pane[1].n == p.n && strcmp(g.reason,
+		    "two people speak") == 0, "a split framing round trip");
+		crop_frame_free(&g);
+		json_object_set_new(k, "layout", json_string("fit"));
+		ok(crop_frame_from_json(k, &g, err, sizeof(err)) != 0,
+		    "a fit with panes is refused (%s)", err);
+		json_array_clear(json_object_get(k, "panes"));
+		ok(crop_frame_from_json(k, &g, err, sizeof(err)) == 0 &&
+		    g.layout == LAYOUT_FIT && g.npanes == 0, "a fit framing");
+		json_object_set_new(k, "layout", json_string("zoom"));
+		ok(crop_frame_from_json(k, &g, err, sizeof(err)) != 0,
+		    "an unknown layout is refused");
+		json_decref(k);
+		crop_frame_free(&f);
+	}
 	crop_path_free(&p);
 }
 
