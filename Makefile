@@ -143,7 +143,7 @@ $(B)/lib%.a:
 # the runner: the batch archives are one group for the linker.
 BATCH_A := $(B)/libcli.a $(B)/librunner.a $(B)/libstages.a $(B)/libmedia.a
 BATCH_LINK = -Wl,--start-group $(BATCH_A) -Wl,--end-group $(B)/libclipmill.a \
-    $(if $(MEDIA_CXX),$(CV_LIBS)) $(LDLIBS)
+    $(if $(MEDIA_CXX),$(CV_LIBS)) $(LDLIBS) -lseccomp
 LINK := $(if $(MEDIA_CXX),$(CXX),$(CC))
 
 $(B)/clipmill: $(B)/batch/cli/main.o $(BATCH_A) $(B)/libclipmill.a
@@ -189,7 +189,7 @@ install: all
 	install -m 644 $(FACE_MODELS) $(DESTDIR)$(DATADIR)/blazeface/
 	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)/
 	test -e $(DESTDIR)$(SYSCONFDIR)/clipmill.conf || \
-	    install -m 644 etc/clipmill.conf $(DESTDIR)$(SYSCONFDIR)/clipmill.conf
+	    install -m 640 etc/clipmill.conf $(DESTDIR)$(SYSCONFDIR)/clipmill.conf
 	for f in $(filter-out %.1 %.5 %.8,$(wildcard etc/*)); do \
 	    if [ -f $$f ]; then install -m 644 $$f $(DESTDIR)$(DATADIR)/ || exit 1; \
 	    elif [ -d $$f ]; then cp -R $$f $(DESTDIR)$(DATADIR)/ || exit 1; fi; done

@@ -7,7 +7,7 @@ set -eu
 PKGS="build-essential pkg-config libfcgi-dev spawn-fcgi libpq-dev postgresql
 libavformat-dev libavcodec-dev libswscale-dev
 libswresample-dev libavutil-dev libcurl4-openssl-dev libjansson-dev
-libssl-dev libopencv-dnn-dev libopencv-imgproc-dev libopencv-dev
+libssl-dev libseccomp-dev libopencv-dnn-dev libopencv-imgproc-dev libopencv-dev
 yt-dlp pocketsphinx pocketsphinx-en-us libpocketsphinx-dev
 libsphinxbase-dev nginx ffmpeg fonts-dejavu-core libass-dev
 apache2 libapache2-mod-xsendfile python3-botocore mandoc curl wrk nodejs chromium

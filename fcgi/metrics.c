@@ -2,8 +2,10 @@
  * /healthz (is the database reachable?) and /metrics (Prometheus text):
  * jobs by state, tasks by stage and state, task durations per stage as a
  * histogram, failures per stage, waiting long-polls, HTTP requests by
- * route and status.  /metrics answers loopback clients, or anyone who
- * shows cfg.metrics_token.
+ * route and status.  /metrics answers only a client that shows
+ * cfg.metrics_token (Authorization: Bearer): behind a local reverse
+ * proxy every client's REMOTE_ADDR is loopback, so the address proves
+ * nothing.  Without a token set, /metrics is off.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,18 +34,22 @@ route_healthz(struct req *r)
 	    "waiting_longpolls", (json_int_t)lp_waiting()), NULL);
 }
 
+/* 0 when R shows the metrics token; else the status to answer: 403
+ * when no token is set (metrics are off), 401 when it is missing or
+ * wrong. */
 static int
-allowed(struct req *r)
+refusal(struct req *r)
 {
-	const char *a = param(r, "REMOTE_ADDR"), *h;
+	const char *h;
 	size_t n = strlen(cfg.metrics_token);
 
-	if (n > 0 && (h = param(r, "HTTP_AUTHORIZATION")) != NULL &&
+	if (n == 0)
+		return 403;
+	if ((h = param(r, "HTTP_AUTHORIZATION")) != NULL &&
 	    strncasecmp(h, "Bearer ", 7) == 0 && strlen(h + 7) == n &&
 	    CRYPTO_memcmp(h + 7, cfg.metrics_token, n) == 0)
-		return 1;
-	return a != NULL && (strncmp(a, "127.", 4) == 0 ||
-	    strcmp(a, "::1") == 0 || strcmp(a, "::ffff:127.0.0.1") == 0);
+		return 0;
+	return 401;
 }
 
 static const double buckets[] = { 1, 5, 15, 60, 300, 900, 3600 };
@@ -59,10 +65,19 @@ route_metrics(struct req *r)
 	size_t k;
 
 	r->json = 0;
-	if (!allowed(r)) {
+	switch (refusal(r)) {
+	case 0:
+		break;
+	case 403:
 		r->json = 1;
-		respond_error(r, 403, NULL, NULL, "Metrics are open to loopback "
-		    "clients or with the metrics token.");
+		respond_error(r, 403, NULL, NULL, "Metrics are off: the operator "
+		    "has set no metrics_token.");
+		return;
+	default:
+		r->json = 1;
+		respond_error(r, 401, NULL, "WWW-Authenticate: Bearer "
+		    "realm=\"clipmill metrics\"\r\n", "Metrics need the metrics "
+		    "token (Authorization: Bearer).");
 		return;
 	}
 	if ((c = req_db(r)) == NULL)

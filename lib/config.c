@@ -83,6 +83,7 @@ static const struct option options[] = {
 	I(child_mem_mb, 4096, 64, 1048576),
 	I(child_cpu_s, 14400, 1, 604800),
 	I(child_fsize_mb, 16384, 1, 16777216),
+	S(media_user, ""),
 	I(keep_completed, 100, 0, 100000000),
 	I(keep_failed, 50, 0, 100000000),
 	I(retention_days, 30, 0, 36500),

@@ -53,6 +53,7 @@ struct config {
 	long long child_mem_mb;
 	long long child_cpu_s;
 	long long child_fsize_mb;
+	char	*media_user;		/* task children run as this user */
 	long long keep_completed;
 	long long keep_failed;
 	long long retention_days;

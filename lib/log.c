@@ -1,5 +1,6 @@
 /* One JSON object per line: {"ts","level","prog","pid","event",...}. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,9 +28,18 @@ log_init(const char *level, const char *path)
 		if (strcmp(level, names[i]) == 0)
 			min_level = (enum log_level)i;
 	if (path != NULL && *path != '\0') {
-		FILE *f = fopen(path, "a");
-		if (f == NULL)
+		/* Not for everyone to read (it names endpoints and key ids),
+		 * and not for the programs we start (yt-dlp). */
+		int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+		    0640);
+		FILE *f;
+
+		if (fd == -1)
 			return -1;
+		if ((f = fdopen(fd, "a")) == NULL) {
+			close(fd);
+			return -1;
+		}
 		setvbuf(f, NULL, _IOLBF, 0);
 		if (out != NULL && out != stderr)
 			fclose(out);

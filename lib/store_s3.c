@@ -393,6 +393,39 @@ out:
 	return rc;
 }
 
+/* A request that curl could not complete (R->cc): the store rc, and a
+ * sentence without the endpoint (curl's own words, which name the host,
+ * go to the log). */
+static int
+classify_curl(struct s3 *s, struct s3_req *r, const char *what, char *err,
+    size_t errlen)
+{
+	log_ev(LOG_WARN, "s3_unreachable", "{ssssss}", "doing", what,
+	    "endpoint", s->endpoint, "error", r->curlerr[0] ? r->curlerr :
+	    curl_easy_strerror(r->cc));
+	switch (r->cc) {
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_NOT_BUILT_IN:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_LOGIN_DENIED:
+		seterr(err, errlen, "cannot %s: the S3 endpoint is unusable "
+		    "(%s)", what, curl_easy_strerror(r->cc));
+		return STORE_ERR;
+	case CURLE_ABORTED_BY_CALLBACK:
+	case CURLE_READ_ERROR:
+		seterr(err, errlen, "cannot %s: reading the local file "
+		    "failed", what);
+		return STORE_ERR;
+	default:
+		seterr(err, errlen, "cannot %s: the S3 endpoint did not answer "
+		    "(%s); it will be tried again", what,
+		    curl_easy_strerror(r->cc));
+		return STORE_AGAIN;
+	}
+}
+
 /*
  * Turn a finished request into a store rc and, on failure, a sentence.
  * WHAT says what we were doing ("store jobs/1/a.mp4").  NOTFOUND_OK: a 404
@@ -410,40 +443,22 @@ classify(struct s3 *s, struct s3_req *r, const char *what, char *err,
 		    what, strerror(r->out_errno));
 		return store_errno_rc(r->out_errno);
 	}
-	if (r->cc != CURLE_OK) {
-		switch (r->cc) {
-		case CURLE_UNSUPPORTED_PROTOCOL:
-		case CURLE_URL_MALFORMAT:
-		case CURLE_NOT_BUILT_IN:
-		case CURLE_SSL_CACERT_BADFILE:
-		case CURLE_PEER_FAILED_VERIFICATION:
-		case CURLE_LOGIN_DENIED:
-			seterr(err, errlen, "cannot %s: the S3 endpoint %s is "
-			    "unusable: %s", what, s->endpoint, r->curlerr[0] ?
-			    r->curlerr : curl_easy_strerror(r->cc));
-			return STORE_ERR;
-		case CURLE_ABORTED_BY_CALLBACK:
-		case CURLE_READ_ERROR:
-			seterr(err, errlen, "cannot %s: reading the local file "
-			    "failed", what);
-			return STORE_ERR;
-		default:
-			seterr(err, errlen, "cannot %s: the S3 endpoint %s did not "
-			    "answer (%s); it will be tried again", what,
-			    s->endpoint, r->curlerr[0] ? r->curlerr :
-			    curl_easy_strerror(r->cc));
-			return STORE_AGAIN;
-		}
-	}
+	if (r->cc != CURLE_OK)
+		return classify_curl(s, r, what, err, errlen);
 	if (r->status >= 200 && r->status <= 299)
 		return STORE_OK;
 	if (r->body.data != NULL) {
 		s3_xml_text(r->body.data, "Code", NULL, code, sizeof(code));
 		s3_xml_text(r->body.data, "Message", NULL, msg, sizeof(msg));
 	}
+	/* The endpoint, the access key id and the server's own words are
+	 * for the operator: the message may reach a user (a job's error). */
+	log_ev(LOG_WARN, "s3_refused", "{sssssssIssss}", "doing", what,
+	    "endpoint", s->endpoint, "access_key_id", s->access, "status",
+	    (long long)r->status, "code", code, "message", msg);
 	if (strcmp(code, "NoSuchBucket") == 0) {
 		seterr(err, errlen, "cannot %s: the S3 bucket \"%s\" does not "
-		    "exist at %s", what, s->bucket, s->endpoint);
+		    "exist", what, s->bucket);
 		return STORE_ERR;
 	}
 	if (r->status == 404 && (code[0] == '\0' || strcmp(code, "NoSuchKey") == 0)) {
@@ -456,21 +471,20 @@ classify(struct s3 *s, struct s3_req *r, const char *what, char *err,
 	    strcmp(code, "ExpiredToken") == 0 ||
 	    strcmp(code, "InvalidToken") == 0 ||
 	    (r->status == 403 && code[0] == '\0')) {
-		seterr(err, errlen, "cannot %s: S3 refused the credentials of "
-		    "access key \"%s\" (%s%s%s); check s3_access_key_file and "
-		    "s3_secret_key_file", what, s->access,
-		    code[0] ? code : "403 Forbidden", msg[0] ? ": " : "", msg);
+		seterr(err, errlen, "cannot %s: S3 refused the credentials (%s); "
+		    "check s3_access_key_file and s3_secret_key_file (the log "
+		    "names the key)", what, code[0] ? code : "403 Forbidden");
 		return STORE_ERR;
 	}
 	if (r->status >= 500 || r->status == 429 || r->status == 408 ||
 	    strcmp(code, "SlowDown") == 0 || strcmp(code, "RequestTimeout") == 0) {
 		seterr(err, errlen, "cannot %s: the S3 server had a problem "
-		    "(HTTP %ld%s%s%s%s); it will be tried again", what, r->status,
-		    code[0] ? " " : "", code, msg[0] ? ": " : "", msg);
+		    "(HTTP %ld%s%s); it will be tried again", what, r->status,
+		    code[0] ? " " : "", code);
 		return STORE_AGAIN;
 	}
-	seterr(err, errlen, "cannot %s: S3 refused the request (HTTP %ld%s%s%s%s)",
-	    what, r->status, code[0] ? " " : "", code, msg[0] ? ": " : "", msg);
+	seterr(err, errlen, "cannot %s: S3 refused the request (HTTP %ld%s%s)",
+	    what, r->status, code[0] ? " " : "", code);
 	return STORE_ERR;
 }
 

@@ -67,6 +67,7 @@ http {
 		location = /redir-inside { return 302 http://127.0.0.2:$P/clip.mp4; }
 		location = /redir-metadata { return 302 http://169.254.169.254/latest/meta-data/; }
 		location = /redir-ftp { return 302 ftp://127.0.0.1/clip.mp4; }
+		location = /redir-port { return 302 http://127.0.0.1:$P2/clip.mp4; }
 		location = /loop { return 302 /loop; }
 		location = /forbidden.mp4 { return 403; }
 		location = /forbidden.html { return 403; }
@@ -225,6 +226,10 @@ check_eq "a name with several addresses reaches only the allowed one" "ok" "$(fi
 check_eq "the refused address was never contacted" "0" "$(wc -l <"$TMP/nginx/access2.log")"
 fetch url "http://127.0.0.2:$P/page.html"
 refused "a site URL inside is refused before yt-dlp" permanent '127\.0\.0\.2'
+# libcurl follows the port rule of yt-dlp's proxy: 80, 443, the URL's own
+fetch url "$U/redir-port"
+refused "libcurl: a redirect to another port refused" permanent \
+    "^The address is not allowed: port $P2 cannot be used \(only 80, 443 and $P\)\.$"
 
 # yt-dlp's own connections, held to the same policy by its proxy.
 fetch url "$U/inside.html"

@@ -20,8 +20,8 @@ if ls "$top"/fcgi/*.c >/dev/null 2>&1; then
 	check "bin/clipmill.fcgi installed executable" test -x "$p/bin/clipmill.fcgi"
 fi
 check "etc/clipmill.conf installed" cmp -s "$top/etc/clipmill.conf" "$p/etc/clipmill.conf"
-check_eq "etc/clipmill.conf readable by the runners' and web server's users" \
-    "644" "$(stat -c %a "$p/etc/clipmill.conf")"
+check_eq "etc/clipmill.conf not readable by other users (it holds database_url)" \
+    "640" "$(stat -c %a "$p/etc/clipmill.conf")"
 check "a pristine copy in share/clipmill" cmp -s "$top/etc/clipmill.conf" "$p/share/clipmill/clipmill.conf"
 if [ -e "$top/crontab" ]; then
 	check "crontab installed in share/clipmill" cmp -s "$top/crontab" "$p/share/clipmill/crontab"

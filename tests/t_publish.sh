@@ -126,6 +126,32 @@ if clipmill-batch --list-stages 2>/dev/null | grep -q '^publish\b'; then
 	    "$(sql "SELECT count(*) FROM clips WHERE id = $d1 AND video_key ~ '^clips/$job2/$d1-[0-9a-f]{32}[.]mp4$'")"
 	check_eq "metric: clip_failed events of publish" "1" \
 	    "$(sql "SELECT count(*) FROM events WHERE kind = 'clip_failed' AND stage = 'publish'")"
+
+	# refused credentials: what users see (task, clip and job errors,
+	# events) names neither the access key id nor the endpoint; the
+	# runner's log does, for the operator
+	job3=$(sql "INSERT INTO jobs (user_id, source_kind, source_url, state)
+	    SELECT id, 'url', 'http://127.0.0.1/z', 'running' FROM users RETURNING id" | head -1)
+	e1=$(newclip "$job3" 1)
+	render "$job3" "$e1" || exit 1
+	printf 'AKSECRETKEYID42\n' >"$TMP/wrong"
+	conf_set s3_access_key_file "$TMP/wrong"
+	sql "INSERT INTO tasks (job_id, clip_id, stage, max_attempts)
+	     VALUES ($job3, $e1, 'publish', 3)" >/dev/null
+	timeout 120 clipmill-batch --stage publish >"$TMP/runner3.out" 2>"$TMP/runner3.log"
+	conf_set s3_access_key_file "$S3_DIR/access_key"
+	seen=$(sql "SELECT concat_ws(' ', (SELECT string_agg(coalesce(error, ''), ' ') FROM tasks WHERE job_id = $job3),
+	    (SELECT string_agg(coalesce(error, ''), ' ') FROM clips WHERE job_id = $job3),
+	    (SELECT coalesce(error, '') FROM jobs WHERE id = $job3),
+	    (SELECT string_agg(coalesce(data::text, ''), ' ') FROM events WHERE job_id = $job3))")
+	check "runner: the refused publish failed with a sentence" \
+	    grep -q 'refused the credentials (InvalidAccessKeyId)' <<<"$seen"
+	check "runner: users are not shown the access key id" \
+	    bash -c "! grep -q AKSECRETKEYID42 <<<\"\$1\"" _ "$seen"
+	check "runner: users are not shown the S3 endpoint" \
+	    bash -c "! grep -q '127.0.0.1:$S3_PORT' <<<\"\$1\"" _ "$seen"
+	check "runner: the operator's log names both" \
+	    grep -q "\"endpoint\":\"http://127.0.0.1:$S3_PORT\".*\"access_key_id\":\"AKSECRETKEYID42\"" "$TMP/runner3.log"
 else
 	echo "# the runner is not in this tree: the runner's path is not exercised"
 fi

@@ -137,14 +137,18 @@ conf_set s3_secret_key_file "$TMP/wrong_secret"
 $S put jobs/4/a "$TMP/small" 2>"$TMP/err"
 check_eq "wrong secret: permanent error" "2" "$?"
 check "wrong secret: says the credentials were refused" \
-    grep -q 'refused the credentials of access key.*SignatureDoesNotMatch' "$TMP/err"
+    grep -q 'refused the credentials (SignatureDoesNotMatch)' "$TMP/err"
 conf_set s3_secret_key_file "$S3_DIR/secret_key"
 printf 'AKNOSUCHKEY\n' >"$TMP/wrong_access"
 conf_set s3_access_key_file "$TMP/wrong_access"
 $S get jobs/1/big.bin "$TMP/x" 2>"$TMP/err"
 check_eq "unknown key id: permanent error" "2" "$?"
 check "unknown key id: s3rver's InvalidAccessKeyId in the sentence" \
-    grep -q 'refused the credentials of access key "AKNOSUCHKEY" (InvalidAccessKeyId' "$TMP/err"
+    grep -q 'refused the credentials (InvalidAccessKeyId)' "$TMP/err"
+check "unknown key id: the sentence does not name the key (users may see it)" \
+    bash -c "! grep -v '^{' '$TMP/err' | grep -q AKNOSUCHKEY"
+check "unknown key id: the log does, for the operator" \
+    grep -q '"event":"s3_refused".*"access_key_id":"AKNOSUCHKEY"' "$TMP/err"
 conf_set s3_access_key_file "$S3_DIR/access_key"
 
 conf_set s3_bucket nosuchbucket
@@ -186,7 +190,11 @@ s3_stop
 $S put jobs/6/a "$TMP/small" 2>"$TMP/err"
 check_eq "stopped server: transient error" "3" "$?"
 check "stopped server: says the endpoint did not answer" \
-    grep -q "the S3 endpoint http://127.0.0.1:$S3_PORT did not answer" "$TMP/err"
+    grep -q "the S3 endpoint did not answer" "$TMP/err"
+check "stopped server: the sentence does not name the endpoint" \
+    bash -c "! grep -v '^{' '$TMP/err' | grep -q '127.0.0.1:$S3_PORT'"
+check "stopped server: the log does" \
+    grep -q "\"event\":\"s3_unreachable\".*\"endpoint\":\"http://127.0.0.1:$S3_PORT\"" "$TMP/err"
 $S stat jobs/1/big.bin 2>"$TMP/err"
 check_eq "stopped server on stat: transient too" "3" "$?"
 done_testing

@@ -90,12 +90,16 @@ check "fallback event names the failure" jq -e \
     '.events[0].kind == "fallback" and (.events[0].msg | test("HTTP 500")) and (.events[0].msg | test("offline"))' "$TMP/out.json"
 check "fallback transcript has words" jq -e '.result.words > 10' "$TMP/out.json"
 
-# --- a refused key: no retries, the service's words in the event ---
+# --- a refused key: no retries; the service's words (which may quote
+# the key) go to the log, the event says what happened ---
 server "401"
 transcribe 3 "$M/librivox_sense_and_sensibility_01_austen_64kb-0880.wav" "$OA"
 check_eq "401 not retried" "1" "$(req length)"
-check "401 message passed on" jq -e \
-    '.rc == "ok" and (.events[0].msg | test("HTTP 401.*Incorrect API key"))' "$TMP/out.json"
+check "401 said in the event" jq -e \
+    '.rc == "ok" and (.events[0].msg | test("HTTP 401"))' "$TMP/out.json"
+check "401: the service's words are not in the event" jq -e \
+    '.events[0].msg | test("Incorrect API key") | not' "$TMP/out.json"
+check "401: they are in the log" grep -q '"event":"asr_refused".*Incorrect API key' "$TMP/err.log"
 
 # --- an unreadable key file: fallback without a request ---
 conf_set openai_key_file "$TMP/missing-key"

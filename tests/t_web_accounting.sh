@@ -16,6 +16,7 @@ conf_set user_submits_per_minute 100
 conf_set user_retries_per_job 2
 conf_set user_max_uploads 2
 conf_set user_max_longpolls 2
+conf_set metrics_token accounting-metrics
 conf_set longpoll_max_waiters 3
 alice=$(clipmill user add alice)
 bob=$(clipmill user add bob)
@@ -104,7 +105,7 @@ check_eq "long-poll timing out on a pending job: its state" "0 pending" \
     "$(jget "$(body_of "$out")" 'str(len(j["events"])) + " " + j.get("state", "none")')"
 
 # --- long-poll caps: 2 waiters per user, 3 in all ---
-waiting() { curl -s "$BASE/metrics" | sed -n 's/^clipmill_longpoll_waiting //p'; }
+waiting() { curl -s -H 'Authorization: Bearer accounting-metrics' "$BASE/metrics" | sed -n 's/^clipmill_longpoll_waiting //p'; }
 nwait() { [ "$(waiting)" = "$1" ]; }
 dj=$(idof "$(submit "$dave")")
 pids=()

@@ -12,6 +12,8 @@ conf_set upload_max_mb 1
 conf_set user_max_jobs 100
 conf_set user_submits_per_minute 100
 conf_set fcgi_threads 4
+MTOKEN="mt-$RANDOM$RANDOM$RANDOM"
+conf_set metrics_token "$MTOKEN"
 VIDEO="$CLIPMILL_TESTDATA/tears_of_steel_clip01_640x360.mp4"
 alice=$(clipmill user add alice)
 bob=$(clipmill user add bob)
@@ -181,7 +183,17 @@ check_eq "clip thumbnail not there: 404" 404 "$(status_of "$(api GET "/clips/$ci
 check_eq "internal location not reachable directly" 404 "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/_clipmill_files/clips/$j3/1.mp4")"
 
 # --- metrics and health ---
-curl -s "$BASE/metrics" >"$TMP/metrics"
+# /metrics wants its token even from loopback (behind nginx every
+# client's REMOTE_ADDR is 127.0.0.1)
+check_eq "metrics without the token, from loopback: 401" 401 \
+    "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/metrics")"
+check "metrics 401 names the scheme" grep -qi '^WWW-Authenticate: Bearer' \
+    <(curl -s -D - -o /dev/null "$BASE/metrics" | tr -d '\r')
+check_eq "metrics with a wrong token: 401" 401 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer x$MTOKEN" "$BASE/metrics")"
+check_eq "metrics with a forged loopback address: 401" 401 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Forwarded-For: 127.0.0.1' "$BASE/metrics")"
+curl -s -H "Authorization: Bearer $MTOKEN" "$BASE/metrics" >"$TMP/metrics"
 check "metrics: jobs by state" grep -q '^clipmill_jobs{state="cancelled"} 1$' "$TMP/metrics"
 check "metrics: queue depth" grep -q '^clipmill_tasks{stage="fetch",state="pending"} [0-9]' "$TMP/metrics"
 check "metrics: requests by route and status" grep -q '^clipmill_http_requests_total{route="submit",status="413"} 1$' "$TMP/metrics"
@@ -242,4 +254,12 @@ check_eq "SIGTERM: exit status 0" 0 "$rc"
 check "SIGTERM while idle: gone within 2 s (${ms} ms)" test "$ms" -lt 2000
 check "SIGTERM: socket removed" test ! -e "$FCGI_SOCK"
 check "SIGTERM: logged" grep -q '"event":"fcgi_stopped"' "$TMP/fcgi.jsonl"
+
+# --- no metrics_token: /metrics is off, for loopback clients too ---
+conf_set metrics_token '""'
+start_fcgi || { cat "$TMP/fcgi.log"; exit 1; }
+out=$(api GET /metrics "")
+check_eq "metrics without a token set: 403" 403 "$(status_of "$out")"
+check "metrics 403 says why" grep -q 'no metrics_token' <<<"$(body_of "$out")"
+stop_fcgi
 done_testing

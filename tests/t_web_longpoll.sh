@@ -9,6 +9,7 @@
 newdb || exit 1
 conf_set log_file "$TMP/fcgi.jsonl"
 conf_set fcgi_threads 2
+conf_set metrics_token longpoll-metrics
 # one user holds 20 waiters below (t_web_accounting tests the caps)
 conf_set user_max_longpolls 50
 alice=$(clipmill user add alice)
@@ -74,7 +75,7 @@ for i in 1 2 3 4 5 6 7 8; do
 	curl -s -o /dev/null --max-time 3 -H "Authorization: Bearer $alice" "$BASE/jobs/$job/events?after=2&timeout=30" &
 	pids+=($!)
 done
-waiting() { curl -s "$BASE/metrics" | sed -n 's/^clipmill_longpoll_waiting //p'; }
+waiting() { curl -s -H 'Authorization: Bearer longpoll-metrics' "$BASE/metrics" | sed -n 's/^clipmill_longpoll_waiting //p'; }
 eight() { [ "$(waiting)" = 8 ]; }
 check "8 waiters parked with 2 request threads" wait_for 2 eight
 out=$(api GET "/jobs/$job" "$alice")
@@ -84,7 +85,7 @@ none() { [ "$(waiting)" = 0 ]; }
 check "after the clients left: nobody waiting" wait_for 2 none
 fds1=$(ls /proc/$FCGI_PID/fd | wc -l)
 check_eq "after the clients left: no descriptors left open" "$fds0" "$fds1"
-check "abandoned requests counted" grep -q 'route="events_abandoned",status="499"} 8' <(curl -s "$BASE/metrics")
+check "abandoned requests counted" grep -q 'route="events_abandoned",status="499"} 8' <(curl -s -H 'Authorization: Bearer longpoll-metrics' "$BASE/metrics")
 
 # Many waiters on one job all get the event.
 pids=()

@@ -3,16 +3,21 @@
  * own process group, with RLIMIT_AS/RLIMIT_CPU/RLIMIT_FSIZE from
  * cfg.child_* and a wall-clock timeout (cfg.task_timeout).  Fork first:
  * the child initialises any threaded library itself.  The child never
- * touches the database; it talks to the parent through a pipe, one JSON
- * object per line:
+ * touches the database: it closes the connection and is contained before
+ * the stage runs (sandbox.c), and talks to the parent through a pipe, one
+ * JSON object per line:
  *
  *   {"t":"p","pct":N,"msg":"..."}                     progress
  *   {"t":"e","kind":"...","msg":"...","data":{...}}   event
+ *   {"t":"g","pgid":N}                                a process group it
+ *                                                     started (0: gone)
  *   {"t":"r","rc":N,"err":"...","result":{...}}       the result, last
  *
  * The parent heartbeats, writes progress (debounced) and events to the
- * database, stops the child when its job ends or the task is taken from
- * it, enforces the timeout, reaps, and turns a signal into a sentence.
+ * database, stops the child when its job ends, the task is taken from it
+ * or its own connection breaks (the lease lock goes with it, and the task
+ * may run elsewhere), enforces the timeout, reaps, kills what is left of
+ * the child's process groups, and turns a signal into a sentence.
  *
  * task_progress() and task_event() are here too: in the child they write
  * to the pipe; with fd == -1 (in-process stages) they write to the
@@ -23,6 +28,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +205,16 @@ child_main(struct runner *r, const struct stage *st, struct task *t,
 	set_limit(RLIMIT_CORE, 0, 0);
 	if (chdir(scratch) == -1)
 		_exit(1);
+	if (sandbox_enter(r, st->name, t, scratch, err, sizeof(err)) == -1) {
+		/* The host's problem: logged for the operator, retried. */
+		log_ev(LOG_ERROR, "sandbox_failed", "{sIssss}", "task", t->id,
+		    "stage", t->stage, "error", err);
+		seterr(err, sizeof(err), "The %s step could not be isolated "
+		    "on the runner.", t->stage);
+		send_obj(fd, json_pack("{sssiss}", "t", "r", "rc",
+		    (int)STAGE_TRANSIENT, "err", err));
+		_exit(0);
+	}
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.task = t;
 	ctx.store = r->store;
@@ -254,12 +270,66 @@ describe_status(const char *stage, int status, char *err, size_t errlen)
 	}
 }
 
+/* Why the parent stopped a child (NONE: it ran to its end). */
+enum stop_why { NONE, R_LOST, R_DB, R_ENDED, R_TIMEOUT, R_HAND_BACK };
+
+/* The parent's watch over one child. */
+struct watch {
+	struct runner	*r;
+	struct task	*t;
+	pid_t		 pid;
+	int		 fd;		/* the pipe from the child */
+	struct buf	 in;		/* what it sent, not yet a whole line */
+	char		 msg[256];	/* its last progress message */
+	long long	 start, deadline, next_hb, hb_every, last_flush;
+	long long	 term_at;	/* runner stopping: hand back then */
+	long long	 kill_at;	/* cancelled: SIGKILL then */
+	int		 status, eof, reaped, have_pct, pct, have_result;
+	pid_t		 sub;		/* a process group of its own (yt-dlp) */
+	enum stop_why	 why;
+};
+
+/* Signal the child's process group and the one it started (yt-dlp). */
+static void
+kill_group(struct watch *w, int sig)
+{
+	if (kill(-w->pid, sig) == -1)
+		kill(w->pid, sig);
+	if (w->sub > 0 && sig == SIGKILL)
+		kill(-w->sub, sig);
+}
+
+/* PGID when it names a process group led by a child of PID (what a task
+ * child may ask the runner to kill with it), else 0. */
+static pid_t
+own_group(pid_t pid, long long pgid)
+{
+	char path[64], stat[512], *p;
+	long long ppid, pgrp;
+	FILE *f;
+	size_t n;
+
+	if (pgid <= 1 || pgid > INT32_MAX)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%lld/stat", pgid);
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	n = fread(stat, 1, sizeof(stat) - 1, f);
+	fclose(f);
+	stat[n] = '\0';
+	/* "pid (comm) state ppid pgrp ...": comm may hold anything */
+	if ((p = strrchr(stat, ')')) == NULL ||
+	    sscanf(p + 1, " %*c %lld %lld", &ppid, &pgrp) != 2)
+		return 0;
+	return ppid == pid && pgrp == pgid ? (pid_t)pgid : 0;
+}
+
 /* Parse one line from the child; the result goes to OUT. */
 static void
-child_line(struct runner *r, struct task *t, const char *line,
-    int *have_pct, int *pct, char *msg, size_t msglen, struct outcome *out,
-    int *have_result)
+child_line(struct watch *w, const char *line, struct outcome *out)
 {
+	struct runner *r = w->r;
+	struct task *t = w->t;
 	json_t *o, *v;
 	const char *type, *s, *kind;
 	char err[512];
@@ -273,10 +343,10 @@ child_line(struct runner *r, struct task *t, const char *line,
 	}
 	if (strcmp(type, "p") == 0) {
 		v = json_object_get(o, "pct");
-		*pct = json_is_integer(v) ? (int)json_integer_value(v) : 0;
+		w->pct = json_is_integer(v) ? (int)json_integer_value(v) : 0;
 		s = json_string_value(json_object_get(o, "msg"));
-		snprintf(msg, msglen, "%s", s ? s : "");
-		*have_pct = 1;
+		snprintf(w->msg, sizeof(w->msg), "%s", s ? s : "");
+		w->have_pct = 1;
 	} else if (strcmp(type, "e") == 0) {
 		kind = json_string_value(json_object_get(o, "kind"));
 		if (kind != NULL && rq_task_event(r->c, t, kind,
@@ -295,16 +365,13 @@ child_line(struct runner *r, struct task *t, const char *line,
 		v = json_object_get(o, "result");
 		json_decref(out->result);
 		out->result = json_is_object(v) ? json_incref(v) : NULL;
-		*have_result = 1;
+		w->have_result = 1;
+	} else if (strcmp(type, "g") == 0) {
+		v = json_object_get(o, "pgid");
+		w->sub = json_is_integer(v) ? own_group(w->pid,
+		    json_integer_value(v)) : 0;
 	}
 	json_decref(o);
-}
-
-static void
-kill_group(pid_t pid, int sig)
-{
-	if (kill(-pid, sig) == -1)
-		kill(pid, sig);
 }
 
 /* Read what the child sent into IN: 1 when something was read, 0 when
@@ -325,41 +392,21 @@ read_child(int fd, struct buf *in, int *eof)
 
 /* Handle every complete line in IN (when USE is set), keep the rest. */
 static void
-child_lines(struct runner *r, struct task *t, struct buf *in, int use,
-    int *have_pct, int *pct, char *msg, size_t msglen, struct outcome *out,
-    int *have_result)
+child_lines(struct watch *w, int use, struct outcome *out)
 {
+	struct buf *in = &w->in;
 	char *nl;
 	size_t used;
 
 	while (in->len > 0 && (nl = memchr(in->data, '\n', in->len)) != NULL) {
 		*nl = '\0';
 		if (use)
-			child_line(r, t, in->data, have_pct, pct, msg, msglen,
-			    out, have_result);
+			child_line(w, in->data, out);
 		used = (size_t)(nl - in->data) + 1;
 		memmove(in->data, nl + 1, in->len - used);
 		in->len -= used;
 	}
 }
-
-/* Why the parent stopped a child (NONE: it ran to its end). */
-enum stop_why { NONE, R_LOST, R_DB, R_ENDED, R_TIMEOUT, R_HAND_BACK };
-
-/* The parent's watch over one child. */
-struct watch {
-	struct runner	*r;
-	struct task	*t;
-	pid_t		 pid;
-	int		 fd;		/* the pipe from the child */
-	struct buf	 in;		/* what it sent, not yet a whole line */
-	char		 msg[256];	/* its last progress message */
-	long long	 start, deadline, next_hb, hb_every, last_flush;
-	long long	 term_at;	/* runner stopping: hand back then */
-	long long	 kill_at;	/* cancelled: SIGKILL then */
-	int		 status, eof, reaped, have_pct, pct, have_result;
-	enum stop_why	 why;
-};
 
 /* Fork the child for task T of stage ST, W->pid and W->fd its end of
  * the pipe.  0, or -1 with OUT failed. */
@@ -423,16 +470,26 @@ watch_wait(const struct watch *w, long long now)
 static void
 watch_io(struct watch *w, long long wait, struct outcome *out)
 {
-	struct pollfd pfd = { w->fd, POLLIN, 0 };
+	struct pollfd pfd[2] = { { w->eof ? -1 : w->fd, POLLIN, 0 },
+	    { w->why == R_DB ? -1 : PQsocket(w->r->c), POLLIN, 0 } };
 	struct rusage ru;
 
-	if (w->eof)
-		usleep((useconds_t)wait * 1000);
-	else if (poll(&pfd, 1, (int)wait) > 0 &&
+	if (poll(pfd, 2, (int)wait) > 0 && pfd[0].revents != 0 &&
 	    read_child(w->fd, &w->in, &w->eof) == -1) {
 		/* A message too big to be one: a broken child. */
-		kill_group(w->pid, SIGKILL);
+		kill_group(w, SIGKILL);
 		w->eof = 1;
+	}
+	/* The connection broke (a NOTIFY is kept for later): the runner's
+	 * lock went with it, the task may be rescued and run again, so this
+	 * child must not go on. */
+	if (pfd[1].revents != 0 && w->why == NONE &&
+	    (PQconsumeInput(w->r->c) == 0 || db_lost(w->r->c))) {
+		log_ev(LOG_ERROR, "database_lost", "{sssIss}", "during", "task",
+		    "task", w->t->id, "error", PQerrorMessage(w->r->c));
+		w->r->db_lost = w->r->lost_logged = 1;
+		w->why = R_DB;
+		kill_group(w, SIGKILL);
 	}
 	if (!w->reaped && wait4(w->pid, &w->status, WNOHANG, &ru) == w->pid) {
 		w->reaped = 1;
@@ -446,9 +503,7 @@ watch_io(struct watch *w, long long wait, struct outcome *out)
 			;
 		w->eof = 1;
 	}
-	child_lines(w->r, w->t, &w->in, w->why == NONE || w->why == R_ENDED,
-	    &w->have_pct, &w->pct, w->msg, sizeof(w->msg), out,
-	    &w->have_result);
+	child_lines(w, w->why == NONE || w->why == R_ENDED, out);
 }
 
 /* Tell the database at NOW: progress (debounced) or a heartbeat when one
@@ -478,16 +533,16 @@ watch_report(struct watch *w, long long now)
 		    w->t->id, "error", err);
 		if (db_lost(r->c)) {
 			w->why = R_DB;
-			kill_group(w->pid, SIGKILL);
+			kill_group(w, SIGKILL);
 		}
 	} else if (s == RQ_LOST) {
 		w->why = R_LOST;
-		kill_group(w->pid, SIGKILL);
+		kill_group(w, SIGKILL);
 	} else if (s == RQ_ENDED) {
 		/* The job was cancelled: ask the stage to stop, then make
 		 * sure. */
 		w->why = R_ENDED;
-		kill_group(w->pid, SIGTERM);
+		kill_group(w, SIGTERM);
 		w->kill_at = now + KILL_GRACE_MS;
 	}
 }
@@ -499,14 +554,14 @@ watch_clocks(struct watch *w, long long now)
 {
 	if (w->why == NONE && now >= w->deadline && !w->reaped) {
 		w->why = R_TIMEOUT;
-		kill_group(w->pid, SIGKILL);
+		kill_group(w, SIGKILL);
 	}
 	if (w->why == NONE && w->term_at && now >= w->term_at && !w->reaped) {
 		w->why = R_HAND_BACK;
-		kill_group(w->pid, SIGKILL);
+		kill_group(w, SIGKILL);
 	}
 	if (w->kill_at && now >= w->kill_at && !w->reaped) {
-		kill_group(w->pid, SIGKILL);
+		kill_group(w, SIGKILL);
 		w->kill_at = 0;
 	}
 }
@@ -582,6 +637,8 @@ run_isolated(struct runner *r, const struct stage *st, struct task *t,
 	}
 	/* Leave nothing of the task's process group behind. */
 	kill(-w.pid, SIGKILL);
+	if (w.sub > 0)
+		kill(-w.sub, SIGKILL);
 	close(w.fd);
 	buf_free(&w.in);
 	out->ms = now_ms() - w.start;

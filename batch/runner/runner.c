@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -481,6 +482,19 @@ runner_start(struct runner *r, const char *names)
 	char err[1024];
 	int rc;
 
+	if (sandbox_media_user(&r->media, err, sizeof(err)) == -1) {
+		log_ev(LOG_ERROR, "config_invalid", "{ss}", "error", err);
+		return EXIT_FAIL;
+	}
+	if (cfg.media_user[0] != '\0' && !r->media.on)
+		log_ev(LOG_WARN, "media_user_ignored", "{ssss}", "user",
+		    cfg.media_user, "why", "the runner is not root");
+	else if (cfg.media_user[0] == '\0' && geteuid() == 0)
+		log_ev(LOG_WARN, "media_children_as_root", "{ss}", "hint",
+		    "set media_user to an unprivileged user");
+	/* Other processes of our user (a media child) may not trace us or
+	 * read our memory. */
+	prctl(PR_SET_DUMPABLE, 0);
 	if ((rc = open_runner(r)) != EXIT_OK)
 		return rc;
 	if (mkdir_p(cfg.scratch_dir, 0755) == -1) {

@@ -8,6 +8,7 @@
 #define CLIPMILL_RUNNER_H
 
 #include <signal.h>
+#include <sys/types.h>
 #include <jansson.h>
 #include <libpq-fe.h>
 
@@ -32,6 +33,15 @@ struct runner_opts {
 	int		 once;		/* one claim round, then exit */
 };
 
+/* media_user, looked up once (sandbox.c); ON only when the runner is
+ * root and the option is set. */
+struct media_user {
+	int		 on;
+	uid_t		 uid;
+	gid_t		 gid;
+	char		 name[64];
+};
+
 /* The running runner, as its helpers see it. */
 struct runner {
 	PGconn		*c;
@@ -40,6 +50,7 @@ struct runner {
 	const struct runner_opts *o;
 	int		 db_lost;	/* the connection broke: exit EXIT_DB */
 	int		 lost_logged;	/* "database_lost" has been logged */
+	struct media_user media;	/* whom media children run as */
 };
 
 /* Set by SIGTERM/SIGINT: stop claiming, finish or hand back, exit 0. */
@@ -76,6 +87,23 @@ int	runner_sweep(void);
 /* child.c: run one task of an isolated stage in a forked child. */
 void	run_isolated(struct runner *, const struct stage *, struct task *,
 	    const char *scratch, struct outcome *);
+
+/* sandbox.c: what a task child needs beyond its scratch directory. */
+#define SB_NET		0x01	/* sockets: S3, URLs, remote APIs */
+#define SB_EXEC		0x02	/* execve: yt-dlp */
+#define SB_OPENAI	0x04	/* openai_key_file */
+#define SB_LLM		0x08	/* llm_key_file */
+
+/* The SB_* flags task T of STAGE needs. */
+int	sandbox_needs(const char *stage, const struct task *t);
+/* Look up cfg.media_user into MU (left off when the runner is not
+ * root).  0, or -1 with ERR: an unknown user, or root. */
+int	sandbox_media_user(struct media_user *mu, char *err, size_t errlen);
+/* In the child, after its limits and chdir(SCRATCH): drop the database
+ * connection and unneeded secrets, become the media user, load the
+ * seccomp filter.  0, or -1 with ERR (then the task must not run). */
+int	sandbox_enter(struct runner *, const char *stage, const struct task *t,
+	    const char *scratch, char *err, size_t errlen);
 
 /* scratch.c: a fresh scratch directory for task T, locked with
  * flock(2) through *FD while in use; 0 or -1 with ERR. */

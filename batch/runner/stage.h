@@ -10,6 +10,7 @@
 #define CLIPMILL_STAGE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <jansson.h>
 #include <libpq-fe.h>
 #include "queue.h"
@@ -46,6 +47,10 @@ int	task_progress(struct task_ctx *, int pct, const char *fmt, ...)
  * stolen and may be NULL; MSG is a sentence for the user. */
 void	task_event(struct task_ctx *, const char *kind, const char *msg,
 	    json_t *data);
+
+/* In an isolated child: process group PGID (its leader our child) is
+ * to be killed with us; 0 when it is gone.  A no-op in-process. */
+void	task_group(struct task_ctx *, pid_t pgid);
 
 struct stage {
 	const char	*name;

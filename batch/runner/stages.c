@@ -11,7 +11,8 @@
 
 extern const struct stage stage_test_noop, stage_test_sleep,
     stage_test_capped, stage_test_transient, stage_test_permanent,
-    stage_test_crash, stage_test_hang, stage_test_fanout, stage_test_fanwork;
+    stage_test_crash, stage_test_hang, stage_test_fanout, stage_test_fanwork,
+    stage_test_escape;
 
 extern const struct stage stage_fetch, stage_transcribe, stage_select,
     stage_frame, stage_render, stage_publish;
@@ -34,6 +35,7 @@ const struct stage *const all_stages[] = {
 	&stage_test_hang,
 	&stage_test_fanout,
 	&stage_test_fanwork,
+	&stage_test_escape,
 	NULL
 };
 

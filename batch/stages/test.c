@@ -25,13 +25,22 @@
  *                   fail permanently; {"done_fails":true} makes
  *                   done() fail
  *   fanwork         isolated, per clip: marks its clip ready, or fails
+ *   escape          isolated: plays a decoder bug gone bad.  Connects to
+ *                   PostgreSQL with {"conninfo":...} and with what the
+ *                   runner's configuration still holds, looks for an
+ *                   inherited socket, opens a TCP socket, reads the
+ *                   file {"read":...}, executes {"exec":...}; the result
+ *                   and an "escape" event say how each attempt went
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -313,6 +322,78 @@ fanwork_done(PGconn *c, const struct task *t, json_t *result, char *err,
 	return seq < 0 ? -1 : 0;
 }
 
+/* "refused: why" or "allowed" for an attempt that failed with ERRNO
+ * (0: it succeeded). */
+static json_t *
+attempt(int ok, const char *why)
+{
+	char s[512];
+
+	if (ok)
+		return json_string("allowed");
+	snprintf(s, sizeof(s), "refused: %s", why);
+	return json_string(s);
+}
+
+/* Connect to PostgreSQL with CONNINFO: allowed or refused. */
+static json_t *
+try_db(const char *conninfo)
+{
+	PGconn *c = PQconnectdb(conninfo);
+	char why[256];
+	json_t *v;
+	size_t n;
+
+	snprintf(why, sizeof(why), "%s", c ? PQerrorMessage(c) : "no memory");
+	n = strlen(why);
+	while (n > 0 && (why[n - 1] == '\n' || why[n - 1] == ' '))
+		why[--n] = '\0';
+	v = attempt(c != NULL && PQstatus(c) == CONNECTION_OK, why);
+	PQfinish(c);
+	return v;
+}
+
+static enum stage_rc
+escape_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
+{
+	const json_t *pl = ctx->task->payload;
+	const char *conninfo = json_string_value(json_object_get(pl, "conninfo"));
+	const char *rpath = json_string_value(json_object_get(pl, "read"));
+	const char *xpath = json_string_value(json_object_get(pl, "exec"));
+	char *const argv[] = { (char *)xpath, NULL };
+	char *const envp[] = { NULL };
+	struct stat sb;
+	int fd, inherited = 0;
+	char *s;
+
+	(void)err;
+	(void)errlen;
+	record(ctx, wall_ms());
+	*result = json_object();
+	json_object_set_new(*result, "db", try_db(conninfo ? conninfo : ""));
+	json_object_set_new(*result, "db_config", try_db(cfg.database_url));
+	for (fd = 3; fd < 1024; fd++)
+		if (fd != ctx->fd && fstat(fd, &sb) == 0 && S_ISSOCK(sb.st_mode))
+			inherited++;
+	json_object_set_new(*result, "inherited_sockets", json_integer(inherited));
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	json_object_set_new(*result, "socket", attempt(fd >= 0, strerror(errno)));
+	if (fd >= 0)
+		close(fd);
+	fd = rpath ? open(rpath, O_RDONLY) : -1;
+	json_object_set_new(*result, "read", attempt(fd >= 0, strerror(errno)));
+	if (fd >= 0)
+		close(fd);
+	if (xpath != NULL)
+		execve(xpath, argv, envp);
+	json_object_set_new(*result, "exec", attempt(0, strerror(errno)));
+	if ((s = json_dumps(*result, JSON_COMPACT | JSON_SORT_KEYS)) != NULL) {
+		task_event(ctx, "escape", s, NULL);
+		free(s);
+	}
+	return STAGE_OK;
+}
+
 /*                         name  isolated test batch cap  run  done  committed */
 const struct stage stage_test_noop = {
 	"noop", 0, 1, 2048, NULL, noop_run, NULL, NULL };
@@ -332,3 +413,5 @@ const struct stage stage_test_fanout = {
 	"fanout", 0, 1, 1, NULL, fanout_run, fanout_done, NULL };
 const struct stage stage_test_fanwork = {
 	"fanwork", 1, 1, 1, NULL, fanwork_run, fanwork_done, NULL };
+const struct stage stage_test_escape = {
+	"escape", 1, 1, 1, NULL, escape_run, NULL, NULL };

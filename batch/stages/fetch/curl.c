@@ -32,6 +32,8 @@ struct dl {
 	int		 not_media;
 	int		 too_big;
 	int		 blocked;
+	int		 urlport;	/* the user's URL's port */
+	int		 blocked_port;	/* a port the rule refused */
 	int		 cancelled;
 	int		 write_err;
 	long		 status;
@@ -47,8 +49,16 @@ open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
 {
 	struct dl *d = clientp;
 	const void *ip;
+	int port;
 
 	(void)purpose;
+	port = ntohs(a->family == AF_INET6 ?
+	    ((struct sockaddr_in6 *)(void *)&a->addr)->sin6_port :
+	    ((struct sockaddr_in *)(void *)&a->addr)->sin_port);
+	if (!fetch_port_allowed(port, d->urlport)) {
+		d->blocked_port = port;
+		return CURL_SOCKET_BAD;
+	}
 	if (!fetch_addr_allowed(&a->addr)) {
 		d->blocked = 1;
 		ip = a->family == AF_INET6 ?
@@ -254,6 +264,13 @@ verdict(const struct dl *d, CURLcode cc, const char *ebuf, const char *path,
 
 	/* A name may resolve to several addresses: a refused one only
 	 * matters when no other one could be reached. */
+	if (d->blocked_port && cc == CURLE_COULDNT_CONNECT) {
+		char why[128];
+
+		fetch_port_refusal(d->blocked_port, d->urlport, why, sizeof(why));
+		seterr(err, errlen, "The address is not allowed: %s.", why);
+		return FETCH_PERMANENT;
+	}
 	if (d->blocked && cc == CURLE_COULDNT_CONNECT) {
 		seterr(err, errlen, "The address %s is on a private or local "
 		    "network; fetching from it is not allowed.", d->blocked_addr);
@@ -316,6 +333,7 @@ fetch_curl(struct task_ctx *ctx, const char *url, const char *path,
 	d.ctx = ctx;
 	d.path = path;
 	d.allow_page = allow_page;
+	d.urlport = fetch_url_port(url);
 	d.max = (curl_off_t)cfg.max_download_mb * 1024 * 1024;
 	if ((rc = check_scheme(url, err, errlen)) != FETCH_OK) {
 		unlink(path);

@@ -35,6 +35,15 @@ int	fetch_addr_blocked(const struct sockaddr *sa);
  */
 int	fetch_addr_allowed(const struct sockaddr *sa);
 
+/* The port rule of every fetch connection: 1 when PORT may be reached
+ * for a URL whose own port is URLPORT (80, 443 and URLPORT; 0: none). */
+int	fetch_port_allowed(int port, int urlport);
+/* Why PORT is refused, "port N cannot be used (only ...)", into BUF. */
+void	fetch_port_refusal(int port, int urlport, char *buf, size_t len);
+/* The port of URL, its scheme's default when it names none; 0 when it
+ * cannot be parsed. */
+int	fetch_url_port(const char *url);
+
 /*
  * GET URL (http/https only) into PATH.  When the answer is not media
  * (an HTML page, an error status) and ALLOW_PAGE is set, nothing is kept

@@ -7,7 +7,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+
+#include <curl/curl.h>
 
 #include "config.h"
 #include "fetch.h"
@@ -25,6 +28,7 @@ static const struct cidr4 blocked4[] = {
 	{ 0xac100000, 12 },	/* private */
 	{ 0xc0000000, 24 },	/* IETF protocol assignments */
 	{ 0xc0000200, 24 },	/* documentation */
+	{ 0xc0586300, 24 },	/* 6to4 relay anycast (deprecated) */
 	{ 0xc0a80000, 16 },	/* private */
 	{ 0xc6120000, 15 },	/* benchmarking */
 	{ 0xc6336400, 24 },	/* documentation */
@@ -64,6 +68,11 @@ v6_blocked(const uint8_t *b)
 		memcpy(&v4, b + 12, 4);
 		return v4_blocked(ntohl(v4));
 	}
+	if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b &&
+	    b[4] == 0x00 && b[5] == 0x01)	/* 64:ff9b:1::/48 local NAT64 */
+		return 1;
+	if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0 && b[3] == 0)
+		return 1;			/* 2001::/32 Teredo */
 	if (memcmp(b, zero, 15) == 0)		/* :: and ::1 */
 		return 1;
 	if (memcmp(b, zero, 12) == 0)		/* IPv4-compatible, deprecated */
@@ -154,4 +163,41 @@ fetch_addr_allowed(const struct sockaddr *sa)
 {
 	return cfg.allow_private_addresses || !fetch_addr_blocked(sa) ||
 	    addr_allowed_by_config(sa);
+}
+
+/* The port rule, for libcurl (curl.c) and yt-dlp's proxy (proxy.c)
+ * alike: 80, 443 and the port of the URL the user gave. */
+int
+fetch_port_allowed(int port, int urlport)
+{
+	return port == 80 || port == 443 || (urlport > 0 && port == urlport);
+}
+
+void
+fetch_port_refusal(int port, int urlport, char *buf, size_t len)
+{
+	if (urlport <= 0 || urlport == 80 || urlport == 443)
+		snprintf(buf, len, "port %d cannot be used (only 80 and 443)",
+		    port);
+	else
+		snprintf(buf, len, "port %d cannot be used (only 80, 443 and "
+		    "%d)", port, urlport);
+}
+
+int
+fetch_url_port(const char *url)
+{
+	CURLU *u;
+	char *port = NULL;
+	long long n = 0;
+
+	if ((u = curl_url()) == NULL)
+		return 0;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
+	    CURLUE_OK || parse_ll(port, 1, 65535, &n) == -1)
+		n = 0;
+	curl_free(port);
+	curl_url_cleanup(u);
+	return (int)n;
 }

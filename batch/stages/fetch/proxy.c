@@ -606,14 +606,9 @@ conn_main(void *arg)
 		answer(c, st, NULL);
 		goto out;
 	}
-	if (r.port != 80 && r.port != 443 && r.port != px->port) {
+	if (!fetch_port_allowed(r.port, px->port)) {
 		char what[128];
-		if (px->port == 80 || px->port == 443)
-			snprintf(what, sizeof(what), "port %d cannot be used "
-			    "(only 80 and 443)", r.port);
-		else
-			snprintf(what, sizeof(what), "port %d cannot be used "
-			    "(only 80, 443 and %d)", r.port, px->port);
+		fetch_port_refusal(r.port, px->port, what, sizeof(what));
 		refuse(c, &r, what);
 		goto out;
 	}

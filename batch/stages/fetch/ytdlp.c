@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -184,26 +185,6 @@ find_output(const char *dir, char *path, size_t pathlen)
 	return found;
 }
 
-/* The port of URL, the default one for its scheme if it has none; 0 if
- * it cannot be parsed (the proxy then allows 80 and 443 only). */
-static int
-url_port(const char *url)
-{
-	CURLU *u;
-	char *port = NULL;
-	long long n = 0;
-
-	if ((u = curl_url()) == NULL)
-		return 0;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
-	    CURLUE_OK || parse_ll(port, 1, 65535, &n) == -1)
-		n = 0;
-	curl_free(port);
-	curl_url_cleanup(u);
-	return (int)n;
-}
-
 /* Copy the operator's cookies file into DIR: yt-dlp writes cookies back,
  * and concurrent downloads must not rewrite the shared original. */
 static int
@@ -328,7 +309,7 @@ ytdlp_spawn(const char *const *argv, const char *dir, const char *home,
 	char e_lang[] = "LANG=C.UTF-8", e_pyio[] = "PYTHONIOENCODING=utf-8";
 	char *envp[] = { e_path, (char *)home, e_lang, e_pyio, NULL };
 	struct rlimit rl;
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	if ((pid = fork()) != 0) {
 		if (pid > 0)
@@ -336,8 +317,13 @@ ytdlp_spawn(const char *const *argv, const char *dir, const char *home,
 		return pid;
 	}
 	/* Its own group, killable as one; the size cap enforced by the
-	 * kernel too, in case the site hid the size. */
+	 * kernel too, in case the site hid the size.  It dies with the task
+	 * child (a SIGKILL of it included); the runner kills the rest of
+	 * the group (task_group). */
 	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(126);
 	rl.rlim_cur = rl.rlim_max = (rlim_t)(cfg.max_download_mb + 64) *
 	    1024 * 1024;
 	setrlimit(RLIMIT_FSIZE, &rl);
@@ -506,7 +492,7 @@ fetch_ytdlp(struct task_ctx *ctx, const char *url, const char *dir, char *path,
 	if ((rc = ytdlp_argv(a, url, dir, err, errlen)) != FETCH_OK)
 		goto out;
 	rc = FETCH_TRANSIENT;
-	if ((px = fetch_proxy_start(url_port(url), err, errlen)) == NULL)
+	if ((px = fetch_proxy_start(fetch_url_port(url), err, errlen)) == NULL)
 		goto out;
 	if (xsnprintf(proxyopt, sizeof(proxyopt), "--proxy %s\n",
 	    fetch_proxy_url(px)) == -1) {
@@ -528,6 +514,7 @@ fetch_ytdlp(struct task_ctx *ctx, const char *url, const char *dir, char *path,
 	}
 	close(pfd[1]);
 	pfd[1] = -1;
+	task_group(ctx, pid);
 	log_ev(LOG_INFO, "ytdlp_start", "{siss}", "pid", (int)pid, "url", url);
 
 	ytdlp_read(ctx, pfd[0], now_ms() + cfg.fetch_timeout * 1000, &o);
@@ -537,6 +524,7 @@ fetch_ytdlp(struct task_ctx *ctx, const char *url, const char *dir, char *path,
 		;
 	if (o.cancelled || o.timedout)
 		kill(-pid, SIGKILL);	/* stragglers (ffmpeg) */
+	task_group(ctx, 0);
 	pid = -1;
 	/* No connection outlives yt-dlp. */
 	fetch_proxy_stop(px, refusal, sizeof(refusal));
@@ -550,6 +538,7 @@ out:
 		kill(-pid, SIGKILL);
 		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 			;
+		task_group(ctx, 0);
 	}
 	fetch_proxy_stop(px, NULL, 0);
 	if (rc != FETCH_OK)

@@ -399,8 +399,11 @@ judge(const struct req *r, CURLcode cc, const char *ebuf, long status,
 	j = json_loadb(body, r->body.len, 0, NULL);
 	msg = json_string_value(json_object_get(json_object_get(j, "error"),
 	    "message"));
+	/* Its words (which may quote the API key) are for the operator. */
+	log_ev(LOG_WARN, "asr_refused", "{sIss}", "status", (long long)status,
+	    "message", msg ? msg : "");
 	seterr(err, errlen, "The transcription service refused the request "
-	    "(HTTP %ld)%s%s", status, msg ? ": " : ".", msg ? msg : "");
+	    "(HTTP %ld); the runner's log has its answer.", status);
 	json_decref(j);
 	return ANSWER_REFUSED;
 }
