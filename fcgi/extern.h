@@ -165,6 +165,10 @@ struct req {
 	const char	*route;		/* a fixed name, for counters */
 	int		 parked;	/* handed to the long-poll listener */
 	int		 body_read;	/* stdin drained */
+	/* While a browser's submit is read: a refused one (4xx but 401 and
+	 * 403) is answered with the form again, filled with these values,
+	 * the message beside its field. */
+	const struct form *refill;
 };
 
 /* main.c */
@@ -254,6 +258,10 @@ PGresult *lp_query(PGconn *c, long long job, long long user, long long after,
 void	page_begin(struct buf *, const char *title, const struct user *);
 void	page_end(struct buf *);
 void	page_form(struct req *);
+/* The form again after a refused submit (r->refill): STATUS, the message
+ * MSG beside FIELD (may be NULL), EXTRA header lines (may be NULL). */
+void	page_form_again(struct req *, int status, const char *field,
+	    const char *msg, const char *extra);
 void	page_login(struct req *, const char *msg);
 /* The login form's CSRF nonce (from the cookie, or new: *FRESH) and token;
  * 0 or -1.  login_cookie: the Set-Cookie line for a fresh nonce. */

@@ -169,6 +169,11 @@ respond_error(struct req *r, int status, const char *field, const char *extra,
 	if (status >= 500)
 		log_ev(LOG_WARN, "http_error", "{siss}", "status", status,
 		    "error", full);
+	if (!r->json && r->refill != NULL && status >= 400 && status < 500 &&
+	    status != 401 && status != 403) {
+		page_form_again(r, status, field, msg, extra);
+		return;
+	}
 	if (r->json) {
 		respond_json(r, status, json_pack("{sssissss*}", "error", full,
 		    "status", status, "message", msg,

@@ -192,6 +192,7 @@ struct upload {
 	int		 too_big;
 	int		 no_room;	/* the scratch disk is full */
 	char		 ext[MEDIATYPE_EXT_MAX + 1];
+	char		 name[256];	/* the file's own name, for the user */
 };
 
 static int
@@ -219,6 +220,7 @@ on_file(void *arg, const struct mp_part *p, const char *d, size_t n,
 			seterr(err, errlen, "file: %s", msg);
 			return -1;
 		}
+		snprintf(u->name, sizeof(u->name), "%s", path_base(p->filename));
 		if (mkdir_p(cfg.scratch_dir, 0700) == -1 ||
 		    xsnprintf(u->tmp, sizeof(u->tmp), "%s/upload.XXXXXX",
 		    cfg.scratch_dir) == -1 ||
@@ -435,6 +437,7 @@ route_submit(struct req *r)
 	up.r = r;
 	up.max = (unsigned long long)cfg.upload_max_mb * 1024 * 1024;
 	buf_init(&body, FORM_MAX_BODY);
+	r->refill = &f;
 	lp[0] = db_param_ll(&dp, r->u.id);
 	if ((c = req_db(r)) == NULL)
 		goto out;
@@ -474,7 +477,8 @@ route_submit(struct req *r)
 		stored = 1;
 	}
 	id = queue_submit(c, id, r->u.id, up.size || stored ? "upload" : "url",
-	    stored ? NULL : js.url, stored ? key : NULL, opts,
+	    stored ? NULL : js.url, stored ? key : NULL,
+	    stored && up.name[0] ? up.name : NULL, opts,
 	    js.first_stage[0] ? js.first_stage : NULL, err, sizeof(err));
 	if (id == -1) {
 		db_fail(r, err);
@@ -493,11 +497,59 @@ out:
 	upload_cleanup(&up);
 	upload_slot_free(r, slot);
 	json_decref(opts);
+	r->refill = NULL;
 	form_free(&f);
 	buf_free(&body);
 }
 
 /* ---- reading jobs ---- */
+
+/* How much of a whole job each pipeline stage is, in percent: about the
+ * share of the wall time each takes on a talk of a few minutes. */
+static const struct {
+	const char	*stage;
+	int		 weight;
+} stage_weight[] = {
+	{ "fetch", 10 }, { "transcribe", 30 }, { "select", 5 },
+	{ "frame", 15 }, { "render", 35 }, { "publish", 5 },
+};
+
+/* Add "progress": {"pct", "remaining_s"} to job J: the stages' progress
+ * weighted by their share of a job (stages not started count as 0), and
+ * the time left at the pace so far (null until 5% or when it has ended). */
+static void
+job_progress(json_t *j)
+{
+	const char *state = json_string_value(json_object_get(j, "state"));
+	double elapsed = json_number_value(json_object_get(j, "elapsed_s"));
+	double sum = 0, any = 0, pct;
+	json_t *st, *rem = json_null();
+	size_t i, k;
+	int n = 0;
+
+	json_array_foreach(json_object_get(j, "stages"), i, st) {
+		const char *name = json_string_value(json_object_get(st,
+		    "stage"));
+		double p = json_number_value(json_object_get(st, "pct"));
+
+		any += p;
+		n++;
+		for (k = 0; k < sizeof(stage_weight) / sizeof(*stage_weight); k++)
+			if (name != NULL && strcmp(name, stage_weight[k].stage) == 0)
+				sum += p * stage_weight[k].weight / 100;
+	}
+	/* Jobs of the test stages only: the plain mean. */
+	pct = sum > 0 ? sum : n > 0 ? any / n : 0;
+	if (state == NULL)
+		state = "";
+	if (strcmp(state, "done") == 0 || strcmp(state, "partial") == 0)
+		pct = 100;
+	else if ((strcmp(state, "pending") == 0 || strcmp(state,
+	    "running") == 0) && pct >= 5 && pct < 100)
+		rem = json_integer((json_int_t)(elapsed * (100 - pct) / pct));
+	json_object_set_new(j, "progress", json_pack("{sIso}", "pct",
+	    (json_int_t)pct, "remaining_s", rem));
+}
 
 /* The job as JSON (new reference), NULL with ERR on a database error, or
  * a JSON null when there is no such job of USER's. */
@@ -515,16 +567,26 @@ job_json(PGconn *c, long long id, long long user, char *err, size_t errlen)
 	res = db_exec(c, err, errlen,
 	    "SELECT json_build_object("
 	    " 'id', j.id, 'state', j.state, 'source_kind', j.source_kind,"
-	    " 'source_url', j.source_url, 'options', j.options,"
+	    " 'source_url', j.source_url, 'source_name', j.source_name,"
+	    " 'options', j.options,"
 	    " 'probe', j.probe, 'error', j.error, 'last_seq', j.last_seq,"
 	    " 'created_at', j.created_at, 'finished_at', j.finished_at,"
+	    " 'elapsed_s', round(extract(epoch FROM coalesce(j.finished_at,"
+	    "   now()) - j.created_at)),"
 	    " 'stages', (SELECT coalesce(json_agg(s ORDER BY s.first), '[]')"
 	    "   FROM (SELECT stage, min(id) AS first, count(*) AS tasks,"
 	    "     count(*) FILTER (WHERE state = 'done') AS done,"
 	    "     count(*) FILTER (WHERE state = 'running') AS running,"
 	    "     count(*) FILTER (WHERE state = 'failed') AS failed,"
-	    "     round(avg(CASE WHEN state = 'done' THEN 100"
-	    "       ELSE progress END))::int AS pct,"
+	    /* a stage of one task a clip (render, publish) is as far as
+	     * all the clips' tasks, made or not yet made, taken together */
+	    "     round(sum(CASE WHEN state = 'done' THEN 100 ELSE progress"
+	    "       END)::numeric / greatest(count(*), CASE WHEN"
+	    "       bool_or(clip_id IS NOT NULL) THEN (SELECT count(*) FROM"
+	    "       clips k WHERE k.job_id = j.id AND k.state <> 'cancelled')"
+	    "       ELSE 0 END))::int AS pct,"
+	    "     (array_agg(error ORDER BY id DESC)"
+	    "       FILTER (WHERE state = 'failed'))[1] AS error,"
 	    /* what a task still at work says; a finished stage's last
 	     * report ("3 of 4 parts") would be stale beside its 100% */
 	    "     (array_agg(message ORDER BY id DESC)"
@@ -536,6 +598,11 @@ job_json(PGconn *c, long long id, long long user, char *err, size_t errlen)
 	    "   'start', c.start_s, 'end', c.end_s, 'score', c.score,"
 	    "   'title', c.title, 'reason', c.reason, 'state', c.state,"
 	    "   'width', c.width, 'height', c.height,"
+	    "   'quality', c.quality, 'score_parts', c.score_parts,"
+	    /* a clip waiting for its render, or being rendered */
+	    "   'render', (SELECT json_build_object('state', t.state,"
+	    "     'pct', t.progress) FROM tasks t WHERE t.clip_id = c.id"
+	    "     AND t.stage = 'render' ORDER BY t.id DESC LIMIT 1),"
 	    "   'duration', c.duration_s, 'error', c.error,"
 	    "   'video', CASE WHEN c.state = 'ready' AND c.video_key IS NOT NULL"
 	    "     THEN '/clips/' || c.id || '/video' END,"
@@ -558,6 +625,8 @@ job_json(PGconn *c, long long id, long long user, char *err, size_t errlen)
 	PQclear(res);
 	if (j == NULL)
 		seterr(err, errlen, "unreadable job JSON: %s", jerr.text);
+	else
+		job_progress(j);
 	return j;
 }
 
@@ -620,7 +689,7 @@ route_jobs(struct req *r)
 	p[2] = db_param_ll(&dp, (page - 1) * PAGE_SIZE);
 	res = db_exec(c, err, sizeof(err),
 	    "SELECT j.id, j.state, j.source_kind,"
-	    " coalesce(j.source_url, j.source_key, ''),"
+	    " coalesce(j.source_url, j.source_name, ''),"
 	    " to_char(j.created_at AT TIME ZONE 'UTC',"
 	    "   'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
 	    " (SELECT count(*) FROM clips c WHERE c.job_id = j.id"
@@ -644,10 +713,11 @@ route_jobs(struct req *r)
 		long long id = 0, clips = 0;
 		parse_ll(PQgetvalue(res, i, 0), 1, INT64_MAX, &id);
 		parse_ll(PQgetvalue(res, i, 5), 0, INT64_MAX, &clips);
-		o = json_pack("{sIsssssssssIss*}", "id", (json_int_t)id,
+		o = json_pack("{sIssssss*sssIss*}", "id", (json_int_t)id,
 		    "state", PQgetvalue(res, i, 1),
 		    "source_kind", PQgetvalue(res, i, 2),
-		    "source", PQgetvalue(res, i, 3),
+		    "source", *PQgetvalue(res, i, 3) ? PQgetvalue(res, i, 3) :
+		    NULL,
 		    "created_at", PQgetvalue(res, i, 4),
 		    "clips_ready", (json_int_t)clips,
 		    "error", *PQgetvalue(res, i, 6) ? PQgetvalue(res, i, 6) : NULL);

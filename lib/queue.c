@@ -116,10 +116,11 @@ queue_event(PGconn *c, long long job_id, const char *kind, const char *stage,
 long long
 queue_submit(PGconn *c, long long job_id, long long user_id,
     const char *source_kind, const char *source_url, const char *source_key,
-    json_t *options, const char *first_stage, char *err, size_t errlen)
+    const char *source_name, json_t *options, const char *first_stage,
+    char *err, size_t errlen)
 {
 	struct db_params dp = { 0 };
-	const char *p[6];
+	const char *p[7];
 	char *opts;
 	PGresult *r;
 	long long id = -1;
@@ -138,12 +139,14 @@ queue_submit(PGconn *c, long long job_id, long long user_id,
 	p[3] = source_url;
 	p[4] = source_key;
 	p[5] = opts;
+	p[6] = source_name;
 	if (db_begin(c, err, errlen) == -1)
 		goto out;
 	r = db_exec(c, err, errlen,
 	    "INSERT INTO jobs (id, user_id, source_kind, source_url, source_key,"
-	    " options) VALUES (coalesce($1::bigint, nextval('jobs_id_seq')),"
-	    " $2, $3, $4, $5, $6::jsonb) RETURNING id", 6, p);
+	    " options, source_name) VALUES (coalesce($1::bigint,"
+	    " nextval('jobs_id_seq')), $2, $3, $4, $5, $6::jsonb, $7)"
+	    " RETURNING id", 7, p);
 	if (r == NULL)
 		goto fail;
 	parse_ll(PQgetvalue(r, 0, 0), 1, INT64_MAX, &id);

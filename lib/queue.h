@@ -42,8 +42,8 @@ void	task_free(struct task *);
  */
 long long queue_submit(PGconn *, long long job_id, long long user_id,
 	    const char *source_kind, const char *source_url,
-	    const char *source_key, json_t *options, const char *first_stage,
-	    char *err, size_t errlen);
+	    const char *source_key, const char *source_name, json_t *options,
+	    const char *first_stage, char *err, size_t errlen);
 long long queue_reserve_job_id(PGconn *, char *err, size_t errlen);
 
 /* In the caller's transaction: add a pending task; 0 or -1.  The caller

@@ -315,3 +315,14 @@ random_bytes(void *buf, size_t n)
 	}
 	return 0;
 }
+
+const char *
+path_base(const char *p)
+{
+	const char *s;
+
+	for (s = p; *s != '\0'; s++)
+		if (*s == '/' || *s == '\\')
+			p = s + 1;
+	return p;
+}

@@ -70,4 +70,8 @@ void	sha256_hex(const void *data, size_t len, char out[65]);
 /* Fill BUF with N random bytes from getrandom(2); 0 or -1. */
 int	random_bytes(void *buf, size_t n);
 
+/* The last component of a path ("a/b\\c.mp4" is "c.mp4": browsers on
+ * some systems send the whole path of an uploaded file). */
+const char *path_base(const char *);
+
 #endif

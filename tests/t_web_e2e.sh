@@ -37,5 +37,8 @@ node "$CLIPMILL_TOP/tests/browser/e2e.js" "$BASE" "$alice" "$TMP/m/talk.mp4" "$S
 rc=$?
 job=$(sql 'SELECT max(id) FROM jobs')
 check_eq "the job is done in the database" "done" "$(sql "SELECT state FROM jobs WHERE id = ${job:-0}")"
+check_eq "one clip: its final event says so in the singular" "The clip is ready." \
+    "$(sql "SELECT data->>'msg' FROM events WHERE job_id = ${job:-0} AND kind = 'done'")"
+check_eq "the job names the uploaded file" "talk.mp4" "$(sql "SELECT source_name FROM jobs WHERE id = ${job:-0}")"
 [ $rc -eq 0 ] || { sql "SELECT stage, state, attempts, error FROM tasks WHERE job_id = ${job:-0}"; tail -5 "$TMP/runner.log"; }
 done_testing

@@ -233,8 +233,8 @@ queue_job(PGconn *c, const struct submission *s, long long uid, json_t *opts)
 	long long id, got;
 
 	if (s->file == NULL) {
-		got = queue_submit(c, 0, uid, "url", s->js.url, NULL, opts, first,
-		    err, sizeof(err));
+		got = queue_submit(c, 0, uid, "url", s->js.url, NULL, NULL, opts,
+		    first, err, sizeof(err));
 		if (got < 0)
 			return cli_fail("%s", err);
 		printf("%lld\n", got);
@@ -252,8 +252,8 @@ queue_job(PGconn *c, const struct submission *s, long long uid, json_t *opts)
 	} else if (store_put(st, key, s->file, NULL, err, sizeof(err)) !=
 	    STORE_OK)
 		got = -1;
-	else if ((got = queue_submit(c, id, uid, "upload", NULL, key, opts,
-	    first, err, sizeof(err))) < 0) {
+	else if ((got = queue_submit(c, id, uid, "upload", NULL, key,
+	    path_base(s->file), opts, first, err, sizeof(err))) < 0) {
 		/* no job names the upload: do not leave it behind */
 		char prefix[64], derr[256];
 		if (key_job_prefix(prefix, sizeof(prefix), id) == 0)

@@ -508,7 +508,10 @@ rq_settle_job(PGconn *c, long long job_id, char *err, size_t errlen)
 	else if (n > 0) {
 		char sentence[128];
 
-		if (ready == n)
+		if (ready == n && n == 1)
+			snprintf(sentence, sizeof(sentence),
+			    "The clip is ready.");
+		else if (ready == n)
 			snprintf(sentence, sizeof(sentence),
 			    "All %lld clips are ready.", n);
 		else

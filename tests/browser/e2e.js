@@ -39,6 +39,11 @@ withBrowser(['--autoplay-policy=no-user-gesture-required'], async (browser, page
   await page.waitForSelector('#clips video', { timeout: 30000 }).catch(() => {});
   const n = await page.$$eval('#clips video', (v) => v.length);
   ok(n === 1, 'one clip in the gallery (' + n + ')');
+  const card = n > 0 ? await page.textContent('#clips .clip') : '';
+  ok(/\d+:\d\d\u2013\d+:\d\d of the source \(\d+ s\)/.test(card),
+    'the card says where the clip lies in the source');
+  ok(/Score \d+ of 100/.test(card) && /speech: \d+ of 35/.test(card),
+    'the card says what the score is made of');
   if (n > 0) {
     const played = await page.$eval('#clips video', (v) => new Promise((resolve) => {
       v.muted = true;

@@ -59,4 +59,17 @@ withBrowser([], async (browser, page) => {
   await page.waitForTimeout(3000);
   ok(inflight === 0 && lastStart === last, 'the page stopped polling after the job ended');
   await screenshot(page, shot);
+
+  // The job page and the form at a phone's width and a desktop's: nothing
+  // wider than the screen.
+  const pages = [['job', page.url()], ['form', base + '/']];
+  for (const [name, url] of pages) {
+    await page.goto(url);
+    for (const [w, h] of [[390, 844], [1280, 800]]) {
+      await page.setViewportSize({ width: w, height: h });
+      const sw = await page.evaluate(() => document.documentElement.scrollWidth);
+      ok(sw <= w, name + ' page at ' + w + 'x' + h + ': no horizontal scroll (' + sw + ' px wide)');
+      await screenshot(page, shot.replace(/\.png$/, '-' + name + '-' + w + '.png'));
+    }
+  }
 });

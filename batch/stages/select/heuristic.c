@@ -131,21 +131,50 @@ measure(const struct transcript *t, const struct cand *c,
 	f->whole = (c->a == 0 || t->w[c->a - 1].sent_end) && t->w[c->b].sent_end;
 }
 
+/* The points of figures F over a clip of LEN seconds, part by part into
+ * PART (room for SCORE_PARTS); returns how many parts. */
+static int
+points(const struct clip_figures *f, double len, struct score_part *part)
+{
+	/* Natural, engaging speech runs at about 2.5 to 3.5 words a second. */
+	double pace = f->wps < PACE_LO ? f->wps / PACE_LO : f->wps > PACE_HI ?
+	    fmax(0, 1 - (f->wps - PACE_HI) / 3) : 1;
+	const struct score_part p[] = {
+		{ "speech", 35 * fmin(1, f->speech / 0.85), 35 },
+		{ "pace", 20 * pace, 20 },
+		{ "lively delivery", 10 * fmin(1, f->loud_sd / 6), 10 },
+		{ "emphatic peaks", 5 * fmin(1, f->peaks / 3.0), 5 },
+		{ "a question and its answer", 10 * f->qa, 10 },
+		{ "a hook at the start", 10 * f->hook, 10 },
+		{ "complete sentences", 10 * f->whole, 10 },
+		{ "pauses", -30 * fmin(1, f->dead / len * 3), -30 },
+	};
+	int i;
+
+	for (i = 0; i < SCORE_PARTS; i++)
+		part[i] = p[i];
+	return SCORE_PARTS;
+}
+
+static double
+parts_sum(const struct score_part *part, int n)
+{
+	double s = 0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		s += part[i].points;
+	return fmax(0, fmin(100, s));
+}
+
 static void
 score(const struct transcript *t, struct cand *c)
 {
+	struct score_part part[SCORE_PARTS];
 	struct clip_figures f;
-	double len = c->end - c->start, pace, s;
 
 	measure(t, c, &f);
-	/* Natural, engaging speech runs at about 2.5 to 3.5 words a second. */
-	pace = f.wps < PACE_LO ? f.wps / PACE_LO : f.wps > PACE_HI ?
-	    fmax(0, 1 - (f.wps - PACE_HI) / 3) : 1;
-	s = 35 * fmin(1, f.speech / 0.85) + 20 * pace +
-	    10 * fmin(1, f.loud_sd / 6) + 5 * fmin(1, f.peaks / 3.0) +
-	    10 * f.qa + 10 * f.hook + 10 * f.whole -
-	    30 * fmin(1, f.dead / len * 3);
-	c->score = fmax(0, fmin(100, s));
+	c->score = parts_sum(part, points(&f, c->end - c->start, part));
 }
 
 static int
@@ -442,6 +471,8 @@ select_heuristic(const struct transcript *t, const struct select_req *rq,
 		title(t, &c[i], out[np].title, sizeof(out[np].title));
 		measure(t, &c[i], &f);
 		select_reason(&f, out[np].reason, sizeof(out[np].reason));
+		out[np].nparts = points(&f, c[i].end - c[i].start,
+		    out[np].part);
 		np++;
 	}
 	free(c);
@@ -482,6 +513,7 @@ select_evenly(const struct select_req *rq, struct pick *out)
 		out[i].start = round((i * (len + gap) + gap / 2) * 1000) / 1000;
 		out[i].end = fmin(d, round((out[i].start + len) * 1000) / 1000);
 		out[i].score = 0;
+		out[i].nparts = 0;
 		xsnprintf(out[i].title, sizeof(out[i].title), "Part %zu", i + 1);
 		xsnprintf(out[i].reason, sizeof(out[i].reason), "No speech was "
 		    "found, so clips are spaced evenly through the video.");

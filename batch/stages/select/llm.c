@@ -136,6 +136,9 @@ ask(CURL *h, struct curl_slist *hdrs, const struct transcript *t,
 		p->start = round(s * 1000) / 1000;
 		p->end = round(e * 1000) / 1000;
 		p->score = sc;
+		p->part[0] = (struct score_part){ "rating by the language model",
+		    sc, 100 };
+		p->nparts = 1;
 		select_title(p->title, sizeof(p->title), ti);
 		xsnprintf(p->reason, sizeof(p->reason), "%.*s", 250, re);
 		(*nc)++;

@@ -260,6 +260,9 @@ select_scenes(const struct scenes *sc, const struct select_req *rq,
 		out[np].start = c[i].start;
 		out[np].end = c[i].end;
 		out[np].score = c[i].score;
+		out[np].part[0] = (struct score_part){ "scene change and "
+		    "movement", c[i].score, 100 };
+		out[np].nparts = 1;
 		clock_time(at, sizeof(at), c[i].start);
 		xsnprintf(out[np].title, sizeof(out[np].title), "Scene at %s", at);
 		xsnprintf(out[np].reason, sizeof(out[np].reason), "Starts at a "

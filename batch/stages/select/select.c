@@ -183,13 +183,28 @@ options(const struct task *tk, struct select_req *rq, json_t **aspects,
 	return 0;
 }
 
+/* What P's score is made of: [{"what", "points", "max"}...], points to a
+ * tenth. */
+static json_t *
+parts_json(const struct pick *p)
+{
+	json_t *a = json_array();
+	int i;
+
+	for (i = 0; i < p->nparts; i++)
+		json_array_append_new(a, json_pack("{sssfsf}", "what",
+		    p->part[i].what, "points", round(p->part[i].points * 10) /
+		    10, "max", p->part[i].max));
+	return a;
+}
+
 static enum stage_rc
 select_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 {
 	const struct task *tk = ctx->task;
 	struct select_req rq;
 	struct transcript t;
-	struct pick picks[MAX_PICKS];
+	struct pick picks[MAX_PICKS] = { 0 };
 	json_t *aspects = NULL, *clips;
 	const char *backend, *used, *tkey_p;
 	char tkey[128], lkey[128], *tpath = NULL, *lpath = NULL, terr[256];
@@ -276,10 +291,10 @@ select_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 	}
 	clips = json_array();
 	for (i = 0; i < n; i++)
-		json_array_append_new(clips, json_pack("{sisfsfsfssss}", "rank",
+		json_array_append_new(clips, json_pack("{sisfsfsfssssso}", "rank",
 		    i + 1, "start", picks[i].start, "end", picks[i].end, "score",
 		    picks[i].score, "title", picks[i].title, "reason",
-		    picks[i].reason));
+		    picks[i].reason, "score_parts", parts_json(&picks[i])));
 	*result = json_pack("{sssososbss}", "backend", used, "clips", clips,
 	    "aspects", aspects, "captions", captions, "transcript_key", tkey);
 	log_ev(LOG_INFO, "select_done", "{sIsssi}", "job", tk->job_id,
@@ -305,7 +320,8 @@ select_done(PGconn *c, const struct task *tk, json_t *res, char *err,
 		json_array_foreach(aspects, k, asp) {
 			struct db_params dp = { 0 };
 			char s[32], e[32], sc[32];
-			const char *p[9];
+			const char *p[10];
+			char *parts;
 			PGresult *r;
 
 			xsnprintf(s, sizeof(s), "%.3f", json_number_value(
@@ -324,10 +340,14 @@ select_done(PGconn *c, const struct task *tk, json_t *res, char *err,
 			p[6] = json_string_value(json_object_get(cl, "title"));
 			p[7] = json_string_value(json_object_get(cl, "reason"));
 			p[8] = backend;
-			if ((r = db_exec(c, err, errlen, "INSERT INTO clips (job_id, "
+			p[9] = parts = json_dumps(json_object_get(cl,
+			    "score_parts"), JSON_COMPACT | JSON_ENCODE_ANY);
+			r = db_exec(c, err, errlen, "INSERT INTO clips (job_id, "
 			    "rank, aspect, start_s, end_s, score, title, reason, "
-			    "backend) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-			    "RETURNING id", 9, p)) == NULL)
+			    "backend, score_parts) VALUES ($1, $2, $3, $4, $5, $6,"
+			    " $7, $8, $9, $10) RETURNING id", 10, p);
+			free(parts);
+			if (r == NULL)
 				goto out;
 			json_array_append_new(fclips, json_pack("{sIsOsOsOsO}",
 			    "id", (json_int_t)strtoll(PQgetvalue(r, 0, 0), NULL, 10),

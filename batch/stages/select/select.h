@@ -11,12 +11,22 @@
 #include "media/transcript.h"
 
 
+/* What a score is made of: WHAT earned POINTS of at most MAX (a penalty
+ * has a negative MAX and POINTS between it and 0). */
+struct score_part {
+	const char	*what;		/* a static string */
+	double		 points, max;
+};
+#define SCORE_PARTS	8
+
 /* One chosen clip. */
 struct pick {
 	double	start, end;
-	double	score;		/* 0..100 */
+	double	score;		/* 0..100, the parts' sum clamped */
 	char	title[128];
 	char	reason[256];
+	struct score_part part[SCORE_PARTS];
+	int	nparts;
 };
 
 struct select_req {
