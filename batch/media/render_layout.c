@@ -118,8 +118,6 @@ lay_close(struct lay *l)
 	memset(l, 0, sizeof(*l));
 }
 
-/* The scalers for frames of F's size and format, kept while they stay the
- * same.  0 or -1 with ERR. */
 int
 lay_scalers(struct lay *l, const AVFrame *f, int src_w, int src_h,
     char *err, size_t errlen)
@@ -127,13 +125,13 @@ lay_scalers(struct lay *l, const AVFrame *f, int src_w, int src_h,
 	const struct render_geom *g = &l->g;
 	int i, bad = 0;
 
-	if (f->format == l->sfmt)
-		return 0;
 	if (f->width != src_w || f->height != src_h) {
 		seterr(err, errlen, "The source changes size mid-way (%dx%d), "
 		    "which is not supported.", f->width, f->height);
 		return -1;
 	}
+	if (f->format == l->sfmt)
+		return 0;
 	l->sfmt = f->format;
 	l->desc = av_pix_fmt_desc_get(l->sfmt);
 	if (l->desc == NULL || (l->desc->flags & (AV_PIX_FMT_FLAG_HWACCEL |
