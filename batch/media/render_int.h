@@ -115,6 +115,11 @@ void	caps_blend(struct caps *, AVFrame *f, long long ms);
 struct lay {
 	struct render_geom g;
 	const struct crop_path *pane[CROP_PANES];	/* the windows' paths */
+	struct {
+		int	ox, oy, w, h;	/* the part of the pane's window drawn:
+					   all of it, or its middle when its
+					   aspect is not the pane's */
+	}		 win[CROP_PANES];
 	struct crop_path centre;	/* the path of a centred track */
 	int		 centred;	/* no usable framing: centred track */
 	struct SwsContext *sws[CROP_PANES];	/* window to pane; fit: the

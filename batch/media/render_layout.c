@@ -88,6 +88,21 @@ lay_open(struct lay *l, const struct crop_frame *f, int src_w, int src_h,
 		    src_w, src_h);
 		return -1;
 	}
+	for (i = 0; i < l->g.npanes; i++) {
+		const struct crop_path *cp = l->pane[i];
+
+		/* A window of another aspect than its pane's is not
+		 * stretched: its middle, of the pane's aspect, is drawn. */
+		crop_size(cp->crop_w, cp->crop_h, l->g.out_w, l->g.pane[i].h,
+		    &l->win[i].w, &l->win[i].h);
+		if (abs(l->win[i].w - cp->crop_w) <= 2 &&
+		    abs(l->win[i].h - cp->crop_h) <= 2) {
+			l->win[i].w = cp->crop_w;
+			l->win[i].h = cp->crop_h;
+		}
+		l->win[i].ox = ((cp->crop_w - l->win[i].w) / 2) & ~1;
+		l->win[i].oy = ((cp->crop_h - l->win[i].h) / 2) & ~1;
+	}
 	if (layout == LAYOUT_FIT && (l->small = av_frame_alloc()) != NULL) {
 		l->small->format = AV_PIX_FMT_YUV420P;
 		l->small->width = l->g.sw;
@@ -145,8 +160,8 @@ lay_scalers(struct lay *l, const AVFrame *f, int src_w, int src_h,
 	sws_freeContext(l->up);
 	l->down = l->up = NULL;
 	for (i = 0; !bad && i < g->npanes; i++)
-		bad = (l->sws[i] = sws_getContext(l->pane[i]->crop_w,
-		    l->pane[i]->crop_h, l->sfmt, g->out_w, g->pane[i].h,
+		bad = (l->sws[i] = sws_getContext(l->win[i].w,
+		    l->win[i].h, l->sfmt, g->out_w, g->pane[i].h,
 		    AV_PIX_FMT_YUV420P, SWS_BICUBIC, NULL, NULL, NULL)) == NULL;
 	if (!bad && g->layout == LAYOUT_FIT)
 		bad = (l->sws[0] = sws_getContext(src_w, src_h, l->sfmt, g->pw,
@@ -252,10 +267,10 @@ lay_draw(struct lay *l, const AVFrame *src, double ct, AVFrame *of)
 		return draw_fit(l, src, of);
 	for (i = 0; i < g->npanes; i++) {
 		crop_at(l->pane[i], ct, &x, &y);
-		window(src, l->desc, x, y, win);
+		window(src, l->desc, x + l->win[i].ox, y + l->win[i].oy, win);
 		rect(of, 0, g->pane[i].y, dst);
-		if (sws_scale(l->sws[i], win, src->linesize, 0,
-		    l->pane[i]->crop_h, dst, of->linesize) < 0)
+		if (sws_scale(l->sws[i], win, src->linesize, 0, l->win[i].h,
+		    dst, of->linesize) < 0)
 			return -1;
 	}
 	if (g->npanes == 2 && g->pane[1].y > g->pane[0].h) {
