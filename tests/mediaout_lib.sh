@@ -142,3 +142,25 @@ a = [s for s in d["streams"] if s["codec_type"] == "audio"][0]
 n, m = map(int, v["r_frame_rate"].split("/"))
 print("%.6f %.6f %.6f" % (end[v["index"]], end[a["index"]], n / m))'
 }
+
+# mo_sync_render CLIP SOURCE_KEY [CROP_KEY]: render the one-minute 1:1 clip
+# from 1 s of SOURCE_KEY in job 1 (framed by CROP_KEY when given) as clip
+# CLIP (the result in $TMP/result-CLIP.json): the render seeks, as it does
+# for a clip in the middle of a video.  Prints mo_ends of the clip; 1 when
+# it could not be rendered.
+mo_sync_render() {
+	local crop="" out="$TMP/store/jobs/1/render/$1.mp4"
+	[ -z "${3:-}" ] || crop=", \"crop_key\": \"$3\""
+	cat >"$TMP/task-$1.json" <<JSON
+{"id": $1, "job_id": 1, "clip_id": $1,
+ "payload": {"start": 1.0, "end": 61.0, "aspect": "1:1", "captions": false$crop},
+ "job": {"id": 1, "user_id": 1, "source_kind": "upload",
+  "source_key": "$2", "options": {}, "probe": {}}}
+JSON
+	if ! "$MO" run render "$TMP/task-$1.json" >"$TMP/result-$1.json" \
+	    2>"$TMP/render-$1.log" || [ ! -s "$out" ]; then
+		cat "$TMP/render-$1.log" >&2
+		return 1
+	fi
+	mo_ends "$out"
+}

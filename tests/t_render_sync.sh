@@ -22,22 +22,11 @@ for rate in 24 25 30000/1001 30; do
 		clip=$((clip + 1))
 		src="$TMP/store/jobs/1/source-$clip.$ext"
 		mo_sync_source "$rate" "$ext" "$src" || { not_ok "source $name built"; continue; }
-		# A one-minute clip from 1 s in: the render seeks, as it does
-		# for a clip in the middle of a video.
-		cat >"$TMP/task-$clip.json" <<JSON
-{"id": $clip, "job_id": 1, "clip_id": $clip,
- "payload": {"start": 1.0, "end": 61.0, "aspect": "1:1", "captions": false},
- "job": {"id": 1, "user_id": 1, "source_kind": "upload",
-  "source_key": "jobs/1/source-$clip.$ext", "options": {}, "probe": {}}}
-JSON
-		out="$TMP/store/jobs/1/render/$clip.mp4"
-		if ! "$MO" run render "$TMP/task-$clip.json" >"$TMP/result-$clip.json" \
-		    2>"$TMP/render-$clip.log" || [ ! -s "$out" ]; then
-			cat "$TMP/render-$clip.log" >&2
+		if ! ends=$(mo_sync_render "$clip" "jobs/1/source-$clip.$ext"); then
 			not_ok "$name: clip rendered"
 			continue
 		fi
-		read -r vend aend fps < <(mo_ends "$out")
+		read -r vend aend fps <<<"$ends"
 		frame=$(python3 -c "print('%.6f' % (1 / $fps))")
 		check "$name: video and audio end together (video $vend s, audio $aend s, one frame $frame s)" \
 		    within "$vend" "$aend" "$frame - 0.000002"

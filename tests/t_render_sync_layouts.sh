@@ -24,22 +24,12 @@ print(json.dumps({"version": 2, "layout": "split", "reason": "",
 clip=0
 for layout in split fit; do
 	clip=$((clip + 1))
-	cat >"$TMP/task-$clip.json" <<JSON
-{"id": $clip, "job_id": 1, "clip_id": $clip,
- "payload": {"start": 1.0, "end": 61.0, "aspect": "1:1", "captions": false,
-  "crop_key": "jobs/1/crop/$layout.json"},
- "job": {"id": 1, "user_id": 1, "source_kind": "upload",
-  "source_key": "jobs/1/source.mkv", "options": {}, "probe": {}}}
-JSON
-	out="$TMP/store/jobs/1/render/$clip.mp4"
-	if ! "$MO" run render "$TMP/task-$clip.json" >"$TMP/result-$clip.json" \
-	    2>"$TMP/render-$clip.log" || [ ! -s "$out" ]; then
-		cat "$TMP/render-$clip.log" >&2
+	if ! ends=$(mo_sync_render "$clip" jobs/1/source.mkv "jobs/1/crop/$layout.json"); then
 		not_ok "$layout: clip rendered"
 		continue
 	fi
 	check_eq "$layout: rendered as $layout" "$layout" "$(jq -r .layout "$TMP/result-$clip.json")"
-	read -r vend aend fps < <(mo_ends "$out")
+	read -r vend aend fps <<<"$ends"
 	check "$layout: video and audio end together (video $vend s, audio $aend s, frame rate $fps)" \
 	    within "$vend" "$aend" "1 / $fps - 0.000002"
 	check "$layout: the clip lasts one minute within a frame (video ends at $vend s)" \
