@@ -20,11 +20,23 @@
   mediaout_check.py face FACES T
       prints "TOP BOTTOM" of the face box in the sample of FACES (the output
       of mediaout detect) nearest T, or "-1 -1" when none was found there
+  mediaout_check.py fit CLIP.mp4 SRC.mp4 T START PY PH
+      a fit clip's frame at T against the source's at START + T: prints
+      "PSNR BAND_MEAN SRC_MEAN BAND_GRAD SRC_GRAD": the PSNR (dB) of the
+      picture (rows PY..PY+PH) against the source scaled by ffmpeg to
+      1080 x PH; the mean luminance and the mean gradient (absolute
+      difference to the right and below neighbours) of the bands above and
+      below the picture, and of the same rows of the source's middle
+      scaled by ffmpeg to cover the whole 1080x1920 output
+  mediaout_check.py pane CLIP.mp4 SRC.mp4 T START Y0 H X Y CW CH
+      prints the PSNR (dB) of rows Y0..Y0+H of the clip's 1080-wide frame
+      at T against the source's window CW x CH at (X, Y) at START + T,
+      scaled by ffmpeg to 1080 x H: a pane drawn from its window
   mediaout_check.py times TRANSCRIPT START END
       prints "WORD_T SILENT_T": clip times inside a spoken word and inside
       a pause of more than a second, for the caption checks
 """
-import json, subprocess, sys
+import json, math, subprocess, sys
 
 
 def ffprobe(path):
@@ -33,11 +45,12 @@ def ffprobe(path):
     return json.loads(out.stdout)["streams"]
 
 
-def frame(path, t, w=1080, h=1920):
+def frame(path, t, w=1080, h=1920, vf=None):
     out = subprocess.run(["ffmpeg", "-v", "error", "-ss", "%.3f" % t, "-i",
-                          path, "-frames:v", "1", "-f", "rawvideo",
-                          "-pix_fmt", "gray", "-"], check=True,
-                         capture_output=True).stdout
+                          path, "-frames:v", "1"] +
+                         (["-vf", vf] if vf else []) +
+                         ["-f", "rawvideo", "-pix_fmt", "gray", "-"],
+                         check=True, capture_output=True).stdout
     assert len(out) == w * h, (path, t, len(out))
     return out
 
@@ -91,6 +104,44 @@ elif cmd == "face":
     else:
         cy, h = int(best[2]), int(best[4])
         print(cy - h // 2, cy + h // 2)
+elif cmd == "fit":
+    clip, src, t, start, py, ph = sys.argv[2], sys.argv[3], \
+        float(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
+    W, H = 1080, 1920
+    out = frame(clip, t)
+    pic = frame(src, start + t, W, ph, "scale=%d:%d" % (W, ph))
+    cover = frame(src, start + t, W, H,
+                  "scale=%d:%d:force_original_aspect_ratio=increase,"
+                  "crop=%d:%d" % (W, H, W, H))
+    se = sum((out[py * W + i] - pic[i]) ** 2 for i in range(0, W * ph, 3))
+    mse = se / len(range(0, W * ph, 3))
+    psnr = 99.0 if mse == 0 else 10 * math.log10(255 * 255 / mse)
+    rows = [y for y in range(0, H - 1, 2)
+            if y < py - 8 or y >= py + ph + 8]
+
+    def stats(img):
+        tot = grad = n = 0
+        for y in rows:
+            r, d = y * W, (y + 1) * W
+            for x in range(0, W - 1, 2):
+                v = img[r + x]
+                tot += v
+                grad += abs(v - img[r + x + 1]) + abs(v - img[d + x])
+                n += 1
+        return tot / n, grad / n
+    bm, bg = stats(out)
+    sm, sg = stats(cover)
+    print("%.2f %.1f %.1f %.3f %.3f" % (psnr, bm, sm, bg, sg))
+elif cmd == "pane":
+    clip, src = sys.argv[2], sys.argv[3]
+    t, start = float(sys.argv[4]), float(sys.argv[5])
+    y0, h, x, y, cw, ch = map(int, sys.argv[6:12])
+    out = frame(clip, t)
+    pic = frame(src, start + t, 1080, h,
+                "crop=%d:%d:%d:%d,scale=1080:%d" % (cw, ch, x, y, h))
+    n = range(0, 1080 * h, 3)
+    mse = sum((out[y0 * 1080 + i] - pic[i]) ** 2 for i in n) / len(n)
+    print("%.2f" % (99.0 if mse == 0 else 10 * math.log10(255 * 255 / mse)))
 elif cmd == "times":
     tr = json.load(open(sys.argv[2]))
     s, e = float(sys.argv[3]), float(sys.argv[4])

@@ -107,3 +107,60 @@ mo_probe() {
 
 # within A B TOL: |A - B| <= TOL
 within() { python3 -c "import sys; sys.exit(0 if abs($1 - ($2)) <= $3 + 1e-9 else 1)"; }
+
+# For the lip-sync tests (t_render_sync*).
+# mo_sync_source RATE CONTAINER OUT: 62 s of the head-pose video (looped, at RATE
+# fps, 320x180) with JFK's speech looped under it; Matroska as H.264 + AAC,
+# WebM as VP8 + Opus.
+mo_sync_source() {
+	local codecs
+	case $2 in
+	mkv) codecs="-c:v libx264 -preset ultrafast -g 48 -c:a aac" ;;
+	webm) codecs="-c:v libvpx -deadline realtime -cpu-used 8 -b:v 200k -g 48 -c:a libopus" ;;
+	esac
+	# shellcheck disable=SC2086
+	nice -n 10 ffmpeg -v error -y -stream_loop -1 \
+	    -i "$CLIPMILL_TESTDATA/intel_head-pose-face-detection-male.mp4" \
+	    -stream_loop -1 -i "$CLIPMILL_TESTDATA/jfk.wav" \
+	    -map 0:v -map 1:a -vf "fps=$1,scale=320:180,format=yuv420p" \
+	    -ar 48000 -t 62 $codecs "$3"
+}
+
+# mo_ends CLIP: "VIDEO_END AUDIO_END FPS" in seconds, the latest end
+# (pts + duration) of a packet of each stream, and the video's frame rate.
+mo_ends() {
+	ffprobe -v error -show_packets -show_streams -of json "$1" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+end = {}
+for p in d["packets"]:
+    e = float(p["pts_time"]) + float(p.get("duration_time", 0))
+    k = p["stream_index"]
+    end[k] = max(end.get(k, e), e)
+v = [s for s in d["streams"] if s["codec_type"] == "video"][0]
+a = [s for s in d["streams"] if s["codec_type"] == "audio"][0]
+n, m = map(int, v["r_frame_rate"].split("/"))
+print("%.6f %.6f %.6f" % (end[v["index"]], end[a["index"]], n / m))'
+}
+
+# mo_sync_render CLIP SOURCE_KEY [CROP_KEY]: render the one-minute 1:1 clip
+# from 1 s of SOURCE_KEY in job 1 (framed by CROP_KEY when given) as clip
+# CLIP (the result in $TMP/result-CLIP.json): the render seeks, as it does
+# for a clip in the middle of a video.  Prints mo_ends of the clip; 1 when
+# it could not be rendered.
+mo_sync_render() {
+	local crop="" out="$TMP/store/jobs/1/render/$1.mp4"
+	[ -z "${3:-}" ] || crop=", \"crop_key\": \"$3\""
+	cat >"$TMP/task-$1.json" <<JSON
+{"id": $1, "job_id": 1, "clip_id": $1,
+ "payload": {"start": 1.0, "end": 61.0, "aspect": "1:1", "captions": false$crop},
+ "job": {"id": 1, "user_id": 1, "source_kind": "upload",
+  "source_key": "$2", "options": {}, "probe": {}}}
+JSON
+	if ! "$MO" run render "$TMP/task-$1.json" >"$TMP/result-$1.json" \
+	    2>"$TMP/render-$1.log" || [ ! -s "$out" ]; then
+		cat "$TMP/render-$1.log" >&2
+		return 1
+	fi
+	mo_ends "$out"
+}

@@ -4,7 +4,8 @@
 # 25, 29.97 and 30 fps ends with its picture and its sound together: the
 # last video and audio packets end less than one frame apart, and the
 # video lasts the clip within one frame.  A render that stamps frames with
-# a rounded frame duration drifts by up to half a second here.
+# a rounded frame duration drifts by up to half a second here.  (The split
+# and fit layouts: t_render_sync_layouts.sh.)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mediaout_lib.sh"
 newdb || exit 1
@@ -13,40 +14,6 @@ conf_set x264_preset ultrafast
 # output (1:1) do, since timing is what is tested, not the picture.
 conf_set x264_crf 51
 
-# make_source RATE CONTAINER OUT: 62 s of the head-pose video (looped, at RATE
-# fps, 320x180) with JFK's speech looped under it; Matroska as H.264 + AAC,
-# WebM as VP8 + Opus.
-make_source() {
-	local codecs
-	case $2 in
-	mkv) codecs="-c:v libx264 -preset ultrafast -g 48 -c:a aac" ;;
-	webm) codecs="-c:v libvpx -deadline realtime -cpu-used 8 -b:v 200k -g 48 -c:a libopus" ;;
-	esac
-	# shellcheck disable=SC2086
-	nice -n 10 ffmpeg -v error -y -stream_loop -1 \
-	    -i "$CLIPMILL_TESTDATA/intel_head-pose-face-detection-male.mp4" \
-	    -stream_loop -1 -i "$CLIPMILL_TESTDATA/jfk.wav" \
-	    -map 0:v -map 1:a -vf "fps=$1,scale=320:180,format=yuv420p" \
-	    -ar 48000 -t 62 $codecs "$3"
-}
-
-# ends CLIP: "VIDEO_END AUDIO_END FPS" in seconds, the latest end
-# (pts + duration) of a packet of each stream, and the video's frame rate.
-ends() {
-	ffprobe -v error -show_packets -show_streams -of json "$1" | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-end = {}
-for p in d["packets"]:
-    e = float(p["pts_time"]) + float(p.get("duration_time", 0))
-    k = p["stream_index"]
-    end[k] = max(end.get(k, e), e)
-v = [s for s in d["streams"] if s["codec_type"] == "video"][0]
-a = [s for s in d["streams"] if s["codec_type"] == "audio"][0]
-n, m = map(int, v["r_frame_rate"].split("/"))
-print("%.6f %.6f %.6f" % (end[v["index"]], end[a["index"]], n / m))'
-}
-
 mkdir -p "$TMP/store/jobs/1"
 clip=0
 for rate in 24 25 30000/1001 30; do
@@ -54,23 +21,12 @@ for rate in 24 25 30000/1001 30; do
 		name="$(python3 -c "print('%g' % round($rate, 2))").$ext"
 		clip=$((clip + 1))
 		src="$TMP/store/jobs/1/source-$clip.$ext"
-		make_source "$rate" "$ext" "$src" || { not_ok "source $name built"; continue; }
-		# A one-minute clip from 1 s in: the render seeks, as it does
-		# for a clip in the middle of a video.
-		cat >"$TMP/task-$clip.json" <<JSON
-{"id": $clip, "job_id": 1, "clip_id": $clip,
- "payload": {"start": 1.0, "end": 61.0, "aspect": "1:1", "captions": false},
- "job": {"id": 1, "user_id": 1, "source_kind": "upload",
-  "source_key": "jobs/1/source-$clip.$ext", "options": {}, "probe": {}}}
-JSON
-		out="$TMP/store/jobs/1/render/$clip.mp4"
-		if ! "$MO" run render "$TMP/task-$clip.json" >"$TMP/result-$clip.json" \
-		    2>"$TMP/render-$clip.log" || [ ! -s "$out" ]; then
-			cat "$TMP/render-$clip.log" >&2
+		mo_sync_source "$rate" "$ext" "$src" || { not_ok "source $name built"; continue; }
+		if ! ends=$(mo_sync_render "$clip" "jobs/1/source-$clip.$ext"); then
 			not_ok "$name: clip rendered"
 			continue
 		fi
-		read -r vend aend fps < <(ends "$out")
+		read -r vend aend fps <<<"$ends"
 		frame=$(python3 -c "print('%.6f' % (1 / $fps))")
 		check "$name: video and audio end together (video $vend s, audio $aend s, one frame $frame s)" \
 		    within "$vend" "$aend" "$frame - 0.000002"

@@ -108,6 +108,61 @@ captions_faces(const struct crop_path *cp, int h, struct cap_face **out,
 	return 0;
 }
 
+int
+captions_layout(struct caption_req *rq, const struct crop_frame *f,
+    const struct render_geom *g, struct cap_face **out)
+{
+	struct cap_face *pf[CROP_PANES] = { NULL, NULL };
+	size_t np[CROP_PANES] = { 0, 0 }, k;
+	int i, rc = -1;
+
+	*out = NULL;
+	rq->face = NULL;
+	rq->nface = 0;
+	rq->at = rq->keep_top = rq->keep_bottom = 0;
+	if (g->layout == LAYOUT_FIT) {
+		/* Below the picture, in the middle of what the safe area
+		 * leaves of the lower band; over the picture only when the
+		 * band is too thin for a line. */
+		rq->keep_top = g->py;
+		rq->keep_bottom = g->py + g->ph;
+		rq->at = (g->py + g->ph + (int)(CAPTIONS_SAFE_BOTTOM *
+		    g->out_h)) / 2;
+		return 0;
+	}
+	if (f == NULL || f->npanes < g->npanes)
+		return 0;
+	if (g->npanes == 1) {
+		if (captions_faces(&f->pane[0], g->out_h, out, &rq->nface) != 0)
+			return -1;
+		rq->face = *out;
+		return 0;
+	}
+	/* Split: between the halves, clear of both faces. */
+	rq->at = g->out_h / 2;
+	for (i = 0; i < g->npanes; i++)
+		if (captions_faces(&f->pane[i], g->pane[i].h, &pf[i], &np[i]) != 0)
+			goto out;
+	if (np[0] + np[1] > 0 &&
+	    (*out = calloc(np[0] + np[1], sizeof(**out))) == NULL)
+		goto out;
+	for (i = 0; i < g->npanes; i++)
+		for (k = 0; k < np[i]; k++) {
+			struct cap_face *c = &(*out)[rq->nface++];
+
+			*c = pf[i][k];
+			c->top += g->pane[i].y;
+			c->bottom += g->pane[i].y;
+			c->pane = i;
+		}
+	rq->face = *out;
+	rc = 0;
+out:
+	free(pf[0]);
+	free(pf[1]);
+	return rc;
+}
+
 static void
 ass_time(struct buf *b, double t)
 {
@@ -167,11 +222,11 @@ add_word(struct buf *b, const struct style *st, const char *w, int first)
 	}
 }
 
-/* The union of the face boxes over [S, E] of clip time (or the nearest
+/* The union of PANE's face boxes over [S, E] of clip time (or the nearest
  * one seen within FACE_NEAR_S) into *TOP and *BOT: 1, or 0 when none. */
 static int
-face_span(const struct caption_req *rq, double s, double e, int *top,
-    int *bot)
+face_span(const struct caption_req *rq, int pane, double s, double e,
+    int *top, int *bot)
 {
 	const struct cap_face *near = NULL;
 	double best = FACE_NEAR_S;
@@ -182,6 +237,8 @@ face_span(const struct caption_req *rq, double s, double e, int *top,
 		const struct cap_face *f = &rq->face[i];
 		double d = f->t < s ? s - f->t : f->t > e ? f->t - e : 0;
 
+		if (f->pane != pane)
+			continue;
 		if (d <= FACE_SPAN_S) {
 			*top = have && *top < f->top ? *top : f->top;
 			*bot = have && *bot > f->bottom ? *bot : f->bottom;
@@ -212,7 +269,7 @@ place(const struct caption_req *rq, double s, double e, double bh)
 	double low = fmin(LOW_AT * h + bh / 2, bot), high = HIGH_AT * h + bh / 2;
 	int ft = 0, fb = 0;
 
-	if (!face_span(rq, s, e, &ft, &fb))
+	if (!face_span(rq, 0, s, e, &ft, &fb))
 		return (int)lround(low);
 	if (fb + gap + bh <= bot)
 		return (int)lround(clampd(low, fb + gap + bh, bot));
@@ -220,6 +277,58 @@ place(const struct caption_req *rq, double s, double e, double bh)
 		return (int)lround(clampd(high, top + bh, ft - gap));
 	return (int)lround(fb + gap - (bot - bh) <= top + bh - (ft - gap) ?
 	    bot : top + bh);
+}
+
+/* Whether a caption whose bottom row is Y, BH rows tall, keeps GAP rows
+ * from each of the N row spans O (top, bottom). */
+static int
+clear_of(double y, double bh, double gap, const int (*o)[2], int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (y > o[i][0] - gap + 0.5 && y - bh < o[i][1] + gap - 0.5)
+			return 0;
+	return 1;
+}
+
+/*
+ * The bottom row of a caption BH rows tall shown over [S, E] when lines go
+ * by RQ->at: the place nearest AT, inside the safe area, clear of every
+ * pane's face box and, if it can be, of the kept rows; AT itself (within
+ * the safe area) when nothing is clear.
+ */
+static int
+place_near(const struct caption_req *rq, double s, double e, double bh)
+{
+	double h = rq->height, top = CAPTIONS_SAFE_TOP * h + bh;
+	double bot = CAPTIONS_SAFE_BOTTOM * h, gap = GAP * h;
+	double want = clampd(rq->at + bh / 2, top, bot), best = -1;
+	int o[CROP_PANES + 1][2], n = 0, pane, i, pass;
+
+	for (pane = 0; pane < CROP_PANES; pane++)
+		if (face_span(rq, pane, s, e, &o[n][0], &o[n][1]))
+			n++;
+	if (rq->keep_bottom > rq->keep_top) {
+		o[n][0] = rq->keep_top;
+		o[n][1] = rq->keep_bottom;
+		n++;
+	}
+	/* First clear of the kept rows too, then of the faces only. */
+	for (pass = 0; pass < 2 && best < 0; pass++) {
+		int m = pass == 0 || rq->keep_bottom <= rq->keep_top ? n : n - 1;
+
+		for (i = -1; i < 2 * m; i++) {
+			double y = i < 0 ? want : i % 2 == 0 ?
+			    o[i / 2][0] - gap : o[i / 2][1] + gap + bh;
+
+			y = clampd(y, top, bot);
+			if (clear_of(y, bh, gap, o, m) &&
+			    (best < 0 || fabs(y - want) < fabs(best - want)))
+				best = y;
+		}
+	}
+	return (int)lround(best < 0 ? want : best);
 }
 
 /* Whether word W ends a clause (a comma, semicolon, colon or dash). */
@@ -283,7 +392,8 @@ lay_out(const struct caption_req *rq, const struct style *st,
 	bh = (st->size * st->hi_scale / 100.0 * l->fit / 100.0 +
 	    2 * st->border) * rq->height;
 	l->x = rq->width / 2;
-	l->y = place(rq, l->s, l->e, bh);
+	l->y = rq->at > 0 ? place_near(rq, l->s, l->e, bh) :
+	    place(rq, l->s, l->e, bh);
 }
 
 /* One event per word of line L, the word spoken highlighted. */

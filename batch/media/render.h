@@ -1,8 +1,8 @@
 /*
  * Media in and out for the frame and render stages: a demuxer with its
  * decoders (render_input.c), and the clip renderer (render_clip.c) that
- * decodes from the keyframe before a clip, crops each frame along the
- * crop path, scales, burns captions with libass, and encodes H.264 + AAC
+ * decodes from the keyframe before a clip, draws each frame by the clip's
+ * layout (track, split or fit, render_layout.c), burns captions with libass, and encodes H.264 + AAC
  * into MP4 while a second thread decodes.
  */
 #ifndef CLIPMILL_RENDER_H
@@ -80,7 +80,8 @@ struct render_req {
 	const char	*src;		/* source media file */
 	const char	*src_format;	/* its demuxer, as the probe found */
 	double		 start, end;	/* the clip, seconds in the source */
-	const struct crop_path *crop;	/* window per frame; NULL: centred */
+	const struct crop_frame *frame;	/* the layout and its windows;
+					   NULL: a centred track */
 	int		 aspect_w, aspect_h;
 	int		 out_w, out_h;	/* 1080x1920, 1080x1080, 1080x1350 */
 	const char	*ass;		/* ASS captions in clip time, or NULL */
@@ -98,6 +99,9 @@ struct render_res {
 	double	duration;	/* seconds of video written */
 	long long frames;
 	int	has_audio;
+	enum crop_layout layout;	/* the layout drawn */
+	int	centred;	/* the framing did not fit the source: a
+				   centred track was drawn instead */
 	int	captions_failed;	/* ASS given but libass refused it */
 	char	captions_err[256];
 };

@@ -49,33 +49,6 @@ averr(char *err, size_t errlen, const char *what, int e)
 }
 
 
-/* Plane pointers of SRC moved to the window's corner (X, Y). */
-static void
-window(const AVFrame *src, const AVPixFmtDescriptor *d, int x, int y,
-    const uint8_t *data[4])
-{
-	int p;
-
-	for (p = 0; p < 4; p++) {
-		int c, step = 1, sx = 0, sy = 0;
-
-		data[p] = NULL;
-		if (src->data[p] == NULL)
-			continue;
-		for (c = 0; c < d->nb_components; c++)
-			if (d->comp[c].plane == p) {
-				step = d->comp[c].step;
-				if (c == 1 || c == 2) {
-					sx = d->log2_chroma_w;
-					sy = d->log2_chroma_h;
-				}
-				break;
-			}
-		data[p] = src->data[p] + (ptrdiff_t)(y >> sy) * src->linesize[p] +
-		    (ptrdiff_t)(x >> sx) * step;
-	}
-}
-
 /* ---- the producer thread ---- */
 
 struct prod {
@@ -84,7 +57,7 @@ struct prod {
 	struct out	*o;
 	struct caps	*caps;		/* NULL: no captions */
 	struct audio_trim *at;
-	const struct crop_path *cp;
+	struct lay	*lay;
 	double		 fps;
 	long long	 expect;	/* frames in the clip */
 	long long	 frames;	/* frames queued */
@@ -104,10 +77,6 @@ struct prod {
 	int		 video_over;	/* a frame past the clip was decoded */
 	AVFrame		**held;		/* audio decoded before T0 */
 	int		 nheld;
-	struct SwsContext *sws;		/* crop window to output size */
-	const AVPixFmtDescriptor *desc;	/* of the decoded frames */
-	int		 sw, sh, sfmt;	/* the frames SWS was made for */
-	AVFrame		*view;		/* the window inside a decoded frame */
 };
 
 /* Below the encoder's threads in priority: the producer's work (decoding,
@@ -200,50 +169,14 @@ prod_slot(const struct prod *p, double t)
 	return s > p->last_pts ? s : p->last_pts + 1;
 }
 
-/* A scaler for F's size and format, kept while they stay the same.  0 or
+/* The decoded picture at T drawn by the clip's layout, captioned (and
+ * kept as the thumbnail when it is its turn), stamped and queued.  0 or
  * -1 with p->err. */
-static int
-prod_scaler(struct prod *p, const AVFrame *f)
-{
-	const struct crop_path *cp = p->cp;
-
-	if (f->width == p->sw && f->height == p->sh && f->format == p->sfmt)
-		return 0;
-	/* A stream that changes size mid-way: new scaler, same window size
-	 * relative to the frame. */
-	sws_freeContext(p->sws);
-	p->sw = f->width;
-	p->sh = f->height;
-	p->sfmt = f->format;
-	if (p->sw != cp->src_w || p->sh != cp->src_h) {
-		seterr(p->err, sizeof(p->err), "The source changes size mid-way "
-		    "(%dx%d), which is not supported.", p->sw, p->sh);
-		return -1;
-	}
-	p->sws = sws_getContext(cp->crop_w, cp->crop_h, p->sfmt, p->r->out_w,
-	    p->r->out_h, AV_PIX_FMT_YUV420P, SWS_BICUBIC, NULL, NULL, NULL);
-	p->desc = av_pix_fmt_desc_get(p->sfmt);
-	if (p->sws == NULL || p->desc == NULL ||
-	    (p->desc->flags & (AV_PIX_FMT_FLAG_HWACCEL | AV_PIX_FMT_FLAG_PAL |
-	    AV_PIX_FMT_FLAG_BITSTREAM))) {
-		seterr(p->err, sizeof(p->err), "The source's pixel format %s "
-		    "cannot be scaled.", av_get_pix_fmt_name(p->sfmt));
-		return -1;
-	}
-	return 0;
-}
-
-/* The decoded picture at T, cropped along the path, scaled, captioned
- * (and kept as the thumbnail when it is its turn), stamped and queued.
- * 0 or -1 with p->err. */
 static int
 prod_picture(struct prod *p, double t)
 {
 	const struct render_req *r = p->r;
-	const struct crop_path *cp = p->cp;
 	AVFrame *of = fq_take(&p->o->q);
-	const uint8_t *win[4];
-	int cx, cy, e;
 
 	if (of == NULL) {
 		if ((of = av_frame_alloc()) == NULL)
@@ -255,22 +188,9 @@ prod_picture(struct prod *p, double t)
 		if (av_frame_get_buffer(of, 0) < 0)
 			goto oom;
 	}
-	crop_at(cp, t - r->start, &cx, &cy);
-	window(p->m->frame, p->desc, cx, cy, win);
-	/* A view of the window in the decoded frame, no copy. */
-	av_frame_unref(p->view);
-	if (av_frame_ref(p->view, p->m->frame) < 0)
-		goto oom;
-	memcpy(p->view->data, win, sizeof(win));
-	p->view->width = cp->crop_w;
-	p->view->height = cp->crop_h;
-	e = sws_scale_frame(p->sws, of, p->view);
-	/* Let go at once: a turned source's frame buffer goes back to its
-	 * pool for the next picture. */
-	av_frame_unref(p->view);
-	if (e < 0) {
+	if (lay_draw(p->lay, p->m->frame, t - r->start, of) != 0) {
 		av_frame_free(&of);
-		averr(p->err, sizeof(p->err), "Scaling a frame failed", e);
+		seterr(p->err, sizeof(p->err), "Scaling a frame failed.");
 		return -1;
 	}
 	if (!p->thumb_done && t >= p->thumb_t - p->fdur / 2) {
@@ -307,8 +227,7 @@ produce(struct prod *p)
 	p->thumb_t = r->start + (r->end - r->start) / 3;
 	p->t0 = p->tv_end = -1;
 	p->last_pts = -1;
-	p->sfmt = -1;
-	if ((p->view = av_frame_alloc()) == NULL || (m->adec != NULL &&
+	if ((m->adec != NULL &&
 	    (p->held = calloc(MAX_HELD_AUDIO, sizeof(*p->held))) == NULL)) {
 		seterr(p->err, sizeof(p->err), "Out of memory while rendering.");
 		goto out;
@@ -341,7 +260,8 @@ produce(struct prod *p)
 				if (p->t0 < 0)
 					break;	/* no frame inside the clip */
 			} else if ((p->t0 < 0 && prod_first(p, t) != 0) ||
-			    prod_scaler(p, m->frame) != 0 ||
+			    lay_scalers(p->lay, m->frame, m->width, m->height,
+			    p->err, sizeof(p->err)) != 0 ||
 			    prod_picture(p, t) != 0)
 				goto out;
 		}
@@ -368,9 +288,6 @@ out:
 	free(p->held);
 	p->held = NULL;
 	p->nheld = 0;
-	sws_freeContext(p->sws);
-	p->sws = NULL;
-	av_frame_free(&p->view);
 	return rc;
 }
 
@@ -399,8 +316,7 @@ render_clip(const struct render_req *r, struct render_res *res, char *err,
 	struct prod p;
 	pthread_t th;
 	AVRational tb, fps_q;
-	struct crop_path centre;
-	const struct crop_path *cp = r->crop;
+	struct lay lay;
 	int e;
 	enum render_rc rc = RENDER_ERR;
 
@@ -408,7 +324,7 @@ render_clip(const struct render_req *r, struct render_res *res, char *err,
 	memset(&o, 0, sizeof(o));
 	memset(&at, 0, sizeof(at));
 	memset(&caps, 0, sizeof(caps));
-	memset(&centre, 0, sizeof(centre));
+	memset(&lay, 0, sizeof(lay));
 	memset(&p, 0, sizeof(p));
 	fq_init(&o.q);
 
@@ -418,20 +334,13 @@ render_clip(const struct render_req *r, struct render_res *res, char *err,
 		fq_destroy(&o.q);
 		return RENDER_ERR;
 	}
-	if (cp == NULL || cp->src_w != m.width || cp->src_h != m.height) {
-		/* No path, or one planned on other dimensions: centre.  The
-		 * sizes are as displayed (media_next() turns frames upright). */
-		centre.src_w = m.width;
-		centre.src_h = m.height;
-		crop_size(centre.src_w, centre.src_h, r->aspect_w, r->aspect_h,
-		    &centre.crop_w, &centre.crop_h);
-		cp = &centre;
-	}
+	if (lay_open(&lay, r->frame, m.width, m.height, r, err, errlen) != 0)
+		goto out;
 	p.r = r;
 	p.m = &m;
 	p.o = &o;
 	p.at = &at;
-	p.cp = cp;
+	p.lay = &lay;
 	p.fps = media_fps(&m);
 	p.expect = (long long)ceil((r->end - r->start) * p.fps);
 	/* The output's time base is one frame (exact for 24, 30000/1001...),
@@ -485,11 +394,14 @@ render_clip(const struct render_req *r, struct render_res *res, char *err,
 	res->width = r->out_w;
 	res->height = r->out_h;
 	res->frames = p.frames;
+	res->layout = lay.g.layout;
+	res->centred = r->frame != NULL && lay.centred;
 	res->duration = (p.last_pts + 1) / p.fps;
 	rc = RENDER_OK;
 out:
 	audio_trim_close(&at);
 	caps_close(&caps);
+	lay_close(&lay);
 	out_close(&o);
 	media_close(&m);
 	fq_destroy(&o.q);

@@ -12,10 +12,12 @@
 #include <stddef.h>
 
 #include <ass/ass.h>
+#include <libavutil/pixdesc.h>
 #include <libavutil/audio_fifo.h>
 #include <libswresample/swresample.h>
 
 #include "render.h"
+#include "render_geom.h"
 
 #define QUEUE_CAP	4	/* frames between the decoder and the encoder:
 				   enough to ride out jitter; each is 3 MB */
@@ -107,6 +109,42 @@ int	caps_open(struct caps *, const char *ass, int w, int h, char *err,
 void	caps_close(struct caps *);
 /* Blend libass's alpha bitmaps onto a limited-range BT.601 yuv420p frame. */
 void	caps_blend(struct caps *, AVFrame *f, long long ms);
+
+/* ---- the picture by the clip's layout (render_layout.c) ---- */
+
+struct lay {
+	struct render_geom g;
+	const struct crop_path *pane[CROP_PANES];	/* the windows' paths */
+	struct {
+		int	ox, oy, w, h;	/* the part of the pane's window drawn:
+					   all of it, or its middle when its
+					   aspect is not the pane's */
+	}		 win[CROP_PANES];
+	struct crop_path centre;	/* the path of a centred track */
+	int		 centred;	/* no usable framing: centred track */
+	struct SwsContext *sws[CROP_PANES];	/* window to pane; fit: the
+						   whole picture, in [0] */
+	struct SwsContext *down, *up;	/* fit: to the small background and
+					   back up to the output */
+	AVFrame		*small;		/* fit: the background, small */
+	uint8_t		*tmp;		/* fit: a line for the blur */
+	const AVPixFmtDescriptor *desc;	/* of the decoded frames */
+	int		 sfmt;		/* their format, -1 before the first */
+};
+
+/* The drawing of framing F (NULL: a centred track, as is a framing whose
+ * panes were planned on another size than SRC_W x SRC_H) for request R.
+ * 0, or -1 with ERR; lay_close() frees what was made either way. */
+int	lay_open(struct lay *, const struct crop_frame *f, int src_w,
+	    int src_h, const struct render_req *r, char *err, size_t errlen);
+void	lay_close(struct lay *);
+/* Scalers for decoded frames like F (made again when the format
+ * changes; a change of size is an error).  0 or -1 with ERR. */
+int	lay_scalers(struct lay *, const AVFrame *f, int src_w, int src_h,
+	    char *err, size_t errlen);
+/* Draw source frame SRC at clip time CT (seconds) into the yuv420p output
+ * frame OF, every pixel of it.  0 or -1 (a scaler failed). */
+int	lay_draw(struct lay *, const AVFrame *src, double ct, AVFrame *of);
 
 /* ---- thumbnail (render_thumb.c) ---- */
 

@@ -1,9 +1,10 @@
 /*
- * The render stage: one task per clip row.  Follows the clip's crop path,
- * burns word-level captions, encodes the MP4 and its thumbnail, stores
- * them at jobs/{job}/render/{clip}.mp4 and .jpg.  A caption failure
- * renders the clip without captions and tells the user; a missing crop
- * path renders it centre-cropped.
+ * The render stage: one task per clip row.  Draws the clip by its framing
+ * (track, split or fit, as the frame stage chose), burns word-level
+ * captions placed for that layout, encodes the MP4 and its thumbnail,
+ * stores them at jobs/{job}/render/{clip}.mp4 and .jpg.  A caption
+ * failure renders the clip without captions and tells the user; a
+ * missing framing renders it centre-cropped.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,16 +30,16 @@ progress_cb(void *arg, int pct)
 	return task_progress(arg, pct, "rendering");
 }
 
-/* The ASS captions for the clip, placed clear of the face along crop path
- * CP (NULL: none), or NULL (none, or failed: *WHY says). */
+/* The ASS captions for the clip, placed for framing F (NULL: a centred
+ * track) drawn as G says, or NULL (none, or failed: *WHY says). */
 static char *
 make_captions(struct task_ctx *ctx, const char *tkey, double start,
-    double end, int w, int h, const char *style, const struct crop_path *cp,
-    char *why, size_t whylen)
+    double end, const char *style, const struct crop_frame *f,
+    const struct render_geom *g, char *why, size_t whylen)
 {
 	struct transcript t;
-	struct caption_req cr = { .start = start, .end = end, .width = w,
-	    .height = h, .style = style, .font = cfg.caption_font };
+	struct caption_req cr = { .start = start, .end = end, .width = g->out_w,
+	    .height = g->out_h, .style = style, .font = cfg.caption_font };
 	struct cap_face *face = NULL;
 	char *path, *ass = NULL, err[256];
 	int none = 0;
@@ -55,14 +56,13 @@ make_captions(struct task_ctx *ctx, const char *tkey, double start,
 		return NULL;
 	}
 	free(path);
-	if (captions_faces(cp, h, &face, &cr.nface) != 0) {
+	if (captions_layout(&cr, f, g, &face) != 0) {
 		seterr(why, whylen, "Out of memory placing the captions.");
 		transcript_free(&t);
 		return NULL;
 	}
 	cr.w = t.w;
 	cr.n = t.nw;
-	cr.face = face;
 	ass = captions_ass(&cr, &none, err, sizeof(err));
 	if (ass == NULL && !none)
 		seterr(why, whylen, "%s", err);
@@ -114,24 +114,59 @@ render_ask(const struct task *tk, struct render_ask *a, char *err,
 	return 0;
 }
 
-/* The clip's crop path into CP: 1, or 0 when there is none (the user is
- * told the clip is centre-cropped). */
+/* The source's size as displayed: the probe's, or (a job probed before
+ * it recorded one) the file's own.  0, or -1 with ERR. */
 static int
-render_crop(struct task_ctx *ctx, const struct render_ask *a,
-    struct crop_path *cp)
+source_size(const json_t *job, const char *src, int *w, int *h, char *err,
+    size_t errlen)
 {
-	char why[300];
+	json_int_t dw = 0, dh = 0;
+	struct media_in m;
+
+	json_unpack(json_object_get((json_t *)job, "probe"), "{s?Is?I}",
+	    "display_width", &dw, "display_height", &dh);
+	if (dw > 0 && dh > 0 && dw <= 16384 && dh <= 16384) {
+		*w = (int)dw;
+		*h = (int)dh;
+		return 0;
+	}
+	if (media_open(&m, src, probe_job_format(job), 0, 1, err, errlen) != 0)
+		return -1;
+	*w = m.width;
+	*h = m.height;
+	media_close(&m);
+	return 0;
+}
+
+/*
+ * The clip's framing into F and where its layout draws, for a SRC_W x
+ * SRC_H source, into G: 1, or 0 when there is none or it does not fit the
+ * source (the user is told the clip is centre-cropped; G is a track's).
+ */
+static int
+render_framing(struct task_ctx *ctx, const struct render_ask *a, int src_w,
+    int src_h, struct crop_frame *f, struct render_geom *g)
+{
+	char why[300] = "";
 	json_t *cj = NULL;
 	int have = 0;
 
 	if (a->crop_key != NULL && stage_input_json(ctx, a->crop_key,
 	    "crop.json", &cj, why, sizeof(why)) == STAGE_OK &&
-	    crop_path_from_json(cj, cp, why, sizeof(why)) == 0)
-		have = 1;
+	    crop_frame_from_json(cj, f, why, sizeof(why)) == 0)
+		have = render_frame_fits(f, src_w, src_h);
 	json_decref(cj);
-	if (!have)
-		task_event(ctx, "fallback", "The framing for this clip was not "
-		    "available, so it is centre-cropped.", NULL);
+	render_geom(have ? f->layout : LAYOUT_TRACK, src_w, src_h, a->out_w,
+	    a->out_h, g);
+	if (!have) {
+		json_t *d = why[0] ? json_pack("{ss}", "error", why) : NULL;
+
+		task_event(ctx, "fallback", why[0] || a->crop_key == NULL ?
+		    "The framing for this clip was not available, so it is "
+		    "centre-cropped." : "The framing for this clip was planned "
+		    "on a picture of another size, so it is centre-cropped.", d);
+		json_decref(d);
+	}
 	return have;
 }
 
@@ -167,10 +202,10 @@ render_store(struct task_ctx *ctx, const struct render_res *rs,
 	    (rc = stage_put(ctx, tkey, jpg, "image/jpeg", err, errlen)) !=
 	    STAGE_OK)
 		return rc;
-	*result = json_pack("{sssssisisfsIsb}", "video_key", vkey,
+	*result = json_pack("{sssssisisfsIsbss}", "video_key", vkey,
 	    "thumb_key", tkey, "width", rs->width, "height", rs->height,
 	    "duration", rs->duration, "frames", (json_int_t)rs->frames,
-	    "captions", captioned);
+	    "captions", captioned, "layout", crop_layout_name(rs->layout));
 	if (*result == NULL) {
 		seterr(err, errlen, "out of memory");
 		return STAGE_TRANSIENT;
@@ -184,10 +219,11 @@ render_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 	const struct task *tk = ctx->task;
 	char *src = NULL, *ass = NULL, why[300], mp4[4096], jpg[4096];
 	struct render_ask a;
-	struct crop_path cp;
+	struct crop_frame cf;
+	struct render_geom g;
 	struct render_req rq;
 	struct render_res rs;
-	int have_cp;
+	int have_cf, sw, sh;
 	enum render_rc rr;
 	enum stage_rc rc;
 	long long t_ms = now_ms();
@@ -198,7 +234,7 @@ render_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 	 * (contrib/bench/render).  The stage runs in a child of its own
 	 * (isolated), so the setting is that child's alone. */
 	prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
-	memset(&cp, 0, sizeof(cp));
+	memset(&cf, 0, sizeof(cf));
 	memset(&rq, 0, sizeof(rq));
 	if (render_ask(tk, &a, err, errlen) != 0)
 		return STAGE_PERMANENT;
@@ -206,10 +242,12 @@ render_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 	    "source_key")), "source", &src, err, errlen)) != STAGE_OK)
 		return rc;
 	rc = STAGE_PERMANENT;
-	have_cp = render_crop(ctx, &a, &cp);
+	if (source_size(tk->job, src, &sw, &sh, err, errlen) != 0)
+		goto out;
+	have_cf = render_framing(ctx, &a, sw, sh, &cf, &g);
 	if (a.captions) {
-		ass = make_captions(ctx, a.tkey, a.start, a.end, a.out_w,
-		    a.out_h, a.style, have_cp ? &cp : NULL, why, sizeof(why));
+		ass = make_captions(ctx, a.tkey, a.start, a.end, a.style,
+		    have_cf ? &cf : NULL, &g, why, sizeof(why));
 		if (ass == NULL && why[0] != '\0')
 			no_captions(ctx, "Captions could not be made for this "
 			    "clip, so it is rendered without them.", why);
@@ -224,7 +262,7 @@ render_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 	rq.src_format = probe_job_format(tk->job);
 	rq.start = a.start;
 	rq.end = a.end;
-	rq.crop = have_cp ? &cp : NULL;
+	rq.frame = have_cf ? &cf : NULL;
 	rq.out_w = a.out_w;
 	rq.out_h = a.out_h;
 	rq.aspect_w = a.aw;
@@ -258,7 +296,7 @@ render_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 	    "clip", tk->clip_id, "duration", rs.duration, "frames",
 	    (json_int_t)rs.frames, "ms", now_ms() - t_ms);
 out:
-	crop_path_free(&cp);
+	crop_frame_free(&cf);
 	free(ass);
 	free(src);
 	return rc;

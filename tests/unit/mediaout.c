@@ -20,10 +20,18 @@
  *                                    grey bytes on stdout
  *   mediaout scenes VIDEO            the scene scan: "t d" per sample, then
  *                                    "cut T D" per cut found
- *   mediaout ass TRANSCRIPT START END W H STYLE [CROP.json]
+ *   mediaout draw VIDEO START END CROP.json W H
+ *                                    decode the clip and draw every frame
+ *                                    by the framing in CROP.json into a
+ *                                    W x H picture, no encoding (for
+ *                                    contrib/bench/render): prints
+ *                                    "frames N draw_ms_per_frame D"
+ *   mediaout ass TRANSCRIPT START END W H STYLE [CROP.json [SRC_W SRC_H]]
  *                                    the captions script the render burns
  *                                    (for contrib/bench/render), placed
- *                                    clear of the face along CROP.json
+ *                                    for the framing in CROP.json (on a
+ *                                    source of SRC_W x SRC_H: needed for
+ *                                    a fit)
  *
  * task_progress and task_event
  * are defined here; they belong to the runner, never to a stage.
@@ -34,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libswscale/swscale.h>
@@ -48,6 +57,8 @@
 #include "media/probe.h"
 #include "queue.h"
 #include "media/render.h"
+#include "media/render_int.h"
+#include "media/render_geom.h"
 #include "stages/select/select.h"
 #include "runner/stage.h"
 #include "util.h"
@@ -383,6 +394,7 @@ cap_faces(struct cap_face *f, size_t n, int t1, int b1, int t2, int b2)
 		f[i].t = i * 0.5;
 		f[i].top = f[i].t <= 2.5 ? t1 : t2;
 		f[i].bottom = f[i].t <= 2.5 ? b1 : b2;
+		f[i].pane = 0;
 	}
 }
 
@@ -429,6 +441,152 @@ unit_captions_face(void)
 	ok(a && p && cap_span(p, size, 1.15, 540, &top, &bot) == 3 && bot <= 900 &&
 	    cap_span(a, size, 1.15, 540, &top, &bot) == 8 && bot > 1320,
 	    "each line placed by the face over its own time");
+	free(a);
+}
+
+
+/* Where each layout draws, at every aspect: split halves even, from the
+ * top and to the bottom row; fit at the output's width (its height for a
+ * tall source), centred; a framing fits only the size it was planned on. */
+static void
+unit_geom(void)
+{
+	static const struct {
+		enum crop_layout l;
+		int sw, sh, ow, oh;
+		int p0h, p1y, px, py, pw, ph;
+	} t[] = {
+		{ LAYOUT_SPLIT, 1280, 720, 1080, 1920, 960, 960, 0, 0, 0, 0 },
+		{ LAYOUT_SPLIT, 1280, 720, 1080, 1080, 540, 540, 0, 0, 0, 0 },
+		{ LAYOUT_SPLIT, 1280, 720, 1080, 1350, 674, 676, 0, 0, 0, 0 },
+		{ LAYOUT_FIT, 1280, 720, 1080, 1920, 0, 0, 0, 656, 1080, 608 },
+		{ LAYOUT_FIT, 640, 272, 1080, 1920, 0, 0, 0, 730, 1080, 460 },
+		{ LAYOUT_FIT, 640, 480, 1080, 1350, 0, 0, 0, 270, 1080, 810 },
+		{ LAYOUT_FIT, 720, 1280, 1080, 1080, 0, 0, 236, 0, 608, 1080 },
+		{ LAYOUT_TRACK, 1280, 720, 1080, 1920, 1920, 0, 0, 0, 0, 0 },
+	};
+	struct render_geom g;
+	struct crop_frame f;
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		render_geom(t[i].l, t[i].sw, t[i].sh, t[i].ow, t[i].oh, &g);
+		ok(g.pane[0].y == 0 && g.pane[0].h == t[i].p0h &&
+		    (t[i].l != LAYOUT_SPLIT || (g.pane[1].y == t[i].p1y &&
+		    g.pane[1].y + g.pane[1].h == t[i].oh)) && g.px == t[i].px &&
+		    g.py == t[i].py && g.pw == t[i].pw && g.ph == t[i].ph &&
+		    (t[i].l != LAYOUT_FIT || (g.sw * GEOM_BLUR_DIV >= t[i].ow &&
+		    g.sw % 2 == 0 && g.sh % 2 == 0 && g.bx + g.bw <= t[i].sw &&
+		    g.by + g.bh <= t[i].sh)),
+		    "%s %dx%d in %dx%d: panes %d+%d@%d, picture %dx%d at %d,%d",
+		    crop_layout_name(t[i].l), t[i].sw, t[i].sh, t[i].ow, t[i].oh,
+		    g.pane[0].h, g.pane[1].h, g.pane[1].y, g.pw, g.ph, g.px, g.py);
+	}
+	memset(&f, 0, sizeof(f));
+	f.layout = LAYOUT_FIT;
+	ok(render_frame_fits(&f, 640, 480) && !render_frame_fits(NULL, 640,
+	    480), "a fit fits any source; no framing fits none");
+	f.layout = LAYOUT_SPLIT;
+	f.npanes = 2;
+	f.pane[0].src_w = f.pane[1].src_w = 1280;
+	f.pane[0].src_h = f.pane[1].src_h = 720;
+	ok(render_frame_fits(&f, 1280, 720) && !render_frame_fits(&f, 720,
+	    1280), "a split fits the size it was planned on only");
+	f.npanes = 1;
+	ok(!render_frame_fits(&f, 1280, 720), "a split with one pane does "
+	    "not fit");
+}
+
+/* A pane 360x320 of a 1280x720 source whose face is REL of the window
+ * down, for 10 s. */
+static void
+cap_pane(struct crop_path *p, struct crop_point *pt, double rel)
+{
+	size_t i;
+
+	memset(p, 0, sizeof(*p));
+	p->src_w = 1280;
+	p->src_h = 720;
+	p->crop_w = 360;
+	p->crop_h = 320;
+	p->has_face = 1;
+	p->pt = pt;
+	p->n = 21;
+	for (i = 0; i < p->n; i++) {
+		pt[i].t = i * 0.5;
+		pt[i].x = 200;
+		pt[i].y = 100;
+		pt[i].fx = 380;
+		pt[i].fy = 100 + rel * 320;
+	}
+}
+
+/* Captions by layout: split, between the halves and clear of both faces;
+ * fit, in the band below the picture, or above it when the band is too
+ * thin for a line. */
+static void
+unit_captions_layout(void)
+{
+	struct word w[16];
+	struct crop_point pt[2][21];
+	struct crop_frame f;
+	struct render_geom g;
+	struct cap_face *face;
+	struct caption_req cr = { .w = w, .start = 10, .end = 30,
+	    .width = 1080, .height = 1920, .style = "bold",
+	    .font = "DejaVu Sans" };
+	char txt[16][32], err[128], *a;
+	int none, size, top, bot, n;
+
+	cr.n = cap_words(w, txt, "hello there, how are you? i am fine.");
+	memset(&f, 0, sizeof(f));
+	f.layout = LAYOUT_SPLIT;
+	f.npanes = 2;
+	cap_pane(&f.pane[0], pt[0], 0.45);
+	cap_pane(&f.pane[1], pt[1], 0.45);
+	render_geom(LAYOUT_SPLIT, 1280, 720, 1080, 1920, &g);
+	/* Faces at rows 272..592 and 1232..1552 (a third of 960 tall). */
+	ok(captions_layout(&cr, &f, &g, &face) == 0 && cr.nface == 42 &&
+	    cr.at == 960, "split: both panes' faces, lines at the middle");
+	a = captions_ass(&cr, &none, err, sizeof(err));
+	size = cap_size(a);
+	n = cap_span(a, size, 1.15, 540, &top, &bot);
+	ok(n == 8 && top > 592 && bot < 1232 && top < 960 && bot > 960,
+	    "split: captions across the middle, rows %d..%d", top, bot);
+	free(a);
+	free(face);
+	/* The top face low in its half (rows 608..928): the lines go below
+	 * it, still above the bottom face. */
+	cap_pane(&f.pane[0], pt[0], 0.8);
+	captions_layout(&cr, &f, &g, &face);
+	a = captions_ass(&cr, &none, err, sizeof(err));
+	n = cap_span(a, size, 1.15, 540, &top, &bot);
+	ok(n == 8 && top >= 928 && bot < 1232, "split, top face low: "
+	    "captions below it, rows %d..%d", top, bot);
+	free(a);
+	free(face);
+
+	/* Fit, 16:9 in 9:16: the picture at rows 656..1264. */
+	render_geom(LAYOUT_FIT, 1280, 720, 1080, 1920, &g);
+	ok(captions_layout(&cr, NULL, &g, &face) == 0 && face == NULL &&
+	    cr.nface == 0 && cr.keep_top == 656 && cr.keep_bottom == 1264,
+	    "fit: no faces, the picture kept clear");
+	a = captions_ass(&cr, &none, err, sizeof(err));
+	n = cap_span(a, size, 1.15, 540, &top, &bot);
+	ok(n == 8 && top >= 1264 && bot <= 1920 * CAPTIONS_SAFE_BOTTOM,
+	    "fit 9:16: captions in the band below the picture, rows %d..%d",
+	    top, bot);
+	free(a);
+	/* 1:1: the band below (844..918 in the safe area) is too thin for a
+	 * bold line; above the picture (108..236) it fits. */
+	cr.width = cr.height = 1080;
+	render_geom(LAYOUT_FIT, 1280, 720, 1080, 1080, &g);
+	captions_layout(&cr, NULL, &g, &face);
+	a = captions_ass(&cr, &none, err, sizeof(err));
+	n = cap_span(a, cap_size(a), 1.15, 540, &top, &bot);
+	ok(n == 8 && bot <= 236 && top >= 1080 * CAPTIONS_SAFE_TOP,
+	    "fit 1:1: the band below too thin, captions above the picture, "
+	    "rows %d..%d", top, bot);
 	free(a);
 }
 
@@ -833,6 +991,8 @@ unit(void)
 	unit_crop();
 	unit_captions();
 	unit_captions_face();
+	unit_geom();
+	unit_captions_layout();
 	unit_select();
 	unit_titles();
 	unit_reasons();
@@ -1092,32 +1252,128 @@ probe(const char *video)
 	return 0;
 }
 
+static long long
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+/* The draw mode: the layout's own cost per frame, decoding left out. */
 static int
-ass(char **argv, const char *crop)
+draw(const char *video, double start, double end, const char *crop, int w,
+    int h)
+{
+	struct render_req r = { .out_w = w, .out_h = h, .aspect_w = w,
+	    .aspect_h = h };
+	struct media_in m;
+	struct crop_frame f;
+	struct lay l;
+	json_error_t je;
+	json_t *cj = json_load_file(crop, 0, &je);
+	AVFrame *of = av_frame_alloc();
+	char err[256] = "";
+	long long frames = 0;
+	double ms = 0;
+	int rc = 1;
+
+	memset(&l, 0, sizeof(l));
+	if (cj == NULL || crop_frame_from_json(cj, &f, err, sizeof(err)) != 0 ||
+	    of == NULL) {
+		fprintf(stderr, "%s: not a framing\n", crop);
+		json_decref(cj);
+		av_frame_free(&of);
+		return 2;
+	}
+	json_decref(cj);
+	of->format = AV_PIX_FMT_YUV420P;
+	of->width = w;
+	of->height = h;
+	r.frame = &f;
+	if (av_frame_get_buffer(of, 0) < 0 ||
+	    media_open(&m, video, NULL, 0, 1, err, sizeof(err)) != 0)
+		goto fail;
+	if (lay_open(&l, &f, m.width, m.height, &r, err, sizeof(err)) != 0 ||
+	    media_seek(&m, start, err, sizeof(err)) != 0)
+		goto out;
+	for (;;) {
+		enum AVMediaType k;
+		double t;
+		long long t0;
+
+		if (media_next(&m, &k, err, sizeof(err)) != 0)
+			break;
+		t = media_frame_time(&m, k, m.frame);
+		if (t < start)
+			continue;
+		if (t >= end)
+			break;
+		if (lay_scalers(&l, m.frame, m.width, m.height, err,
+		    sizeof(err)) != 0)
+			goto out;
+		t0 = now_us();
+		if (lay_draw(&l, m.frame, t - start, of) != 0)
+			goto out;
+		ms += (now_us() - t0) / 1000.0;
+		frames++;
+	}
+	printf("frames %lld draw_ms_per_frame %.3f\n", frames,
+	    frames ? ms / frames : 0);
+	rc = 0;
+out:
+	lay_close(&l);
+	media_close(&m);
+fail:
+	if (rc != 0)
+		fprintf(stderr, "draw: %s\n", err);
+	av_frame_free(&of);
+	crop_frame_free(&f);
+	return rc;
+}
+
+/* The captions script for argv (TRANSCRIPT START END W H STYLE), placed
+ * for the framing in CROP (NULL: none) on a SRC_W x SRC_H source (0 0:
+ * the size its panes were planned on). */
+static int
+ass(char **argv, const char *crop, int src_w, int src_h)
 {
 	struct transcript t;
 	struct caption_req cr = { .start = strtod(argv[1], NULL),
 	    .end = strtod(argv[2], NULL), .width = (int)strtol(argv[3], NULL, 10),
 	    .height = (int)strtol(argv[4], NULL, 10), .style = argv[5],
 	    .font = cfg.caption_font };
-	struct crop_path cp;
+	struct crop_frame f;
+	struct render_geom g;
 	struct cap_face *face = NULL;
 	json_error_t je;
 	json_t *cj = NULL;
 	char err[256], *a;
-	int none;
+	int none, have;
 
-	memset(&cp, 0, sizeof(cp));
+	memset(&f, 0, sizeof(f));
 	if (crop != NULL && ((cj = json_load_file(crop, 0, &je)) == NULL ||
-	    crop_path_from_json(cj, &cp, err, sizeof(err)) != 0 ||
-	    captions_faces(&cp, cr.height, &face, &cr.nface) != 0)) {
-		fprintf(stderr, "%s: not a crop path\n", crop);
+	    crop_frame_from_json(cj, &f, err, sizeof(err)) != 0)) {
+		fprintf(stderr, "%s: not a framing\n", crop);
 		json_decref(cj);
-		crop_path_free(&cp);
 		return 1;
 	}
 	json_decref(cj);
-	crop_path_free(&cp);
+	if (src_w <= 0 && f.npanes > 0) {
+		src_w = f.pane[0].src_w;
+		src_h = f.pane[0].src_h;
+	}
+	have = crop != NULL && render_frame_fits(&f, src_w, src_h);
+	if (render_geom(have ? f.layout : LAYOUT_TRACK, src_w > 0 ? src_w :
+	    cr.width, src_h > 0 ? src_h : cr.height, cr.width, cr.height,
+	    &g) != 0 || captions_layout(&cr, have ? &f : NULL, &g,
+	    &face) != 0) {
+		fprintf(stderr, "no layout for %dx%d\n", cr.width, cr.height);
+		crop_frame_free(&f);
+		return 1;
+	}
+	crop_frame_free(&f);
 	if (transcript_load(argv[0], NULL, &t, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
 		free(face);
@@ -1125,7 +1381,6 @@ ass(char **argv, const char *crop)
 	}
 	cr.w = t.w;
 	cr.n = t.nw;
-	cr.face = face;
 	a = captions_ass(&cr, &none, err, sizeof(err));
 	transcript_free(&t);
 	free(face);
@@ -1165,8 +1420,15 @@ main(int argc, char **argv)
 		return scenes(argv[2]);
 	if (strcmp(argv[1], "probe") == 0 && argc == 3)
 		return probe(argv[2]);
-	if (strcmp(argv[1], "ass") == 0 && (argc == 8 || argc == 9))
-		return ass(argv + 2, argc == 9 ? argv[8] : NULL);
-	fprintf(stderr, "usage: mediaout [run|done|detect|gray|scenes|probe|ass] ...\n");
+	if (strcmp(argv[1], "draw") == 0 && argc == 8)
+		return draw(argv[2], strtod(argv[3], NULL), strtod(argv[4], NULL),
+		    argv[5], (int)strtol(argv[6], NULL, 10),
+		    (int)strtol(argv[7], NULL, 10));
+	if (strcmp(argv[1], "ass") == 0 && (argc == 8 || argc == 9 ||
+	    argc == 11))
+		return ass(argv + 2, argc >= 9 ? argv[8] : NULL, argc == 11 ?
+		    (int)strtol(argv[9], NULL, 10) : 0, argc == 11 ?
+		    (int)strtol(argv[10], NULL, 10) : 0);
+	fprintf(stderr, "usage: mediaout [run|done|detect|gray|scenes|probe|draw|ass] ...\n");
 	return 2;
 }
