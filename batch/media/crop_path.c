@@ -794,8 +794,9 @@ choose_layout(const struct plan *p, size_t n, int want, int src_w,
 		if (nf == 1)
 			REASON("One face is in the shot, and the crop follows it.");
 		else
-			REASON("%d faces are in the shot; the crop follows %s.",
-			    nf, sp ? "whoever speaks" : "the most prominent one");
+			REASON("%s faces are in the shot; the crop follows %s.",
+			    nf == 2 ? "Two" : nf == 3 ? "Three" : "Several",
+			    sp ? "whoever speaks" : "the most prominent one");
 	}
 	/* Auto, or a split that could not be: no crop that is too soft. */
 	up = upscale_of(f->layout, src_w, src_h, out_w, out_h);
