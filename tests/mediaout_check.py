@@ -5,7 +5,7 @@
       prints "codec width height acodec vdur adiff sar" where vdur is the
       video's duration minus (END - START) and adiff the audio/video start
       offset, both in seconds
-  mediaout_check.py crops CROP.json...
+  mediaout_check.py crops CROP.json...   (framings, version 1 or 2)
       exits 1 unless every point of every path keeps the window inside the
       source frame
   mediaout_check.py band A.mp4 B.mp4 T
@@ -69,12 +69,14 @@ if cmd == "probe":
           "%.4f" % adiff, v.get("sample_aspect_ratio", "1:1"))
 elif cmd == "crops":
     for p in sys.argv[2:]:
-        c = json.load(open(p))
-        for t, x, y, cut, fx, fy in c["points"]:
-            if not (0 <= x and x + c["crop_w"] <= c["src_w"] and
-                    0 <= y and y + c["crop_h"] <= c["src_h"]):
-                print("outside at", p, t, x, y)
-                sys.exit(1)
+        f = json.load(open(p))
+        # version 2: a framing with a path per pane; version 1: one path
+        for c in f["panes"] if "panes" in f else [f]:
+            for t, x, y, cut, fx, fy in c["points"]:
+                if not (0 <= x and x + c["crop_w"] <= c["src_w"] and
+                        0 <= y and y + c["crop_h"] <= c["src_h"]):
+                    print("outside at", p, t, x, y)
+                    sys.exit(1)
 elif cmd == "band":
     t = float(sys.argv[4])
     a, b = frame(sys.argv[2], t), frame(sys.argv[3], t)

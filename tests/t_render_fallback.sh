@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Degrading instead of failing: a video without a face is centre-cropped,
+# Degrading instead of failing: a video without a face is shown whole (fit),
 # a caption failure still yields the clip, each with its event; several
 # aspects come from one analysis; a cancelled render stops.  A missing
 # face model is not degraded around: the frame task fails and says so.
@@ -17,13 +17,12 @@ check_eq "one clip row per aspect" "1:1 4:5 9:16" \
 t=$(sql "SELECT id FROM tasks WHERE job_id = $job AND stage = 'frame'")
 check "frame stage runs" mo_stage "$t"
 check_eq "no face: one fallback event for the segment" "1" \
-    "$(sql "SELECT count(*) FROM events WHERE job_id = $job AND kind = 'fallback' AND data->>'msg' LIKE 'No face was found%centre-cropped.'")"
-check_eq "no face: quality says centre crop" "3" \
-    "$(sql "SELECT count(*) FROM clips WHERE job_id = $job AND quality->>'centre_crop' = 'true' AND quality->'face_in_crop' = 'null'::jsonb")"
+    "$(sql "SELECT count(*) FROM events WHERE job_id = $job AND kind = 'fallback' AND data->>'msg' LIKE 'No face was found%whole picture is shown.'")"
+check_eq "no face: quality says fit, no face, with a warning" "3" \
+    "$(sql "SELECT count(*) FROM clips WHERE job_id = $job AND quality->>'layout' = 'fit' AND quality->'face_in_picture' = 'null'::jsonb AND quality->>'warning' LIKE 'No face%'")"
 id916=$(sql "SELECT id FROM clips WHERE job_id = $job AND aspect = '9:16'")
-check_eq "9:16 window centred in 1280x720" "438 404" "$(python3 -c "
-import json; c = json.load(open('$TMP/store/jobs/$job/crop/$id916.json'))
-print(' '.join(sorted({str(p[1]) for p in c['points']})), c['crop_w'])")"
+check_eq "9:16 framing is a fit without panes" "fit 0" \
+    "$(jq -r '"\(.layout) \(.panes | length)"' "$TMP/store/jobs/$job/crop/$id916.json")"
 
 # A detector without its model is not a silent centre crop: the frame
 # task fails, and its error names the missing file.

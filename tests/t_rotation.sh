@@ -83,7 +83,7 @@ check "select stage runs" mo_stage "$t"
 t=$(sql "SELECT id FROM tasks WHERE job_id = $job AND stage = 'frame'")
 check "frame stage runs" mo_stage "$t"
 check_eq "crop paths planned on the displayed 720x1280 picture" "720x1280 720x1280" \
-    "$(for f in "$TMP/store/jobs/$job/crop/"*.json; do jq -r '"\(.src_w)x\(.src_h)"' "$f"; done | xargs)"
+    "$(for f in "$TMP/store/jobs/$job/crop/"*.json; do jq -r '.panes[0] | "\(.src_w)x\(.src_h)"' "$f"; done | xargs)"
 check "crop paths stay inside the displayed frame" \
     python3 "$CLIPMILL_TOP/tests/mediaout_check.py" crops "$TMP/store/jobs/$job/crop/"*.json
 check_eq "the face is found upright and kept in the crop (>= 95%) for both aspects" "2" \

@@ -102,4 +102,52 @@ int	crop_frame_from_json(json_t *, struct crop_frame *, char *err,
 	    size_t errlen);
 void	crop_frame_free(struct crop_frame *);
 
+/*
+ * Planning a whole framing (crop_frame_plan): the speaker is chosen from
+ * mouth movement (BlazeFace's mouth key point against the eye line, over
+ * time), weighted by the audio's loudness at that time when AU is given.
+ */
+struct crop_audio {
+	const double	*db;		/* dBFS per INTERVAL from the source start */
+	size_t		 n;
+	double		 interval;
+	double		 t0;		/* the clip's start in the source */
+};
+
+/* What a plan measured, for clips.quality. */
+struct crop_figures {
+	double	face_in_picture; /* share of samples with the subject's box
+				    wholly in the picture; -1: no face */
+	double	upscale;	/* source pixels to output pixels */
+	double	reversals_per_s; /* all panes together */
+	int	face_samples;	/* samples where a pane's subject was seen */
+	double	face_in_crop;	/* share with its centre in the crop; -1 */
+	int	speakers;	/* faces that were seen speaking */
+	int	has_face;
+};
+
+/* The layouts' thresholds: above FIT_UPSCALE a crop would be too soft,
+ * so auto shows the whole picture (720p to 9:16 is 2.67: still a crop,
+ * with a warning above WARN_UPSCALE). */
+#define CROP_FIT_UPSCALE	2.75
+#define CROP_WARN_UPSCALE	2.5
+#define CROP_WARN_FACE		0.8
+
+/*
+ * Plan clip's framing for an OUT_W x OUT_H output: LAYOUT is -1 (auto)
+ * or a layout the job asks for, which is kept when it can be (a split
+ * needs two faces: otherwise the reason says what was done instead).
+ * AU may be NULL.  OUT (crop_frame_free) and FIG are filled; 0, or -1
+ * with ERR on allocation failure.
+ */
+int	crop_frame_plan(const struct crop_sample *s, size_t n, double duration,
+	    int src_w, int src_h, int out_w, int out_h,
+	    const struct crop_audio *au, int layout, struct crop_frame *out,
+	    struct crop_figures *fig, char *err, size_t errlen);
+
+/* The warning for a clip's card (a sentence) into BUF, or 0 when none
+ * is due: 1 when one was written. */
+int	crop_warning(enum crop_layout, const struct crop_figures *,
+	    char *buf, size_t len);
+
 #endif

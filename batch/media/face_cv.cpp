@@ -249,10 +249,8 @@ model_run(model &m, const cv::Mat &img, cv::Rect roi,
 			b.h = (int)std::lround(r[3] / scale);
 			b.score = score;
 			for (k = 0; k < FACE_NKP; k++) {
-				b.kp[k].x = (int)std::lround(ix(r[4 + 2 * k] +
-				    a.x * s));
-				b.kp[k].y = (int)std::lround(iy(r[5 + 2 * k] +
-				    a.y * s));
+				b.kp[k].x = (float)ix(r[4 + 2 * k] + a.x * s);
+				b.kp[k].y = (float)iy(r[5 + 2 * k] + a.y * s);
 			}
 			if (b.w > 0 && b.h > 0)
 				found.push_back(b);
@@ -316,8 +314,8 @@ suppress(std::vector<face_box> &c)
 		m.w = (int)std::lround(bw / w);
 		m.h = (int)std::lround(bh / w);
 		for (k = 0; k < FACE_NKP; k++) {
-			m.kp[k].x = (int)std::lround(kx[k] / w);
-			m.kp[k].y = (int)std::lround(ky[k] / w);
+			m.kp[k].x = (float)(kx[k] / w);
+			m.kp[k].y = (float)(ky[k] / w);
 		}
 		keep.push_back(m);
 	}
@@ -381,8 +379,8 @@ box_scale(struct face_box *b, double sx, double sy)
 	b->w = (int)std::lround(b->w * sx);
 	b->h = (int)std::lround(b->h * sy);
 	for (k = 0; k < FACE_NKP; k++) {
-		b->kp[k].x = (int)std::lround(b->kp[k].x * sx);
-		b->kp[k].y = (int)std::lround(b->kp[k].y * sy);
+		b->kp[k].x = (float)(b->kp[k].x * sx);
+		b->kp[k].y = (float)(b->kp[k].y * sy);
 	}
 }
 

@@ -30,8 +30,9 @@ struct face_box {
 	int	x, y, w, h;	/* pixels of the frame passed in */
 	float	score;		/* the detector's confidence, 0..1 */
 	struct {
-		int	x, y;
-	}	kp[FACE_NKP];	/* key points, same pixels */
+		float	x, y;
+	}	kp[FACE_NKP];	/* key points, same pixels (not rounded:
+				   the mouth's movement is a pixel or two) */
 };
 
 /* The models' files in the model directory (cfg.face_model_dir): the

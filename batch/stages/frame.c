@@ -2,10 +2,14 @@
  * The frame stage: one task per job.  Decodes the source only inside the
  * clips' ranges, detects faces at about cfg.frame_sample_fps at reduced
  * resolution (each range once, however many aspects were asked for),
- * plans one crop path per clip row, and stores it at
- * jobs/{job}/crop/{clip}.json.  No face: the clip is centre-cropped and
- * the user is told.  No detector (its model missing): the task fails and
- * says which file is missing.
+ * plans one framing per clip row (crop.h: a tracked crop that follows the
+ * speaker, two stacked crops for two speakers, or the whole picture), and
+ * stores it at jobs/{job}/crop/{clip}.json with its figures in
+ * clips.quality.  The speaker is found from the faces' mouths and the
+ * loudness the transcribe stage stored; the words' confidence comes from
+ * its transcript.  No face: the whole picture is shown and the user is
+ * told.  No detector (its model missing): the task fails and says which
+ * file is missing.
  */
 #include <math.h>
 #include <stdio.h>
@@ -59,6 +63,14 @@ static const struct detect DETECT_WIDE_PROBE = { 1, 2, 6,
 	"looking for smaller faces" };
 static const struct detect DETECT_WIDE = { 1, 2, 0,
 	"looking for smaller faces" };
+
+/* What every clip's plan reads besides its faces. */
+struct framing {
+	int		 layout;	/* the job's, or -1: auto */
+	struct crop_audio au;		/* the loudness, or none */
+	double		*db;		/* au.db's storage */
+	json_t		*transcript;	/* or NULL */
+};
 
 struct range {
 	double		 start, end;
@@ -243,10 +255,11 @@ detect_range(struct task_ctx *ctx, struct media_in *m, struct face_det *fd,
 	return rc;
 }
 
-/* Tell the user, once per range, that clip I's range found no face. */
+/* Tell the user, once per range, that clip I's range found no face (and,
+ * CENTRE, that it is centre-cropped, as the job asks for a track). */
 static void
 no_face_notice(struct task_ctx *ctx, const struct range *r,
-    const int *range_of, size_t i)
+    const int *range_of, size_t i, int centre)
 {
 	char msg[160];
 	size_t k;
@@ -257,36 +270,98 @@ no_face_notice(struct task_ctx *ctx, const struct range *r,
 			return;
 	d = json_pack("{sisfsf}", "rank", r->rank, "start", r->start, "end",
 	    r->end);
-	xsnprintf(msg, sizeof(msg), "No face was found in clip %d, so it is "
-	    "centre-cropped.", r->rank);
+	xsnprintf(msg, sizeof(msg), "No face was found in clip %d, so %s.",
+	    r->rank, centre ? "it is centre-cropped" : "the whole picture is "
+	    "shown");
 	task_event(ctx, "fallback", msg, d);
 	json_decref(d);
 }
 
+/* The mean confidence of the words in [START, END) of transcript T, or
+ * NULL when it has none or a word has no confidence.  New reference. */
+static json_t *
+asr_confidence(json_t *t, double start, double end)
+{
+	json_t *seg, *w, *c;
+	size_t i, j, n = 0;
+	double sum = 0;
+
+	json_array_foreach(json_object_get(t, "segments"), i, seg)
+		json_array_foreach(json_object_get(seg, "words"), j, w) {
+			double ws = json_number_value(json_object_get(w, "start"));
+
+			if (ws < start || ws >= end)
+				continue;
+			if (!json_is_number(c = json_object_get(w, "confidence")) ||
+			    !(json_number_value(c) >= 0 && json_number_value(c) <= 1))
+				return json_null();
+			sum += json_number_value(c);
+			n++;
+		}
+	return n > 0 ? json_real(round(sum / n * 1000) / 1000) : json_null();
+}
+
+/* Round V to three places, or null when V < 0 (unknown). */
+static json_t *
+share(double v)
+{
+	return v < 0 ? json_null() : json_real(round(v * 1000) / 1000);
+}
+
+/* Clip's quality figures for clips.quality: a new reference. */
+static json_t *
+quality(const struct range *r, const struct crop_frame *f,
+    const struct crop_figures *fig, const struct framing *fr)
+{
+	char warn[200];
+	json_t *q;
+
+	q = json_pack("{sisisbsfsssssosfso}", "samples", (int)r->n,
+	    "face_samples", fig->face_samples, "centre_crop",
+	    f->layout == LAYOUT_TRACK && !fig->has_face, "reversals_per_s",
+	    round(fig->reversals_per_s * 1000) / 1000, "layout",
+	    crop_layout_name(f->layout), "layout_reason", f->reason,
+	    "face_in_picture", share(fig->face_in_picture), "upscale",
+	    round(fig->upscale * 100) / 100, "asr_confidence", fr->transcript ?
+	    asr_confidence(fr->transcript, r->start, r->end) : json_null());
+	json_object_set_new(q, "face_in_crop", share(fig->face_in_crop));
+	json_object_set_new(q, "warning", crop_warning(f->layout, fig, warn,
+	    sizeof(warn)) ? json_string(warn) : json_null());
+	return q;
+}
+
 /*
- * Plan clip C's (the I-th) crop path from range R's samples on a SW x SH
+ * Plan clip C's (the I-th) framing from range R's samples on a SW x SH
  * source, store it, and append the clip with its framing quality to
- * OUT_CLIPS.  STAGE_OK, or another stage_rc with ERR.
+ * OUT_CLIPS; *NO_FACE is set when no face was found.  STAGE_OK, or
+ * another stage_rc with ERR.
  */
 static enum stage_rc
 store_path(struct task_ctx *ctx, json_t *c, size_t i, const struct range *r,
-    int sw, int sh, json_t *out_clips, int *face_fallback, char *err,
-    size_t errlen)
+    int sw, int sh, const struct framing *fr, json_t *out_clips,
+    int *no_face, char *err, size_t errlen)
 {
 	const struct task *tk = ctx->task;
-	struct crop_path cp;
+	struct crop_frame f;
+	struct crop_figures fig;
+	struct crop_audio au = fr->au;
 	json_t *pj, *q;
 	char key[256], path[4096];
 	enum stage_rc rc;
-	int aw, ah;
+	int ow, oh;
 
-	crop_parse_aspect(json_string_value(json_object_get(c, "aspect")),
-	    &aw, &ah);
-	if (crop_plan(r->s, r->n, r->end - r->start, sw, sh, aw, ah, &cp,
-	    err, errlen) != 0)
+	if (render_size(json_string_value(json_object_get(c, "aspect")), &ow,
+	    &oh) != 0) {
+		seterr(err, errlen, "Clip %zu asks for an aspect that cannot "
+		    "be rendered.", i);
 		return STAGE_PERMANENT;
-	*face_fallback = !cp.has_face;
-	pj = crop_path_json(&cp);
+	}
+	au.t0 = r->start;
+	if (crop_frame_plan(r->s, r->n, r->end - r->start, sw, sh, ow, oh,
+	    fr->au.n > 0 ? &au : NULL, fr->layout, &f, &fig, err, errlen) != 0)
+		return STAGE_PERMANENT;
+	*no_face = !fig.has_face;
+	pj = crop_frame_json(&f);
 	if (key_clip_crop(key, sizeof(key), tk->job_id, (long long)
 	    json_integer_value(json_object_get(c, "id"))) != 0 ||
 	    xsnprintf(path, sizeof(path), "%s/crop-%zu.json",
@@ -294,27 +369,72 @@ store_path(struct task_ctx *ctx, json_t *c, size_t i, const struct range *r,
 	    json_dump_file(pj, path, JSON_COMPACT | JSON_REAL_PRECISION(7)) != 0) {
 		seterr(err, errlen, "The crop path could not be written.");
 		json_decref(pj);
-		crop_path_free(&cp);
+		crop_frame_free(&f);
 		return STAGE_PERMANENT;
 	}
 	json_decref(pj);
 	if ((rc = stage_put(ctx, key, path, "application/json", err,
 	    errlen)) != STAGE_OK) {
-		crop_path_free(&cp);
+		crop_frame_free(&f);
 		return rc;
 	}
-	q = json_pack("{sisisbsf}", "samples", (int)r->n, "face_samples",
-	    cp.face_samples, "centre_crop", *face_fallback,
-	    "reversals_per_s", round(cp.reversals_per_s * 1000) / 1000);
-	json_object_set_new(q, "face_in_crop", cp.face_samples > 0 ?
-	    json_real(round(cp.face_in_crop * 1000) / 1000) : json_null());
+	q = quality(r, &f, &fig, fr);
+	log_ev(LOG_INFO, "frame_layout", "{sisssisf}", "rank", r->rank,
+	    "layout", crop_layout_name(f.layout), "speakers", fig.speakers,
+	    "upscale", fig.upscale);
 	json_array_append_new(out_clips, json_pack("{sOsOsOsOsssO}",
 	    "id", json_object_get(c, "id"), "start", json_object_get(c, "start"),
 	    "end", json_object_get(c, "end"), "aspect",
 	    json_object_get(c, "aspect"), "crop_key", key, "quality", q));
 	json_decref(q);
-	crop_path_free(&cp);
+	crop_frame_free(&f);
 	return STAGE_OK;
+}
+
+/*
+ * What the plans read besides faces into FR: the job's layout, the
+ * loudness and the transcript (both optional: without them the speaker
+ * is found from the mouths alone, and the words' confidence is null).
+ */
+static void
+framing_load(struct task_ctx *ctx, struct framing *fr)
+{
+	const struct task *tk = ctx->task;
+	const char *lw = json_string_value(json_object_get(json_object_get(
+	    tk->job, "options"), "layout"));
+	const char *tkey = json_string_value(json_object_get(tk->payload,
+	    "transcript_key"));
+	enum crop_layout l;
+	char key[256], err[256];
+	json_t *lo = NULL, *v;
+	size_t i;
+
+	memset(fr, 0, sizeof(*fr));
+	fr->layout = lw != NULL && crop_layout_parse(lw, &l) == 0 ? (int)l : -1;
+	if (key_job_loudness(key, sizeof(key), tk->job_id) == 0 &&
+	    stage_input_json(ctx, key, "loudness.json", &lo, err,
+	    sizeof(err)) == STAGE_OK) {
+		json_t *arr = json_object_get(lo, "dbfs");
+		double iv = json_number_value(json_object_get(lo, "interval"));
+		size_t n = json_array_size(arr);
+
+		if (iv >= 0.001 && iv <= 10 && n > 0 && n <= 10000000 &&
+		    (fr->db = calloc(n, sizeof(*fr->db))) != NULL) {
+			json_array_foreach(arr, i, v)
+				fr->db[i] = json_number_value(v);
+			fr->au.db = fr->db;
+			fr->au.n = n;
+			fr->au.interval = iv;
+		}
+		json_decref(lo);
+	}
+	if (tkey != NULL)
+		xsnprintf(key, sizeof(key), "%s", tkey);
+	else
+		key_job_transcript(key, sizeof(key), tk->job_id);
+	if (stage_input_json(ctx, key, "transcript.json", &fr->transcript, err,
+	    sizeof(err)) != STAGE_OK)
+		fr->transcript = NULL;
 }
 
 static enum stage_rc
@@ -328,12 +448,14 @@ frame_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 	int range_of[MAX_CLIPS];
 	size_t nr = 0, i, j, nc;
 	struct face_det *fd = NULL;
+	struct framing fr;
 	struct media_in m;
 	char *src = NULL;
 	int opened = 0, r;
 	enum stage_rc rc = STAGE_PERMANENT;
 
 	memset(ranges, 0, sizeof(ranges));
+	memset(&fr, 0, sizeof(fr));
 	nc = json_array_size(clips);
 	if (nc == 0 || nc > MAX_CLIPS) {
 		seterr(err, errlen, "The frame task has no clips (or too many).");
@@ -365,21 +487,23 @@ frame_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 		}
 	}
 
+	framing_load(ctx, &fr);
 	*result = json_pack("{s[]}", "clips");
 	json_array_foreach(clips, i, c) {
 		int fallback;
 
 		/* Displayed size: media_next() turns rotated sources upright. */
 		rc = store_path(ctx, c, i, &ranges[range_of[i]], m.width,
-		    m.height, json_object_get(*result, "clips"), &fallback, err,
-		    errlen);
+		    m.height, &fr, json_object_get(*result, "clips"), &fallback,
+		    err, errlen);
 		if (rc != STAGE_OK) {
 			json_decref(*result);
 			*result = NULL;
 			goto out;
 		}
 		if (fallback)
-			no_face_notice(ctx, &ranges[range_of[i]], range_of, i);
+			no_face_notice(ctx, &ranges[range_of[i]], range_of, i,
+			    fr.layout == LAYOUT_TRACK);
 	}
 	if ((v = json_object_get(tk->payload, "captions")) != NULL)
 		json_object_set(*result, "captions", v);
@@ -391,6 +515,8 @@ frame_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 out:
 	for (j = 0; j < nr; j++)
 		free(ranges[j].s);
+	free(fr.db);
+	json_decref(fr.transcript);
 	face_det_close(fd);
 	if (opened)
 		media_close(&m);

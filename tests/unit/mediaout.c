@@ -9,11 +9,14 @@
  *   mediaout done STAGE TASK.json RESULT.json [EVENTS]
  *                                    done() (and the events, as the runner
  *                                    records them) in one transaction
- *   mediaout detect VIDEO FPS [tiled]
+ *   mediaout detect VIDEO FPS [tiled|kp]
  *                                    faces at FPS through the frame stage's
  *                                    detector (tiled: its wide-shot look):
  *                                    "t x y w h n" per sample, the largest
- *                                    face's centre and size, and how many
+ *                                    face's centre and size, and how many;
+ *                                    kp: "t x y w h open" per face, open
+ *                                    the mouth's distance from the eye line
+ *                                    over the eyes' distance
  *   mediaout probe VIDEO             the fetch stage's probe of VIDEO (JSON)
  *   mediaout gray VIDEO T W H        the first picture at or after T seconds
  *                                    as media_next() gives it, scaled to W x H
@@ -317,6 +320,184 @@ unit_crop(void)
 		crop_frame_free(&f);
 	}
 	crop_path_free(&p);
+}
+
+/* Face B at CX, CY of SIZE px, its mouth OPEN eye distances below the
+ * eyes (key points as BlazeFace gives them). */
+static void
+face_at(struct face_box *b, int cx, int cy, int size, double open)
+{
+	memset(b, 0, sizeof(*b));
+	b->x = cx - size / 2;
+	b->y = cy - size / 2;
+	b->w = b->h = size;
+	b->kp[FACE_EYE_R].x = cx - 0.2f * size;
+	b->kp[FACE_EYE_L].x = cx + 0.2f * size;
+	b->kp[FACE_EYE_R].y = b->kp[FACE_EYE_L].y = cy - 0.1f * size;
+	b->kp[FACE_NOSE].x = b->kp[FACE_MOUTH].x = (float)cx;
+	b->kp[FACE_NOSE].y = (float)cy;
+	b->kp[FACE_MOUTH].y = (float)(cy - 0.1 * size + open * 0.4 * size);
+}
+
+/* A talking mouth's opening at sample I: it changes every sample. */
+static double
+talking(size_t i)
+{
+	return i % 3 == 0 ? 0.95 : i % 3 == 1 ? 1.03 : 1.0;
+}
+
+/* 100 samples over 20 s of a large face at 300 and a small one at 1000,
+ * the large one talking where BIG(t), the small one where SMALL(t). */
+static size_t
+two_faces(struct crop_sample *s, int (*big)(double), int (*small)(double),
+    int small_size)
+{
+	size_t i;
+
+	for (i = 0; i < 100; i++) {
+		s[i].t = i * 0.2;
+		s[i].n = 2;
+		face_at(&s[i].box[0], 300, 360, 260, big(s[i].t) ? talking(i) : 1);
+		face_at(&s[i].box[1], 1000, 360, small_size, small(s[i].t) ?
+		    talking(i) : 1);
+	}
+	return 100;
+}
+
+static int never(double t) { (void)t; return 0; }
+static int always(double t) { (void)t; return 1; }
+static int first_half(double t) { return t < 10; }
+static int second_half(double t) { return t >= 10; }
+static int flicker(double t) { return (int)(t / 0.4) % 2; }
+static int unflicker(double t) { return !flicker(t); }
+
+/* The least time between two cuts of P (1e9 when under two). */
+static double
+min_shot(const struct crop_path *p)
+{
+	double last = -1e9, least = 1e9;
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->pt[i].cut) {
+			if (p->pt[i].t - last < least)
+				least = p->pt[i].t - last;
+			last = p->pt[i].t;
+		}
+	return least;
+}
+
+/* Whether window P holds X (a face centre) at time T. */
+static int
+holds(const struct crop_path *p, double t, int x)
+{
+	int cx, cy;
+
+	crop_at(p, t, &cx, &cy);
+	return cx <= x - 50 && x + 50 <= cx + p->crop_w;
+}
+
+static void
+unit_framing(void)
+{
+	static struct crop_sample s[200];
+	static double loud[200], quiet[200];
+	struct crop_audio au = { loud, 200, 0.1, 0 };
+	struct crop_frame f;
+	struct crop_figures fig;
+	char err[128], warn[200];
+	size_t n, i;
+
+	for (i = 0; i < 200; i++) {
+		loud[i] = -12;
+		quiet[i] = i == 0 ? -12 : -60;	/* all but a click: silence */
+	}
+	/* The known bug: a large still face and a smaller one that talks. */
+	n = two_faces(s, never, always, 120);
+	crop_frame_plan(s, n, 20, 1280, 720, 1080, 1920, &au, -1, &f, &fig,
+	    err, sizeof(err));
+	ok(f.layout == LAYOUT_TRACK && holds(&f.pane[0], 0, 1000) &&
+	    holds(&f.pane[0], 19, 1000) && fig.face_in_picture == 1,
+	    "the smaller face that talks is followed, not the larger (%s)",
+	    f.reason);
+	crop_frame_free(&f);
+	/* ... but mouth movement in silence is not speech. */
+	au.db = quiet;
+	crop_frame_plan(s, n, 20, 1280, 720, 1080, 1920, &au, -1, &f, &fig,
+	    err, sizeof(err));
+	ok(f.layout == LAYOUT_TRACK && holds(&f.pane[0], 10, 300),
+	    "a mouth moving in silence: the larger face is kept");
+	crop_frame_free(&f);
+	au.db = loud;
+
+	/* Two who speak in turn: a split, the left face on top. */
+	n = two_faces(s, first_half, second_half, 240);
+	crop_frame_plan(s, n, 20, 1280, 720, 1080, 1920, &au, -1, &f, &fig,
+	    err, sizeof(err));
+	ok(f.layout == LAYOUT_SPLIT && f.npanes == 2 &&
+	    f.pane[0].crop_w == 810 && f.pane[0].crop_h == 720 &&
+	    holds(&f.pane[0], 15, 300) && holds(&f.pane[1], 5, 1000) &&
+	    fig.upscale < 1.34 && fig.reversals_per_s == 0,
+	    "two speak in turn: split, 9:8 halves, one face each (%s)", f.reason);
+	crop_frame_free(&f);
+	/* 1:1 and 4:5 halves: 2:1 and 8:5 windows. */
+	crop_frame_plan(s, n, 20, 1280, 720, 1080, 1080, &au, -1, &f, &fig,
+	    err, sizeof(err));
+	ok(f.layout == LAYOUT_SPLIT && f.pane[1].crop_w == 1280 &&
+	    f.pane[1].crop_h == 640, "1:1 split: 2:1 windows (%dx%d)",
+	    f.pane[1].crop_w, f.pane[1].crop_h);
+	crop_frame_free(&f);
+	crop_frame_plan(s, n, 20, 1280, 720, 1080, 1350, &au, -1, &f, &fig,
+	    err, sizeof(err));
+	ok(f.layout == LAYOUT_SPLIT && f.pane[1].crop_w == 1152 &&
+	    f.pane[1].crop_h == 720, "4:5 split: 8:5 windows (%dx%d)",
+	    f.pane[1].crop_w, f.pane[1].crop_h);
+	crop_frame_free(&f);
+	/* The job asks for a track: one cut to the second speaker. */
+	crop_frame_plan(s, n, 20, 1280, 720, 1080, 1920, &au, LAYOUT_TRACK,
+	    &f, &fig, err, sizeof(err));
+	ok(f.layout == LAYOUT_TRACK && holds(&f.pane[0], 5, 300) &&
+	    holds(&f.pane[0], 12, 1000) && min_shot(&f.pane[0]) > 5,
+	    "track asked for: the speaker followed, one cut");
+	crop_frame_free(&f);
+
+	/* Speakers taking turns every 0.4 s: never back and forth within a
+	 * second. */
+	n = two_faces(s, flicker, unflicker, 240);
+	crop_frame_plan(s, n, 20, 1280, 720, 1080, 1920, &au, LAYOUT_TRACK,
+	    &f, &fig, err, sizeof(err));
+	ok(min_shot(&f.pane[0]) >= 1.0, "quick turns: cuts at least a "
+	    "second apart (%.1f s)", min_shot(&f.pane[0]));
+	crop_frame_free(&f);
+
+	/* A split asked for with one face: a track, and the reason says. */
+	n = synth(s, 50, still, 120, 300);
+	crop_frame_plan(s, n, 10, 1280, 720, 1080, 1920, NULL, LAYOUT_SPLIT,
+	    &f, &fig, err, sizeof(err));
+	ok(f.layout == LAYOUT_TRACK && f.npanes == 1 &&
+	    strstr(f.reason, "only one face") != NULL, "split with one face: "
+	    "a track (%s)", f.reason);
+	crop_frame_free(&f);
+	/* A small, wide source (480x204): a crop would be enlarged 9 times. */
+	for (i = 0; i < n; i++)
+		face_at(&s[i].box[0], 240, 100, 60, 1);
+	crop_frame_plan(s, n, 10, 480, 204, 1080, 1920, NULL, -1, &f, &fig,
+	    err, sizeof(err));
+	ok(f.layout == LAYOUT_FIT && f.npanes == 0 && fig.upscale == 2.25 &&
+	    fig.face_in_picture == 1 && strstr(f.reason, "enlarged 9.4") &&
+	    !crop_warning(f.layout, &fig, warn, sizeof(warn)),
+	    "small wide source: fit (%s)", f.reason);
+	crop_frame_free(&f);
+	/* No face: fit, and a warning for the card. */
+	memset(s, 0, sizeof(s));
+	for (i = 0; i < 50; i++)
+		s[i].t = i * 0.2;
+	crop_frame_plan(s, 50, 10, 1280, 720, 1080, 1920, &au, -1, &f, &fig,
+	    err, sizeof(err));
+	ok(f.layout == LAYOUT_FIT && !fig.has_face &&
+	    fig.face_in_picture < 0 && crop_warning(f.layout, &fig, warn,
+	    sizeof(warn)) && strstr(warn, "No face"), "no face: fit, %s", warn);
+	crop_frame_free(&f);
 }
 
 /* Words TXT (space-separated, at most 16) from 10 s, 0.4 s apart, a
@@ -989,6 +1170,7 @@ unit(void)
 		return 1;
 	}
 	unit_crop();
+	unit_framing();
 	unit_captions();
 	unit_captions_face();
 	unit_geom();
@@ -1131,8 +1313,28 @@ out:
 	return rc;
 }
 
+/* "t x y w h open" for each of the N faces in B (see detect). */
+static void
+print_mouths(double t, const struct face_box *b, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		double ex = b[i].kp[FACE_EYE_L].x - b[i].kp[FACE_EYE_R].x;
+		double ey = b[i].kp[FACE_EYE_L].y - b[i].kp[FACE_EYE_R].y;
+		double mx = b[i].kp[FACE_MOUTH].x - (b[i].kp[FACE_EYE_L].x +
+		    b[i].kp[FACE_EYE_R].x) / 2.0;
+		double my = b[i].kp[FACE_MOUTH].y - (b[i].kp[FACE_EYE_L].y +
+		    b[i].kp[FACE_EYE_R].y) / 2.0;
+
+		printf("%.3f %d %d %d %d %.4f\n", t, b[i].x + b[i].w / 2,
+		    b[i].y + b[i].h / 2, b[i].w, b[i].h, fabs(ex * my - ey * mx) /
+		    (ex * ex + ey * ey + 1e-9));
+	}
+}
+
 static int
-detect(const char *video, double fps, int tiled)
+detect(const char *video, double fps, int tiled, int kp)
 {
 	struct media_in m;
 	struct face_det *fd;
@@ -1160,6 +1362,8 @@ detect(const char *video, double fps, int tiled)
 		/* The frame stage's own look: boxes largest first. */
 		if ((n = face_det_frame(fd, m.frame, tiled, b, CROP_MAX_FACES)) <= 0)
 			printf("%.3f - - - - 0\n", t);
+		else if (kp)
+			print_mouths(t, b, n);
 		else
 			printf("%.3f %d %d %d %d %d\n", t, b[0].x + b[0].w / 2,
 			    b[0].y + b[0].h / 2, b[0].w, b[0].h, n);
@@ -1411,8 +1615,10 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "done") == 0 && (argc == 5 || argc == 6))
 		return done(argv[2], argv[3], argv[4], argc == 6 ? argv[5] : NULL);
 	if (strcmp(argv[1], "detect") == 0 && (argc == 4 || (argc == 5 &&
-	    strcmp(argv[4], "tiled") == 0)))
-		return detect(argv[2], strtod(argv[3], NULL), argc == 5);
+	    (strcmp(argv[4], "tiled") == 0 || strcmp(argv[4], "kp") == 0))))
+		return detect(argv[2], strtod(argv[3], NULL), argc == 5 &&
+		    strcmp(argv[4], "tiled") == 0, argc == 5 &&
+		    strcmp(argv[4], "kp") == 0);
 	if (strcmp(argv[1], "gray") == 0 && argc == 6)
 		return gray(argv[2], strtod(argv[3], NULL), (int)strtol(argv[4],
 		    NULL, 10), (int)strtol(argv[5], NULL, 10));
