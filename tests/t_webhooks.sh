@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Webhooks: `clipmill user webhook` sets a URL (held to the address policy)
+# and prints the secret once; a job that ends is POSTed as job.done or
+# job.failed, signed with that secret, through "webhook" tasks retried
+# with backoff after a 5xx and after a timeout, given up after
+# max_attempts with an event; a private address is refused at delivery.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/queue_lib.sh"
+qsetup || exit 1
+conf_set fetch_allow_cidrs 127.0.0.1/32
+conf_set webhook_timeout 2
+conf_set max_attempts 3
+
+python3 "$CLIPMILL_TOP/tests/webhook_receiver.py" "$TMP/port" "$TMP/recv.log" &
+at_exit "kill $! 2>/dev/null"
+wait_for 20 test -s "$TMP/port" || { not_ok "receiver started"; exit 1; }
+port=$(cat "$TMP/port")
+: >"$TMP/recv.log"
+
+# --- set time: the address policy and the URL's form ---
+clipmill user webhook t http://10.0.0.1/hook 2>"$TMP/err"; rc=$?
+check_eq "a private address is refused" 1 "$rc"
+check "the refusal names the address" grep -q "leads to 10.0.0.1, a private or local address" "$TMP/err"
+clipmill user webhook t http://169.254.169.254/latest 2>"$TMP/err"
+check "the metadata address is refused" grep -q "169.254.169.254, a private" "$TMP/err"
+clipmill user webhook t ftp://example/x 2>"$TMP/err"
+check "an ftp URL is refused" grep -q "must start with http:// or https://" "$TMP/err"
+check_eq "nothing was kept" "" "$(sql "SELECT webhook_url FROM users WHERE name = 't'")"
+secret=$(clipmill user webhook t "http://127.0.0.1:$port/ok")
+check "the secret is 64 hex digits, printed once" grep -Eqx '[0-9a-f]{64}' <<<"$secret"
+
+# hook PATH: point t's webhook at the receiver's PATH (the secret stays)
+hook() { sql "UPDATE users SET webhook_url = '$1' WHERE name = 't'" >/dev/null; }
+# runjobs: run the test stages and the deliveries until idle
+runjobs() {
+	qrun r --stage noop,fail_permanent,webhook --idle-exit 3
+	qwait r 120
+}
+recv() { python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if r["path"] == sys.argv[2]: print(l, end="")' "$TMP/recv.log" "$1"; }
+
+# --- job.done and job.failed, signed ---
+ok_job=$(qjob); qtasks "$ok_job" noop 1
+bad_job=$(qjob); qtasks "$bad_job" fail_permanent 1 '{"msg":"Not a video."}'
+runjobs
+check_eq "the jobs ended" "done|failed" "$(sql "SELECT string_agg(state, '|' ORDER BY id) FROM jobs WHERE id IN ($ok_job, $bad_job)")"
+check_eq "two deliveries" 2 "$(recv /ok | wc -l)"
+check_eq "job.done verifies with the secret" "valid job.done" \
+    "$(recv /ok | grep '\"job.done' | python3 "$CLIPMILL_TOP/tests/webhook_verify.py" "$secret")"
+check_eq "job.failed verifies with the secret" "valid job.failed" \
+    "$(recv /ok | grep '\"job.failed' | python3 "$CLIPMILL_TOP/tests/webhook_verify.py" "$secret")"
+check_eq "a wrong secret does not verify" "INVALID job.done" \
+    "$(recv /ok | grep '\"job.done' | python3 "$CLIPMILL_TOP/tests/webhook_verify.py" "0$secret")"
+check_eq "the body names the job and its event" "$ok_job|$ok_job-$(sql "SELECT seq FROM events WHERE job_id = $ok_job AND kind = 'done'")|done" \
+    "$(recv /ok | grep '\"job.done' | python3 -c 'import json,sys; b=json.loads(json.loads(sys.stdin.read())["body"]); print("%s|%s|%s" % (b["job"], b["id"], b["data"]["state"]))')"
+check_eq "the failure says why" "Not a video." \
+    "$(recv /ok | grep '\"job.failed' | python3 -c 'import json,sys; b=json.loads(json.loads(sys.stdin.read())["body"]); print(b["data"]["error"])')"
+check_eq "each delivery is an event on its job" "1|1" \
+    "$(sql "SELECT string_agg(n::text, '|' ORDER BY job_id) FROM (SELECT job_id, count(*) n FROM events WHERE kind = 'webhook_delivered' AND job_id IN ($ok_job, $bad_job) GROUP BY job_id) x")"
+
+# --- retries: after a 500, after a timeout ---
+hook "http://127.0.0.1:$port/flaky"
+j=$(qjob); qtasks "$j" noop 1
+runjobs
+check_eq "a 500 is retried, then delivered" "2|1|The webhook receiver answered 500." \
+    "$(sql "SELECT (SELECT attempts FROM tasks WHERE job_id = $j AND stage = 'webhook'), count(*), max(data->>'error') FROM events WHERE job_id = $j AND kind = 'retry'")"
+check_eq "delivered on attempt 2" "2|200" \
+    "$(sql "SELECT data->>'attempt', data->>'status' FROM events WHERE job_id = $j AND kind = 'webhook_delivered'")"
+check_eq "the receiver saw two attempts" 2 "$(recv /flaky | wc -l)"
+
+hook "http://127.0.0.1:$port/slow"
+j=$(qjob); qtasks "$j" noop 1
+runjobs
+check_eq "a timeout is retried, then delivered" "The webhook receiver did not answer within 2 s.|done" \
+    "$(sql "SELECT max(data->>'error') FILTER (WHERE kind = 'retry'), max(t.state) FROM events e, tasks t WHERE e.job_id = $j AND t.job_id = $j AND t.stage = 'webhook'")"
+
+# --- giving up: the job stays done ---
+hook "http://127.0.0.1:$port/down"
+j=$(qjob); qtasks "$j" noop 1
+runjobs
+check_eq "given up after max attempts" "failed|3" \
+    "$(sql "SELECT state, attempts FROM tasks WHERE job_id = $j AND stage = 'webhook'")"
+check_eq "an event says so" "Gave up delivering the webhook job.done after 3 attempts: The webhook receiver answered 500." \
+    "$(sql "SELECT data->>'msg' FROM events WHERE job_id = $j AND kind = 'webhook_failed'")"
+check_eq "the job is still done" done "$(sql "SELECT state FROM jobs WHERE id = $j")"
+
+# --- delivery time: a private address is refused when it is connected to ---
+hook "http://10.0.0.1:9/hook"
+j=$(qjob); qtasks "$j" noop 1
+runjobs
+check_eq "a private address is refused at delivery, at once" "failed|1" \
+    "$(sql "SELECT state, attempts FROM tasks WHERE job_id = $j AND stage = 'webhook'")"
+check "the event names the address" grep -q "leads to 10.0.0.1" <<<"$(sql "SELECT data->>'msg' FROM events WHERE job_id = $j AND kind = 'webhook_failed'")"
+
+# --- removed: no more deliveries ---
+check_eq "removal" "webhook of t removed" "$(clipmill user webhook t --remove)"
+j=$(qjob); qtasks "$j" noop 1
+runjobs
+check_eq "no delivery without a webhook" 0 "$(sql "SELECT count(*) FROM tasks WHERE job_id = $j AND stage = 'webhook'")"
+done_testing
