@@ -6,6 +6,7 @@
 # max_attempts with an event; a private address is refused at delivery.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/queue_lib.sh"
+. "$(dirname "$0")/web_lib.sh"
 qsetup || exit 1
 conf_set fetch_allow_cidrs 127.0.0.1/32
 conf_set webhook_timeout 2
@@ -94,9 +95,53 @@ check_eq "a private address is refused at delivery, at once" "failed|1" \
     "$(sql "SELECT state, attempts FROM tasks WHERE job_id = $j AND stage = 'webhook'")"
 check "the event names the address" grep -q "leads to 10.0.0.1" <<<"$(sql "SELECT data->>'msg' FROM events WHERE job_id = $j AND kind = 'webhook_failed'")"
 
+# --- the JSON API: /account/webhook, each user's own ---
+alice=$(clipmill user add alice)
+bob=$(clipmill user add bob)
+start_fcgi || { cat "$TMP/fcgi.log"; exit 1; }
+start_nginx || exit 1
+out=$(api GET /account/webhook "")
+check_eq "no key: 401" 401 "$(status_of "$out")"
+out=$(api GET /account/webhook "$alice")
+check_eq "none set: url null" '200|None' "$(status_of "$out")|$(jget "$(body_of "$out")" 'j["url"]')"
+out=$(api PUT /account/webhook "$alice" -H 'Content-Type: application/json' --data '{"url":"ftp://127.0.0.1/x"}')
+check_eq "a bad URL: 400 naming the field" '400|url' "$(status_of "$out")|$(jget "$(body_of "$out")" 'j["field"]')"
+check "it says what is wrong" grep -q 'must start with http:// or https://' <<<"$out"
+out=$(api PUT /account/webhook "$alice" -H 'Content-Type: application/json' --data '{}')
+check_eq "no URL: 400 naming the field" '400|url' "$(status_of "$out")|$(jget "$(body_of "$out")" 'j["field"]')"
+out=$(api PUT /account/webhook "$alice" -H 'Content-Type: application/json' --data "{\"url\":\"http://127.0.0.1:$port/alice\"}")
+asecret=$(jget "$(body_of "$out")" 'j["secret"]')
+check_eq "set: 200 with the URL" "200|http://127.0.0.1:$port/alice" "$(status_of "$out")|$(jget "$(body_of "$out")" 'j["url"]')"
+check "set: the secret, once" grep -Eqx '[0-9a-f]{64}' <<<"$asecret"
+out=$(api GET /account/webhook "$alice")
+check_eq "read back without the secret" "200|http://127.0.0.1:$port/alice|False" \
+    "$(status_of "$out")|$(jget "$(body_of "$out")" 'j["url"] + "|" + str("secret" in j)')"
+out=$(api GET /account/webhook "$bob")
+check_eq "another user sees only their own (none)" '200|None' "$(status_of "$out")|$(jget "$(body_of "$out")" 'j["url"]')"
+out=$(api PUT /account/webhook "$bob" --data-urlencode "url=http://127.0.0.1:$port/bob")
+check_eq "another user sets only their own" "200|http://127.0.0.1:$port/alice|http://127.0.0.1:$port/bob" \
+    "$(status_of "$out")|$(sql "SELECT string_agg(webhook_url, '|' ORDER BY name) FROM users WHERE name IN ('alice', 'bob')")"
+out=$(api DELETE /account/webhook "$bob")
+check_eq "delete: only one's own" "200|http://127.0.0.1:$port/alice|" \
+    "$(status_of "$out")|$(sql "SELECT string_agg(coalesce(webhook_url, ''), '|' ORDER BY name) FROM users WHERE name IN ('alice', 'bob')")"
+# a browser session must carry the CSRF token
+jar="$TMP/cookies"
+ltok=$(login_token "$jar")
+curl -s -o /dev/null -b "$jar" -c "$jar" -H 'Accept: text/html' --data-urlencode "key=$alice" --data "csrf=$ltok" "$BASE/login"
+out=$(curl -s -o /dev/null -w '%{http_code}' -b "$jar" -X PUT -H 'Accept: application/json' --data-urlencode "url=http://127.0.0.1:$port/evil" "$BASE/account/webhook")
+check_eq "a session without the CSRF token: 403, nothing changed" "403|http://127.0.0.1:$port/alice" \
+    "$out|$(sql "SELECT webhook_url FROM users WHERE name = 'alice'")"
+# the secret the API gave signs alice's deliveries
+j=$(sql "INSERT INTO jobs (user_id, source_kind, source_url) SELECT id, 'url', 'http://127.0.0.1/x' FROM users WHERE name = 'alice' RETURNING id" | head -1)
+qtasks "$j" noop 1
+runjobs
+check_eq "a delivery to the URL set through the API verifies with its secret" "valid job.done" \
+    "$(recv /alice | python3 "$CLIPMILL_TOP/tests/webhook_verify.py" "$asecret")"
+
 # --- removed: no more deliveries ---
 check_eq "removal" "webhook of t removed" "$(clipmill user webhook t --remove)"
-j=$(qjob); qtasks "$j" noop 1
+j=$(sql "INSERT INTO jobs (user_id, source_kind, source_url) SELECT id, 'url', 'http://127.0.0.1/x' FROM users WHERE name = 't' RETURNING id" | head -1)
+qtasks "$j" noop 1
 runjobs
 check_eq "no delivery without a webhook" 0 "$(sql "SELECT count(*) FROM tasks WHERE job_id = $j AND stage = 'webhook'")"
 done_testing
