@@ -95,6 +95,22 @@ check_eq "a private address is refused at delivery, at once" "failed|1" \
     "$(sql "SELECT state, attempts FROM tasks WHERE job_id = $j AND stage = 'webhook'")"
 check "the event names the address" grep -q "leads to 10.0.0.1" <<<"$(sql "SELECT data->>'msg' FROM events WHERE job_id = $j AND kind = 'webhook_failed'")"
 
+# --- clip.ready, from the real publish stage, then job.done ---
+hook "http://127.0.0.1:$port/clips"
+j=$(sql "INSERT INTO jobs (user_id, source_kind, source_url, state) SELECT id, 'url', 'http://127.0.0.1/x', 'running' FROM users WHERE name = 't' RETURNING id" | head -1)
+c=$(sql "INSERT INTO clips (job_id, rank, start_s, end_s, state) VALUES ($j, 1, 0, 10, 'rendered') RETURNING id" | head -1)
+mkdir -p "$TMP/store/jobs/$j/render"
+cp "$CLIPMILL_TESTDATA/intel_head-pose-face-detection-male.mp4" "$TMP/store/jobs/$j/render/$c.mp4"
+cp "$CLIPMILL_TESTDATA/grace_hopper_h96919k.jpg" "$TMP/store/jobs/$j/render/$c.jpg"
+sql "INSERT INTO tasks (job_id, clip_id, stage) VALUES ($j, $c, 'publish')" >/dev/null
+qrun r --stage publish,webhook --idle-exit 3
+qwait r 120
+check_eq "the clip was published, the job done" "ready|done" "$(sql "SELECT c.state, j.state FROM clips c JOIN jobs j ON j.id = c.job_id WHERE c.id = $c")"
+check_eq "clip.ready then job.done, both signed" "valid clip.ready|valid job.done" \
+    "$(recv /clips | while IFS= read -r l; do python3 "$CLIPMILL_TOP/tests/webhook_verify.py" "$secret" <<<"$l"; done | sort | paste -sd'|')"
+check_eq "clip.ready names the clip and its video URL" "$c|$(sql "SELECT video_url FROM clips WHERE id = $c")" \
+    "$(recv /clips | grep '\"clip.ready' | python3 -c 'import json,sys; b=json.loads(json.loads(sys.stdin.read())["body"]); print("%s|%s" % (b["data"]["clip"], b["data"]["video_url"]))')"
+
 # --- the JSON API: /account/webhook, each user's own ---
 alice=$(clipmill user add alice)
 bob=$(clipmill user add bob)

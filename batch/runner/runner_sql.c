@@ -708,9 +708,10 @@ webhook_gave_up(PGconn *c, const struct task *t, const char *msg, char *err,
 	long long k;
 
 	snprintf(sentence, sizeof(sentence), "Gave up delivering the webhook "
-	    "%s after %d attempt%s: %s", type != NULL ? type : "?",
+	    "%s after %d attempt%s: %s", type != NULL ? type : "event",
 	    t->attempts, t->attempts == 1 ? "" : "s", msg);
-	ev = json_pack("{sssOsOsiss}", "stage", t->stage, "type",
+	/* (a rescued task comes without its payload) */
+	ev = json_pack("{sssO?sO?siss}", "stage", t->stage, "type",
 	    json_object_get(t->payload, "type"), "url",
 	    json_object_get(t->payload, "url"), "attempt", t->attempts,
 	    "error", msg);
@@ -943,6 +944,8 @@ rescue_one(PGconn *c, PGresult *r, int i, const char *lease, char *err,
 		    "stopped responding for more than %s s.", lease);
 	if ((live = lock_job_live(c, PQgetvalue(r, i, 1), err, errlen)) == -1)
 		return -1;
+	if (is_webhook(&t))
+		live = 1;
 	/* Look again under the job's lock: the runner may have finished,
 	 * or heartbeated, in the meantime. */
 	p[0] = lease;
