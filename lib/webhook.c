@@ -113,9 +113,11 @@ webhook_enqueue(PGconn *c, long long job_id, const char *type,
 
 	p[0] = db_param_ll(&dp, job_id);
 	r = db_exec(c, err, errlen,
-	    "SELECT u.webhook_url, u.webhook_secret, u.id FROM jobs j"
+	    "SELECT coalesce(nullif(j.options->>'webhook_url', ''),"
+	    " u.webhook_url), u.webhook_secret FROM jobs j"
 	    " JOIN users u ON u.id = j.user_id WHERE j.id = $1"
-	    " AND u.webhook_url IS NOT NULL AND u.webhook_secret IS NOT NULL",
+	    " AND u.webhook_secret IS NOT NULL AND (u.webhook_url IS NOT NULL"
+	    " OR nullif(j.options->>'webhook_url', '') IS NOT NULL)",
 	    1, p);
 	if (r == NULL)
 		return -1;

@@ -33,9 +33,10 @@ int	webhook_new_secret(char out[65]);
 int	webhook_signature(const char *secret, long long ts, const char *body,
 	    size_t len, char *out, size_t outlen);
 
-/* In the caller's transaction: when job JOB_ID's owner has a webhook, add
- * a delivery task of TYPE for the event SEQ with DATA (not stolen).
- * 0 (also when there is no webhook) or -1. */
+/* In the caller's transaction: when job JOB_ID has a webhook (its option
+ * "webhook_url", else its owner's URL) and its owner a secret, add a
+ * delivery task of TYPE for the event SEQ with DATA (not stolen).  0
+ * (also when there is no webhook) or -1. */
 int	webhook_enqueue(PGconn *, long long job_id, const char *type,
 	    long long seq, json_t *data, char *err, size_t errlen);
 

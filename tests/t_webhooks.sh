@@ -111,6 +111,17 @@ check_eq "clip.ready then job.done, both signed" "valid clip.ready|valid job.don
 check_eq "clip.ready names the clip and its video URL" "$c|$(sql "SELECT video_url FROM clips WHERE id = $c")" \
     "$(recv /clips | grep '\"clip.ready' | python3 -c 'import json,sys; b=json.loads(json.loads(sys.stdin.read())["body"]); print("%s|%s" % (b["data"]["clip"], b["data"]["video_url"]))')"
 
+# --- a job's own webhook_url, signed with the user's secret ---
+j=$(clipmill submit --user t --first-stage test_noop --webhook-url "http://127.0.0.1:$port/perjob" http://127.0.0.1/x.mp4)
+check_eq "submit keeps the job's webhook_url" "http://127.0.0.1:$port/perjob" "$(sql "SELECT options->>'webhook_url' FROM jobs WHERE id = $j")"
+# the test stage noop stands in for the pipeline
+sql "UPDATE tasks SET stage = 'noop' WHERE job_id = $j" >/dev/null
+runjobs
+check_eq "a job's webhook_url takes the place of the user's" "valid job.done|$j|1" \
+    "$(recv /perjob | python3 "$CLIPMILL_TOP/tests/webhook_verify.py" "$secret")|$(recv /perjob | python3 -c 'import json,sys; print(json.loads(json.loads(sys.stdin.read())["body"])["job"])')|$(recv /clips | wc -l | awk '{print $1 / 2}')"
+out=$(clipmill submit --user t --first-stage test_noop --webhook-url ftp://x http://127.0.0.1/x.mp4 2>&1)
+check "a bad job webhook_url is refused, naming the option" grep -q -- "--webhook-url" <<<"$out"
+
 # --- the JSON API: /account/webhook, each user's own ---
 alice=$(clipmill user add alice)
 bob=$(clipmill user add bob)
