@@ -341,7 +341,9 @@ rq_heartbeat(PGconn *c, const struct runner_id *rid, const struct task *t,
 	p[2] = m.att;
 	r = db_exec_prepared(c, err, errlen, PS_HEARTBEAT,
 	    "UPDATE tasks SET heartbeat_at = now() WHERE " MATCH " RETURNING "
-	    "(SELECT state IN " LIVE " FROM jobs WHERE jobs.id = tasks.job_id)",
+	    "(SELECT state IN " LIVE " FROM jobs WHERE jobs.id = tasks.job_id)"
+	    /* a webhook delivery goes on after its job has ended */
+	    " OR tasks.stage = '" WEBHOOK_STAGE "'",
 	    3, p);
 	if (r == NULL)
 		return RQ_ERR;

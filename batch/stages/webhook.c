@@ -6,8 +6,8 @@
  * fetch address policy (fetch/policy.c) from the open-socket callback, as
  * fetches are.  A 2xx answer is delivered; another status, a timeout or a
  * connection failure is retried by the queue with backoff; an address the
- * policy refuses fails the delivery at once.  Runs in-process: it is one
- * bounded HTTP request (cfg.webhook_timeout).
+ * policy refuses fails the delivery at once.  Runs in a forked child like
+ * the other network stages; one bounded HTTP request (cfg.webhook_timeout).
  */
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -225,7 +225,7 @@ webhook_done(PGconn *c, const struct task *t, json_t *result, char *err,
 
 const struct stage stage_webhook = {
 	.name = WEBHOOK_STAGE,
-	.isolated = 0,
+	.isolated = 1,
 	.test_only = 0,
 	.batch = 1,
 	.cap = NULL,
