@@ -9,7 +9,7 @@
 . "$(dirname "$0")/web_lib.sh"
 qsetup || exit 1
 conf_set fetch_allow_cidrs 127.0.0.1/32
-conf_set webhook_timeout 2
+conf_set webhook_timeout 5
 conf_set max_attempts 3
 
 python3 "$CLIPMILL_TOP/tests/webhook_receiver.py" "$TMP/port" "$TMP/recv.log" &
@@ -74,7 +74,7 @@ check_eq "the receiver saw two attempts" 2 "$(recv /flaky | wc -l)"
 hook "http://127.0.0.1:$port/slow"
 j=$(qjob); qtasks "$j" noop 1
 runjobs
-check_eq "a timeout is retried, then delivered" "The webhook receiver did not answer within 2 s.|done" \
+check_eq "a timeout is retried, then delivered" "The webhook receiver did not answer within 5 s.|done" \
     "$(sql "SELECT max(data->>'error') FILTER (WHERE kind = 'retry'), max(t.state) FROM events e, tasks t WHERE e.job_id = $j AND t.job_id = $j AND t.stage = 'webhook'")"
 
 # --- giving up: the job stays done ---

@@ -3,7 +3,7 @@
 
 Usage: webhook_receiver.py PORTFILE LOG
 Answers by path: /ok 200; /flaky 500 to its first request, then 200;
-/slow sleeps 4 s on its first request, then 200; /down always 500.
+/slow sleeps 12 s on its first request, then 200; /down always 500.
 Each request is one JSON line in LOG: path, headers, body.
 """
 import json
@@ -31,7 +31,7 @@ class H(BaseHTTPRequestHandler):
         if self.path == '/down' or (self.path == '/flaky' and n == 1):
             code = 500
         if self.path == '/slow' and n == 1:
-            time.sleep(4)
+            time.sleep(12)
         try:
             self.send_response(code)
             self.send_header('Content-Length', '0')
