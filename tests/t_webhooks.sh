@@ -108,7 +108,7 @@ qwait r 120
 check_eq "the clip was published, the job done" "ready|done" "$(sql "SELECT c.state, j.state FROM clips c JOIN jobs j ON j.id = c.job_id WHERE c.id = $c")"
 check_eq "clip.ready then job.done, both signed" "valid clip.ready|valid job.done" \
     "$(recv /clips | while IFS= read -r l; do python3 "$CLIPMILL_TOP/tests/webhook_verify.py" "$secret" <<<"$l"; done | sort | paste -sd'|')"
-check_eq "clip.ready names the clip and its video URL" "$c|$(sql "SELECT video_url FROM clips WHERE id = $c")" \
+check_eq "clip.ready names the clip and its video URL, as its clip_ready event does" "$c|/clips/$c/video" \
     "$(recv /clips | grep '\"clip.ready' | python3 -c 'import json,sys; b=json.loads(json.loads(sys.stdin.read())["body"]); print("%s|%s" % (b["data"]["clip"], b["data"]["video_url"]))')"
 
 # --- a job's own webhook_url, signed with the user's secret ---
