@@ -11,6 +11,7 @@
  *   longpoll.c  the listener thread that holds waiting long-poll requests
  *   pages.c     HTML
  *   metrics.c   /healthz and /metrics
+ *   account.c   the user's own settings: /account/webhook
  * parse.c and validate.c use neither libfcgi nor the database: the unit
  * tests (tests/unit/web_*.c) link them from build/libfcgi_front.a and see
  * only the part of this header above WEB_PARSERS_ONLY.
@@ -270,6 +271,9 @@ void	login_cookie(struct req *, const char *nonce, char *out,
 	    size_t len);
 void	page_jobs(struct req *, PGresult *r, long long page, int more);
 void	page_job(struct req *, json_t *job);
+
+/* account.c: GET, PUT {"url"} (answers the new secret once), DELETE */
+void	route_account_webhook(struct req *);
 
 /* metrics.c */
 void	route_healthz(struct req *);

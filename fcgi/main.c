@@ -260,6 +260,13 @@ dispatch(struct req *r)
 			route_retry(r, id);
 		else
 			wrong_method(r, "POST");
+	} else if (strcmp(r->path, "/account/webhook") == 0) {
+		r->route = "account_webhook";
+		if (method_is(r, "GET") || method_is(r, "PUT") ||
+		    method_is(r, "DELETE"))
+			route_account_webhook(r);
+		else
+			wrong_method(r, "GET, PUT, DELETE");
 	} else if (path_match(r->path, "/clips/%/video", &id)) {
 		r->route = "clip_file";
 		if (method_is(r, "GET"))

@@ -102,6 +102,9 @@ static const struct option options[] = {
 	I(max_height, 2160, 16, 16384),
 	S(fetch_allow_cidrs, ""),
 
+	/* webhooks */
+	I(webhook_timeout, 10, 1, 300),
+
 	/* transcribe */
 	E(transcribe_backend, "pocketsphinx", "pocketsphinx|openai"),
 	I(transcribe_workers, 2, 1, 64),

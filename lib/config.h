@@ -72,6 +72,9 @@ struct config {
 	long long max_height;
 	char	*fetch_allow_cidrs;	/* private ranges allowed anyway */
 
+	/* webhooks */
+	long long webhook_timeout;
+
 	/* transcribe */
 	char	*transcribe_backend;	/* pocketsphinx | openai */
 	long long transcribe_workers;

@@ -57,6 +57,9 @@ const struct jobfield jobspec_fields[] = {
 	{ .name = "language", .type = JF_LANG, .def = "en", AT(language) },
 	{ .name = "first_stage", .type = JF_STAGE, .def = "",
 	    AT(first_stage) },
+	/* this job's events go there instead of the user's webhook, signed
+	 * with the user's secret (lib/webhook.c) */
+	{ .name = "webhook_url", .type = JF_URL, .def = "", AT(webhook_url) },
 	{ .name = NULL }
 };
 
@@ -322,13 +325,13 @@ jobspec_finish(struct jobspec *js, int have_file, int flags, char *field,
 json_t *
 jobspec_options(const struct jobspec *js)
 {
-	json_t *a = json_array();
+	json_t *a = json_array(), *o;
 	int i;
 
 	for (i = 0; aspect_words[i] != NULL; i++)
 		if (js->aspects & (1 << i))
 			json_array_append_new(a, json_string(aspect_words[i]));
-	return json_pack("{sIsIsIsosbssssssssss}",
+	o = json_pack("{sIsIsIsosbssssssssss}",
 	    "clips", (json_int_t)js->clips,
 	    "min_len", (json_int_t)js->min_len,
 	    "max_len", (json_int_t)js->max_len,
@@ -339,4 +342,8 @@ jobspec_options(const struct jobspec *js)
 	    "transcribe_backend", js->transcribe_backend,
 	    "select_backend", js->select_backend,
 	    "language", js->language);
+	if (o != NULL && js->webhook_url[0] != '\0')
+		json_object_set_new(o, "webhook_url",
+		    json_string(js->webhook_url));
+	return o;
 }

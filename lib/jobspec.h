@@ -31,6 +31,7 @@ struct jobspec {
 	char	 select_backend[16];
 	char	 language[8];
 	char	 first_stage[32];	/* "" = the pipeline's first stage */
+	char	 webhook_url[JOBSPEC_URL_MAX + 1];	/* "" = the user's */
 };
 
 /* What the server offers beyond the table: set from the configuration

@@ -33,6 +33,10 @@ cli_usage_all(FILE *f)
 	    "                       print a new API key for NAME; the old key "
 	    "and NAME's\n"
 	    "                       browser sessions end at once\n"
+	    "  user webhook NAME URL | --remove\n"
+	    "                       POST NAME's job events to URL; prints the "
+	    "signing\n"
+	    "                       secret once\n"
 	    "  submit --user NAME [options] URL | --file PATH\n"
 	    "                       queue a job; prints its id.  Options:\n",
 	    cli_progname);

@@ -1,4 +1,4 @@
-/* clipmill user add|list|disable|enable|rotate-key: API users. */
+/* clipmill user add|list|disable|enable|rotate-key|webhook: API users. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +8,8 @@
 #include "db.h"
 #include "session.h"
 #include "util.h"
+#include "webhook.h"
+#include "stages/webhook_addr.h"
 
 /* A new API key into KEY, its SHA-256 (all that is kept) into HASH and
  * its first characters into PREFIX; 0, or -1 after saying why. */
@@ -171,6 +173,35 @@ user_rotate_key(const char *name)
 	return CLI_OK;
 }
 
+/* Set NAME's webhook to URL with a new secret, printed once; "--remove"
+ * for URL removes it. */
+static int
+user_webhook(const char *name, const char *url)
+{
+	char secret[65], err[512];
+	const char *p[3] = { name, NULL, NULL };
+
+	if (strcmp(url, "--remove") == 0) {
+		if (user_change("UPDATE users SET webhook_url = NULL,"
+		    " webhook_secret = NULL WHERE name = $1 RETURNING id", 1, p,
+		    0) != CLI_OK)
+			return CLI_FAIL;
+		printf("webhook of %s removed\n", name);
+		return CLI_OK;
+	}
+	if (webhook_url_allowed(url, err, sizeof(err)) == -1)
+		return cli_fail("the webhook URL %s", err);
+	if (webhook_new_secret(secret) == -1)
+		return cli_fail("cannot read random bytes");
+	p[1] = url;
+	p[2] = secret;
+	if (user_change("UPDATE users SET webhook_url = $2, webhook_secret = $3"
+	    " WHERE name = $1 RETURNING id", 3, p, 0) != CLI_OK)
+		return CLI_FAIL;
+	printf("%s\n", secret);
+	return CLI_OK;
+}
+
 int
 cli_user(int argc, char **argv)
 {
@@ -184,6 +215,8 @@ cli_user(int argc, char **argv)
 		return user_set_disabled(argv[2], 0);
 	if (argc == 3 && strcmp(argv[1], "rotate-key") == 0)
 		return user_rotate_key(argv[2]);
+	if (argc == 4 && strcmp(argv[1], "webhook") == 0)
+		return user_webhook(argv[2], argv[3]);
 	if (argc >= 2)
 		return cli_usage("user", "unknown or incomplete user command "
 		    "\"%s\"", argv[1]);

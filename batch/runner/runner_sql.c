@@ -18,6 +18,7 @@
 #include "runner_sql.h"
 #include "stage.h"
 #include "util.h"
+#include "webhook.h"
 
 #define LIVE "('pending', 'running')"
 
@@ -340,7 +341,9 @@ rq_heartbeat(PGconn *c, const struct runner_id *rid, const struct task *t,
 	p[2] = m.att;
 	r = db_exec_prepared(c, err, errlen, PS_HEARTBEAT,
 	    "UPDATE tasks SET heartbeat_at = now() WHERE " MATCH " RETURNING "
-	    "(SELECT state IN " LIVE " FROM jobs WHERE jobs.id = tasks.job_id)",
+	    "(SELECT state IN " LIVE " FROM jobs WHERE jobs.id = tasks.job_id)"
+	    /* a webhook delivery goes on after its job has ended */
+	    " OR tasks.stage = '" WEBHOOK_STAGE "'",
 	    3, p);
 	if (r == NULL)
 		return RQ_ERR;
@@ -427,6 +430,14 @@ rq_task_event(PGconn *c, const struct task *t, const char *kind,
 	return seq < 0 ? -1 : 0;
 }
 
+/* A webhook delivery: carried out whatever its job's state, and its
+ * failure never fails the job. */
+static int
+is_webhook(const struct task *t)
+{
+	return strcmp(t->stage, WEBHOOK_STAGE) == 0;
+}
+
 /* In a transaction: lock job JOB and tell whether it is live: 1, 0 when
  * it has ended or is gone, -1 on error. */
 static int
@@ -459,7 +470,9 @@ rq_settle_job(PGconn *c, long long job_id, char *err, size_t errlen)
 	p[0] = db_param_ll(&dp, job_id);
 	r = db_exec(c, err, errlen,
 	    "SELECT j.state IN " LIVE " AND NOT EXISTS (SELECT 1 FROM tasks t"
-	    "  WHERE t.job_id = j.id AND t.state IN " LIVE "),"
+	    "  WHERE t.job_id = j.id AND t.state IN " LIVE
+	    /* webhook deliveries neither hold a job open nor end it */
+	    "  AND t.stage <> '" WEBHOOK_STAGE "'),"
 	    " (SELECT count(*) FROM clips WHERE job_id = j.id),"
 	    " (SELECT count(*) FROM clips WHERE job_id = j.id AND state = 'ready'),"
 	    /* which clips, so that the final event says so */
@@ -521,6 +534,9 @@ rq_settle_job(PGconn *c, long long job_id, char *err, size_t errlen)
 	}
 	n = queue_event(c, job_id, strcmp(state, "failed") == 0 ? "failed" :
 	    "done", NULL, ev, err, errlen);
+	if (n >= 0 && webhook_enqueue(c, job_id, strcmp(state, "failed") == 0 ?
+	    "job.failed" : "job.done", n, ev, err, errlen) == -1)
+		n = -1;
 	json_decref(ev);
 	return n < 0 ? -1 : 0;
 }
@@ -546,6 +562,8 @@ rq_complete(PGconn *c, const struct runner_id *rid, const struct stage *st,
 		goto fail;
 	if ((live = lock_job_live(c, m.job, err, errlen)) == -1)
 		goto fail;
+	if (is_webhook(t))
+		live = 1;
 	p[0] = m.id;
 	p[1] = m.runner;
 	p[2] = m.att;
@@ -679,6 +697,37 @@ rq_backoff(double base, int attempts)
 	return d + d * ((double)r / 4294967296.0);
 }
 
+/* In a transaction: a webhook delivery (already marked failed) is given
+ * up, with an event saying so.  0 or -1. */
+static int
+webhook_gave_up(PGconn *c, const struct task *t, const char *msg, char *err,
+    size_t errlen)
+{
+	const char *type = json_string_value(json_object_get(t->payload,
+	    "type"));
+	char sentence[768];
+	json_t *ev;
+	long long k;
+
+	snprintf(sentence, sizeof(sentence), "Gave up delivering the webhook "
+	    "%s after %d attempt%s: %s", type != NULL ? type : "event",
+	    t->attempts, t->attempts == 1 ? "" : "s", msg);
+	/* (a rescued task comes without its payload) */
+	ev = json_pack("{sssO?sO?siss}", "stage", t->stage, "type",
+	    json_object_get(t->payload, "type"), "url",
+	    json_object_get(t->payload, "url"), "attempt", t->attempts,
+	    "error", msg);
+	if (ev == NULL) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	json_object_set_new(ev, "msg", json_string(sentence));
+	k = queue_event(c, t->job_id, "webhook_failed", t->stage, ev, err,
+	    errlen);
+	json_decref(ev);
+	return k < 0 ? -1 : 0;
+}
+
 /* In a transaction with the job locked and live: the task (still ours,
  * MATCH in P[0..2]) fails for good with MSG.  A job-level task fails its
  * job (and cancels the job's other pending tasks); a per-clip task fails
@@ -701,6 +750,8 @@ fail_for_good(PGconn *c, const struct task *t, const char *const *mp,
 	    " heartbeat_at = NULL WHERE " MATCH, 4, p);
 	if (k <= 0)
 		return k == 0 ? 1 : -1;
+	if (is_webhook(t))
+		return webhook_gave_up(c, t, msg, err, errlen);
 	ev = json_pack("{sssssi}", "stage", t->stage, "error", msg, "attempt",
 	    t->attempts);
 	if (t->clip_id <= 0) {
@@ -714,9 +765,12 @@ fail_for_good(PGconn *c, const struct task *t, const char *const *mp,
 		    2, jp) == -1 ||
 		    db_cmd(c, err, errlen,
 		    "UPDATE tasks SET state = 'cancelled', finished_at = now()"
-		    " WHERE job_id = $1 AND state = 'pending'", 1, jp) == -1 ||
-		    queue_event(c, t->job_id, "failed", t->stage, ev, err,
-		    errlen) < 0) {
+		    " WHERE job_id = $1 AND state = 'pending'"
+		    " AND stage <> '" WEBHOOK_STAGE "'", 1, jp) == -1 ||
+		    (k = queue_event(c, t->job_id, "failed", t->stage, ev, err,
+		    errlen)) < 0 ||
+		    webhook_enqueue(c, t->job_id, "job.failed", k, ev, err,
+		    errlen) == -1) {
 			json_decref(ev);
 			return -1;
 		}
@@ -800,6 +854,8 @@ rq_fail(PGconn *c, const struct runner_id *rid, const struct task *t,
 		goto fail;
 	if ((live = lock_job_live(c, m.job, err, errlen)) == -1)
 		goto fail;
+	if (is_webhook(t))
+		live = 1;
 	if (!live)
 		rc = mark_cancelled(c, mp, err, errlen);
 	else if (!permanent && t->attempts < t->max_attempts)
@@ -890,6 +946,8 @@ rescue_one(PGconn *c, PGresult *r, int i, const char *lease, char *err,
 		    "stopped responding for more than %s s.", lease);
 	if ((live = lock_job_live(c, PQgetvalue(r, i, 1), err, errlen)) == -1)
 		return -1;
+	if (is_webhook(&t))
+		live = 1;
 	/* Look again under the job's lock: the runner may have finished,
 	 * or heartbeated, in the meantime. */
 	p[0] = lease;

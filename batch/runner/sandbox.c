@@ -18,7 +18,8 @@
  *
  * What needs the network: every stage with the S3 store (its inputs and
  * outputs go through S3), fetch of a URL (libcurl, and yt-dlp which is
- * executed), transcribe with the OpenAI backend, select with the LLM.
+ * executed), transcribe with the OpenAI backend, select with the LLM, and
+ * webhook (libcurl).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -76,7 +77,8 @@ sandbox_needs(const char *stage, const struct task *t)
 		if (strcmp(job_option(t, "select_backend", cfg.select_backend),
 		    "llm") == 0)
 			needs |= SB_NET | SB_LLM;
-	}
+	} else if (strcmp(stage, "webhook") == 0)
+		needs |= SB_NET;	/* POSTs to the user's webhook */
 	return needs;
 }
 

@@ -15,7 +15,7 @@ extern const struct stage stage_test_noop, stage_test_sleep,
     stage_test_escape;
 
 extern const struct stage stage_fetch, stage_transcribe, stage_select,
-    stage_frame, stage_render, stage_publish;
+    stage_frame, stage_render, stage_publish, stage_webhook;
 
 const struct stage *const all_stages[] = {
 	/* the pipeline, in order */
@@ -25,6 +25,8 @@ const struct stage *const all_stages[] = {
 	&stage_frame,
 	&stage_render,
 	&stage_publish,
+	/* deliveries of events to users' webhooks */
+	&stage_webhook,
 	/* test stages (cfg.test_stages) */
 	&stage_test_noop,
 	&stage_test_sleep,

@@ -40,6 +40,7 @@
 #include "runner/stage.h"
 #include "store.h"
 #include "util.h"
+#include "webhook.h"
 
 #define KEYLEN 600
 
@@ -266,6 +267,9 @@ publish_done(PGconn *c, const struct task *t, json_t *result, char *err,
 		return -1;
 	}
 	seq = queue_event(c, t->job_id, "clip_ready", "publish", ev, err, errlen);
+	if (seq >= 0 && webhook_enqueue(c, t->job_id, "clip.ready", seq, ev,
+	    err, errlen) == -1)
+		seq = -1;
 	json_decref(ev);
 	return seq < 0 ? -1 : 0;
 }
