@@ -324,7 +324,7 @@ read_child(int fd, struct buf *in, int *eof)
 }
 
 /* Handle every complete line in IN (when USE is set), keep the rest. */
-static void
+void
 child_lines(struct runner *r, struct task *t, struct buf *in, int use,
     int *have_pct, int *pct, char *msg, size_t msglen, struct outcome *out,
     int *have_result)

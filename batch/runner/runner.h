@@ -77,6 +77,15 @@ int	runner_sweep(void);
 void	run_isolated(struct runner *, const struct stage *, struct task *,
 	    const char *scratch, struct outcome *);
 
+/* child.c: handle every complete line of the child's messages in IN
+ * (when USE is set: progress into *HAVE_PCT, *PCT and MSG, events to
+ * the database through R->c, the result into OUT and *HAVE_RESULT) and
+ * keep the rest.  Exposed for the fuzz harness (tests/fuzz/child_msg.c). */
+struct buf;
+void	child_lines(struct runner *r, struct task *t, struct buf *in, int use,
+	    int *have_pct, int *pct, char *msg, size_t msglen,
+	    struct outcome *out, int *have_result);
+
 /* scratch.c: a fresh scratch directory for task T, locked with
  * flock(2) through *FD while in use; 0 or -1 with ERR. */
 int	scratch_make(const struct task *, char *path, size_t pathlen, int *fd,
