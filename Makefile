@@ -174,9 +174,13 @@ FUZZ_B       := build/fuzz
 FUZZ_SRC     := $(wildcard tests/fuzz/*.c)
 FUZZ_NAMES   := $(FUZZ_SRC:tests/fuzz/%.c=%)
 FUZZ_SECONDS ?= 60
+# (CFLAGS given to make replace the Makefile's: SANITIZE=1 adds only the
+# linker's flags, so the sanitizers are named here again.)
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+    -fno-omit-frame-pointer
 FUZZ_FLAGS   := CC=clang CXX=clang++ SANITIZE=1 B=$(FUZZ_B) \
-    CFLAGS='-O1 -g -fsanitize=fuzzer-no-link -fno-sanitize-recover=undefined' \
-    CXXFLAGS='-O1 -g -fno-sanitize-recover=undefined'
+    CFLAGS='-O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link' \
+    CXXFLAGS='-O1 -g $(FUZZ_SAN)'
 
 $(B)/fuzz/%: $(B)/tests/fuzz/%.o $(B)/libfcgi_front.a $(BATCH_A) $(B)/libclipmill.a
 	@mkdir -p $(@D)

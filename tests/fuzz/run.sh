@@ -1,5 +1,5 @@
 #!/bin/sh
-# Run each libFuzzer harness in turn (one at a time, one job each) for
+# Run each libFuzzer harness in turn (one at a time, in one process) for
 # SECONDS seconds over its corpus, and print one line per harness: the
 # executions, the coverage (edges) and features it reached, and the
 # crashes it found; then a total.  A crash leaves its input as
@@ -21,7 +21,7 @@ for h in "$@"; do
 	dict=""
 	[ -f "$top/tests/fuzz/$h.dict" ] && dict="-dict=$top/tests/fuzz/$h.dict"
 	# new inputs go to the work corpus; the seed corpus is read only
-	"$bin/$h" -max_total_time="$secs" -jobs=1 -workers=1 \
+	"$bin/$h" -max_total_time="$secs" \
 	    -print_final_stats=1 -rss_limit_mb=2048 -timeout=25 \
 	    -artifact_prefix="$top/build/fuzz/crashes/$h/" $dict \
 	    "$out/corpus" "$top/tests/fuzz/corpus/$h" >"$out/log" 2>&1
