@@ -21,6 +21,7 @@ for src in "$top"/tests/fuzz/*.c; do
 	fi
 	# -runs=0: each input of the corpus once, no mutation
 	if "$top/build/fuzz/fuzz/$h" -runs=0 -rss_limit_mb=2048 -timeout=60 \
+	    -artifact_prefix="$TMP/$h-" \
 	    "$corpus" >"$TMP/$h.log" 2>&1; then
 		ok "fuzz $h: $n inputs"
 	else
