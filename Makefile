@@ -163,6 +163,40 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(B)/libfcgi_front.a $(BATCH_A) $(B)/libclipmi
 	$(LINK) $(LDFLAGS) -o $@ $< $(B)/libfcgi_front.a $(BATCH_LINK) -lfcgi
 .SECONDARY: $(TEST_SRC:%.c=$(B)/%.o)
 
+# ---- fuzzing (FUZZING.md) ----
+# `make fuzz-build` builds the whole tree again with clang, ASan, UBSan
+# (every report fatal) and libFuzzer's coverage instrumentation in
+# build/fuzz: its programs and unit tests are the sanitized tree that
+# tests/t_sanitized.sh tests, and the harnesses (tests/fuzz/*.c, one per
+# parser of outside bytes) link its archives.  `make fuzz FUZZ_SECONDS=N`
+# runs each harness N seconds, one at a time.
+FUZZ_B       := build/fuzz
+FUZZ_SRC     := $(wildcard tests/fuzz/*.c)
+FUZZ_NAMES   := $(FUZZ_SRC:tests/fuzz/%.c=%)
+FUZZ_SECONDS ?= 60
+# (CFLAGS given to make replace the Makefile's: SANITIZE=1 adds only the
+# linker's flags, so the sanitizers are named here again.)
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+    -fno-omit-frame-pointer
+FUZZ_FLAGS   := CC=clang CXX=clang++ SANITIZE=1 B=$(FUZZ_B) \
+    CFLAGS='-O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link' \
+    CXXFLAGS='-O1 -g $(FUZZ_SAN)'
+
+$(B)/fuzz/%: $(B)/tests/fuzz/%.o $(B)/libfcgi_front.a $(BATCH_A) $(B)/libclipmill.a
+	@mkdir -p $(@D)
+	$(LINK) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/libfcgi_front.a \
+	    $(BATCH_LINK) -lfcgi
+$(FUZZ_SRC:%.c=$(B)/%.o): $(B)/build.stamp
+$(FUZZ_SRC:%.c=$(B)/%.o): CPPFLAGS += -Ilib -Ibatch -Ifcgi
+.SECONDARY: $(FUZZ_SRC:%.c=$(B)/%.o)
+fuzz-harnesses: $(FUZZ_NAMES:%=$(B)/fuzz/%)
+
+fuzz-build:
+	$(MAKE) $(FUZZ_FLAGS) all fuzz-harnesses
+
+fuzz: fuzz-build
+	sh tests/fuzz/run.sh $(FUZZ_B)/fuzz $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
 deps:
 	sh contrib/deps.sh
 
@@ -218,6 +252,6 @@ deb: deps
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps check run install deb clean FORCE
+.PHONY: all deps check run install deb clean fuzz fuzz-build fuzz-harnesses FORCE
 .DELETE_ON_ERROR:
 -include $(shell find $(B) -path $(B)/deb -prune -o -name '*.d' -type f -print 2>/dev/null)

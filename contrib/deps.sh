@@ -11,7 +11,7 @@ libssl-dev libseccomp-dev libopencv-dnn-dev libopencv-imgproc-dev libopencv-dev
 yt-dlp pocketsphinx pocketsphinx-en-us libpocketsphinx-dev
 libsphinxbase-dev nginx ffmpeg fonts-dejavu-core libass-dev
 apache2 libapache2-mod-xsendfile python3-botocore mandoc curl wrk nodejs chromium
-debhelper lintian fakeroot logrotate"
+debhelper lintian fakeroot logrotate clang libclang-rt-14-dev"
 
 # One dpkg-query for all of them (one per package costs a second or more
 # on a loaded machine); a package dpkg does not know is simply not listed.

@@ -302,11 +302,12 @@ trim(char *s)
 	return s;
 }
 
-static int
-parse_file(const char *path, FILE *f, char *err, size_t errlen)
+int
+config_parse(const char *path, void *fp, char *err, size_t errlen)
 {
 	char line[4096], msg[512], *k, *v, *eq;
 	int lineno = 0;
+	FILE *f = fp;
 
 	while (fgets(line, sizeof(line), f) != NULL) {
 		lineno++;
@@ -365,7 +366,7 @@ config_load(const char *path, char *err, size_t errlen)
 			return -1;
 		}
 	} else {
-		rc = parse_file(path, f, err, errlen);
+		rc = config_parse(path, f, err, errlen);
 		fclose(f);
 		if (rc == -1)
 			return -1;

@@ -139,6 +139,12 @@ extern struct config cfg;
  */
 int	config_load(const char *path, char *err, size_t errlen);
 
+/* Read the `key = value` lines of the open file FP (a FILE *) on top of
+ * the options as they are; PATH names it in messages.  0, or -1 with
+ * "file:line: message" in ERR.  config_load() uses it; exposed for the
+ * fuzz harness (tests/fuzz/config.c). */
+int	config_parse(const char *path, void *fp, char *err, size_t errlen);
+
 /* Set one option by name from its text form (as in the file); 0 or -1. */
 int	config_set(const char *key, const char *value, char *err, size_t errlen);
 

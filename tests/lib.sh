@@ -32,9 +32,10 @@ if [ -z "${CLIPMILL_TEST_PGHOST:-}" ]; then
 fi
 
 ok() { echo "ok $*"; }
-# sanitized: true when the programs were built with `make SANITIZE=1`
+# sanitized: true when the programs were built with `make SANITIZE=1` or
+# are the clang tree of `make fuzz-build`
 # (AddressSanitizer's runtime is linked in).
-sanitized() { nm -D -u "$CLIPMILL_BUILD/clipmill-batch" 2>/dev/null | grep -q __asan_init; }
+sanitized() { nm -D "$CLIPMILL_BUILD/clipmill-batch" 2>/dev/null | grep -q __asan_init; }
 not_ok() { echo "not ok $*"; _fails=$((_fails + 1)); }
 # check NAME COMMAND...: ok when COMMAND succeeds.
 check() { local n=$1; shift; if "$@"; then ok "$n"; else not_ok "$n"; fi; }

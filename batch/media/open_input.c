@@ -162,23 +162,25 @@ find_stream_info(AVFormatContext *fc)
 	return e;
 }
 
-enum media_open_rc
-media_open_input(AVFormatContext **fc, const char *path, const char *format,
-    char *err, size_t errlen)
+/* Open the source (PATH, or PB when not NULL) as FMT, which must be on
+ * the list, into *FC with its stream information read. */
+static enum media_open_rc
+open_as(AVFormatContext **fc, const char *path, AVIOContext *pb,
+    const AVInputFormat *fmt, char *err, size_t errlen)
 {
-	const AVInputFormat *fmt = NULL;
 	AVDictionary *o = NULL;
-	enum media_open_rc rc;
 	int e;
 
-	*fc = NULL;
-	rc = format != NULL && *format != '\0' ?
-	    named_format(format, &fmt, err, errlen) :
-	    detect_format(path, &fmt, err, errlen);
-	if (rc != MEDIA_OPEN_OK)
-		return rc;
 	if (!media_format_allowed(fmt->name))
 		return refuse_format(fmt, err, errlen);
+	if (pb != NULL) {
+		if ((*fc = avformat_alloc_context()) == NULL) {
+			seterr(err, errlen, "out of memory");
+			return MEDIA_OPEN_ERROR;
+		}
+		(*fc)->pb = pb;
+		(*fc)->flags |= AVFMT_FLAG_CUSTOM_IO;
+	}
 	/* The whitelists again, for libavformat itself: they bind anything
 	 * it would open on the demuxer's behalf. */
 	av_dict_set(&o, "format_whitelist", MEDIA_FORMATS, 0);
@@ -215,6 +217,43 @@ media_open_input(AVFormatContext **fc, const char *path, const char *format,
 		return MEDIA_OPEN_REJECT;
 	}
 	return MEDIA_OPEN_OK;
+}
+
+enum media_open_rc
+media_open_input(AVFormatContext **fc, const char *path, const char *format,
+    char *err, size_t errlen)
+{
+	const AVInputFormat *fmt = NULL;
+	enum media_open_rc rc;
+
+	*fc = NULL;
+	rc = format != NULL && *format != '\0' ?
+	    named_format(format, &fmt, err, errlen) :
+	    detect_format(path, &fmt, err, errlen);
+	if (rc != MEDIA_OPEN_OK)
+		return rc;
+	return open_as(fc, path, NULL, fmt, err, errlen);
+}
+
+enum media_open_rc
+media_open_io(AVFormatContext **fc, AVIOContext *pb, char *err,
+    size_t errlen)
+{
+	const AVInputFormat *fmt = NULL;
+	int e;
+
+	*fc = NULL;
+	e = av_probe_input_buffer2(pb, &fmt, "", NULL, 0, 0);
+	if (e == AVERROR(ENOMEM)) {
+		seterr(err, errlen, "out of memory");
+		return MEDIA_OPEN_ERROR;
+	}
+	if (e < 0 || fmt == NULL) {
+		seterr(err, errlen, "This is not a video file: no known media "
+		    "format was recognised in it.");
+		return MEDIA_OPEN_REJECT;
+	}
+	return open_as(fc, "", pb, fmt, err, errlen);
 }
 
 int

@@ -42,6 +42,13 @@ int	media_format_is_mp4(const struct AVInputFormat *f);
  * damaged, most likely cut short, into ERR. */
 void	media_mp4_damaged(char *err, size_t errlen, const char *what);
 
+/* The same from memory: the source is read through PB (the caller's,
+ * freed by the caller after avformat_close_input), its format detected
+ * from its first bytes and held to the same list.  For the fuzz harness
+ * (tests/fuzz/probe.c). */
+struct AVIOContext;
+enum media_open_rc media_open_io(struct AVFormatContext **fc,
+	    struct AVIOContext *pb, char *err, size_t errlen);
 /* Whether the demuxer called NAME (its first name) is a plain container
  * clipmill opens. */
 int	media_format_allowed(const char *name);

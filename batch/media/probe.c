@@ -196,10 +196,27 @@ probe_report(const AVFormatContext *fc, const struct probe_info *p,
 }
 
 enum probe_rc
+probe_opened(AVFormatContext *fc, long long size, json_t **out, char *err,
+    size_t errlen)
+{
+	struct probe_info p;
+	enum probe_rc rc;
+
+	*out = NULL;
+	rc = probe_complete(fc, size, err, errlen);
+	if (rc == PROBE_OK)
+		rc = probe_measure(fc, &p, err, errlen);
+	if (rc == PROBE_OK && (*out = probe_report(fc, &p, size)) == NULL) {
+		seterr(err, errlen, "out of memory");
+		rc = PROBE_ERROR;
+	}
+	return rc;
+}
+
+enum probe_rc
 probe_file(const char *path, json_t **out, char *err, size_t errlen)
 {
 	AVFormatContext *fc = NULL;
-	struct probe_info p;
 	struct stat sb;
 	enum probe_rc rc;
 
@@ -223,14 +240,7 @@ probe_file(const char *path, json_t **out, char *err, size_t errlen)
 	default:
 		return PROBE_ERROR;
 	}
-	rc = probe_complete(fc, (long long)sb.st_size, err, errlen);
-	if (rc == PROBE_OK)
-		rc = probe_measure(fc, &p, err, errlen);
-	if (rc == PROBE_OK &&
-	    (*out = probe_report(fc, &p, (long long)sb.st_size)) == NULL) {
-		seterr(err, errlen, "out of memory");
-		rc = PROBE_ERROR;
-	}
+	rc = probe_opened(fc, (long long)sb.st_size, out, err, errlen);
 	avformat_close_input(&fc);
 	return rc;
 }

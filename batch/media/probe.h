@@ -40,6 +40,13 @@ enum probe_rc probe_file(const char *path, json_t **out, char *err,
 enum probe_rc probe_check_length(const json_t *probe, const json_t *job,
 	    char *err, size_t errlen);
 
+/* The same measures and report for FC, already opened (open_input.h) from
+ * SIZE bytes; probe_file() ends with it, the fuzz harness
+ * (tests/fuzz/probe.c) calls it on a source opened from memory. */
+struct AVFormatContext;
+enum probe_rc probe_opened(struct AVFormatContext *fc, long long size,
+	    json_t **out, char *err, size_t errlen);
+
 /* The demuxer name the probe recorded in JOB's "probe" object (the task's
  * job), or NULL for a job probed before it was recorded. */
 const char *probe_job_format(const json_t *job);

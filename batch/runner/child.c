@@ -408,6 +408,21 @@ child_lines(struct watch *w, int use, struct outcome *out)
 	}
 }
 
+void
+child_feed(struct runner *r, struct task *t, struct buf *in,
+    struct outcome *out)
+{
+	struct watch w;
+
+	memset(&w, 0, sizeof(w));
+	w.r = r;
+	w.t = t;
+	w.pid = -1;		/* no child: a process group is never taken */
+	w.in = *in;
+	child_lines(&w, 1, out);
+	*in = w.in;
+}
+
 /* Fork the child for task T of stage ST, W->pid and W->fd its end of
  * the pipe.  0, or -1 with OUT failed. */
 static int

@@ -105,6 +105,14 @@ int	sandbox_media_user(struct media_user *mu, char *err, size_t errlen);
 int	sandbox_enter(struct runner *, const char *stage, const struct task *t,
 	    const char *scratch, char *err, size_t errlen);
 
+/* child.c: handle every complete line of a child's messages in IN, as the
+ * runner does while task T's child runs (progress, events to the database
+ * through R->c, the result into OUT), and keep the rest.  Exposed for the
+ * fuzz harness (tests/fuzz/child_msg.c). */
+struct buf;
+void	child_feed(struct runner *r, struct task *t, struct buf *in,
+	    struct outcome *out);
+
 /* scratch.c: a fresh scratch directory for task T, locked with
  * flock(2) through *FD while in use; 0 or -1 with ERR. */
 int	scratch_make(const struct task *, char *path, size_t pathlen, int *fd,

@@ -383,19 +383,19 @@ test_validate(void)
 		{ "url=https://example.com/v", 0, NULL, NULL,
 		    "{\"clips\": 3, \"min_len\": 20, \"max_len\": 60, \"aspects\": "
 		    "[\"9:16\"], \"captions\": true, \"caption_style\": \"bold\", "
-		    "\"transcribe_backend\": \"pocketsphinx\", \"select_backend\": "
+		    "\"layout\": \"auto\", \"transcribe_backend\": \"pocketsphinx\", \"select_backend\": "
 		    "\"heuristic\", \"language\": \"en\"}" },
 		{ "url=http://x.org/a&clips=10&min_len=5&max_len=9&aspects=1:1"
 		    "&aspects=4:5&captions=off&captions=on&caption_style=minimal"
 		    "&select_backend=llm&language=de&csrf=x", 0, NULL, NULL,
 		    "{\"clips\": 10, \"min_len\": 5, \"max_len\": 9, \"aspects\": "
 		    "[\"1:1\", \"4:5\"], \"captions\": true, \"caption_style\": "
-		    "\"minimal\", \"transcribe_backend\": \"pocketsphinx\", "
+		    "\"minimal\", \"layout\": \"auto\", \"transcribe_backend\": \"pocketsphinx\", "
 		    "\"select_backend\": \"llm\", \"language\": \"de\"}" },
 		{ "captions=off&captions=off", 1, NULL, NULL,
 		    "{\"clips\": 3, \"min_len\": 20, \"max_len\": 60, \"aspects\": "
 		    "[\"9:16\"], \"captions\": false, \"caption_style\": \"bold\", "
-		    "\"transcribe_backend\": \"pocketsphinx\", \"select_backend\": "
+		    "\"layout\": \"auto\", \"transcribe_backend\": \"pocketsphinx\", \"select_backend\": "
 		    "\"heuristic\", \"language\": \"en\"}" },
 		{ "", 0, "url", "is required", NULL },
 		{ "url=ftp://x/y", 0, "url", "http:// or https://", NULL },

@@ -46,6 +46,60 @@ schema(void)
 	return json_loads(text, 0, NULL);
 }
 
+int
+select_llm_parse(const char *body, size_t len, const struct transcript *t,
+    const struct select_req *rq, struct pick *c, size_t *nc, char *err,
+    size_t errlen)
+{
+	json_t *ans, *content_j = NULL, *clips, *cl;
+	const char *content;
+	json_error_t je;
+	size_t i;
+	int rc = -1;
+
+	if ((ans = json_loadb(body, len, 0, &je)) == NULL ||
+	    (content = json_string_value(json_object_get(json_object_get(
+	    json_array_get(json_object_get(ans, "choices"), 0), "message"),
+	    "content"))) == NULL) {
+		seterr(err, errlen, "The language model's answer is not a chat "
+		    "completion.");
+		goto out;
+	}
+	if ((content_j = json_loads(content, 0, &je)) == NULL ||
+	    !json_is_array(clips = json_object_get(content_j, "clips"))) {
+		seterr(err, errlen, "The language model's answer is not the JSON "
+		    "that was asked for.");
+		goto out;
+	}
+	json_array_foreach(clips, i, cl) {
+		struct pick *p = &c[*nc];
+		const char *ti = "", *re = "";
+		double s, e, sc;
+
+		if (*nc >= MAX_CANDS)
+			break;
+		if (json_unpack(cl, "{sFsFsFs?ss?s}", "start", &s, "end", &e,
+		    "score", &sc, "title", &ti, "reason", &re) != 0 ||
+		    !(sc >= 0 && sc <= 100) || !isfinite(s) || !isfinite(e) ||
+		    select_snap(t, rq, &s, &e) != 0)
+			continue;	/* one bad clip does not spoil the rest */
+		p->start = round(s * 1000) / 1000;
+		p->end = round(e * 1000) / 1000;
+		p->score = sc;
+		p->part[0] = (struct score_part){ "rating by the language model",
+		    sc, 100 };
+		p->nparts = 1;
+		select_title(p->title, sizeof(p->title), ti);
+		xsnprintf(p->reason, sizeof(p->reason), "%.*s", 250, re);
+		(*nc)++;
+	}
+	rc = 0;
+out:
+	json_decref(ans);
+	json_decref(content_j);
+	return rc;
+}
+
 /* One request for the segments [S0, S1); appends valid picks to C. */
 static int
 ask(CURL *h, struct curl_slist *hdrs, const struct transcript *t,
@@ -53,10 +107,8 @@ ask(CURL *h, struct curl_slist *hdrs, const struct transcript *t,
     size_t *nc, char *err, size_t errlen)
 {
 	struct buf text, body;
-	json_t *req = NULL, *ans = NULL, *content_j = NULL, *clips, *cl;
+	json_t *req = NULL;
 	char url[1024], *payload = NULL, sys[600];
-	const char *content;
-	json_error_t je;
 	long status = 0;
 	size_t i;
 	int rc = -1;
@@ -107,50 +159,15 @@ ask(CURL *h, struct curl_slist *hdrs, const struct transcript *t,
 		seterr(err, errlen, "The language model answered HTTP %ld.", status);
 		goto out;
 	}
-	if ((ans = json_loadb(body.data ? body.data : "", body.len, 0, &je)) == NULL ||
-	    (content = json_string_value(json_object_get(json_object_get(
-	    json_array_get(json_object_get(ans, "choices"), 0), "message"),
-	    "content"))) == NULL) {
-		seterr(err, errlen, "The language model's answer is not a chat "
-		    "completion.");
+	if (select_llm_parse(body.data ? body.data : "", body.len, t, rq, c,
+	    nc, err, errlen) == -1)
 		goto out;
-	}
-	if ((content_j = json_loads(content, 0, &je)) == NULL ||
-	    !json_is_array(clips = json_object_get(content_j, "clips"))) {
-		seterr(err, errlen, "The language model's answer is not the JSON "
-		    "that was asked for.");
-		goto out;
-	}
-	json_array_foreach(clips, i, cl) {
-		struct pick *p = &c[*nc];
-		const char *ti = "", *re = "";
-		double s, e, sc;
-
-		if (*nc >= MAX_CANDS)
-			break;
-		if (json_unpack(cl, "{sFsFsFs?ss?s}", "start", &s, "end", &e,
-		    "score", &sc, "title", &ti, "reason", &re) != 0 ||
-		    !(sc >= 0 && sc <= 100) || !isfinite(s) || !isfinite(e) ||
-		    select_snap(t, rq, &s, &e) != 0)
-			continue;	/* one bad clip does not spoil the rest */
-		p->start = round(s * 1000) / 1000;
-		p->end = round(e * 1000) / 1000;
-		p->score = sc;
-		p->part[0] = (struct score_part){ "rating by the language model",
-		    sc, 100 };
-		p->nparts = 1;
-		select_title(p->title, sizeof(p->title), ti);
-		xsnprintf(p->reason, sizeof(p->reason), "%.*s", 250, re);
-		(*nc)++;
-	}
 	/* A chunk whose clips all miss is not fatal; select_llm fails when
 	 * no chunk gave a usable clip. */
 	rc = 0;
 out:
 	free(payload);
 	json_decref(req);
-	json_decref(ans);
-	json_decref(content_j);
 	buf_free(&text);
 	buf_free(&body);
 	return rc;

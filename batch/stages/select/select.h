@@ -105,6 +105,15 @@ size_t	select_scenes(const struct scenes *, const struct select_req *,
 int	select_llm(const struct transcript *, const struct select_req *,
 	    struct pick *out, char *err, size_t errlen);
 
+/* Read one chat completion answer (LEN bytes of BODY) asking for clips
+ * in T: each valid clip (inside the video, within the length range of
+ * RQ, snapped to words) is appended to C, which holds *NC and has room
+ * for 256.  0, or -1 with a sentence in ERR when the answer is not the
+ * JSON asked for.  Exposed for the fuzz harness (tests/fuzz/llm.c). */
+int	select_llm_parse(const char *body, size_t len,
+	    const struct transcript *t, const struct select_req *rq,
+	    struct pick *c, size_t *nc, char *err, size_t errlen);
+
 /* Snap [*S, *E] to word boundaries and check it against the length range
  * and the video; 0 when it is a valid clip, else -1. */
 int	select_snap(const struct transcript *, const struct select_req *,
