@@ -77,7 +77,7 @@ webhook_set(struct req *r, PGconn *c, const char *url)
 	const char *p[3];
 	char err[512], secret[65];
 
-	if (url != NULL && webhook_url_check(url, err, sizeof(err)) == -1) {
+	if (url != NULL && webhook_url_allowed(url, err, sizeof(err)) == -1) {
 		respond_error(r, 400, "url", NULL, "%s.", err);
 		return;
 	}

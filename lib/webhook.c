@@ -3,6 +3,7 @@
  * queue (webhook.h).  The delivery itself is batch/stages/webhook.c.
  */
 #include <ctype.h>
+#include <netdb.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,10 +11,12 @@
 #include <strings.h>
 #include <time.h>
 
+#include <curl/curl.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 #include "db.h"
+#include "netpolicy.h"
 #include "queue.h"
 #include "util.h"
 #include "webhook.h"
@@ -142,5 +145,50 @@ webhook_enqueue(PGconn *c, long long job_id, const char *type,
 	json_decref(pl);
 	if (rc == 0)
 		rc = queue_notify_stage(c, WEBHOOK_STAGE, err, errlen);
+	return rc;
+}
+
+int
+webhook_url_allowed(const char *url, char *err, size_t errlen)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char *host = NULL, ip[NI_MAXHOST];
+	CURLU *u;
+	int rc = 0, gai;
+
+	if (webhook_url_check(url, err, errlen) == -1)
+		return -1;
+	if ((u = curl_url()) == NULL ||
+	    curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		curl_url_cleanup(u);
+		seterr(err, errlen, "is not a URL curl can read");
+		return -1;
+	}
+	curl_url_cleanup(u);
+	if (host[0] == '[') {		/* [v6] */
+		memmove(host, host + 1, strlen(host));
+		host[strcspn(host, "]")] = '\0';
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if ((gai = getaddrinfo(host, NULL, &hints, &res)) != 0) {
+		seterr(err, errlen, "has a host name that does not resolve "
+		    "(%s)", gai_strerror(gai));
+		curl_free(host);
+		return -1;
+	}
+	for (ai = res; ai != NULL && rc == 0; ai = ai->ai_next) {
+		if (fetch_addr_allowed(ai->ai_addr))
+			continue;
+		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, ip, sizeof(ip),
+		    NULL, 0, NI_NUMERICHOST) != 0)
+			snprintf(ip, sizeof(ip), "an address");
+		seterr(err, errlen, "leads to %s, a private or local address, "
+		    "which this server may not reach", ip);
+		rc = -1;
+	}
+	freeaddrinfo(res);
+	curl_free(host);
 	return rc;
 }

@@ -21,9 +21,14 @@
 #define WEBHOOK_URL_MAX	2048
 
 /* 0 when URL is an http or https URL with a host and no user part, at
- * most WEBHOOK_URL_MAX bytes; else -1 with a sentence in ERR.  The address
- * policy is applied where the URL is resolved (the CLI, the delivery). */
+ * most WEBHOOK_URL_MAX bytes; else -1 with a sentence in ERR. */
 int	webhook_url_check(const char *url, char *err, size_t errlen);
+
+/* 0 when URL passes webhook_url_check() and every address its host
+ * resolves to is allowed by the address policy (netpolicy.h); else -1
+ * with a sentence in ERR.  Where a user sets a URL (the API, the CLI); the
+ * delivery checks again at each connection. */
+int	webhook_url_allowed(const char *url, char *err, size_t errlen);
 
 /* A new secret: 32 random bytes as 64 hex digits.  0 or -1. */
 int	webhook_new_secret(char out[65]);

@@ -134,6 +134,12 @@ check_eq "none set: url null" '200|None' "$(status_of "$out")|$(jget "$(body_of 
 out=$(api PUT /account/webhook "$alice" -H 'Content-Type: application/json' --data '{"url":"ftp://127.0.0.1/x"}')
 check_eq "a bad URL: 400 naming the field" '400|url' "$(status_of "$out")|$(jget "$(body_of "$out")" 'j["field"]')"
 check "it says what is wrong" grep -q 'must start with http:// or https://' <<<"$out"
+for a in 10.0.0.1 169.254.169.254 '[::1]'; do
+	out=$(api PUT /account/webhook "$alice" -H 'Content-Type: application/json' --data "{\"url\":\"http://$a/hook\"}")
+	check_eq "API: a private address ($a): 400 naming the field" '400|url' "$(status_of "$out")|$(jget "$(body_of "$out")" 'j["field"]')"
+	check "API: it says the address may not be reached ($a)" grep -q 'a private or local address' <<<"$out"
+done
+check_eq "API: no webhook kept from the refused URLs" '' "$(sql "SELECT coalesce(webhook_url, '') FROM users WHERE name = 'alice'")"
 out=$(api PUT /account/webhook "$alice" -H 'Content-Type: application/json' --data '{}')
 check_eq "no URL: 400 naming the field" '400|url' "$(status_of "$out")|$(jget "$(body_of "$out")" 'j["field"]')"
 out=$(api PUT /account/webhook "$alice" -H 'Content-Type: application/json' --data "{\"url\":\"http://127.0.0.1:$port/alice\"}")

@@ -9,7 +9,6 @@
 #include "session.h"
 #include "util.h"
 #include "webhook.h"
-#include "stages/webhook_addr.h"
 
 /* A new API key into KEY, its SHA-256 (all that is kept) into HASH and
  * its first characters into PREFIX; 0, or -1 after saying why. */

@@ -3,7 +3,7 @@
  * (lib/webhook.h).  The task's payload carries the URL, the secret, the
  * event type and the JSON body; the body is signed at each attempt with
  * the time of that attempt.  Every address curl connects to is held to the
- * fetch address policy (fetch/policy.c) from the open-socket callback, as
+ * address policy (lib/netpolicy.c) from the open-socket callback, as
  * fetches are.  A 2xx answer is delivered; another status, a timeout or a
  * connection failure is retried by the queue with backoff; an address the
  * policy refuses fails the delivery at once.  Runs in a forked child like
@@ -26,7 +26,6 @@
 #include "runner/stage.h"
 #include "util.h"
 #include "webhook.h"
-#include "stages/webhook_addr.h"
 
 struct hook {
 	int	 blocked;
@@ -46,51 +45,6 @@ hook_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
 	    0, NI_NUMERICHOST) != 0)
 		snprintf(h->addr, sizeof(h->addr), "an address");
 	return CURL_SOCKET_BAD;
-}
-
-int
-webhook_url_allowed(const char *url, char *err, size_t errlen)
-{
-	struct addrinfo hints, *res = NULL, *ai;
-	char *host = NULL, ip[NI_MAXHOST];
-	CURLU *u;
-	int rc = 0, gai;
-
-	if (webhook_url_check(url, err, errlen) == -1)
-		return -1;
-	if ((u = curl_url()) == NULL ||
-	    curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-		curl_url_cleanup(u);
-		seterr(err, errlen, "is not a URL curl can read");
-		return -1;
-	}
-	curl_url_cleanup(u);
-	if (host[0] == '[') {		/* [v6] */
-		memmove(host, host + 1, strlen(host));
-		host[strcspn(host, "]")] = '\0';
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	if ((gai = getaddrinfo(host, NULL, &hints, &res)) != 0) {
-		seterr(err, errlen, "has a host name that does not resolve "
-		    "(%s)", gai_strerror(gai));
-		curl_free(host);
-		return -1;
-	}
-	for (ai = res; ai != NULL && rc == 0; ai = ai->ai_next) {
-		if (fetch_addr_allowed(ai->ai_addr))
-			continue;
-		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, ip, sizeof(ip),
-		    NULL, 0, NI_NUMERICHOST) != 0)
-			snprintf(ip, sizeof(ip), "an address");
-		seterr(err, errlen, "leads to %s, a private or local address, "
-		    "which this server may not reach", ip);
-		rc = -1;
-	}
-	freeaddrinfo(res);
-	curl_free(host);
-	return rc;
 }
 
 /* The answer's body is not kept. */

@@ -1,5 +1,5 @@
 /*
- * The fetch address and port policy (batch/stages/fetch/policy.c) as
+ * The fetch address and port policy (lib/netpolicy.c) as
  * tables: which addresses are refused (the ranges that reach inside,
  * directly or through a translation: NAT64, Teredo, 6to4) and which ports
  * a fetch may use (80, 443 and the user's URL's own, for libcurl and

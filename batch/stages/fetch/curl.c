@@ -1,7 +1,7 @@
 /*
  * Direct media downloads with libcurl.
  *
- * The address policy (policy.c) is enforced where the socket is opened
+ * The address policy (lib/netpolicy.c) is enforced where the socket is opened
  * (CURLOPT_OPENSOCKETFUNCTION): curl hands us each address it is about to
  * connect to, after DNS and after every redirect, so neither a redirect nor
  * a DNS answer pointing inside can slip past a check made on the URL text.

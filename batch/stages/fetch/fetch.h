@@ -1,6 +1,6 @@
 /*
  * Fetching a source: direct media URLs through libcurl (curl.c, with
- * the address policy of policy.c) and site URLs through yt-dlp (ytdlp.c).  Both
+ * the address policy of lib/netpolicy.c) and site URLs through yt-dlp (ytdlp.c).  Both
  * write into the task's scratch directory and report progress through the
  * task context; neither touches the store or the database.
  */
@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 #include <sys/socket.h>
+
+#include "netpolicy.h"
 
 struct task_ctx;
 
@@ -20,29 +22,6 @@ enum fetch_rc {
 	FETCH_CANCELLED
 };
 
-/*
- * 1 when an address may not be reached: loopback, private (RFC 1918, ULA),
- * link-local, CGNAT, multicast, unspecified, broadcast, reserved and
- * documentation ranges, including IPv4 inside IPv4-mapped and NAT64
- * addresses.  0 when it is a public address.
- */
-int	fetch_addr_blocked(const struct sockaddr *sa);
-
-/*
- * The policy every fetch connection is held to (policy.c): 1 when
- * SA may be connected to, that is cfg.allow_private_addresses is set, or
- * the address is public, or it is inside cfg.fetch_allow_cidrs.
- */
-int	fetch_addr_allowed(const struct sockaddr *sa);
-
-/* The port rule of every fetch connection: 1 when PORT may be reached
- * for a URL whose own port is URLPORT (80, 443 and URLPORT; 0: none). */
-int	fetch_port_allowed(int port, int urlport);
-/* Why PORT is refused, "port N cannot be used (only ...)", into BUF. */
-void	fetch_port_refusal(int port, int urlport, char *buf, size_t len);
-/* The port of URL, its scheme's default when it names none; 0 when it
- * cannot be parsed. */
-int	fetch_url_port(const char *url);
 
 /*
  * GET URL (http/https only) into PATH.  When the answer is not media

@@ -1,6 +1,6 @@
 /*
  * The proxy yt-dlp goes through, so that its connections are held to the
- * same address policy as libcurl's (policy.c).
+ * same address policy as libcurl's (lib/netpolicy.c).
  *
  * yt-dlp is a program of its own: the one place its connections can be
  * checked from here is a proxy it is told to use.  fetch_ytdlp() starts one

@@ -1,7 +1,8 @@
 /*
- * The address policy for every connection a fetch makes: libcurl's
- * (curl.c, from its open-socket callback) and yt-dlp's (through the
- * proxy in proxy.c).  One function decides for both, so that the two
+ * The address policy (netpolicy.h) for every outside connection: a
+ * fetch's through libcurl (curl.c, from its open-socket callback) and
+ * yt-dlp's (through the proxy in proxy.c), webhook deliveries, and a
+ * webhook URL when it is set.  One function decides for all, so that the
  * paths cannot drift apart.
  */
 #include <arpa/inet.h>
@@ -13,7 +14,7 @@
 #include <curl/curl.h>
 
 #include "config.h"
-#include "fetch.h"
+#include "netpolicy.h"
 #include "util.h"
 
 struct cidr4 { uint32_t net; int len; };
