@@ -279,6 +279,19 @@ dispatch(struct req *r)
 			route_clip_file(r, id, 1);
 		else
 			wrong_method(r, "GET");
+	} else if (path_match(r->path, "/jobs/%/transcript", &id)) {
+		r->route = "transcript";
+		if (method_is(r, "GET"))
+			route_transcript(r, id);
+		else
+			wrong_method(r, "GET");
+	} else if ((rc = path_match(r->path, "/clips/%/subtitles.vtt", &id)) ||
+	    path_match(r->path, "/clips/%/subtitles.srt", &id)) {
+		r->route = "subtitles";
+		if (method_is(r, "GET"))
+			route_clip_subtitles(r, id, rc);
+		else
+			wrong_method(r, "GET");
 	} else {
 		r->route = "not_found";
 		respond_error(r, 404, NULL, NULL, "There is nothing at %.200s.",
