@@ -104,6 +104,8 @@ check_eq "a job not yet transcribed: 404" 404 "$(status_of "$out")"
 check "saying so" grep -q "Job $fresh has no transcript yet (running)\." <<<"$out"
 out=$(api POST "/jobs/$job/transcript" "$alice")
 check_eq "POST to the transcript: 405" 405 "$(status_of "$out")"
+out=$(api POST "/clips/$clip/subtitles.vtt" "$alice")
+check_eq "POST to the subtitles: 405" 405 "$(status_of "$out")"
 
 # --- an S3 store: the transcript is fetched to scratch_dir --------------------
 stop_fcgi
