@@ -233,6 +233,8 @@ void	route_cancel(struct req *, long long id);
 void	route_retry(struct req *, long long id);
 void	route_events(struct req *, long long id);
 void	route_clip_file(struct req *, long long id, int thumb);
+void	route_clip_subtitles(struct req *, long long id, int vtt);
+void	route_transcript(struct req *, long long id);
 
 /* longpoll.c */
 int	lp_start(char *err, size_t errlen);

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@
 #include "mediatype.h"
 #include "queue.h"
 #include "store.h"
+#include "subtitles.h"
+#include "transcript.h"
 #include "extern.h"
 
 /* Per-user submission lock (pg_advisory_lock's two-key form): submit
@@ -1026,5 +1029,203 @@ route_clip_file(struct req *r, long long id, int thumb)
 out:
 	free(local);
 	free(surl);
+	PQclear(res);
+}
+
+/* ---- transcript and subtitles ---- */
+
+/*
+ * Job JOB's transcript (transcript.json in the store) into T; the caller
+ * frees it with transcript_free().  0; 1 when the job has none yet; -1
+ * after answering (the store or the file failed).
+ */
+static int
+load_transcript(struct req *r, long long job, struct transcript *t)
+{
+	struct store_stat st;
+	char key[KEY_MAX], tmp[PATH_MAX], err[512];
+	char *local = NULL;
+	int rc, fd;
+
+	tmp[0] = '\0';
+	snprintf(err, sizeof(err), "no store key for job %lld", job);
+	if (key_job_transcript(key, sizeof(key), job) == -1)
+		goto fail;
+	if ((rc = store_stat(r->w->store, key, &st, err, sizeof(err))) ==
+	    STORE_NOTFOUND)
+		return 1;
+	if (rc != STORE_OK)
+		goto fail;
+	/* A store without local files (S3) lends a copy in scratch_dir. */
+	if ((local = store_local_path(r->w->store, key)) == NULL) {
+		if (mkdir_p(cfg.scratch_dir, 0700) == -1 ||
+		    xsnprintf(tmp, sizeof(tmp), "%s/transcript.XXXXXX",
+		    cfg.scratch_dir) == -1 ||
+		    (fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+			snprintf(err, sizeof(err), "%s: %s", cfg.scratch_dir,
+			    strerror(errno));
+			tmp[0] = '\0';
+			goto fail;
+		}
+		close(fd);
+		if (store_get(r->w->store, key, tmp, err, sizeof(err)) !=
+		    STORE_OK)
+			goto fail;
+	}
+	if (transcript_load(local ? local : tmp, NULL, t, err,
+	    sizeof(err)) == 0) {
+		rc = 0;
+		goto out;
+	}
+fail:
+	log_ev(LOG_ERROR, "transcript_read_failed", "{sIss}", "job",
+	    (json_int_t)job, "error", err);
+	respond_error(r, 503, NULL, "Retry-After: 10\r\n", "The transcript "
+	    "of job %lld could not be read; try again.", job);
+	rc = -1;
+out:
+	if (tmp[0] != '\0')
+		unlink(tmp);
+	free(local);
+	return rc;
+}
+
+/* The JSON of T's words, times in seconds to the millisecond (allocated;
+ * caller frees), or NULL when out of memory. */
+static char *
+transcript_json(const struct transcript *t)
+{
+	json_t *o, *words;
+	char *s = NULL;
+	size_t i;
+
+	words = json_array();
+	o = json_pack("{s:o, s:s*}", "words", words, "language",
+	    t->language[0] != '\0' ? t->language : NULL);
+	if (o == NULL)
+		return NULL;
+	for (i = 0; i < t->nw; i++)
+		if (json_array_append_new(words, json_pack("{s:s, s:f, s:f, "
+		    "s:f}", "text", t->w[i].text, "start", t->w[i].start,
+		    "end", t->w[i].end, "confidence", t->w[i].conf)) == -1)
+			goto out;
+	/* Ten digits: 10.4 reads 10.4, an hour's 3723.456 stays exact. */
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
+	    JSON_REAL_PRECISION(10));
+out:
+	json_decref(o);
+	return s;
+}
+
+/* GET /jobs/{id}/transcript: the owner's job's words with their times and
+ * confidence, and the language; 404 for another's job or before the
+ * transcription is done. */
+void
+route_transcript(struct req *r, long long id)
+{
+	struct db_params dp = { 0 };
+	struct transcript t;
+	char err[512], *body = NULL;
+	const char *p[2];
+	PGresult *res;
+	PGconn *c;
+	int rc;
+
+	if ((c = req_db(r)) == NULL)
+		return;
+	p[0] = db_param_ll(&dp, id);
+	p[1] = db_param_ll(&dp, r->u.id);
+	if ((res = db_exec(c, err, sizeof(err), "SELECT state FROM jobs "
+	    "WHERE id = $1 AND user_id = $2", 2, p)) == NULL) {
+		db_fail(r, err);
+		return;
+	}
+	if (PQntuples(res) == 0)
+		respond_error(r, 404, NULL, NULL, "You have no job %lld.", id);
+	else if ((rc = load_transcript(r, id, &t)) == 1)
+		respond_error(r, 404, NULL, NULL, "Job %lld has no transcript "
+		    "yet (%s).", id, PQgetvalue(res, 0, 0));
+	else if (rc == 0) {
+		if ((body = transcript_json(&t)) == NULL)
+			respond_error(r, 500, NULL, NULL, "Out of memory "
+			    "writing the transcript.");
+		else
+			respond(r, 200, "application/json", CLIP_CACHE, body,
+			    strlen(body));
+		transcript_free(&t);
+	}
+	free(body);
+	PQclear(res);
+}
+
+/* The subtitles of clip CLIP of job JOB over [START, END) of the source,
+ * answered as a download (VTT: WebVTT, else SubRip). */
+static void
+send_subtitles(struct req *r, long long job, long long clip, double start,
+    double end, int vtt)
+{
+	struct transcript t;
+	char h[256], *body;
+	int rc;
+
+	if ((rc = load_transcript(r, job, &t)) == 1) {
+		respond_error(r, 404, NULL, NULL, "Clip %lld has no transcript "
+		    "to make subtitles from.", clip);
+		return;
+	}
+	if (rc != 0)
+		return;
+	body = subtitles_make(t.w, t.nw, start, end, vtt ? SUBTITLES_VTT :
+	    SUBTITLES_SRT);
+	transcript_free(&t);
+	if (body == NULL) {
+		respond_error(r, 500, NULL, NULL, "The subtitles of clip %lld "
+		    "are too long to make.", clip);
+		return;
+	}
+	snprintf(h, sizeof(h), "Content-Disposition: attachment; "
+	    "filename=\"clip-%lld.%s\"\r\n" CLIP_CACHE, clip, vtt ? "vtt" : "srt");
+	respond(r, 200, vtt ? "text/vtt; charset=utf-8" : "application/x-subrip",
+	    h, body, strlen(body));
+	free(body);
+}
+
+/* GET /clips/{id}/subtitles.srt and .vtt: a ready clip's words as
+ * subtitles in clip time, built now from the job's transcript (the words
+ * its captions show); 404 for another's clip or one not ready. */
+void
+route_clip_subtitles(struct req *r, long long id, int vtt)
+{
+	struct db_params dp = { 0 };
+	char err[512];
+	const char *p[2];
+	long long job;
+	double start, end;
+	PGresult *res;
+	PGconn *c;
+
+	if ((c = req_db(r)) == NULL)
+		return;
+	p[0] = db_param_ll(&dp, id);
+	p[1] = db_param_ll(&dp, r->u.id);
+	if ((res = db_exec(c, err, sizeof(err), "SELECT c.job_id, c.start_s, "
+	    "c.end_s, c.state, c.video_key IS NULL AND c.video_url IS NULL "
+	    "FROM clips c JOIN jobs j ON j.id = c.job_id WHERE c.id = $1 AND "
+	    "j.user_id = $2", 2, p)) == NULL) {
+		db_fail(r, err);
+		return;
+	}
+	if (PQntuples(res) == 0)
+		respond_error(r, 404, NULL, NULL, "You have no clip %lld.", id);
+	else if (strcmp(PQgetvalue(res, 0, 4), "t") == 0)
+		respond_error(r, 404, NULL, NULL, "Clip %lld is not ready yet "
+		    "(%s).", id, PQgetvalue(res, 0, 3));
+	else if (parse_ll(PQgetvalue(res, 0, 0), 1, INT64_MAX, &job) != 0 ||
+	    parse_double(PQgetvalue(res, 0, 1), 0, 1e9, &start) != 0 ||
+	    parse_double(PQgetvalue(res, 0, 2), 0, 1e9, &end) != 0)
+		respond_error(r, 500, NULL, NULL, "Clip %lld has no valid "
+		    "bounds.", id);
+	else
+		send_subtitles(r, job, id, start, end, vtt);
 	PQclear(res);
 }

@@ -171,6 +171,31 @@ wrong_method(struct req *r, const char *allow)
 	    r->method);
 }
 
+/* The routes of a clip's files (/clips/ID/...): 1 when R's path is one
+ * of them, answered; else 0. */
+static int
+dispatch_clip(struct req *r)
+{
+	long long id;
+	int thumb = 0, vtt = 0;
+
+	if (path_match(r->path, "/clips/%/video", &id) ||
+	    (thumb = path_match(r->path, "/clips/%/thumbnail", &id)))
+		r->route = "clip_file";
+	else if ((vtt = path_match(r->path, "/clips/%/subtitles.vtt", &id)) ||
+	    path_match(r->path, "/clips/%/subtitles.srt", &id))
+		r->route = "subtitles";
+	else
+		return 0;
+	if (!method_is(r, "GET"))
+		wrong_method(r, "GET");
+	else if (strcmp(r->route, "subtitles") == 0)
+		route_clip_subtitles(r, id, vtt);
+	else
+		route_clip_file(r, id, thumb);
+	return 1;
+}
+
 static void
 dispatch(struct req *r)
 {
@@ -267,19 +292,13 @@ dispatch(struct req *r)
 			route_account_webhook(r);
 		else
 			wrong_method(r, "GET, PUT, DELETE");
-	} else if (path_match(r->path, "/clips/%/video", &id)) {
-		r->route = "clip_file";
+	} else if (path_match(r->path, "/jobs/%/transcript", &id)) {
+		r->route = "transcript";
 		if (method_is(r, "GET"))
-			route_clip_file(r, id, 0);
+			route_transcript(r, id);
 		else
 			wrong_method(r, "GET");
-	} else if (path_match(r->path, "/clips/%/thumbnail", &id)) {
-		r->route = "clip_file";
-		if (method_is(r, "GET"))
-			route_clip_file(r, id, 1);
-		else
-			wrong_method(r, "GET");
-	} else {
+	} else if (!dispatch_clip(r)) {
 		r->route = "not_found";
 		respond_error(r, 404, NULL, NULL, "There is nothing at %.200s.",
 		    r->path);

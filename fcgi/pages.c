@@ -696,6 +696,11 @@ clip_card(struct buf *b, json_t *o)
 		buf_addstr(b, "<a href=\"");
 		html_esc(b, video);
 		buf_addstr(b, "\" download>Download</a>");
+		buf_printf(b, " &middot; subtitles: <a href=\"/clips/%lld/"
+		    "subtitles.srt\" download>SRT</a> <a href=\"/clips/%lld/"
+		    "subtitles.vtt\" download>WebVTT</a>", (long long)
+		    json_integer_value(json_object_get(o, "id")), (long long)
+		    json_integer_value(json_object_get(o, "id")));
 	}
 	buf_addstr(b, "</div>");
 }

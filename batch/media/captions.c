@@ -472,7 +472,7 @@ captions_ass(const struct caption_req *rq, int *none, char *err,
 	const struct style *st = find_style(rq->style);
 	struct buf b;
 	struct line l;
-	size_t i, first = rq->n, last = 0;
+	size_t i, first, last;
 	int events = 0;
 
 	*none = 0;
@@ -481,14 +481,8 @@ captions_ass(const struct caption_req *rq, int *none, char *err,
 		    rq->style ? rq->style : "");
 		return NULL;
 	}
-	for (i = 0; i < rq->n; i++)
-		if (rq->w[i].start >= rq->start && rq->w[i].end <= rq->end + 0.5 &&
-		    rq->w[i].start < rq->end && rq->w[i].text[0] != '\0') {
-			if (first == rq->n)
-				first = i;
-			last = i;
-		}
-	if (first == rq->n) {
+	if (transcript_span(rq->w, rq->n, rq->start, rq->end, &first,
+	    &last) != 0) {
 		*none = 1;
 		return NULL;
 	}

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 #include <jansson.h>
-#include "media/transcript.h"
+#include "transcript.h"
 
 
 /* What a score is made of: WHAT earned POINTS of at most MAX (a penalty

@@ -1,7 +1,8 @@
 /*
  * The transcript and loudness as the transcribe stage stores them
  * (transcript.json, loudness.json), read with size caps and range checks.
- * Selection scores them; the render's captions read the same words.
+ * Selection scores them; the render's captions and the web front's
+ * subtitles read the same words.
  */
 #ifndef CLIPMILL_TRANSCRIPT_H
 #define CLIPMILL_TRANSCRIPT_H
@@ -22,6 +23,7 @@ struct segment {
 };
 
 struct transcript {
+	char		 language[16];	/* "en", or "" when unknown */
 	double		 duration;
 	int		 no_audio;
 	struct word	*w;
@@ -38,5 +40,11 @@ struct transcript {
 int	transcript_load(const char *path, const char *loud_path,
 	    struct transcript *t, char *err, size_t errlen);
 void	transcript_free(struct transcript *);
+
+/* The words of a clip [START, END) of the source, as its captions and
+ * subtitles show them: [*FIRST, *LAST] of W's N words.  0, or -1 when no
+ * word falls in the clip. */
+int	transcript_span(const struct word *w, size_t n, double start,
+	    double end, size_t *first, size_t *last);
 
 #endif

@@ -152,20 +152,23 @@ transcript_load(const char *path, const char *loud_path, struct transcript *t,
 {
 	json_t *o = NULL, *segs, *seg, *words;
 	size_t i, total = 0;
+	const char *lang = "";
 	int rc = -1, noa = 0;
 	double dur = 0;
 
 	memset(t, 0, sizeof(*t));
 	if ((o = load_capped(path, "transcript", err, errlen)) == NULL)
 		goto out;
-	if (json_unpack(o, "{s?Fs?bso}", "duration", &dur, "no_audio", &noa,
-	    "segments", &segs) != 0 || !json_is_array(segs) || dur < 0 ||
+	if (json_unpack(o, "{s?Fs?bs?sso}", "duration", &dur, "no_audio", &noa,
+	    "language", &lang, "segments", &segs) != 0 || !json_is_array(segs) || dur < 0 ||
 	    dur > 1e6 || !isfinite(dur)) {
 		seterr(err, errlen, "The transcript lacks its duration or segments.");
 		goto out;
 	}
 	t->duration = dur;
 	t->no_audio = noa;
+	if (strlen(lang) < sizeof(t->language))
+		memcpy(t->language, lang, strlen(lang) + 1);
 	json_array_foreach(segs, i, seg) {
 		words = json_object_get(seg, "words");
 		total += json_is_array(words) ? json_array_size(words) : 0;
@@ -214,4 +217,23 @@ transcript_free(struct transcript *t)
 	free(t->seg);
 	free(t->loud);
 	memset(t, 0, sizeof(*t));
+}
+
+int
+transcript_span(const struct word *w, size_t n, double start, double end,
+    size_t *first, size_t *last)
+{
+	size_t i;
+
+	*first = n;
+	*last = 0;
+	/* A word may run half a second past the end: it was begun inside. */
+	for (i = 0; i < n; i++)
+		if (w[i].start >= start && w[i].end <= end + 0.5 &&
+		    w[i].start < end && w[i].text[0] != '\0') {
+			if (*first == n)
+				*first = i;
+			*last = i;
+		}
+	return *first == n ? -1 : 0;
 }
