@@ -144,7 +144,7 @@ static const struct option options[] = {
 	I(fcgi_threads, 16, 1, 1024),
 	S(fcgi_listen, ""),
 	I(fcgi_socket_mode, 0660, 0, 0777),
-	S(session_secret_file, "/var/lib/clipmill/session_secret"),
+	S(session_secret_file, "/var/lib/clipmill/secret/session_secret"),
 	B(trust_remote_user, "no"),
 	B(trust_remote_user_tcp, "no"),
 	I(upload_max_mb, 2048, 1, 1048576),

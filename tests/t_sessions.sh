@@ -181,7 +181,7 @@ check "http: the login nonce cookie has no prefix and no Secure" \
 stop_fcgi
 
 # --- the secret directory ---
-check_eq "the default secret is no longer under /var/tmp" "/var/lib/clipmill/session_secret" \
+check_eq "the default secret is no longer under /var/tmp" "/var/lib/clipmill/secret/session_secret" \
     "$(CLIPMILL_CONF=/dev/null clipmill config | sed -n 's/^session_secret_file *= *//p' | tr -d '"')"
 check_eq "the test's secret directory was made 0700" 700 "$(stat -c %a "$TMP/secret")"
 check_eq "the secret file is 0600" 600 "$(stat -c %a "$TMP/secret/session_secret")"
