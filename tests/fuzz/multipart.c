@@ -50,7 +50,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	blen = size - (size_t)(body - (const char *)data);
 	if (multipart_boundary(ct, boundary, sizeof(boundary), err,
 	    sizeof(err)) == -1)
-		strcpy(boundary, "XyZ");
+		snprintf(boundary, sizeof(boundary), "XyZ");
 	free(ct);
 	memset(&m, 0, sizeof(m));
 	m.arg = &total;
