@@ -73,9 +73,12 @@ CLIPMILL_DATABASE_URL="host=$CLIPMILL_TEST_PGHOST user=postgres dbname=$fresh" d
 expect_fail "migration pending" database "clipmill migrate"
 
 # The store is not writable by the user doctor runs as.
+# The program is copied where nobody can reach it: the checkout may sit in
+# a directory only root may enter (mktemp -d makes one).
 chmod 755 "$TMP/store"
+install -D -m 755 "$CLIPMILL_BUILD/clipmill" "$TMP/nobody/clipmill"
 out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups env CLIPMILL_CONF="$CLIPMILL_CONF" \
-    CLIPMILL_DATABASE_URL="$CLIPMILL_DATABASE_URL" PATH="$PATH" clipmill doctor --min-free 10 2>&1)
+    CLIPMILL_DATABASE_URL="$CLIPMILL_DATABASE_URL" PATH="$TMP/nobody:$PATH" clipmill doctor --min-free 10 2>&1)
 rc=$?
 expect_fail "store not writable" store "cannot put a probe object.*must be writable by this user"
 
