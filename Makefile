@@ -65,7 +65,7 @@ endif
 LIB_SRC    := $(wildcard lib/*.c)
 LIB_OBJ    := $(LIB_SRC:%.c=$(B)/%.o) $(B)/sql_migrations.o
 FRONT_SRC  := $(filter-out fcgi/main.c,$(wildcard fcgi/*.c))
-FRONT_OBJ  := $(FRONT_SRC:%.c=$(B)/%.o)
+FRONT_OBJ  := $(FRONT_SRC:%.c=$(B)/%.o) $(B)/editor_js.o
 RUNNER_SRC := $(filter-out batch/runner/main.c,$(wildcard batch/runner/*.c))
 STAGES_SRC := $(wildcard batch/stages/*.c batch/stages/*/*.c)
 MEDIA_SRC  := $(wildcard batch/media/*.c)
@@ -128,6 +128,18 @@ $(B)/sql_migrations.c: $(MIGRATIONS) contrib/embed-sql.sh
 	sh contrib/embed-sql.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
 
 $(B)/sql_migrations.o: $(B)/sql_migrations.c
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+# The job page's editor script is compiled into clipmill.fcgi, which
+# serves it (fcgi/editor.c).
+$(B)/editor_js.c: fcgi/editor.js
+	@mkdir -p $(@D)
+	{ echo '/* generated from fcgi/editor.js: do not edit */'; \
+	  echo 'const char editor_js[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; } > $@.tmp && mv $@.tmp $@
+
+$(B)/editor_js.o: $(B)/editor_js.c
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/libclipmill.a: $(LIB_OBJ)

@@ -10,6 +10,7 @@
  *   jobs.c      job routes: submit, list, status, cancel, retry, clips
  *   longpoll.c  the listener thread that holds waiting long-poll requests
  *   pages.c     HTML
+ *   editor.c    the job page's clip editor (editor.js, built in)
  *   metrics.c   /healthz and /metrics
  *   account.c   the user's own settings: /account/webhook
  * parse.c and validate.c use neither libfcgi nor the database: the unit
@@ -256,6 +257,12 @@ size_t	lp_waiting(void);
 char	*lp_body(PGresult *r, long long after, const char *state);
 PGresult *lp_query(PGconn *c, long long job, long long user, long long after,
 	    char *err, size_t errlen);
+
+/* editor.c: the clip editor's script, built in */
+uint32_t text_hash(const char *s, size_t len);
+void	editor_script(struct buf *);
+void	editor_template(struct buf *);
+void	route_editor_js(struct req *);
 
 /* pages.c */
 void	page_begin(struct buf *, const char *title, const struct user *);

@@ -221,6 +221,14 @@ dispatch(struct req *r)
 		    "", 0);
 		return;
 	}
+	if (strcmp(r->path, "/static/editor.js") == 0) {
+		r->route = "static";
+		if (method_is(r, "GET"))
+			route_editor_js(r);
+		else
+			wrong_method(r, "GET");
+		return;
+	}
 	if (strcmp(r->path, "/login") == 0) {
 		r->route = "login";
 		if (method_is(r, "GET"))

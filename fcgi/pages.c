@@ -37,7 +37,37 @@ static const char css[] =
     "padding-left:1.2em;font-size:.9em}.src{overflow-wrap:anywhere}"
     "#events{max-height:20em;overflow:auto;font:12px monospace;"
     "overflow-wrap:anywhere}"
-    "button{padding:.3em 1em}";
+    "button{padding:.3em 1em}"
+    /* the clip editor (editor.js): a card being edited takes the row */
+    ".needs-js{display:none}html.js .needs-js{display:inline-block}"
+    ".clip.editing{flex-basis:100%;max-width:none}"
+    ".clip.editing>video{max-width:20em;display:block}"
+    ".rank{background:#05c;color:#fff;border-radius:3px;padding:0 .3em;"
+    "margin-right:.3em}.notice{background:#e8f1ff;border-left:4px solid #05c;"
+    "padding:.4em .6em}.edit-btn{margin:.3em 0}"
+    ".editor{border-top:1px solid #ddd;margin-top:.5em;padding-top:.5em}"
+    ".editor label{margin:.3em 0}.e-title{width:100%}"
+    ".e-bounds{display:flex;flex-wrap:wrap;gap:.3em 1.2em;margin:.4em 0}"
+    ".e-bounds button{padding:.1em .6em}.e-bounds output{display:inline-block;"
+    "min-width:4em;text-align:center;font-variant-numeric:tabular-nums}"
+    ".e-help{font-size:.9em;color:#555;margin:.3em 0}"
+    ".e-words{list-style:none;padding:0;margin:.3em 0;display:flex;"
+    "flex-wrap:wrap;gap:.25em}.w{display:inline-flex;flex-wrap:wrap;"
+    "align-items:center;border:1px solid #ccc;border-radius:3px;"
+    "padding:.1em .2em;max-width:100%;box-sizing:border-box}"
+    ".w small{color:#666;font-size:.75em;margin:0 .2em}"
+    ".w input{font:inherit;border:0;border-bottom:1px dotted #999;"
+    "background:transparent;min-width:2ch;max-width:12em;padding:0 .1em}"
+    ".w.low{background:#fff4d6;border-color:#e0a000}"
+    ".w.fixed input{color:#05c;font-weight:600}"
+    ".w.removed input{text-decoration:line-through;color:#999}"
+    ".w .e-x{padding:0 .35em;border:0;background:none;cursor:pointer;"
+    "color:#777}.w .e-x[aria-pressed=true]{color:#b00;font-weight:700}"
+    ".w.out{border-style:dashed;background:#f6f6f6}.w.out button{border:0;"
+    "background:none;color:#777;font:inherit;padding:0 .1em;cursor:pointer}"
+    ".e-opts{display:flex;flex-wrap:wrap;gap:0 1.2em}"
+    ".e-actions{display:flex;flex-wrap:wrap;gap:.5em}"
+    ".e-msg{min-height:1.2em;margin:.3em 0}";
 
 /* The page head; BODY_ATTRS (may be NULL) go on <body>. */
 static void
@@ -527,6 +557,8 @@ job_overall(struct buf *b, json_t *j, const char *state, int live)
 		buf_addstr(b, " &middot; about ");
 		span_add(b, (double)json_integer_value(rem));
 		buf_addstr(b, " left");
+	} else if (strcmp(state, "awaiting_review") == 0) {
+		buf_addstr(b, " &middot; waiting for your review");
 	} else if (!live) {
 		buf_addstr(b, " &middot; ");
 		html_esc(b, state);
@@ -652,21 +684,35 @@ clip_state(struct buf *b, json_t *o)
 	text_in(b, "<br><span class=\"error\">", jstr(o, "error"), "</span>");
 }
 
+/* What the editor (editor.js) starts from, as JSON in data-edit. */
 static void
-clip_card(struct buf *b, json_t *o)
+clip_edit_data(struct buf *b, json_t *o)
+{
+	static const char *const keys[] = { "id", "rank", "state", "start",
+	    "end", "title", "aspect", "layout", "caption_style", "edits" };
+	json_t *d = json_object(), *v;
+	char *s;
+	size_t i;
+
+	for (i = 0; d != NULL && i < sizeof(keys) / sizeof(keys[0]); i++)
+		if ((v = json_object_get(o, keys[i])) != NULL)
+			json_object_set(d, keys[i], v);
+	s = d != NULL ? json_dumps(d, JSON_COMPACT) : NULL;
+	html_esc(b, s != NULL ? s : "{}");
+	free(s);
+	json_decref(d);
+}
+
+/* The card's inside: the video, what the clip is, its state, an "Edit"
+ * button for a clip that may be edited. */
+static void
+clip_inner(struct buf *b, json_t *o, long long id)
 {
 	const char *video = jstr(o, "video"), *thumb = jstr(o, "thumbnail");
+	const char *state = jstr(o, "state");
 	double start = json_number_value(json_object_get(o, "start"));
 	double end = json_number_value(json_object_get(o, "end"));
-	json_t *rd = json_object_get(o, "render");
 
-	/* data-sig changes whenever the card does, so the live page
-	 * replaces only the cards that changed (a playing video plays on). */
-	buf_printf(b, "<div class=\"clip\" id=\"clip-%lld\" data-sig=\"%s-%s-"
-	    "%lld-%d\">", (long long)json_integer_value(json_object_get(o,
-	    "id")), jstr(o, "state"), jstr(rd, "state"),
-	    (long long)json_integer_value(json_object_get(rd, "pct")),
-	    json_is_object(json_object_get(o, "quality")));
 	if (*video) {
 		buf_addstr(b, "<video controls preload=\"none\" src=\"");
 		html_esc(b, video);
@@ -675,6 +721,10 @@ clip_card(struct buf *b, json_t *o)
 		buf_addstr(b, "\"></video>");
 	}
 	buf_addstr(b, "<b>");
+	if (strcmp(state, "candidate") == 0)
+		buf_printf(b, "<span class=\"rank\" title=\"Rank among the "
+		    "candidates\">#%lld</span>", (long long)json_integer_value(
+		    json_object_get(o, "rank")));
 	html_esc(b, *jstr(o, "title") ? jstr(o, "title") : "Clip");
 	buf_addstr(b, "</b><br>");
 	html_esc(b, jstr(o, "aspect"));
@@ -698,11 +748,40 @@ clip_card(struct buf *b, json_t *o)
 		buf_addstr(b, "\" download>Download</a>");
 		buf_printf(b, " &middot; subtitles: <a href=\"/clips/%lld/"
 		    "subtitles.srt\" download>SRT</a> <a href=\"/clips/%lld/"
-		    "subtitles.vtt\" download>WebVTT</a>", (long long)
-		    json_integer_value(json_object_get(o, "id")), (long long)
-		    json_integer_value(json_object_get(o, "id")));
+		    "subtitles.vtt\" download>WebVTT</a>", id, id);
 	}
+	if (strcmp(state, "candidate") == 0 || strcmp(state, "ready") == 0 ||
+	    strcmp(state, "failed") == 0)
+		buf_printf(b, "<br><button type=\"button\" class=\"edit-btn "
+		    "needs-js\" data-clip=\"%lld\" aria-expanded=\"false\">"
+		    "Edit</button>", id);
+}
+
+static void
+clip_card(struct buf *b, json_t *o)
+{
+	long long id = json_integer_value(json_object_get(o, "id"));
+	struct buf in;
+
+	/* data-sig changes whenever the card does, so the live page
+	 * replaces only the cards that changed; it keeps a playing video
+	 * and an open editor across the swap. */
+	buf_init(&in, 0);
+	buf_addstr(&in, "\" data-edit=\"");
+	clip_edit_data(&in, o);
+	buf_addstr(&in, "\">");
+	clip_inner(&in, o, id);
+	buf_printf(b, "<div class=\"clip\" id=\"clip-%lld\" data-clip=\"%lld\" "
+	    "data-state=\"", id, id);
+	html_esc(b, jstr(o, "state"));
+	buf_printf(b, "\" data-sig=\"%08x", buf_failed(&in) ? 0 :
+	    text_hash(in.data, in.len));
+	if (buf_failed(&in))
+		b->failed = 1;		/* the page is answered 500 */
+	else
+		buf_add(b, in.data, in.len);
 	buf_addstr(b, "</div>");
+	buf_free(&in);
 }
 
 /* The job's source as its owner knows it: the URL, or the file's name. */
@@ -720,10 +799,27 @@ job_source(json_t *j)
  * of events fetches itself again and swaps in the parts that changed. */
 static const char status_js[] =
     "(function(){\n"
-    "var id=document.body.dataset.job,after=+document.body.dataset.seq;\n"
-    "var ended={done:1,partial:1,failed:1,cancelled:1};\n"
+    "var id=document.body.dataset.job,after=+document.body.dataset.seq,"
+    "polling=0;\n"
+    /* nothing comes from a job at rest until its owner acts (the editor
+     * wakes the poll up then) */
+    "var rest={done:1,partial:1,failed:1,cancelled:1,awaiting_review:1};\n"
+    /* a fresher card N for the card O on the page: O's video plays on
+     * until the clip is ready again, O's open editor stays */
+    "function keep(o,n){\n"
+    " var ov=o.querySelector('video'),nv=n.querySelector('video'),"
+    "ed=o.querySelector('.editor');\n"
+    " if(ov&&nv&&ov.getAttribute('src')===nv.getAttribute('src')&&"
+    "(n.dataset.state!=='ready'||o.dataset.state==='ready'))nv.replaceWith(ov);\n"
+    " else if(ov&&!nv&&n.dataset.state!=='ready'){var s=n.querySelector("
+    "'b');n.insertBefore(ov,s);}\n"
+    " if(ed){n.appendChild(ed);n.classList.add('editing');"
+    "var eb=n.querySelector('.edit-btn');if(eb)eb.setAttribute("
+    "'aria-expanded','true');}\n"
+    "}\n"
     "function swap(d){\n"
-    " ['head','error','actions','overall','stages'].forEach(function(k){\n"
+    " ['head','error','actions','review','overall','stages'].forEach("
+    "function(k){\n"
     "  var a=document.getElementById(k),b=d.getElementById(k);\n"
     "  if(a&&b&&a.innerHTML!==b.innerHTML)a.innerHTML=b.innerHTML;});\n"
     " var box=document.getElementById('clips'),nb=d.getElementById('clips');\n"
@@ -733,9 +829,13 @@ static const char status_js[] =
     "  if(o&&o.dataset.sig===c.dataset.sig){if(o!==at)box.insertBefore(o,at);"
     "return;}\n"
     "  var n=document.importNode(c,true);\n"
-    "  if(o)o.replaceWith(n);else box.insertBefore(n,at||null);});\n"
+    "  if(o){var f=o.contains(document.activeElement);keep(o,n);"
+    "o.replaceWith(n);if(f&&!n.contains(document.activeElement)){"
+    "var eb=n.querySelector('.edit-btn');if(eb)eb.focus();}}\n"
+    "  else box.insertBefore(n,at||null);});\n"
     " while(box.children.length>nb.children.length)"
     "box.removeChild(box.lastChild);\n"
+    " document.dispatchEvent(new Event('clipmill:swap'));\n"
     "}\n"
     "function addEvents(evs){var ul=document.getElementById('events');"
     "evs.forEach(function(e){var li=document.createElement('li');"
@@ -746,17 +846,21 @@ static const char status_js[] =
     "'text/html'},credentials:'same-origin'}).then(function(r){"
     "if(!r.ok)throw r.status;return r.text();}).then(function(t){"
     "swap(new DOMParser().parseFromString(t,'text/html'));});}\n"
-    "function poll(){fetch('/jobs/'+id+'/events?after='+after+'&timeout=25',"
+    "function poll(){polling=1;fetch('/jobs/'+id+'/events?after='+after+"
+    "'&timeout=25',"
     "{headers:{Accept:'application/json'},credentials:'same-origin'})"
     ".then(function(r){if(!r.ok)throw r.status;return r.json();})"
     ".then(function(j){if(j.events.length){addEvents(j.events);"
     "after=j.next;return refresh().then(function(){return j;});}return j;})"
-    ".then(function(j){if(!(j.state&&ended[j.state]&&!j.events.length))"
-    "poll();else refresh();})"
+    ".then(function(j){if(!(j.state&&rest[j.state]&&!j.events.length))"
+    "poll();else{polling=0;refresh();}})"
     ".catch(function(){setTimeout(poll,2000);});}\n"
-    /* an ended job has nothing more to say: no polling; a poll that
-     * learns the job has ended (its answer's state) is the last one */
-    "if(!ended[document.getElementById('state').dataset.state])poll();\n"
+    /* a job at rest has nothing more to say: no polling; a poll that
+     * learns the job is at rest (its answer's state) is the last one,
+     * until the editor asks for a render or saves an edit */
+    "window.clipmillLive={wake:function(){if(!polling)poll();},"
+    "refresh:refresh};\n"
+    "if(!rest[document.getElementById('state').dataset.state])poll();\n"
     "})();\n";
 
 /* Cancel while the job runs, retry when it failed or was cancelled. */
@@ -765,12 +869,47 @@ job_actions(struct buf *b, struct req *r, long long id, const char *state,
     int live)
 {
 	buf_addstr(b, "<div id=\"actions\">");
-	if (live || strcmp(state, "done") != 0) {
+	if (strcmp(state, "awaiting_review") == 0)
+		;	/* the review box says what to do */
+	else if (live || strcmp(state, "done") != 0) {
 		buf_printf(b, "<form method=\"post\" action=\"/jobs/%lld/%s\">",
 		    id, live ? "cancel" : "retry");
 		csrf_input(b, &r->u);
 		buf_printf(b, "<button id=\"%s\">%s</button></form>",
 		    live ? "cancel" : "retry", live ? "Cancel" : "Retry");
+	}
+	buf_addstr(b, "</div>\n");
+}
+
+/* The candidates waiting to be chosen: what the user is to do, and
+ * "Render all". */
+static void
+job_review(struct buf *b, json_t *j, const char *state)
+{
+	json_t *o;
+	size_t i, n = 0;
+
+	json_array_foreach(json_object_get(j, "clips"), i, o)
+		if (strcmp(jstr(o, "state"), "candidate") == 0)
+			n++;
+	buf_addstr(b, "<div id=\"review\">");
+	if (n > 0) {
+		buf_addstr(b, "<p class=\"notice\">");
+		if (strcmp(state, "awaiting_review") == 0)
+			buf_printf(b, "<b>This job awaits your review.</b> "
+			    "It found %zu candidate clip%s, best first. Correct "
+			    "their words, move their start and end, then render "
+			    "the ones you want: nothing is rendered until you "
+			    "ask.", n, n == 1 ? "" : "s");
+		else
+			buf_printf(b, "%zu candidate clip%s not rendered: "
+			    "edit %s and render %s when you like.", n,
+			    n == 1 ? " is" : "s are", n == 1 ? "it" : "them",
+			    n == 1 ? "it" : "any of them");
+		buf_printf(b, "</p><button type=\"button\" id=\"render-all\" "
+		    "class=\"needs-js\">Render all %zu candidate%s</button> "
+		    "<span id=\"review-msg\" role=\"status\"></span>", n,
+		    n == 1 ? "" : "s");
 	}
 	buf_addstr(b, "</div>\n");
 }
@@ -785,11 +924,12 @@ page_job(struct req *r, json_t *j)
 	long long id = json_integer_value(json_object_get(j, "id"));
 	long long seq = json_integer_value(json_object_get(j, "last_seq"));
 	int live = strcmp(state, "pending") == 0 || strcmp(state, "running") == 0;
-	char title[64], attr[96];
+	char title[64], attr[192];
 
 	snprintf(title, sizeof(title), "Job %lld", id);
-	snprintf(attr, sizeof(attr), " data-job=\"%lld\" data-seq=\"%lld\"",
-	    id, seq);
+	/* the token is hex: nothing to escape */
+	snprintf(attr, sizeof(attr), " data-job=\"%lld\" data-seq=\"%lld\" "
+	    "data-csrf=\"%s\"", id, seq, r->u.csrf);
 	buf_init(&b, 0);
 	page_begin_attrs(&b, title, &r->u, attr);
 	/* A meta refresh is scheduled as soon as it is parsed, so removing
@@ -808,6 +948,7 @@ page_job(struct req *r, json_t *j)
 	html_esc(&b, jstr(j, "error"));
 	buf_addstr(&b, "</p>\n");
 	job_actions(&b, r, id, state, live);
+	job_review(&b, j, state);
 	job_overall(&b, j, state, live);
 	buf_addstr(&b, "<h3>Progress</h3>");
 	job_stages(&b, j);
@@ -831,7 +972,10 @@ page_job(struct req *r, json_t *j)
 		}
 		buf_addstr(&b, "</li>");
 	}
-	buf_addstr(&b, "</ol>\n<script>");
+	buf_addstr(&b, "</ol>\n");
+	editor_template(&b);
+	editor_script(&b);
+	buf_addstr(&b, "<script>");
 	buf_addstr(&b, status_js);
 	buf_addstr(&b, "</script>\n");
 	page_end(&b);

@@ -6,32 +6,9 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/web_lib.sh"
 . "$(dirname "$0")/mediaout_lib.sh"
-pw="$CLIPMILL_TOP/contrib/node_modules/playwright-core"
-if [ ! -d "$pw" ] || [ ! -x /usr/bin/chromium ] || ! command -v node >/dev/null; then
-	echo "playwright-core or chromium missing (make deps)"; exit 77
-fi
-newdb || exit 1
-conf_set log_file "$TMP/fcgi.jsonl"
-conf_set clip_min 6
-conf_set clip_max 10
-conf_set retry_base 0.2
-mo_media "$TMP/m" 2 face || { not_ok "test video built"; exit 1; }
-alice=$(clipmill user add alice)
-start_fcgi || exit 1
-start_nginx || exit 1
+browser_e2e_setup
 SHOT="$CLIPMILL_TOP/build/test-artifacts/web_e2e.png"
 rm -f "$SHOT"
-
-# Runners the way cron starts them, again and again until the test ends.
-(
-	while :; do
-		nice -n 5 clipmill-batch --stage fetch,transcribe,select,frame,render,publish \
-		    --idle-exit 2 2>>"$TMP/runner.log"
-		sleep 0.2
-	done
-) &
-loop=$!
-at_exit "kill $loop 2>/dev/null; pkill -TERM -P $loop 2>/dev/null; wait $loop 2>/dev/null"
 
 node "$CLIPMILL_TOP/tests/browser/e2e.js" "$BASE" "$alice" "$TMP/m/talk.mp4" "$SHOT"
 rc=$?

@@ -68,3 +68,33 @@ login_token() {
 	curl -s -c "$1" -b "$1" -H 'Accept: text/html' "$BASE/login" |
 	    grep -o 'name="csrf" value="[0-9a-f]*"' | head -1 | sed 's/.*value="//; s/"//'
 }
+
+# browser_e2e_setup: for a browser test with real runners (exits 77
+# without chromium and playwright-core): a database, short clips, the
+# talking-head video $TMP/m/talk.mp4 (mediaout_lib.sh), user $alice,
+# clipmill.fcgi behind nginx, and runners started the way cron starts
+# them, again and again until the test ends.
+browser_e2e_setup() {
+	if [ ! -d "$CLIPMILL_TOP/contrib/node_modules/playwright-core" ] ||
+	    [ ! -x /usr/bin/chromium ] || ! command -v node >/dev/null; then
+		echo "playwright-core or chromium missing (make deps)"; exit 77
+	fi
+	newdb || exit 1
+	conf_set log_file "$TMP/fcgi.jsonl"
+	conf_set clip_min 6
+	conf_set clip_max 10
+	conf_set retry_base 0.2
+	mo_media "$TMP/m" 2 face || { not_ok "test video built"; exit 1; }
+	alice=$(clipmill user add alice)
+	start_fcgi || exit 1
+	start_nginx || exit 1
+	(
+		while :; do
+			nice -n 5 clipmill-batch --stage fetch,transcribe,select,frame,render,publish \
+			    --idle-exit 2 2>>"$TMP/runner.log"
+			sleep 0.2
+		done
+	) &
+	runners=$!
+	at_exit "kill $runners 2>/dev/null; pkill -TERM -P $runners 2>/dev/null; wait $runners 2>/dev/null"
+}

@@ -28,6 +28,19 @@ withBrowser([], async (browser, page) => {
   page.on('requestfinished', finished);
   page.on('requestfailed', finished);
 
+  // Nothing to make clips from: the form comes back saying so, with what
+  // was typed still in it.
+  await page.fill('input[name="clips"]', '2');
+  await Promise.all([page.waitForNavigation(), page.click('#submit')]);
+  const ferr = await page.$('#form-error');
+  ok(ferr !== null && /url|file/i.test(await ferr.textContent()),
+    'empty submit: the form again, the error at its top (' + (ferr ? await ferr.textContent() : 'none') + ')');
+  ok(await page.$('#submit-form') !== null && await page.inputValue('input[name="clips"]') === '2',
+    'empty submit: the form keeps what was typed');
+  const beside = await page.$('.field-error[role="alert"]');
+  ok(beside !== null, 'empty submit: the message beside the field (' +
+    (beside ? await beside.getAttribute('id') : 'none') + ')');
+
   await page.setInputFiles('#file', video);
   await Promise.all([page.waitForURL(/\/jobs\/\d+$/), page.click('#submit')]);
   const job = page.url().match(/\/jobs\/(\d+)$/)[1];
