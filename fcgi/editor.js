@@ -397,12 +397,18 @@ document.addEventListener('click', function (e) {
   } else if (t.id === 'render-all') renderAll(t);
 });
 
-/* A job awaiting review opens its candidates' editors. */
+/* A job awaiting review opens its candidates' editors, once each (on
+ * load, or when the job comes to await review while the page is open). */
+var autoDone = {};
 function autoOpen() {
   var s = document.getElementById('state');
   if (!s || s.dataset.state !== 'awaiting_review') return;
   Array.prototype.forEach.call(document.querySelectorAll('.clip[data-state="candidate"]'),
-    function (c) { open(c.dataset.clip, false); });
+    function (c) {
+      if (autoDone[c.dataset.clip]) return;
+      autoDone[c.dataset.clip] = 1;
+      open(c.dataset.clip, false);
+    });
 }
 document.addEventListener('clipmill:swap', function () {
   /* a card swapped in keeps its editor (pages.c); a clip now rendering
@@ -413,6 +419,7 @@ document.addEventListener('clipmill:swap', function () {
     var s = c.dataset.state;
     if (s === 'pending' || s === 'rendering' || s === 'rendered') close(id);
   });
+  autoOpen();
 });
 autoOpen();
 })();

@@ -870,15 +870,17 @@ static const char status_js[] =
     "if(!rest[document.getElementById('state').dataset.state])poll();\n"
     "})();\n";
 
-/* Cancel while the job runs, retry when it failed or was cancelled. */
+/* Cancel while the job runs or awaits review, retry when it failed or was
+ * cancelled. */
 static void
 job_actions(struct buf *b, struct req *r, long long id, const char *state,
     int live)
 {
-	buf_addstr(b, "<div id=\"actions\">");
+	/* a job awaiting review has nothing running, but may be cancelled */
 	if (strcmp(state, "awaiting_review") == 0)
-		;	/* the review box says what to do */
-	else if (live || strcmp(state, "done") != 0) {
+		live = 1;
+	buf_addstr(b, "<div id=\"actions\">");
+	if (live || strcmp(state, "done") != 0) {
 		buf_printf(b, "<form method=\"post\" action=\"/jobs/%lld/%s\">",
 		    id, live ? "cancel" : "retry");
 		csrf_input(b, &r->u);
