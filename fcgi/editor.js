@@ -144,11 +144,11 @@ function drawWords(st, ol) {
         el('small', { text: clock(w.start) })]);
     } else {
       inp = el('input', { type: 'text', cls: 'e-word', 'data-i': i, maxlength: 64,
-        size: Math.max(2, Math.min(16, (st.fix[i] || w.text).length)),
         spellcheck: 'false', autocomplete: 'off',
         'aria-label': 'Word ' + (i - st.si + 1) + ' at ' + t +
           (i in st.fix ? ', corrected from \u201c' + w.text + '\u201d' : '') });
       inp.value = i in st.fix ? st.fix[i] : w.text;
+      fit(inp);
       x = el('button', { type: 'button', cls: 'e-x', 'data-i': i,
         'aria-pressed': st.removed[i] ? 'true' : 'false',
         title: 'Leave this word out of the captions',
@@ -160,6 +160,11 @@ function drawWords(st, ol) {
     }
     ol.appendChild(li);
   }
+}
+
+/* An input as wide as its word. */
+function fit(inp) {
+  inp.style.width = (Math.max(2, Math.min(24, inp.value.length)) + 1) + 'ch';
 }
 
 function draw(st) {
@@ -252,8 +257,11 @@ function input(st, e) {
   var t = e.target, i;
   if (!t.classList.contains('e-word')) return;
   i = +t.dataset.i;
-  t.size = Math.max(2, Math.min(16, t.value.length));
-  t.parentNode.classList.toggle('fixed', t.value !== words[i].text);
+  /* kept in the state, so that a redraw (a bound moved) keeps it */
+  if (t.value.trim() === '' || t.value.trim() === words[i].text) delete st.fix[i];
+  else st.fix[i] = t.value.trim();
+  fit(t);
+  t.parentNode.classList.toggle('fixed', i in st.fix);
 }
 
 /* What changed since the clip's last saved state, as PATCH's fields. */
@@ -263,13 +271,12 @@ function changes(st) {
   if (title !== (d.title || '')) out.title = title;
   if (st.si !== firstIn(d.start)) out.start = st.start;
   if (st.ei !== lastIn(d.end)) out.end = st.end;
-  Array.prototype.forEach.call(r.querySelectorAll('.e-word'), function (inp) {
-    var i = inp.dataset.i, v = inp.value.trim(), orig = words[i].text;
-    if (v === '' || v === orig) v = null;
-    if (v !== (i in old ? old[i] : null)) { fix[i] = v; nfix++; }
-  });
+  for (var k = st.si; k <= st.ei; k++) {
+    var v = k in st.fix ? st.fix[k] : null;
+    if (v !== (k in old ? old[k] : null)) { fix[k] = v; nfix++; }
+  }
   if (nfix) out.words = fix;
-  for (var i = st.si; i <= st.ei; i++) if (st.removed[i]) rm.push(i);
+  for (k = st.si; k <= st.ei; k++) if (st.removed[k]) rm.push(k);
   oldrm = (ed.removed || []).slice().sort(function (a, b) { return a - b; });
   if (rm.join() !== oldrm.join()) out.removed = rm;
   ['aspect', 'layout', 'caption_style'].forEach(function (k) {
