@@ -800,8 +800,8 @@ queue_render(PGconn *c, long long job, long long id, const char **stage,
 		seterr(err, errlen, "out of memory");
 		return -1;
 	}
-	rc = queue_add_task(c, job, strcmp(*stage, "render") == 0 ? id : 0,
-	    *stage, pl, err, errlen);
+	/* a task of the clip's: its failure fails the clip, not the job */
+	rc = queue_add_task(c, job, id, *stage, pl, err, errlen);
 	json_decref(pl);
 	return rc;
 }

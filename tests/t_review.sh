@@ -16,11 +16,11 @@
 . "$(dirname "$0")/mediaout_lib.sh"
 newdb || exit 1
 conf_set log_file "$TMP/clipmill.jsonl"
-conf_set clip_min 6
-conf_set clip_max 10
+conf_set clip_min 5
+conf_set clip_max 8
 conf_set retry_base 0.2
 conf_set fetch_allow_cidrs 127.0.0.1/32
-mo_media "$TMP/m" 2 face || { not_ok "test video built"; exit 1; }
+mo_media "$TMP/m" 4 face || { not_ok "test video built"; exit 1; }
 alice=$(clipmill user add alice)
 bob=$(clipmill user add bob)
 
