@@ -916,10 +916,14 @@ job_review(struct buf *b, json_t *j, const char *state)
 			    "edit %s and render %s when you like.", n,
 			    n == 1 ? " is" : "s are", n == 1 ? "it" : "them",
 			    n == 1 ? "it" : "any of them");
-		buf_printf(b, "</p><button type=\"button\" id=\"render-all\" "
-		    "class=\"needs-js\">Render all %zu candidate%s</button> "
-		    "<span id=\"review-msg\" role=\"status\"></span>", n,
-		    n == 1 ? "" : "s");
+		buf_addstr(b, "</p><button type=\"button\" id=\"render-all\" "
+		    "class=\"needs-js\">");
+		if (n == 1)
+			buf_addstr(b, "Render the candidate");
+		else
+			buf_printf(b, "Render all %zu candidates", n);
+		buf_addstr(b, "</button> <span id=\"review-msg\" "
+		    "role=\"status\"></span>");
 	}
 	buf_addstr(b, "</div>\n");
 }

@@ -22,6 +22,13 @@ function getJSON(page, url) {
 function getText(page, url) {
   return page.evaluate((u) => fetch(u).then((r) => r.text()), url);
 }
+// SHA-256 of what URL serves, in the page; '' when it cannot be read.
+function digest(page, url) {
+  return page.evaluate((u) => fetch(u).then((r) => r.ok ? r.arrayBuffer() : null)
+    .then((b) => b ? crypto.subtle.digest('SHA-256', b) : null)
+    .then((h) => h ? Array.from(new Uint8Array(h)).map((x) => x.toString(16).padStart(2, '0')).join('') : ''),
+  url).catch(() => '');
+}
 function waitState(page, sel, state, timeout) {
   return page.waitForFunction(([s, want]) => {
     const e = document.querySelector(s);
@@ -53,6 +60,8 @@ withBrowser([], async (browser, page) => {
     'more candidates than the one clip asked for (' + cards.length + ')');
   ok(cards.every((c, i) => c.badge === '#' + c.rank && (i === 0 || c.rank > cards[i - 1].rank)),
     'the candidates are shown ranked, best first');
+  ok((await page.textContent('#render-all')).trim() === 'Render all ' + cards.length + ' candidates',
+    'a "Render all" button for the ' + cards.length + ' candidates');
   const id = cards[0].id, sel = '#clip-' + id;
   await page.waitForSelector(sel + ' .editor .e-words .w', { timeout: 60000 });
   const nEditors = await page.$$eval('#clips .editor .e-words', (l) => l.length);
@@ -142,6 +151,8 @@ withBrowser([], async (browser, page) => {
   // --- render the finished clip again with another caption style
   const oldSrc = await page.getAttribute(sel + ' video', 'src');
   ok(oldSrc !== null, 'the ready clip plays on its card');
+  const oldSum = await digest(page, oldSrc);
+  await page.$eval(sel + ' video', (v) => { v.dataset.first = '1'; });
   clip = (await getJSON(page, '/jobs/' + job)).clips.find((c) => c.id === id);
   await page.click(sel + ' .edit-btn');
   await page.waitForSelector(sel + ' .editor select[data-f="caption_style"]');
@@ -157,9 +168,30 @@ withBrowser([], async (browser, page) => {
   console.log('# during the new render: ' + JSON.stringify(during));
   ok(during && during.video, 'the old video stays on the card while the new one is made');
   ok(await waitState(page, sel, 'ready', LONG), 'the card shows the clip ready again');
+  // The clip keeps its address (/clips/ID/video, which the server
+  // revalidates: no-cache), so the card must load it anew, in a fresh
+  // player, and what it serves must be the new render.
   const newSrc = await page.getAttribute(sel + ' video', 'src');
-  ok(newSrc && newSrc !== oldSrc, 'the card plays a new video (' + oldSrc + ' -> ' + newSrc + ')');
+  ok(await page.$eval(sel + ' video', (v) => v.dataset.first !== '1'),
+    'the card has a fresh player for the new render (' + newSrc + ')');
+  const newSum = await digest(page, newSrc);
+  ok(oldSum !== '' && newSum !== '' && newSum !== oldSum,
+    'the card\'s video is the new render (' + oldSum.slice(0, 12) + ' -> ' + newSum.slice(0, 12) + ')');
   clip = (await getJSON(page, '/jobs/' + job)).clips.find((c) => c.id === id);
   ok(clip.caption_style === other, 'the clip now has the ' + other + ' caption style');
   await screenshot(page, shotdir + '/web_review-rerendered.png');
+
+  // --- "Render all": the candidates left are rendered
+  const left = await page.$$eval('#clips .clip[data-state="candidate"]', (l) => l.length);
+  const label = (await page.textContent('#render-all')).trim();
+  ok(left === 1 && label === 'Render the candidate', '"Render all" says what it renders (' + label + ')');
+  await page.focus('#render-all');
+  await page.keyboard.press('Enter');
+  const allReady = await page.waitForFunction(() => {
+    const c = document.querySelectorAll('#clips .clip');
+    return Array.prototype.every.call(c, (x) => x.dataset.state === 'ready') &&
+      document.getElementById('state').dataset.state === 'done';
+  }, null, { timeout: LONG, polling: 500 }).then(() => true, () => false);
+  ok(allReady, 'after "Render all" every clip is ready and the job done, live');
+  ok(await page.$('#render-all') === null, 'no candidate left: no "Render all"');
 });
