@@ -27,6 +27,7 @@ static const char css[] =
     ".bar.failed>div{background:#c33}#overall .bar{height:1.4em}"
     "#overall p{margin:.3em 0 1em}td.grow{width:60%}"
     "#stages td:first-child{overflow-wrap:normal;width:1%}"
+    "#stages td:last-child{width:4.5em}"
     "table{border-collapse:collapse;width:100%}td,th{text-align:left;"
     "padding:.25em .5em;border-bottom:1px solid #eee;"
     "overflow-wrap:anywhere}"
@@ -687,6 +688,8 @@ clip_state(struct buf *b, json_t *o)
 		    "waiting for framing");
 	else if (strcmp(state, "rendered") == 0)
 		buf_addstr(b, "publishing");
+	else if (strcmp(state, "candidate") == 0)
+		buf_addstr(b, "candidate: not rendered yet");
 	else
 		html_esc(b, state);
 	text_in(b, "<br><span class=\"error\">", jstr(o, "error"), "</span>");

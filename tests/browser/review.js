@@ -80,7 +80,6 @@ withBrowser([], async (browser, page) => {
   const times = await page.$$eval(sel + ' .w small', (l) => l.map((s) => s.textContent));
   ok(times.length > 0 && times.every((t) => /^\d+:\d\d\.\d$/.test(t)), 'each word shows its time');
 
-  await screenshot(page, shotdir + '/web_review-1280.png');
   for (const [w, h] of [[390, 844], [1280, 800]]) {
     await page.setViewportSize({ width: w, height: h });
     const sw = await page.evaluate(() => document.documentElement.scrollWidth);
