@@ -27,7 +27,7 @@ static const char css[] =
     ".bar.failed>div{background:#c33}#overall .bar{height:1.4em}"
     "#overall p{margin:.3em 0 1em}td.grow{width:60%}"
     "#stages td:first-child{overflow-wrap:normal;width:1%}"
-    "#stages td:last-child{width:4.5em}"
+    "@media(max-width:30em){td.grow{width:40%}}"
     "table{border-collapse:collapse;width:100%}td,th{text-align:left;"
     "padding:.25em .5em;border-bottom:1px solid #eee;"
     "overflow-wrap:anywhere}"
