@@ -31,16 +31,21 @@ secret=$(clipmill user webhook alice "http://127.0.0.1:$(cat "$TMP/port")/ok")
 
 start_fcgi || exit 1
 start_nginx || exit 1
-# Runners the way cron starts them, again and again until the test ends.
-(
-	while :; do
-		nice -n 5 clipmill-batch --stage fetch,transcribe,select,frame,render,publish,webhook \
-		    --idle-exit 2 2>>"$TMP/runner.log"
-		sleep 0.2
-	done
-) &
-loop=$!
-at_exit "kill $loop 2>/dev/null; pkill -TERM -P $loop 2>/dev/null; wait $loop 2>/dev/null"
+ALL=fetch,transcribe,select,frame,render,publish,webhook
+# runners STAGES: runners the way cron starts them, again and again, until
+# stop_runners (or the test's end)
+runners() {
+	(
+		while :; do
+			nice -n 5 clipmill-batch --stage "$1" --idle-exit 2 2>>"$TMP/runner.log"
+			sleep 0.2
+		done
+	) &
+	loop=$!
+}
+stop_runners() { pkill -TERM -P "$loop" 2>/dev/null; kill "$loop" 2>/dev/null; wait "$loop" 2>/dev/null; }
+runners $ALL
+at_exit 'stop_runners'
 
 # j JSON EXPR: jget on the body of an api answer
 j() { jget "$(body_of "$1")" "$2"; }
@@ -183,6 +188,19 @@ check_eq "while it renders, the old video is still served" 200 \
 check_eq "and still listed" "/clips/$a/video" \
     "$(j "$(api GET "/jobs/$job" "$alice")" "[c for c in j['clips'] if c['id'] == $a][0]['video']")"
 check "it is the old file" cmp -s "$TMP/old.mp4" "$TMP/store/$oldkey"
+# Rendered but not yet published (no publish runner meanwhile): still the
+# old file.
+stop_runners
+runners "${ALL/publish,/}"
+wait_for 900 bash -c "[ \"\$(psql -qXAt '$CLIPMILL_DATABASE_URL' -c 'SELECT state FROM clips WHERE id = $a')\" = rendered ]"
+check_eq "rendered anew, not yet published" rendered "$(sql "SELECT state FROM clips WHERE id = $a")"
+check_eq "the old video is still served" 200 \
+    "$(curl -s -o "$TMP/old2.mp4" -w '%{http_code}' -H "Authorization: Bearer $alice" "$BASE/clips/$a/video")"
+check "the old file itself" cmp -s "$TMP/old2.mp4" "$TMP/store/$oldkey"
+check_eq "and the old thumbnail" 200 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $alice" "$BASE/clips/$a/thumbnail")"
+stop_runners
+runners $ALL
 wait_for 900 job_is done
 newkey=$(sql "SELECT video_key FROM clips WHERE id = $a")
 check_eq "ready again" ready "$(sql "SELECT state FROM clips WHERE id = $a")"
