@@ -249,10 +249,14 @@ route_account_webhook(struct req *r)
 
 	if ((post || put || del) && read_account_form(r, &f) == -1)
 		goto out;
-	if (post) {
+	if (post && !r->json) {
 		if ((c = req_db(r)) != NULL)
 			webhook_form(r, c, &f);
 		goto out;
+	}
+	if (post) {	/* a script's POST: as PUT, or DELETE with "remove" */
+		del = form_get(&f, "remove") != NULL;
+		put = !del;
 	}
 	if (put && ((url = form_get(&f, "url")) == NULL || *url == '\0')) {
 		respond_error(r, 400, "url", NULL, "is required: the http or "

@@ -38,4 +38,11 @@ check_eq "the job ended" done "$(sql "SELECT state FROM jobs WHERE id = $job")"
 check_eq "one delivery reached the receiver" 1 "$(grep -c '"/ok"' "$TMP/recv.log")"
 check_eq "it verifies with the secret the page showed" "valid job.done" \
     "$(grep '"/ok"' "$TMP/recv.log" | python3 "$CLIPMILL_TOP/tests/webhook_verify.py" "$secret")"
+
+# A script's POST acts as PUT (or DELETE with "remove"), in JSON.
+out=$(api POST /account/webhook "$alice" -d "url=$hook")
+check_eq "a script's POST sets it, answered in JSON" "200|$hook|64" \
+    "$(status_of "$out")|$(jget "$(body_of "$out")" 'j["url"] + "|" + str(len(j["secret"]))')"
+out=$(api POST /account/webhook "$alice" -d remove=1)
+check_eq "a script's POST with remove removes it" "200|None" "$(status_of "$out")|$(jget "$(body_of "$out")" 'j["url"]')"
 done_testing
