@@ -306,6 +306,11 @@ void	route_editor_js(struct req *);
 /* pages.c */
 void	page_begin(struct buf *, const char *title, const struct user *);
 void	page_end(struct buf *);
+/* Send page B (freed) with the security policy and EXTRA header lines
+ * (may be NULL); a page that could not be built whole is answered 500. */
+void	page_send(struct req *, struct buf *, int status, const char *extra);
+/* The hidden field carrying U's CSRF token, for a form that changes state. */
+void	csrf_input(struct buf *, const struct user *);
 void	page_form(struct req *);
 /* The form again after a refused submit (r->refill): STATUS, the message
  * MSG beside FIELD (may be NULL), EXTRA header lines (may be NULL). */
@@ -321,6 +326,7 @@ void	page_jobs(struct req *, PGresult *r, long long page, int more);
 void	page_job(struct req *, json_t *job);
 
 /* account.c: GET, PUT {"url"} (answers the new secret once), DELETE */
+void	route_account(struct req *);
 void	route_account_webhook(struct req *);
 
 /* metrics.c */

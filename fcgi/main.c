@@ -321,13 +321,19 @@ dispatch(struct req *r)
 			route_retry(r, id);
 		else
 			wrong_method(r, "POST");
+	} else if (strcmp(r->path, "/account") == 0) {
+		r->route = "account";
+		if (method_is(r, "GET"))
+			route_account(r);
+		else
+			wrong_method(r, "GET");
 	} else if (strcmp(r->path, "/account/webhook") == 0) {
 		r->route = "account_webhook";
 		if (method_is(r, "GET") || method_is(r, "PUT") ||
-		    method_is(r, "DELETE"))
+		    method_is(r, "DELETE") || method_is(r, "POST"))
 			route_account_webhook(r);
 		else
-			wrong_method(r, "GET, PUT, DELETE");
+			wrong_method(r, "GET, POST, PUT, DELETE");
 	} else if (path_match(r->path, "/jobs/%/transcript", &id)) {
 		r->route = "transcript";
 		if (method_is(r, "GET"))

@@ -87,7 +87,8 @@ page_begin_attrs(struct buf *b, const char *title, const struct user *u,
 		buf_addstr(b, body_attrs);
 	buf_addstr(b, "><header><h1><a href=\"/\">clipmill</a></h1>");
 	if (u != NULL) {
-		buf_addstr(b, "<a href=\"/jobs\">My jobs</a><span>");
+		buf_addstr(b, "<a href=\"/jobs\">My jobs</a>"
+		    "<a href=\"/account\">Account</a><span>");
 		html_esc(b, u->name);
 		buf_addstr(b, "</span>");
 		if (u->via == AUTH_SESSION) {
@@ -145,6 +146,12 @@ send_page(struct req *r, struct buf *b, int status)
 }
 
 void
+page_send(struct req *r, struct buf *b, int status, const char *extra)
+{
+	send_page_with(r, b, status, extra);
+}
+
+void
 page_login(struct req *r, const char *msg)
 {
 	struct buf b;
@@ -176,7 +183,7 @@ page_login(struct req *r, const char *msg)
 	send_page_with(r, &b, r->status ? r->status : 200, cookie);
 }
 
-static void
+void
 csrf_input(struct buf *b, const struct user *u)
 {
 	buf_addstr(b, "<input type=\"hidden\" name=\"csrf\" value=\"");

@@ -12,6 +12,7 @@
 #include "db.h"
 #include "queue.h"
 #include "util.h"
+#include "webhook.h"
 
 void
 task_free(struct task *t)
@@ -221,8 +222,10 @@ queue_cancel_job(PGconn *c, long long job_id, long long user_id, char *err,
 	    "UPDATE jobs SET state = 'cancelled', finished_at = now(), "
 	    " updated_at = now(), error = 'Cancelled.' WHERE id = $1", 1, p) == -1 ||
 	    db_cmd(c, err, errlen,
+	    /* deliveries of events that already happened still go out */
 	    "UPDATE tasks SET state = 'cancelled', finished_at = now() "
-	    "WHERE job_id = $1 AND state = 'pending'", 1, p) == -1 ||
+	    "WHERE job_id = $1 AND state = 'pending'"
+	    " AND stage <> '" WEBHOOK_STAGE "'", 1, p) == -1 ||
 	    db_cmd(c, err, errlen,
 	    "UPDATE clips SET state = 'cancelled' "
 	    "WHERE job_id = $1 AND state IN ('pending', 'rendering',"
@@ -261,12 +264,14 @@ queue_retry_job(PGconn *c, long long job_id, long long user_id, char *err,
 		goto end;
 	}
 	/* Failed and cancelled tasks start again with fresh attempts; their
-	 * clips go back to pending. */
+	 * clips go back to pending.  A delivery given up stays so: retrying
+	 * the job must not send its receiver an old event again. */
 	r = db_exec(c, err, errlen,
 	    "WITH t AS (UPDATE tasks SET state = 'pending', attempts = 0, "
 	    "  error = NULL, run_after = now(), progress = 0, runner = NULL, "
 	    "  finished_at = NULL WHERE job_id = $1 "
-	    "  AND state IN ('failed', 'cancelled') RETURNING stage, clip_id), "
+	    "  AND state IN ('failed', 'cancelled')"
+	    "  AND stage <> '" WEBHOOK_STAGE "' RETURNING stage, clip_id), "
 	    "c AS (UPDATE clips SET state = 'pending', error = NULL "
 	    "  WHERE id IN (SELECT clip_id FROM t) RETURNING id) "
 	    "SELECT DISTINCT stage FROM t", 1, p);

@@ -58,14 +58,14 @@ int	queue_notify_stage(PGconn *, const char *stage, char *err, size_t errlen);
 long long queue_event(PGconn *, long long job_id, const char *kind,
 	    const char *stage, json_t *data, char *err, size_t errlen);
 
-/* Cancel a job: pending tasks become cancelled, running ones stop at their
- * next progress report.  USER_ID 0 means any owner.  Returns 0, 1 when no
+/* Cancel a job: pending tasks become cancelled (not webhook deliveries of
+ * events already past), running ones stop at their next progress report.  USER_ID 0 means any owner.  Returns 0, 1 when no
  * such job (or not that user's, or already ended), -1 on error. */
 int	queue_cancel_job(PGconn *, long long job_id, long long user_id,
 	    char *err, size_t errlen);
 
 /* Retry a failed, cancelled or partial job: its failed and cancelled tasks
- * go back to pending with fresh attempts.  Same returns as cancel. */
+ * (not webhook deliveries given up) go back to pending with fresh attempts.  Same returns as cancel. */
 int	queue_retry_job(PGconn *, long long job_id, long long user_id,
 	    char *err, size_t errlen);
 

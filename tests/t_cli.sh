@@ -22,7 +22,8 @@ one_line() { [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q '^clipmill: ' "$TMP/err
 run "no command" 2 clipmill
 check "no command prints usage" grep -q '^usage: clipmill' "$TMP/err"
 run "-h" 0 clipmill -h
-check "-h lists every command" bash -c 'for c in migrate "user add" "user list" "user disable" submit jobs "job ID" "retry ID" "cancel ID" stats prune config; do grep -q "  $c" "$1" || exit 1; done' - "$TMP/out"
+check "-h lists every command" bash -c 'for c in migrate "user add" "user list" "user disable" "user enable" "user rotate-key" "user webhook" submit jobs "job ID" "retry ID" "cancel ID" stats prune config doctor; do grep -q "  $c" "$1" || exit 1; done' - "$TMP/out"
+check "-h: a URL option takes a URL" grep -q -- "--webhook-url URL$" "$TMP/out"
 run "unknown command" 2 clipmill frobnicate
 check "unknown command named" grep -q 'unknown command "frobnicate"' "$TMP/err"
 
@@ -135,9 +136,11 @@ run "jobs extra argument" 2 clipmill jobs extra
 # --- job ID ---
 sql "UPDATE tasks SET state = 'running', attempts = 2, runner = 'host1:42:1', progress = 40, message = 'downloading', started_at = now() WHERE job_id = $j1"
 k=$(sql "INSERT INTO clips (job_id, rank, aspect, start_s, end_s, score, title) VALUES ($j1, 1, '9:16', 12.5, 40.25, 0.875, 'The best part') RETURNING id")
+sql "UPDATE clips SET video_key = 'clips/' || id || '/v-abc.mp4' WHERE id = $k" >/dev/null
 run "job" 0 clipmill job "$j1"
 check "job shows the state" grep -qE '^state +pending$' "$TMP/out"
 check "job shows the source" grep -qE '^source +url https://example.com/talk.mp4$' "$TMP/out"
+check "job: a clip kept with no URL shows its store key" grep -qE "^$k +1 +9:16 .* clips/$k/v-abc\.mp4 " "$TMP/out"
 check "job: task with stage, state, attempts, runner, progress" \
     grep -qE '^[0-9]+ +fetch +- +running +2/3 +40% downloading +host1:42:1 ' "$TMP/out"
 check "job: clip row" grep -qE "^$k +1 +9:16 +12.50 +40.25 +0.875 +pending +The best part" "$TMP/out"

@@ -22,6 +22,10 @@ job=$(qjob)
 qtasks "$job" sleep 1 '{"ms":8000,"steps":80}'
 task=$(sql "SELECT max(id) FROM tasks")
 qtasks "$job" hang 1		# pending, never claimed here
+# deliveries of events that already happened: one waiting, one given up
+sql "INSERT INTO tasks (job_id, stage, state, payload) VALUES
+     ($job, 'webhook', 'pending', '{\"type\":\"clip.ready\"}'),
+     ($job, 'webhook', 'failed', '{\"type\":\"clip.ready\"}')" >/dev/null
 other=$(qjob)
 qtasks "$other" sleep 1 '{"ms":200,"steps":2}'
 qrun r --stage sleep --idle-exit 2
@@ -42,4 +46,14 @@ check_eq "the cancelled task never finished its work" "" "$(awk -v t="$task" '$2
 check "the runner logged it" grep -q '"event":"task_cancelled".*"task":'"$task" "$TMP/r.log"
 qwait r 30
 check_eq "runner exits 0" 0 "$QRC"
+check_eq "a waiting webhook delivery is not cancelled with the job" pending \
+    "$(sql "SELECT state FROM tasks WHERE job_id = $job AND stage = 'webhook' AND attempts = 0 AND state <> 'failed'")"
+
+# Retrying the job runs its cancelled stages again, never a delivery
+# that was given up (the receiver would get an old event again).
+clipmill retry "$job" >/dev/null
+check_eq "retry: the cancelled tasks are pending again" "hang:pending|sleep:pending" \
+    "$(sql "SELECT string_agg(stage || ':' || state, '|' ORDER BY stage) FROM tasks WHERE job_id = $job AND stage <> 'webhook'")"
+check_eq "retry: the given-up delivery stays failed" "failed|pending" \
+    "$(sql "SELECT string_agg(state, '|' ORDER BY state) FROM tasks WHERE job_id = $job AND stage = 'webhook'")"
 done_testing

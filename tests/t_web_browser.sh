@@ -6,10 +6,7 @@
 # the way the queue does (task progress, events with NOTIFY, final state).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/web_lib.sh"
-pw="$CLIPMILL_TOP/contrib/node_modules/playwright-core"
-if [ ! -d "$pw" ] || [ ! -x /usr/bin/chromium ] || ! command -v node >/dev/null; then
-	echo "playwright-core or chromium missing (make deps)"; exit 77
-fi
+need_browser
 newdb || exit 1
 conf_set log_file "$TMP/fcgi.jsonl"
 alice=$(clipmill user add alice)

@@ -11,6 +11,15 @@ own_pg() {
 	CLIPMILL_TEST_PGHOST=$PGDIR
 }
 
+# need_browser: skip the test (exit 77) unless node, playwright-core and
+# Debian's chromium are installed.
+need_browser() {
+	if [ ! -d "$CLIPMILL_TOP/contrib/node_modules/playwright-core" ] ||
+	    [ ! -x /usr/bin/chromium ] || ! command -v node >/dev/null; then
+		echo "playwright-core or chromium missing (make deps)"; exit 77
+	fi
+}
+
 # start_fcgi [ARGS...]: clipmill.fcgi on $TMP/fcgi.sock; sets FCGI_PID.
 start_fcgi() {
 	FCGI_SOCK="$TMP/fcgi.sock"
@@ -75,10 +84,7 @@ login_token() {
 # clipmill.fcgi behind nginx, and runners started the way cron starts
 # them, again and again until the test ends.
 browser_e2e_setup() {
-	if [ ! -d "$CLIPMILL_TOP/contrib/node_modules/playwright-core" ] ||
-	    [ ! -x /usr/bin/chromium ] || ! command -v node >/dev/null; then
-		echo "playwright-core or chromium missing (make deps)"; exit 77
-	fi
+	need_browser
 	newdb || exit 1
 	conf_set log_file "$TMP/fcgi.jsonl"
 	conf_set clip_min 6

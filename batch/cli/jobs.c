@@ -121,7 +121,7 @@ cli_job(int argc, char **argv)
 	    "ATTEMPTS", "PROGRESS", "RUNNER", "STARTED (UTC)", "FINISHED (UTC)",
 	    "ERROR" };
 	static const char *const clip_hdr[] = { "ID", "RANK", "ASPECT",
-	    "START", "END", "SCORE", "STATE", "TITLE", "URL", "ERROR" };
+	    "START", "END", "SCORE", "STATE", "TITLE", "VIDEO", "ERROR" };
 	static const char *const ev_hdr[] = { "SEQ", "TIME (UTC)", "KIND",
 	    "STAGE", "DATA" };
 	struct db_params dp = { 0 };
@@ -169,7 +169,9 @@ cli_job(int argc, char **argv)
 	    section(c, "clips",
 	    "SELECT id, rank, aspect, round(start_s::numeric, 2),"
 	    " round(end_s::numeric, 2), round(score::numeric, 3), state, title,"
-	    " video_url, error "
+	    /* the store's key when no public URL is kept (S3 clips are
+	     * presigned when asked for, through /clips/ID/video) */
+	    " coalesce(video_url, video_key), error "
 	    "FROM clips WHERE job_id = $1 ORDER BY rank, aspect, id", jid,
 	    clip_hdr) != 0 ||
 	    section(c, "events",
