@@ -171,6 +171,21 @@ wrong_method(struct req *r, const char *allow)
 	    r->method);
 }
 
+/* The editor's script (fcgi/editor.c), open to everyone: 1 when R asks
+ * for it, answered; else 0. */
+static int
+dispatch_static(struct req *r)
+{
+	if (strcmp(r->path, "/static/editor.js") != 0)
+		return 0;
+	r->route = "static";
+	if (method_is(r, "GET"))
+		route_editor_js(r);
+	else
+		wrong_method(r, "GET");
+	return 1;
+}
+
 /* The routes of a clip's files (/clips/ID/...): 1 when R's path is one
  * of them, answered; else 0. */
 static int
@@ -249,14 +264,8 @@ dispatch(struct req *r)
 		    "", 0);
 		return;
 	}
-	if (strcmp(r->path, "/static/editor.js") == 0) {
-		r->route = "static";
-		if (method_is(r, "GET"))
-			route_editor_js(r);
-		else
-			wrong_method(r, "GET");
+	if (dispatch_static(r))
 		return;
-	}
 	if (strcmp(r->path, "/login") == 0) {
 		r->route = "login";
 		if (method_is(r, "GET"))

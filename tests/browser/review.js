@@ -62,6 +62,12 @@ withBrowser([], async (browser, page) => {
     'the candidates are shown ranked, best first');
   ok((await page.textContent('#render-all')).trim() === 'Render all ' + cards.length + ' candidates',
     'a "Render all" button for the ' + cards.length + ' candidates');
+  const js = await page.getAttribute('script[src^="/static/editor.js"]', 'src');
+  const hdr = await page.evaluate((u) => fetch(u).then((r) => [r.status,
+    r.headers.get('content-type'), r.headers.get('cache-control')]), js);
+  ok(/^\/static\/editor\.js\?v=[0-9a-f]{8}$/.test(js) && hdr[0] === 200 &&
+    /^text\/javascript/.test(hdr[1]) && /max-age=31536000/.test(hdr[2]),
+    'the editor\'s script is served by its versioned address, cached (' + js + ' ' + hdr.join(', ') + ')');
   const id = cards[0].id, sel = '#clip-' + id;
   await page.waitForSelector(sel + ' .editor .e-words .w', { timeout: 60000 });
   const nEditors = await page.$$eval('#clips .editor .e-words', (l) => l.length);
