@@ -65,7 +65,7 @@ endif
 LIB_SRC    := $(wildcard lib/*.c)
 LIB_OBJ    := $(LIB_SRC:%.c=$(B)/%.o) $(B)/sql_migrations.o
 FRONT_SRC  := $(filter-out fcgi/main.c,$(wildcard fcgi/*.c))
-FRONT_OBJ  := $(FRONT_SRC:%.c=$(B)/%.o)
+FRONT_OBJ  := $(FRONT_SRC:%.c=$(B)/%.o) $(B)/openapi_doc.o
 RUNNER_SRC := $(filter-out batch/runner/main.c,$(wildcard batch/runner/*.c))
 STAGES_SRC := $(wildcard batch/stages/*.c batch/stages/*/*.c)
 MEDIA_SRC  := $(wildcard batch/media/*.c)
@@ -128,6 +128,15 @@ $(B)/sql_migrations.c: $(MIGRATIONS) contrib/embed-sql.sh
 	sh contrib/embed-sql.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
 
 $(B)/sql_migrations.o: $(B)/sql_migrations.c
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+# The OpenAPI document is compiled into clipmill.fcgi, which serves it at
+# /openapi.json: the bytes of fcgi/openapi.json, nothing to install.
+$(B)/openapi_doc.c: fcgi/openapi.json contrib/embed-file.sh
+	@mkdir -p $(@D)
+	sh contrib/embed-file.sh openapi_doc fcgi/openapi.json > $@.tmp && mv $@.tmp $@
+
+$(B)/openapi_doc.o: $(B)/openapi_doc.c
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/libclipmill.a: $(LIB_OBJ)

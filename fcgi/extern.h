@@ -277,6 +277,9 @@ void	page_job(struct req *, json_t *job);
 /* account.c: GET, PUT {"url"} (answers the new secret once), DELETE */
 void	route_account_webhook(struct req *);
 
+/* openapi.c: the OpenAPI document compiled in (fcgi/openapi.json) */
+void	route_openapi(struct req *);
+
 /* metrics.c */
 void	route_healthz(struct req *);
 void	route_metrics(struct req *);

@@ -213,6 +213,14 @@ dispatch(struct req *r)
 		route_metrics(r);
 		return;
 	}
+	if (strcmp(r->path, "/openapi.json") == 0) {
+		r->route = "openapi";
+		if (method_is(r, "GET"))
+			route_openapi(r);
+		else
+			wrong_method(r, "GET");
+		return;
+	}
 	if (strcmp(r->path, "/favicon.ico") == 0) {
 		/* Browsers ask on every page: no icon, no login, asked once a
 		 * day. */
