@@ -226,6 +226,35 @@ void	route_login_post(struct req *);
 void	route_logout(struct req *);
 
 /* jobs.c */
+/*
+ * A clip as GET /jobs/{id} lists it (and PATCH /clips/{id} answers it):
+ * the SQL of one JSON object over the row c of clips and j of its job.
+ * layout and caption_style are the effective ones (the job's option when
+ * the clip has none); video and thumbnail stay while a published file is
+ * kept, also while a new render of the clip is made.
+ */
+#define CLIP_JSON_SQL \
+	"json_build_object(" \
+	"   'id', c.id, 'rank', c.rank, 'aspect', c.aspect," \
+	"   'start', c.start_s, 'end', c.end_s, 'score', c.score," \
+	"   'title', c.title, 'reason', c.reason, 'state', c.state," \
+	"   'width', c.width, 'height', c.height," \
+	"   'quality', c.quality, 'score_parts', c.score_parts," \
+	/* a clip waiting for its render, or being rendered */ \
+	"   'render', (SELECT json_build_object('state', t.state," \
+	"     'pct', t.progress) FROM tasks t WHERE t.clip_id = c.id" \
+	"     AND t.stage = 'render' ORDER BY t.id DESC LIMIT 1)," \
+	"   'duration', c.duration_s, 'error', c.error," \
+	"   'edits', c.edits," \
+	"   'layout', coalesce(c.layout, j.options->>'layout', 'auto')," \
+	"   'caption_style', coalesce(c.caption_style," \
+	"     j.options->>'caption_style', 'bold')," \
+	"   'video', CASE WHEN c.video_key IS NOT NULL AND" \
+	"     (c.state = 'ready' OR c.ready_at IS NOT NULL)" \
+	"     THEN '/clips/' || c.id || '/video' END," \
+	"   'thumbnail', CASE WHEN c.thumb_key IS NOT NULL AND" \
+	"     (c.state = 'ready' OR c.ready_at IS NOT NULL)" \
+	"     THEN '/clips/' || c.id || '/thumbnail' END)"
 void	route_submit(struct req *);
 void	route_jobs(struct req *);
 void	route_job(struct req *, long long id);
@@ -235,6 +264,15 @@ void	route_events(struct req *, long long id);
 void	route_clip_file(struct req *, long long id, int thumb);
 void	route_clip_subtitles(struct req *, long long id, int vtt);
 void	route_transcript(struct req *, long long id);
+struct transcript;
+/* Job JOB's transcript into T (transcript_free() it); 0, 1 when the job
+ * has none yet, -1 after answering (503). */
+int	load_transcript(struct req *, long long job, struct transcript *t);
+
+/* review.c: editing clips and choosing which to render (issue 13) */
+void	route_clip_patch(struct req *, long long id);
+void	route_clip_render(struct req *, long long id);
+void	route_job_render(struct req *, long long id);
 
 /* longpoll.c */
 int	lp_start(char *err, size_t errlen);

@@ -586,7 +586,8 @@ job_json(PGconn *c, long long id, long long user, char *err, size_t errlen)
 	    "     round(sum(CASE WHEN state = 'done' THEN 100 ELSE progress"
 	    "       END)::numeric / greatest(count(*), CASE WHEN"
 	    "       bool_or(clip_id IS NOT NULL) THEN (SELECT count(*) FROM"
-	    "       clips k WHERE k.job_id = j.id AND k.state <> 'cancelled')"
+	    "       clips k WHERE k.job_id = j.id"
+	    "       AND k.state NOT IN ('cancelled', 'candidate'))"
 	    "       ELSE 0 END))::int AS pct,"
 	    "     (array_agg(error ORDER BY id DESC)"
 	    "       FILTER (WHERE state = 'failed'))[1] AS error,"
@@ -596,21 +597,7 @@ job_json(PGconn *c, long long id, long long user, char *err, size_t errlen)
 	    "       FILTER (WHERE message IS NOT NULL AND state <> 'done'))[1]"
 	    "       AS message"
 	    "     FROM tasks WHERE job_id = j.id GROUP BY stage) s),"
-	    " 'clips', (SELECT coalesce(json_agg(json_build_object("
-	    "   'id', c.id, 'rank', c.rank, 'aspect', c.aspect,"
-	    "   'start', c.start_s, 'end', c.end_s, 'score', c.score,"
-	    "   'title', c.title, 'reason', c.reason, 'state', c.state,"
-	    "   'width', c.width, 'height', c.height,"
-	    "   'quality', c.quality, 'score_parts', c.score_parts,"
-	    /* a clip waiting for its render, or being rendered */
-	    "   'render', (SELECT json_build_object('state', t.state,"
-	    "     'pct', t.progress) FROM tasks t WHERE t.clip_id = c.id"
-	    "     AND t.stage = 'render' ORDER BY t.id DESC LIMIT 1),"
-	    "   'duration', c.duration_s, 'error', c.error,"
-	    "   'video', CASE WHEN c.state = 'ready' AND c.video_key IS NOT NULL"
-	    "     THEN '/clips/' || c.id || '/video' END,"
-	    "   'thumbnail', CASE WHEN c.state = 'ready' AND c.thumb_key IS NOT NULL"
-	    "     THEN '/clips/' || c.id || '/thumbnail' END)"
+	    " 'clips', (SELECT coalesce(json_agg(" CLIP_JSON_SQL
 	    "   ORDER BY c.rank, c.aspect), '[]') FROM clips c"
 	    "   WHERE c.job_id = j.id),"
 	    " 'events', (SELECT coalesce(json_agg(json_build_object("
@@ -1039,7 +1026,7 @@ out:
  * frees it with transcript_free().  0; 1 when the job has none yet; -1
  * after answering (the store or the file failed).
  */
-static int
+int
 load_transcript(struct req *r, long long job, struct transcript *t)
 {
 	struct store_stat st;
@@ -1162,10 +1149,13 @@ route_transcript(struct req *r, long long id)
  * answered as a download (VTT: WebVTT, else SubRip). */
 static void
 send_subtitles(struct req *r, long long job, long long clip, double start,
-    double end, int vtt)
+    double end, const char *edits_text, int vtt)
 {
 	struct transcript t;
-	char h[256], *body;
+	struct word *ew = NULL;
+	json_t *edits;
+	char h[256], *body = NULL;
+	size_t en = 0;
 	int rc;
 
 	if ((rc = load_transcript(r, job, &t)) == 1) {
@@ -1175,8 +1165,13 @@ send_subtitles(struct req *r, long long job, long long clip, double start,
 	}
 	if (rc != 0)
 		return;
-	body = subtitles_make(t.w, t.nw, start, end, vtt ? SUBTITLES_VTT :
-	    SUBTITLES_SRT);
+	/* the user's corrections, without the removed words (review) */
+	edits = json_loads(edits_text, 0, NULL);
+	if ((ew = transcript_edited(t.w, t.nw, edits, &en)) != NULL)
+		body = subtitles_make(ew, en, start, end, vtt ? SUBTITLES_VTT :
+		    SUBTITLES_SRT);
+	free(ew);
+	json_decref(edits);
 	transcript_free(&t);
 	if (body == NULL) {
 		respond_error(r, 500, NULL, NULL, "The subtitles of clip %lld "
@@ -1209,8 +1204,8 @@ route_clip_subtitles(struct req *r, long long id, int vtt)
 	p[0] = db_param_ll(&dp, id);
 	p[1] = db_param_ll(&dp, r->u.id);
 	if ((res = db_exec(c, err, sizeof(err), "SELECT c.job_id, c.start_s, "
-	    "c.end_s, c.state, c.video_key IS NULL AND c.video_url IS NULL "
-	    "FROM clips c JOIN jobs j ON j.id = c.job_id WHERE c.id = $1 AND "
+	    "c.end_s, c.state, c.video_key IS NULL AND c.video_url IS NULL, "
+	    "c.edits::text FROM clips c JOIN jobs j ON j.id = c.job_id WHERE c.id = $1 AND "
 	    "j.user_id = $2", 2, p)) == NULL) {
 		db_fail(r, err);
 		return;
@@ -1226,6 +1221,7 @@ route_clip_subtitles(struct req *r, long long id, int vtt)
 		respond_error(r, 500, NULL, NULL, "Clip %lld has no valid "
 		    "bounds.", id);
 	else
-		send_subtitles(r, job, id, start, end, vtt);
+		send_subtitles(r, job, id, start, end, PQgetvalue(res, 0, 5),
+		    vtt);
 	PQclear(res);
 }

@@ -69,8 +69,11 @@ static struct {
 int
 lp_job_ended(const char *state)
 {
+	/* awaiting_review is a resting state: nothing comes until the user
+	 * acts, so a long-poll answers at once there too */
 	return strcmp(state, "done") == 0 || strcmp(state, "partial") == 0 ||
-	    strcmp(state, "failed") == 0 || strcmp(state, "cancelled") == 0;
+	    strcmp(state, "failed") == 0 || strcmp(state, "cancelled") == 0 ||
+	    strcmp(state, "awaiting_review") == 0;
 }
 
 /* USER's waiter count (under lp.mu); created at 0 when CREATE, else NULL

@@ -300,6 +300,13 @@ form_options(struct buf *b, const struct formview *fw)
 	    fchecked(fw, "captions", "on", 1) ? " checked" : "");
 	field_select(b, fw, "caption_style");
 	buf_addstr(b, "</label></fieldset>");
+	/* review (issue 13): unchecked sends nothing, which is off */
+	buf_printf(b, "<fieldset><legend>Review</legend><label><input "
+	    "type=\"checkbox\" name=\"review\" value=\"on\"%s> Let me "
+	    "review, edit and choose the clips before they are rendered"
+	    "</label></fieldset>", fchecked(fw, "review", "on", 0) ?
+	    " checked" : "");
+	ferr(b, fw, "review");
 	buf_addstr(b, "<fieldset><legend>Framing</legend><label>Layout ");
 	field_select(b, fw, "layout");
 	buf_addstr(b, "</label></fieldset>");

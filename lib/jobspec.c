@@ -54,6 +54,9 @@ const struct jobfield jobspec_fields[] = {
 	    .def = "heuristic", .gated = "llm", GATE(llm),
 	    .gate_msg = "LLM scoring is not configured on this server",
 	    AT(select_backend) },
+	/* stop after select and frame with candidate clips for the user to
+	 * review, edit and choose (fcgi/review.c) */
+	{ .name = "review", .type = JF_BOOL, .def = "off", AT(review) },
 	{ .name = "language", .type = JF_LANG, .def = "en", AT(language) },
 	{ .name = "first_stage", .type = JF_STAGE, .def = "",
 	    AT(first_stage) },
@@ -322,6 +325,16 @@ jobspec_finish(struct jobspec *js, int have_file, int flags, char *field,
 	return 0;
 }
 
+int
+jobspec_candidates(long long clips)
+{
+	long long n = clips * 2 < clips + 5 ? clips * 2 : clips + 5;
+
+	if (n < 1)
+		n = 1;
+	return (int)(n > JOBSPEC_CANDIDATES_MAX ? JOBSPEC_CANDIDATES_MAX : n);
+}
+
 json_t *
 jobspec_options(const struct jobspec *js)
 {
@@ -342,6 +355,8 @@ jobspec_options(const struct jobspec *js)
 	    "transcribe_backend", js->transcribe_backend,
 	    "select_backend", js->select_backend,
 	    "language", js->language);
+	if (o != NULL && js->review)
+		json_object_set_new(o, "review", json_true());
 	if (o != NULL && js->webhook_url[0] != '\0')
 		json_object_set_new(o, "webhook_url",
 		    json_string(js->webhook_url));

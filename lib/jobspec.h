@@ -14,6 +14,9 @@
 #define JOBSPEC_CLIPS_MAX	10	/* clips a job may ask for */
 #define JOBSPEC_LEN_MAX		3600	/* longest clip, seconds */
 #define JOBSPEC_URL_MAX		2048	/* characters of a source URL */
+/* With "review", select offers more candidates than the clips asked
+ * for: jobspec_candidates(). */
+#define JOBSPEC_CANDIDATES_MAX	15
 
 #define ASPECT_9_16	1
 #define ASPECT_1_1	2
@@ -25,6 +28,7 @@ struct jobspec {
 	long long clips, min_len, max_len;
 	int	 aspects;		/* ASPECT_* bits */
 	int	 captions;
+	int	 review;		/* stop for review before render */
 	char	 caption_style[16];
 	char	 layout[8];		/* auto, track, split, fit */
 	char	 transcribe_backend[16];
@@ -90,6 +94,9 @@ int	jobspec_finish(struct jobspec *, int have_file, int flags, char *field,
 /* How a front end names FIELD: the name itself, or as a CLI flag
  * ("--min-len"; the URL is an argument: "the URL") when FLAGS.  OUT. */
 const char *jobspec_name(const char *field, int flags, char *out, size_t outlen);
+/* How many candidates select offers for review when a job asks for
+ * CLIPS clips: min(2 x CLIPS, CLIPS + 5), at most JOBSPEC_CANDIDATES_MAX. */
+int	jobspec_candidates(long long clips);
 /* The options JSON of the pipeline contract; new reference (NULL when out
  * of memory). */
 json_t	*jobspec_options(const struct jobspec *);

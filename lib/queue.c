@@ -210,7 +210,8 @@ queue_cancel_job(PGconn *c, long long job_id, long long user_id, char *err,
 	if ((rc = lock_job(c, job_id, user_id, state, sizeof(state), err,
 	    errlen)) != 0)
 		goto end;
-	if (strcmp(state, "pending") != 0 && strcmp(state, "running") != 0) {
+	if (strcmp(state, "pending") != 0 && strcmp(state, "running") != 0 &&
+	    strcmp(state, "awaiting_review") != 0) {
 		rc = 1;
 		seterr(err, errlen, "job %lld has already ended (%s)", job_id,
 		    state);
@@ -224,7 +225,8 @@ queue_cancel_job(PGconn *c, long long job_id, long long user_id, char *err,
 	    "WHERE job_id = $1 AND state = 'pending'", 1, p) == -1 ||
 	    db_cmd(c, err, errlen,
 	    "UPDATE clips SET state = 'cancelled' "
-	    "WHERE job_id = $1 AND state IN ('pending', 'rendering')", 1, p) == -1 ||
+	    "WHERE job_id = $1 AND state IN ('pending', 'rendering',"
+	    " 'candidate')", 1, p) == -1 ||
 	    queue_event(c, job_id, "cancelled", NULL, NULL, err, errlen) == -1) {
 		rc = -1;
 		goto end;

@@ -220,6 +220,14 @@ transcript_free(struct transcript *t)
 }
 
 int
+transcript_in_clip(const struct word *w, double start, double end)
+{
+	/* A word may run half a second past the end: it was begun inside. */
+	return w->start >= start && w->end <= end + 0.5 && w->start < end &&
+	    w->text[0] != '\0';
+}
+
+int
 transcript_span(const struct word *w, size_t n, double start, double end,
     size_t *first, size_t *last)
 {
@@ -227,13 +235,63 @@ transcript_span(const struct word *w, size_t n, double start, double end,
 
 	*first = n;
 	*last = 0;
-	/* A word may run half a second past the end: it was begun inside. */
 	for (i = 0; i < n; i++)
-		if (w[i].start >= start && w[i].end <= end + 0.5 &&
-		    w[i].start < end && w[i].text[0] != '\0') {
+		if (transcript_in_clip(&w[i], start, end)) {
 			if (*first == n)
 				*first = i;
 			*last = i;
 		}
 	return *first == n ? -1 : 0;
+}
+
+/* The index KEY (decimal, below N) into *I; 0 or -1. */
+static int
+edit_index(const char *key, size_t n, size_t *i)
+{
+	long long v;
+
+	if (parse_ll(key, 0, (long long)n - 1, &v) == -1)
+		return -1;
+	*i = (size_t)v;
+	return 0;
+}
+
+struct word *
+transcript_edited(const struct word *w, size_t n, const json_t *edits,
+    size_t *outn)
+{
+	json_t *words = json_object_get(edits, "words"), *removed, *v;
+	struct word *out;
+	unsigned char *gone;
+	const char *key;
+	size_t i, k, o = 0;
+
+	*outn = 0;
+	if ((out = calloc(n + 1, sizeof(*out))) == NULL)
+		return NULL;
+	if ((gone = calloc(n + 1, 1)) == NULL) {
+		free(out);
+		return NULL;
+	}
+	memcpy(out, w, n * sizeof(*out));
+	json_object_foreach(words, key, v)
+		if (json_is_string(v) && edit_index(key, n, &i) == 0)
+			out[i].text = (char *)json_string_value(v);
+	removed = json_object_get(edits, "removed");
+	json_array_foreach(removed, k, v)
+		if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+		    (json_int_t)n > json_integer_value(v))
+			gone[json_integer_value(v)] = 1;
+	for (i = 0; i < n; i++) {
+		if (!gone[i]) {
+			out[o++] = out[i];
+			continue;
+		}
+		/* a removed last word: the sentence now ends before it */
+		if (out[i].sent_end && o > 0)
+			out[o - 1].sent_end = 1;
+	}
+	free(gone);
+	*outn = o;
+	return out;
 }

@@ -8,6 +8,7 @@
 #define CLIPMILL_TRANSCRIPT_H
 
 #include <stddef.h>
+#include <jansson.h>
 
 struct word {
 	double	 start, end;	/* seconds from the source start */
@@ -46,5 +47,20 @@ void	transcript_free(struct transcript *);
  * word falls in the clip. */
 int	transcript_span(const struct word *w, size_t n, double start,
 	    double end, size_t *first, size_t *last);
+
+/* Whether word I of W lies in the clip [START, END) by transcript_span()'s
+ * rule: the words a clip's captions and subtitles show. */
+int	transcript_in_clip(const struct word *w, double start, double end);
+
+/*
+ * W's N words with a clip's edits applied (clips.edits: {"words": {"<i>":
+ * "text"}, "removed": [i, ...]}, i an index into W): corrected words keep
+ * their times, removed ones are left out (a sentence's end moves to the
+ * word before).  A new array (caller frees the array only) of *OUTN words
+ * whose texts point into W or EDITS, which must outlive it; NULL when out
+ * of memory.  Indices out of range are ignored.
+ */
+struct word *transcript_edited(const struct word *w, size_t n,
+	    const json_t *edits, size_t *outn);
 
 #endif

@@ -67,8 +67,12 @@ long_options(struct option *lo, char names[][NAME_MAX_FLAG])
 			continue;
 		jobspec_name(f->name, 1, names[f - jobspec_fields],
 		    NAME_MAX_FLAG);
+		/* a switch that is off by default is a flag (--review),
+		 * which may still say --review=off */
 		lo[n++] = (struct option){ names[f - jobspec_fields] + 2,
-		    required_argument, NULL, O_FIELD + (int)(f - jobspec_fields) };
+		    f->type == JF_BOOL && strcmp(f->def, "off") == 0 ?
+		    optional_argument : required_argument, NULL,
+		    O_FIELD + (int)(f - jobspec_fields) };
 	}
 	for (i = 0; i < NALIASES; i++)
 		lo[n++] = (struct option){ aliases[i].flag, required_argument,
@@ -98,7 +102,8 @@ cli_submit_options(FILE *fp, int indent)
 			fprintf(fp, "N (%lld-%lld)", f->min, f->max);
 			break;
 		case JF_BOOL:
-			fputs("on|off", fp);
+			fputs(strcmp(f->def, "off") == 0 ? "(a flag; =off)" :
+			    "on|off", fp);
 			break;
 		case JF_ENUM:
 			for (w = f->words; *w != NULL; w++)
@@ -160,7 +165,7 @@ parse_args(int argc, char **argv, struct submission *s)
 			rc = set_field(s, "captions", "off");
 		else if (ch >= O_FIELD)
 			rc = set_field(s, jobspec_fields[ch - O_FIELD].name,
-			    optarg);
+			    optarg != NULL ? optarg : "on");
 		else
 			rc = cli_usage("submit", "unknown option or missing "
 			    "value: %s", argv[optind - 1]);

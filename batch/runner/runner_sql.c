@@ -473,7 +473,9 @@ rq_settle_job(PGconn *c, long long job_id, char *err, size_t errlen)
 	    "  WHERE t.job_id = j.id AND t.state IN " LIVE
 	    /* webhook deliveries neither hold a job open nor end it */
 	    "  AND t.stage <> '" WEBHOOK_STAGE "'),"
-	    " (SELECT count(*) FROM clips WHERE job_id = j.id),"
+	    /* candidates the user did not choose (review) do not count */
+	    " (SELECT count(*) FROM clips WHERE job_id = j.id"
+	    "  AND state <> 'candidate'),"
 	    " (SELECT count(*) FROM clips WHERE job_id = j.id AND state = 'ready'),"
 	    /* which clips, so that the final event says so */
 	    " (SELECT json_build_object("
@@ -481,7 +483,7 @@ rq_settle_job(PGconn *c, long long job_id, char *err, size_t errlen)
 	    "   FILTER (WHERE state = 'ready'), '[]'),"
 	    "  'failed_clips', coalesce(json_agg(id ORDER BY rank, id)"
 	    "   FILTER (WHERE state <> 'ready'), '[]'))"
-	    "  FROM clips WHERE job_id = j.id)"
+	    "  FROM clips WHERE job_id = j.id AND state <> 'candidate')"
 	    " FROM jobs j WHERE j.id = $1", 1, p);
 	if (r == NULL)
 		return -1;

@@ -26,6 +26,7 @@
 #include "media/render.h"
 #include "runner/stage.h"
 #include "util.h"
+#include "webhook.h"
 
 #define MAX_CLIPS	64
 /*
@@ -330,6 +331,19 @@ quality(const struct range *r, const struct crop_frame *f,
 	return q;
 }
 
+/* The layout clip C asks for (a re-framing for an edited clip carries
+ * the clip's own), else the job's DEF; -1: auto. */
+static int
+clip_layout(json_t *c, int def)
+{
+	const char *w = json_string_value(json_object_get(c, "layout"));
+	enum crop_layout l;
+
+	if (w == NULL)
+		return def;
+	return crop_layout_parse(w, &l) == 0 ? (int)l : -1;
+}
+
 /*
  * Plan clip C's (the I-th) framing from range R's samples on a SW x SH
  * source, store it, and append the clip with its framing quality to
@@ -358,7 +372,8 @@ store_path(struct task_ctx *ctx, json_t *c, size_t i, const struct range *r,
 	}
 	au.t0 = r->start;
 	if (crop_frame_plan(r->s, r->n, r->end - r->start, sw, sh, ow, oh,
-	    fr->au.n > 0 ? &au : NULL, fr->layout, &f, &fig, err, errlen) != 0)
+	    fr->au.n > 0 ? &au : NULL, clip_layout(c, fr->layout), &f, &fig,
+	    err, errlen) != 0)
 		return STAGE_PERMANENT;
 	*no_face = !fig.has_face;
 	pj = crop_frame_json(&f);
@@ -382,10 +397,11 @@ store_path(struct task_ctx *ctx, json_t *c, size_t i, const struct range *r,
 	log_ev(LOG_INFO, "frame_layout", "{sisssisf}", "rank", r->rank,
 	    "layout", crop_layout_name(f.layout), "speakers", fig.speakers,
 	    "upscale", fig.upscale);
-	json_array_append_new(out_clips, json_pack("{sOsOsOsOsssO}",
+	json_array_append_new(out_clips, json_pack("{sOsOsOsOsssOsO?}",
 	    "id", json_object_get(c, "id"), "start", json_object_get(c, "start"),
 	    "end", json_object_get(c, "end"), "aspect",
-	    json_object_get(c, "aspect"), "crop_key", key, "quality", q));
+	    json_object_get(c, "aspect"), "crop_key", key, "quality", q,
+	    "layout", json_object_get(c, "layout")));
 	json_decref(q);
 	crop_frame_free(&f);
 	return STAGE_OK;
@@ -524,50 +540,125 @@ out:
 	return rc;
 }
 
+/*
+ * In frame_done's transaction: record clip CL's framing figures and what
+ * its framing was made for (clips.framed: a render asked for later reuses
+ * it while the clip's bounds, aspect and layout stay); a candidate for
+ * review when REVIEW, else its render task is added.  0 or -1.
+ */
+static int
+frame_record(PGconn *c, const struct task *tk, json_t *res, json_t *cl,
+    int review, char *err, size_t errlen)
+{
+	struct db_params dp = { 0 };
+	json_t *framed, *payload, *edits = NULL;
+	char *qs, *fs;
+	PGresult *r;
+	int rc = -1;
+
+	framed = json_pack("{sOsOsOsO?sOsO?sO?}", "start", json_object_get(cl,
+	    "start"), "end", json_object_get(cl, "end"), "aspect",
+	    json_object_get(cl, "aspect"), "layout", json_object_get(cl,
+	    "layout"), "crop_key", json_object_get(cl, "crop_key"), "captions",
+	    json_object_get(res, "captions"), "transcript_key",
+	    json_object_get(res, "transcript_key"));
+	qs = json_dumps(json_object_get(cl, "quality"), JSON_COMPACT |
+	    JSON_ENCODE_ANY);
+	fs = framed != NULL ? json_dumps(framed, JSON_COMPACT) : NULL;
+	json_decref(framed);
+	if (qs == NULL || fs == NULL) {
+		seterr(err, errlen, "Out of memory.");
+		goto out;
+	}
+	{
+		const char *p[] = { db_param_ll(&dp, json_integer_value(
+		    json_object_get(cl, "id"))), db_param_ll(&dp, tk->job_id),
+		    qs, fs, review ? "t" : "f" };
+
+		r = db_exec(c, err, errlen, "UPDATE clips SET quality = "
+		    "$3::jsonb, framed = $4::jsonb, state = CASE WHEN $5::bool "
+		    "THEN 'candidate' ELSE state END WHERE id = $1 AND "
+		    "job_id = $2 RETURNING edits::text, caption_style", 5, p);
+	}
+	if (r == NULL)
+		goto out;
+	if (review || PQntuples(r) != 1) {
+		PQclear(r);
+		rc = 0;
+		goto out;
+	}
+	edits = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+	payload = json_pack("{sOsOsOsOsOs?s}", "start", json_object_get(cl,
+	    "start"), "end", json_object_get(cl, "end"), "aspect",
+	    json_object_get(cl, "aspect"), "crop_key", json_object_get(cl,
+	    "crop_key"), "edits", edits != NULL ? edits : json_object(),
+	    "caption_style", PQgetisnull(r, 0, 1) ? NULL : PQgetvalue(r, 0, 1));
+	PQclear(r);
+	if (payload == NULL) {
+		seterr(err, errlen, "Out of memory.");
+		goto out;
+	}
+	if (json_object_get(res, "captions"))
+		json_object_set(payload, "captions",
+		    json_object_get(res, "captions"));
+	if (json_object_get(res, "transcript_key"))
+		json_object_set(payload, "transcript_key",
+		    json_object_get(res, "transcript_key"));
+	rc = queue_add_task(c, tk->job_id, json_integer_value(
+	    json_object_get(cl, "id")), "render", payload, err, errlen);
+	json_decref(payload);
+out:
+	json_decref(edits);
+	free(qs);
+	free(fs);
+	return rc;
+}
+
+/* In frame_done's transaction: the job waits for the user's review of its
+ * N candidates, with an event and the webhook job.awaiting_review. */
+static int
+await_review(PGconn *c, const struct task *tk, size_t n, char *err,
+    size_t errlen)
+{
+	struct db_params dp = { 0 };
+	const char *p[1] = { db_param_ll(&dp, tk->job_id) };
+	char msg[160];
+	long long seq;
+	json_t *ev;
+
+	if (db_cmd(c, err, errlen, "UPDATE jobs SET state = 'awaiting_review',"
+	    " updated_at = now() WHERE id = $1", 1, p) == -1)
+		return -1;
+	snprintf(msg, sizeof(msg), "%zu candidate clip%s wait%s for your "
+	    "review: edit them, then choose which to render.", n,
+	    n == 1 ? "" : "s", n == 1 ? "s" : "");
+	if ((ev = json_pack("{sIss}", "candidates", (json_int_t)n, "msg",
+	    msg)) == NULL) {
+		seterr(err, errlen, "Out of memory.");
+		return -1;
+	}
+	seq = queue_event(c, tk->job_id, "awaiting_review", "frame", ev, err,
+	    errlen);
+	if (seq >= 0 && webhook_enqueue(c, tk->job_id, "job.awaiting_review",
+	    seq, ev, err, errlen) == -1)
+		seq = -1;
+	json_decref(ev);
+	return seq < 0 ? -1 : 0;
+}
+
 static int
 frame_done(PGconn *c, const struct task *tk, json_t *res, char *err,
     size_t errlen)
 {
 	json_t *clips = json_object_get(res, "clips"), *cl;
+	int review = json_is_true(json_object_get(tk->payload, "review"));
 	size_t i;
 
-	json_array_foreach(clips, i, cl) {
-		json_t *q = json_object_get(cl, "quality"), *payload;
-		struct db_params dp = { 0 };
-		char *qs;
-		int rc;
-
-		if ((qs = json_dumps(q, JSON_COMPACT)) == NULL) {
-			seterr(err, errlen, "Out of memory.");
+	json_array_foreach(clips, i, cl)
+		if (frame_record(c, tk, res, cl, review, err, errlen) == -1)
 			return -1;
-		}
-		{
-			const char *p[] = { db_param_ll(&dp, json_integer_value(
-			    json_object_get(cl, "id"))),
-			    db_param_ll(&dp, tk->job_id), qs };
-
-			rc = db_cmd(c, err, errlen, "UPDATE clips SET quality = "
-			    "$3::jsonb WHERE id = $1 AND job_id = $2", 3, p);
-		}
-		free(qs);
-		if (rc != 0)
-			return -1;
-		payload = json_pack("{sOsOsOsO}", "start", json_object_get(cl,
-		    "start"), "end", json_object_get(cl, "end"), "aspect",
-		    json_object_get(cl, "aspect"), "crop_key",
-		    json_object_get(cl, "crop_key"));
-		if (json_object_get(res, "captions"))
-			json_object_set(payload, "captions",
-			    json_object_get(res, "captions"));
-		if (json_object_get(res, "transcript_key"))
-			json_object_set(payload, "transcript_key",
-			    json_object_get(res, "transcript_key"));
-		rc = queue_add_task(c, tk->job_id, json_integer_value(
-		    json_object_get(cl, "id")), "render", payload, err, errlen);
-		json_decref(payload);
-		if (rc != 0)
-			return -1;
-	}
+	if (review)
+		return await_review(c, tk, json_array_size(clips), err, errlen);
 	return queue_notify_stage(c, "render", err, errlen);
 }
 

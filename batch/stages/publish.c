@@ -219,6 +219,57 @@ fail:
 	return src;
 }
 
+/* PAYLOAD's number FIELD as a query parameter (kept in DP), or NULL. */
+static const char *
+json_number_param(struct db_params *dp, const json_t *payload,
+    const char *field)
+{
+	json_t *v = json_object_get(payload, field);
+
+	if (json_is_integer(v))
+		return db_param_ll(dp, json_integer_value(v));
+	if (!json_is_number(v))
+		return NULL;
+	if (dp->n >= DB_NPARAMS)
+		return NULL;
+	snprintf(dp->v[dp->n], sizeof(dp->v[0]), "%.3f",
+	    json_number_value(v));
+	return dp->v[dp->n++];
+}
+
+/* In the completing transaction, before the new keys are recorded: the
+ * files a clip rendered anew was served from until now (P[0] the clip,
+ * P[1] the job, P[2] and P[3] the new keys) go into RESULT as
+ * "old_video_key" and "old_thumb_key", for committed() to delete.  0 or
+ * -1. */
+static int
+old_files(PGconn *c, const char *const *p, json_t *result, char *err,
+    size_t errlen)
+{
+	static const char *const field[] = { "old_video_key", "old_thumb_key" };
+	static const char *const render[] = { "render_video_key",
+	    "render_thumb_key" };
+	const char *old, *rk;
+	PGresult *r;
+	int i;
+
+	r = db_exec(c, err, errlen, "SELECT video_key, thumb_key FROM clips"
+	    " WHERE id = $1 AND job_id = $2 FOR UPDATE", 2, p);
+	if (r == NULL)
+		return -1;
+	for (i = 0; i < 2 && PQntuples(r) == 1; i++) {
+		if (PQgetisnull(r, 0, i))
+			continue;
+		old = PQgetvalue(r, 0, i);
+		rk = json_string_value(json_object_get(result, render[i]));
+		if ((p[2 + i] == NULL || strcmp(old, p[2 + i]) != 0) &&
+		    (rk == NULL || strcmp(old, rk) != 0))
+			json_object_set_new(result, field[i], json_string(old));
+	}
+	PQclear(r);
+	return 0;
+}
+
 /* In the completing transaction: the clip is ready; tell the user, with
  * the addresses that serve it (each checks who asks). */
 static int
@@ -242,10 +293,24 @@ publish_done(PGconn *c, const struct task *t, json_t *result, char *err,
 	}
 	p[0] = db_param_ll(&dp, t->clip_id);
 	p[1] = db_param_ll(&dp, t->job_id);
-	r = db_exec(c, err, errlen,
-	    "UPDATE clips SET state = 'ready', video_key = $3, thumb_key = $4,"
-	    " video_url = $5, thumb_url = $6, ready_at = now(), error = NULL"
-	    " WHERE id = $1 AND job_id = $2 RETURNING rank, aspect", 6, p);
+	if (old_files(c, p, result, err, errlen) == -1)
+		return -1;
+	{
+		const char *q[9] = { p[0], p[1], p[2], p[3], p[4], p[5] };
+
+		/* a clip rendered anew: the size of the file now served */
+		q[6] = json_number_param(&dp, t->payload, "width");
+		q[7] = json_number_param(&dp, t->payload, "height");
+		q[8] = json_number_param(&dp, t->payload, "duration");
+		r = db_exec(c, err, errlen,
+		    "UPDATE clips SET state = 'ready', video_key = $3,"
+		    " thumb_key = $4, video_url = $5, thumb_url = $6,"
+		    " ready_at = now(), error = NULL,"
+		    " width = coalesce($7::int, width),"
+		    " height = coalesce($8::int, height),"
+		    " duration_s = coalesce($9::float8, duration_s)"
+		    " WHERE id = $1 AND job_id = $2 RETURNING rank, aspect", 9, q);
+	}
 	if (r == NULL)
 		return -1;
 	if (PQntuples(r) != 1) {
@@ -279,8 +344,9 @@ publish_done(PGconn *c, const struct task *t, json_t *result, char *err,
 static void
 publish_committed(struct store *st, const struct task *t, json_t *result)
 {
+	/* and the files of the render this one replaces */
 	static const char *const fields[] = { "render_video_key",
-	    "render_thumb_key" };
+	    "render_thumb_key", "old_video_key", "old_thumb_key" };
 	const char *k;
 	char derr[512];
 	size_t i;

@@ -34,9 +34,12 @@ progress_cb(void *arg, int pct)
  * track) drawn as G says, or NULL (none, or failed: *WHY says). */
 static char *
 make_captions(struct task_ctx *ctx, const char *tkey, double start,
-    double end, const char *style, const struct crop_frame *f,
-    const struct render_geom *g, char *why, size_t whylen)
+    double end, const char *style, const json_t *edits,
+    const struct crop_frame *f, const struct render_geom *g, char *why,
+    size_t whylen)
 {
+	struct word *ew;
+	size_t en;
 	struct transcript t;
 	struct caption_req cr = { .start = start, .end = end, .width = g->out_w,
 	    .height = g->out_h, .style = style, .font = cfg.caption_font };
@@ -61,11 +64,19 @@ make_captions(struct task_ctx *ctx, const char *tkey, double start,
 		transcript_free(&t);
 		return NULL;
 	}
-	cr.w = t.w;
-	cr.n = t.nw;
+	/* the user's corrections and removed words (review) */
+	if ((ew = transcript_edited(t.w, t.nw, edits, &en)) == NULL) {
+		seterr(why, whylen, "Out of memory applying the edits.");
+		free(face);
+		transcript_free(&t);
+		return NULL;
+	}
+	cr.w = ew;
+	cr.n = en;
 	ass = captions_ass(&cr, &none, err, sizeof(err));
 	if (ass == NULL && !none)
 		seterr(why, whylen, "%s", err);
+	free(ew);
 	free(face);
 	transcript_free(&t);
 	return ass;
@@ -75,6 +86,7 @@ make_captions(struct task_ctx *ctx, const char *tkey, double start,
 struct render_ask {
 	double		 start, end;
 	const char	*aspect, *crop_key, *tkey, *style;
+	const json_t	*edits;		/* the clip's, or NULL */
 	int		 captions;	/* the task's and the job's both */
 	int		 out_w, out_h, aw, ah;
 	char		 tkey_def[KEY_MAX];
@@ -101,6 +113,9 @@ render_ask(const struct task *tk, struct render_ask *a, char *err,
 	json_unpack(opts, "{s?bs?s}", "captions", &job_caps, "caption_style",
 	    &a->style);
 	a->captions = a->captions && job_caps;
+	/* the clip's own style and edits, when the user set them */
+	json_unpack(tk->payload, "{s?s}", "caption_style", &a->style);
+	a->edits = json_object_get(tk->payload, "edits");
 	if (a->style == NULL || !captions_style_valid(a->style))
 		a->style = jobspec_field("caption_style")->def;
 	if (render_size(a->aspect, &a->out_w, &a->out_h) != 0 ||
@@ -247,7 +262,7 @@ render_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 	have_cf = render_framing(ctx, &a, sw, sh, &cf, &g);
 	if (a.captions) {
 		ass = make_captions(ctx, a.tkey, a.start, a.end, a.style,
-		    have_cf ? &cf : NULL, &g, why, sizeof(why));
+		    a.edits, have_cf ? &cf : NULL, &g, why, sizeof(why));
 		if (ass == NULL && why[0] != '\0')
 			no_captions(ctx, "Captions could not be made for this "
 			    "clip, so it is rendered without them.", why);
@@ -325,12 +340,21 @@ render_done(PGconn *c, const struct task *tk, json_t *res, char *err,
 		    db_param_ll(&dp, tk->job_id), db_param_ll(&dp, w),
 		    db_param_ll(&dp, h), ds, vkey, tkey };
 
+		/* A clip rendered anew keeps serving its published file
+		 * (ready_at set) until publish replaces it. */
 		if (db_cmd(c, err, errlen, "UPDATE clips SET state = 'rendered', "
-		    "width = $3, height = $4, duration_s = $5, video_key = $6, "
-		    "thumb_key = $7 WHERE id = $1 AND job_id = $2", 7, p) != 0)
+		    "width = CASE WHEN ready_at IS NULL THEN $3 ELSE width END, "
+		    "height = CASE WHEN ready_at IS NULL THEN $4 ELSE height END, "
+		    "duration_s = CASE WHEN ready_at IS NULL THEN $5::float8 "
+		    "ELSE duration_s END, "
+		    "video_key = CASE WHEN ready_at IS NULL THEN $6 ELSE "
+		    "video_key END, "
+		    "thumb_key = CASE WHEN ready_at IS NULL THEN $7 ELSE "
+		    "thumb_key END WHERE id = $1 AND job_id = $2", 7, p) != 0)
 			return -1;
 	}
-	payload = json_pack("{ssss}", "video_key", vkey, "thumb_key", tkey);
+	payload = json_pack("{sssssIsIsf}", "video_key", vkey, "thumb_key",
+	    tkey, "width", w, "height", h, "duration", dur);
 	rc = queue_add_task(c, tk->job_id, tk->clip_id, "publish", payload, err,
 	    errlen);
 	json_decref(payload);

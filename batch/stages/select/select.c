@@ -22,7 +22,8 @@
 #include "runner/stage.h"
 #include "util.h"
 
-#define MAX_PICKS JOBSPEC_CLIPS_MAX
+/* the clips asked for, or the candidates offered for review */
+#define MAX_PICKS JOBSPEC_CANDIDATES_MAX
 
 static void
 fallback(struct task_ctx *ctx, const char *msg, const char *why)
@@ -139,26 +140,26 @@ options(const struct task *tk, struct select_req *rq, json_t **aspects,
 	double mn = (double)cfg.clip_min, mx = (double)cfg.clip_max;
 	json_int_t n = cfg.clips_default;
 	size_t i;
-	int w, h;
+	int w, h, review = 0;
 
 	*backend = cfg.select_backend;
 	*captions = 1;
-	if (o != NULL && json_unpack(o, "{s?Is?Fs?Fs?ss?b}", "clips", &n,
+	if (o != NULL && json_unpack(o, "{s?Is?Fs?Fs?ss?bs?b}", "clips", &n,
 	    "min_len", &mn, "max_len", &mx, "select_backend", backend,
-	    "captions", captions) != 0) {
+	    "captions", captions, "review", &review) != 0) {
 		seterr(err, errlen, "The job's options are not valid.");
 		return -1;
 	}
-	if (n < 1 || n > MAX_PICKS || !(mn >= 1 && mx <= JOBSPEC_LEN_MAX &&
+	if (n < 1 || n > JOBSPEC_CLIPS_MAX || !(mn >= 1 && mx <= JOBSPEC_LEN_MAX &&
 	    mn <= mx)) {
 		seterr(err, errlen, "The job asks for 1 to %d clips of 1 to %d "
 		    "seconds, with the shortest no longer than the longest.",
-		    MAX_PICKS, JOBSPEC_LEN_MAX);
+		    JOBSPEC_CLIPS_MAX, JOBSPEC_LEN_MAX);
 		return -1;
 	}
 	if (strcmp(*backend, "heuristic") != 0 && strcmp(*backend, "llm") != 0)
 		*backend = cfg.select_backend;
-	rq->clips = (int)n;
+	rq->clips = review ? jobspec_candidates(n) : (int)n;
 	rq->min_len = mn;
 	rq->max_len = mx;
 	*aspects = json_array();
@@ -361,9 +362,11 @@ select_done(PGconn *c, const struct task *tk, json_t *res, char *err,
 		seterr(err, errlen, "No clips were chosen.");
 		goto out;
 	}
-	payload = json_pack("{sOsOsO}", "clips", fclips, "captions",
+	payload = json_pack("{sOsOsOsb}", "clips", fclips, "captions",
 	    json_object_get(res, "captions"), "transcript_key",
-	    json_object_get(res, "transcript_key"));
+	    json_object_get(res, "transcript_key"), "review",
+	    json_is_true(json_object_get(json_object_get(tk->job, "options"),
+	    "review")));
 	if (payload == NULL) {
 		seterr(err, errlen, "The select result is incomplete.");
 		goto out;
