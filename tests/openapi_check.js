@@ -163,7 +163,8 @@ async function runUntil(id, states) {
 	for (let i = 0; i < 200; i++) {
 		const r = await fetch(ctx.base + '/jobs/' + id, { headers: { Accept: 'application/json', Authorization: 'Bearer ' + ctx.alice } });
 		const j = await r.json();
-		if (states.includes(j.state)) return j;
+		if (states.includes(j.state) || !['pending', 'running'].includes(j.state))
+			return j;
 		runRunnersOnce();
 	}
 	return null;

@@ -111,6 +111,9 @@ cli_submit_options(FILE *fp, int indent)
 			if (f->multi)
 				fputs(" (repeatable)", fp);
 			break;
+		case JF_URL:
+			fputs("URL", fp);
+			break;
 		default:
 			fputs("CODE", fp);
 			break;
