@@ -196,6 +196,34 @@ dispatch_clip(struct req *r)
 	return 1;
 }
 
+/* The review routes (fcgi/review.c): 1 when R's path is one of them,
+ * answered; else 0. */
+static int
+dispatch_review(struct req *r)
+{
+	long long id;
+
+	if (path_match(r->path, "/clips/%/render", &id) ||
+	    path_match(r->path, "/jobs/%/render", &id))
+		r->route = strncmp(r->path, "/clips/", 7) == 0 ?
+		    "clip_render" : "job_render";
+	else if (path_match(r->path, "/clips/%", &id))
+		r->route = "clip_patch";
+	else
+		return 0;
+	if (strcmp(r->route, "clip_patch") == 0 && !method_is(r, "PATCH"))
+		wrong_method(r, "PATCH");
+	else if (strcmp(r->route, "clip_patch") == 0)
+		route_clip_patch(r, id);
+	else if (!method_is(r, "POST"))
+		wrong_method(r, "POST");
+	else if (strcmp(r->route, "clip_render") == 0)
+		route_clip_render(r, id);
+	else
+		route_job_render(r, id);
+	return 1;
+}
+
 static void
 dispatch(struct req *r)
 {
@@ -306,7 +334,7 @@ dispatch(struct req *r)
 			route_transcript(r, id);
 		else
 			wrong_method(r, "GET");
-	} else if (!dispatch_clip(r)) {
+	} else if (!dispatch_clip(r) && !dispatch_review(r)) {
 		r->route = "not_found";
 		respond_error(r, 404, NULL, NULL, "There is nothing at %.200s.",
 		    r->path);

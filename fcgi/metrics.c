@@ -87,6 +87,7 @@ route_metrics(struct req *r)
 	    "# TYPE clipmill_jobs gauge\n");
 	if ((res = db_exec(c, err, sizeof(err), "SELECT s, (SELECT count(*) "
 	    "FROM jobs WHERE state = s) FROM unnest(ARRAY['pending','running',"
+	    "'awaiting_review',"
 	    "'done','partial','failed','cancelled']) s", 0, NULL)) == NULL)
 		goto fail;
 	for (i = 0; i < PQntuples(res); i++)

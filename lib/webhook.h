@@ -6,9 +6,8 @@
  * queue's backoff until cfg.max_attempts.
  *
  * Event types: "clip.ready" (publish.c), "job.done" and "job.failed"
- * (runner_sql.c, where a job settles or fails).  "job.awaiting_review"
- * belongs to the review step, which does not exist yet: where a job enters
- * that state, call webhook_enqueue() with that type and the event's seq.
+ * (runner_sql.c, where a job settles or fails), "job.awaiting_review"
+ * (frame.c, where a job submitted with review stops for the user).
  */
 #ifndef CLIPMILL_WEBHOOK_H
 #define CLIPMILL_WEBHOOK_H

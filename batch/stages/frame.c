@@ -588,10 +588,11 @@ frame_record(PGconn *c, const struct task *tk, json_t *res, json_t *cl,
 		goto out;
 	}
 	edits = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
-	payload = json_pack("{sOsOsOsOsOs?s}", "start", json_object_get(cl,
+	payload = json_pack("{sOsOsOsOsoss?}", "start", json_object_get(cl,
 	    "start"), "end", json_object_get(cl, "end"), "aspect",
 	    json_object_get(cl, "aspect"), "crop_key", json_object_get(cl,
-	    "crop_key"), "edits", edits != NULL ? edits : json_object(),
+	    "crop_key"), "edits", edits != NULL ? json_incref(edits) :
+	    json_object(),
 	    "caption_style", PQgetisnull(r, 0, 1) ? NULL : PQgetvalue(r, 0, 1));
 	PQclear(r);
 	if (payload == NULL) {

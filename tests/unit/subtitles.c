@@ -103,10 +103,55 @@ static const struct {
 	  SUBTITLES_VTT, "WEBVTT\n\n" },
 };
 
+/* A clip's edits (transcript_edited): the words the subtitles then show. */
+static const struct {
+	const char	*name;
+	const char	*edits;
+	const char	*want;
+} edited[] = {
+	{ "no edits: the words as they are", "{}",
+	  "1\n00:00:00,000 --> 00:00:01,000\nHello world.\n\n"
+	  "2\n00:00:01,200 --> 00:00:02,300\nNext one\n\n" },
+	{ "a correction keeps the word's timing", "{\"words\": {\"2\": \"earth.\"}}",
+	  "1\n00:00:00,000 --> 00:00:01,000\nHello earth.\n\n"
+	  "2\n00:00:01,200 --> 00:00:02,300\nNext one\n\n" },
+	{ "a removed word is left out", "{\"removed\": [3]}",
+	  "1\n00:00:00,000 --> 00:00:01,000\nHello world.\n\n"
+	  "2\n00:00:01,600 --> 00:00:02,300\none\n\n" },
+	{ "a removed sentence end moves to the word before",
+	  "{\"removed\": [2]}",
+	  "1\n00:00:00,000 --> 00:00:00,400\nHello\n\n"
+	  "2\n00:00:01,200 --> 00:00:02,300\nNext one\n\n" },
+	{ "indices out of range and bad values are ignored",
+	  "{\"words\": {\"99\": \"x\", \"1\": 5}, \"removed\": [99, -1, \"2\"]}",
+	  "1\n00:00:00,000 --> 00:00:01,000\nHello world.\n\n"
+	  "2\n00:00:01,200 --> 00:00:02,300\nNext one\n\n" },
+};
+
 int
 main(void)
 {
 	size_t i;
+
+	for (i = 0; i < sizeof(edited) / sizeof(edited[0]); i++) {
+		json_t *e = json_loads(edited[i].edits, 0, NULL);
+		struct word *w;
+		size_t n;
+		char *got;
+		int good;
+
+		w = transcript_edited(hello, 6, e, &n);
+		got = w != NULL ? subtitles_make(w, n, 10.0, 20.0,
+		    SUBTITLES_SRT) : NULL;
+		good = got != NULL && strcmp(got, edited[i].want) == 0;
+		ok(good, "edited: %s", edited[i].name);
+		if (!good)
+			printf("# got:\n%s# want:\n%s", got ? got : "(NULL)",
+			    edited[i].want);
+		free(got);
+		free(w);
+		json_decref(e);
+	}
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *got = subtitles_make(cases[i].w, cases[i].n,
