@@ -340,6 +340,18 @@ async function main() {
 	await call('webhook: remove, session without CSRF', 'DELETE', '/account/webhook', S, 403);
 	await call('webhook: remove', 'DELETE', '/account/webhook', A, 200);
 
+	// ---- 413 on every route that takes a body ----
+	for (const t of templates)
+		for (const m of ['put', 'post', 'delete', 'patch'])
+			if (doc.paths[t][m] && doc.paths[t][m].requestBody && !seen.has(t + ' ' + m + ' 413'))
+				await call('a body over the cap', m.toUpperCase(), t.replace(/\{id\}/g, String(J)),
+				    { key: ctx.alice, body: 'x'.repeat(ctx.bigBody), ctype: 'application/json' }, 413);
+	// a browser's malformed body
+	for (const a of ['cancel', 'retry'])
+		await call('a session\'s malformed body', 'POST', '/jobs/' + K + '/' + a,
+		    { cookie: s.cookie, body: 'csrf=' + s.csrf + '&a=%zz', ctype: 'application/x-www-form-urlencoded' }, 400);
+	await call('webhook: remove, malformed JSON', 'DELETE', '/account/webhook', { key: ctx.alice, body: '{', ctype: 'application/json' }, 400);
+
 	// ---- 401 on every route that needs a key ----
 	const methods = ['get', 'put', 'post', 'delete', 'patch'];
 	for (const t of templates)
