@@ -7,6 +7,8 @@
  *   http.c      request accessors and responses (HTML or JSON, errors)
  *   auth.c      API keys, sessions (lib/session.c), REMOTE_USER, CSRF,
  *               the secret directory
+ *   authcache.c those lookups kept for auth_cache_ttl, forgotten at once
+ *               on a NOTIFY on CHAN_AUTH (LISTEN thread)
  *   jobs.c      job routes: submit, list, status, cancel, retry, clips
  *   longpoll.c  the listener thread that holds waiting long-poll requests
  *   pages.c     HTML
@@ -224,6 +226,22 @@ int	csrf_check(struct req *, const struct form *);
 void	route_login_get(struct req *);
 void	route_login_post(struct req *);
 void	route_logout(struct req *);
+
+/* authcache.c: KIND is 'k' (key hash), 's' (session id hash) or 'r'
+ * (REMOTE_USER name).  ac_get: 1 and *USER, NAME when ID is kept; else 0
+ * and *GEN, which the caller passes to ac_put() after asking PostgreSQL
+ * (0 when nothing may be kept now). */
+int	ac_get(int kind, const char *id, long long *user, char *name,
+	    size_t namelen, unsigned long *gen);
+/* Keep USER and NAME for ID for at most LIVE_S seconds (and at most
+ * auth_cache_ttl), unless something was dropped since GEN was read. */
+void	ac_put(int kind, const char *id, long long user, const char *name,
+	    long long live_s, unsigned long gen);
+/* Forget USER's lookups in this process now (the NOTIFY tells the
+ * others). */
+void	ac_forget(long long user);
+int	ac_start(char *err, size_t errlen);
+void	ac_stop(void);
 
 /* jobs.c */
 void	route_submit(struct req *);

@@ -127,6 +127,7 @@ struct config {
 	long long longpoll_max;
 	long long user_max_longpolls;	/* one user's waiting long-polls */
 	long long longpoll_max_waiters;	/* everyone's, per process */
+	long long auth_cache_ttl;	/* seconds a key or session lookup is kept */
 };
 
 extern struct config cfg;
