@@ -159,6 +159,7 @@ static const struct option options[] = {
 	I(user_max_longpolls, 8, 1, 100000),
 	I(longpoll_max_waiters, 500, 1, 1000000),
 	I(auth_cache_ttl, 10, 0, 300),
+	I(job_cache_entries, 1024, 0, 1000000),
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
