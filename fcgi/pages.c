@@ -783,7 +783,7 @@ job_actions(struct buf *b, struct req *r, long long id, const char *state,
 }
 
 void
-page_job(struct req *r, json_t *j)
+page_job(struct req *r, json_t *j, const char *extra)
 {
 	struct buf b;
 	json_t *o;
@@ -842,5 +842,5 @@ page_job(struct req *r, json_t *j)
 	buf_addstr(&b, status_js);
 	buf_addstr(&b, "</script>\n");
 	page_end(&b);
-	send_page(r, &b, 200);
+	send_page_with(r, &b, 200, extra);
 }
