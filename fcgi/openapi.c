@@ -17,25 +17,6 @@ extern const char openapi_doc_etag[];
 
 #define OPENAPI_CACHE	"Cache-Control: public, max-age=3600\r\n"
 
-/* 1 when the If-None-Match header H names ETAG (or is "*"). */
-static int
-etag_matches(const char *h, const char *etag)
-{
-	size_t n = strlen(etag);
-	const char *p;
-
-	if (h == NULL)
-		return 0;
-	if (strcmp(h, "*") == 0)
-		return 1;
-	/* a list of entity tags; a weak one (W/"...") matches as well */
-	for (p = h; (p = strstr(p, etag)) != NULL; p += n)
-		if ((p == h || p[-1] == ' ' || p[-1] == ',' || p[-1] == '/') &&
-		    (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
-			return 1;
-	return 0;
-}
-
 void
 route_openapi(struct req *r)
 {
@@ -43,7 +24,7 @@ route_openapi(struct req *r)
 
 	r->json = 1;
 	snprintf(h, sizeof(h), "ETag: %s\r\n" OPENAPI_CACHE, openapi_doc_etag);
-	if (etag_matches(param(r, "HTTP_IF_NONE_MATCH"), openapi_doc_etag)) {
+	if (etag_match(param(r, "HTTP_IF_NONE_MATCH"), openapi_doc_etag)) {
 		respond(r, 304, NULL, h, "", 0);
 		return;
 	}

@@ -261,6 +261,10 @@ async function main() {
 	job = await runUntil(J, ['done', 'partial', 'failed']);
 	ok(job !== null && job.state === 'done', 'the job is done', job ? job.state + ' ' + (job.error || '') : 'never');
 	r = await call('job, done', 'GET', '/jobs/' + J, A, 200);
+	const jetag = r.headers.get('etag') || '';
+	ok(/^W\/"/.test(jetag) && /private/.test(r.headers.get('cache-control') || ''), 'job: a weak ETag, kept privately', jetag);
+	await call('job: not changed', 'GET', '/jobs/' + J, { key: ctx.alice, headers: { 'If-None-Match': jetag } }, 304);
+	await call('job: bob with alice\'s ETag', 'GET', '/jobs/' + J, { key: ctx.bob, headers: { 'If-None-Match': jetag } }, 404);
 	const ready = ((r.json && r.json.clips) || []).find(c => c.state === 'ready') || { id: 0 };
 	await call('video', 'GET', '/clips/' + ready.id + '/video', A, 200);
 	await call('thumbnail', 'GET', '/clips/' + ready.id + '/thumbnail', A, 200);
