@@ -143,6 +143,12 @@ async function call(name, method, p, o, expect) {
 	if (o.form !== undefined) { body = new URLSearchParams(o.form).toString(); headers['Content-Type'] = 'application/x-www-form-urlencoded'; }
 	if (o.multipart !== undefined) body = o.multipart;
 	if (o.ctype) headers['Content-Type'] = o.ctype;
+	// A JSON body the server takes must be one the document allows.
+	const rb = templateOf(p.split('?')[0]) && (doc.paths[templateOf(p.split('?')[0])][method.toLowerCase()] || {}).requestBody;
+	if (o.json !== undefined && expect < 300 && rb && rb.content['application/json']) {
+		const v = validatorFor(rb.content['application/json'].schema);
+		ok(v(o.json), name + ': the request body is one the document allows', ajv.errorsText(v.errors));
+	}
 	const res = await fetch(ctx.base + p, { method, headers, body, redirect: 'manual' });
 	const buf = Buffer.from(await res.arrayBuffer());
 	const text = buf.toString('utf8');
