@@ -15,6 +15,7 @@
  *   pages.c     HTML
  *   metrics.c   /healthz and /metrics
  *   account.c   the user's own settings: /account/webhook
+ *   review.c    editing clips and rendering the chosen ones (review)
  * parse.c and validate.c use neither libfcgi nor the database: the unit
  * tests (tests/unit/web_*.c) link them from build/libfcgi_front.a and see
  * only the part of this header above WEB_PARSERS_ONLY.
