@@ -314,11 +314,15 @@ void	lp_stop(void);
  * job's state now, goes into a timeout's answer).  0; LP_USER_FULL or
  * LP_ALL_FULL when the user's or everyone's waiters are at their cap
  * (user_max_longpolls, longpoll_max_waiters); -1 when the listener cannot
- * take it.  The caller answers all but 0. */
+ * take it.  GEN: lp_gen() from before the caller's look at the events.
+ * The caller answers all but 0. */
 #define LP_USER_FULL	1
 #define LP_ALL_FULL	2
 int	lp_park(struct req *, long long job, long long user, long long after,
-	    long long timeout_ms, const char *state);
+	    long long timeout_ms, const char *state, unsigned long gen);
+/* The count of NOTIFYs for JOB's bucket, read before looking at its
+ * events and passed to lp_park(): 0 when the listener is not listening. */
+unsigned long lp_gen(long long job);
 /* 1 when a job in STATE has ended: no more events will come. */
 int	lp_job_ended(const char *state);
 size_t	lp_waiting(void);

@@ -791,7 +791,7 @@ route_jobs(struct req *r)
 	p[0] = db_param_ll(&dp, r->u.id);
 	p[1] = db_param_ll(&dp, PAGE_SIZE + 1);
 	p[2] = db_param_ll(&dp, (page - 1) * PAGE_SIZE);
-	res = db_exec(c, err, sizeof(err),
+	res = db_exec_prepared(c, err, sizeof(err), "jobs_list",
 	    "SELECT j.id, j.state, j.source_kind,"
 	    " coalesce(j.source_url, j.source_name, ''),"
 	    " to_char(j.created_at AT TIME ZONE 'UTC',"
@@ -980,6 +980,7 @@ route_events(struct req *r, long long id)
 	char err[512], *body;
 	const char *v;
 	long long after = 0, timeout = 25;
+	unsigned long gen;
 	PGresult *res = NULL;
 	PGconn *c;
 
@@ -1004,6 +1005,7 @@ route_events(struct req *r, long long id)
 	}
 	if ((c = req_db(r)) == NULL)
 		goto out;
+	gen = lp_gen(id);	/* before the look: see lp_park() */
 	if ((res = lp_query(c, id, r->u.id, after, err, sizeof(err))) == NULL) {
 		db_fail(r, err);
 		goto out;
@@ -1030,7 +1032,7 @@ route_events(struct req *r, long long id)
 	 * thread and its connection go back to serving others. */
 	drain_body(r);
 	switch (lp_park(r, id, r->u.id, after, timeout * 1000,
-	    PQgetvalue(res, 0, 0))) {
+	    PQgetvalue(res, 0, 0), gen)) {
 	case 0:
 		r->parked = 1;
 		break;
