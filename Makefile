@@ -65,7 +65,7 @@ endif
 LIB_SRC    := $(wildcard lib/*.c)
 LIB_OBJ    := $(LIB_SRC:%.c=$(B)/%.o) $(B)/sql_migrations.o
 FRONT_SRC  := $(filter-out fcgi/main.c,$(wildcard fcgi/*.c))
-FRONT_OBJ  := $(FRONT_SRC:%.c=$(B)/%.o) $(B)/editor_js.o
+FRONT_OBJ  := $(FRONT_SRC:%.c=$(B)/%.o) $(B)/editor_js.o $(B)/openapi_doc.o
 RUNNER_SRC := $(filter-out batch/runner/main.c,$(wildcard batch/runner/*.c))
 STAGES_SRC := $(wildcard batch/stages/*.c batch/stages/*/*.c)
 MEDIA_SRC  := $(wildcard batch/media/*.c)
@@ -130,16 +130,18 @@ $(B)/sql_migrations.c: $(MIGRATIONS) contrib/embed-sql.sh
 $(B)/sql_migrations.o: $(B)/sql_migrations.c
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
-# The job page's editor script is compiled into clipmill.fcgi, which
-# serves it (fcgi/editor.c).
-$(B)/editor_js.c: fcgi/editor.js
+# Files compiled into clipmill.fcgi, which serves them (contrib/embed-file.sh:
+# the bytes, their length and their SHA-256 as an ETag): the job page's
+# editor script (fcgi/editor.c) and the OpenAPI document (/openapi.json).
+$(B)/editor_js.c: fcgi/editor.js contrib/embed-file.sh
 	@mkdir -p $(@D)
-	{ echo '/* generated from fcgi/editor.js: do not edit */'; \
-	  echo 'const char editor_js[] ='; \
-	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
-	  echo ';'; } > $@.tmp && mv $@.tmp $@
+	sh contrib/embed-file.sh editor_js fcgi/editor.js > $@.tmp && mv $@.tmp $@
 
-$(B)/editor_js.o: $(B)/editor_js.c
+$(B)/openapi_doc.c: fcgi/openapi.json contrib/embed-file.sh
+	@mkdir -p $(@D)
+	sh contrib/embed-file.sh openapi_doc fcgi/openapi.json > $@.tmp && mv $@.tmp $@
+
+$(B)/editor_js.o $(B)/openapi_doc.o: $(B)/%.o: $(B)/%.c
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/libclipmill.a: $(LIB_OBJ)

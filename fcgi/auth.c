@@ -286,18 +286,27 @@ session_cookie(struct req *r, char id[SESSION_ID_LEN + 1])
 	return 0;
 }
 
-/* Look a user up by column = value; 0 found, 1 not, -1 after 503. */
+/*
+ * Look a user up by column = value with the prepared statement NAME (SQL):
+ * 0 found, 1 not, -1 after 503.  A found one is kept (authcache.c) under
+ * KIND and VALUE.
+ */
 static int
-find_user(struct req *r, const char *sql, const char *value)
+find_user(struct req *r, int kind, const char *name, const char *sql,
+    const char *value)
 {
 	const char *p[1] = { value };
+	unsigned long gen;
 	char err[512];
 	PGresult *res;
 	PGconn *c;
 
+	if (ac_get(kind, value, &r->u.id, r->u.name, sizeof(r->u.name), &gen))
+		return 0;
 	if ((c = req_db(r)) == NULL)
 		return -1;
-	if ((res = db_exec(c, err, sizeof(err), sql, 1, p)) == NULL) {
+	if ((res = db_exec_prepared(c, err, sizeof(err), name, sql, 1,
+	    p)) == NULL) {
 		db_fail(r, err);
 		return -1;
 	}
@@ -308,6 +317,7 @@ find_user(struct req *r, const char *sql, const char *value)
 	parse_ll(PQgetvalue(res, 0, 0), 1, INT64_MAX, &r->u.id);
 	snprintf(r->u.name, sizeof(r->u.name), "%s", PQgetvalue(res, 0, 1));
 	PQclear(res);
+	ac_put(kind, value, r->u.id, r->u.name, cfg.auth_cache_ttl, gen);
 	return 0;
 }
 
@@ -316,30 +326,37 @@ static int
 by_key(struct req *r, const char *key, char hash[65])
 {
 	sha256_hex(key, strlen(key), hash);
-	return find_user(r, "SELECT id, name FROM users WHERE key_hash = $1 "
-	    "AND NOT disabled", hash);
+	return find_user(r, 'k', "auth_by_key", "SELECT id, name FROM users "
+	    "WHERE key_hash = $1 AND NOT disabled", hash);
 }
 
 /*
  * The user of the live session ID into r->u: 0, 1 when there is none
  * (unknown, ended, expired, or its user disabled), -1 after 503.  Every
- * session check goes through here, so that a cache could sit in front of
- * it; such a cache must not outlive an ended session for long (logout,
- * disable and rotate-key end them in the table, from any process).
+ * session check goes through here; a kept answer lasts until the session
+ * expires or its last_seen is due, and at most auth_cache_ttl (logout,
+ * disable and rotate-key end sessions in the table, from any process,
+ * and the NOTIFY of sql/009 makes every process forget them).
  */
 static int
 session_user(struct req *r, const char *id)
 {
 	char err[512];
+	unsigned long gen;
+	long long live = 0;
 	PGconn *c;
 	int rc;
 
+	if (ac_get('s', id, &r->u.id, r->u.name, sizeof(r->u.name), &gen))
+		return 0;
 	if ((c = req_db(r)) == NULL)
 		return -1;
 	rc = session_lookup(c, id, &r->u.id, r->u.name, sizeof(r->u.name),
-	    err, sizeof(err));
+	    &live, err, sizeof(err));
 	if (rc == -1)
 		db_fail(r, err);
+	else if (rc == 0)
+		ac_put('s', id, r->u.id, r->u.name, live, gen);
 	return rc;
 }
 
@@ -422,8 +439,8 @@ auth_user(struct req *r)
 	}
 	if (cfg.trust_remote_user && (ru = remote_user(r)) != NULL &&
 	    *ru != '\0') {
-		if ((rc = find_user(r, "SELECT id, name FROM users WHERE "
-		    "name = $1 AND NOT disabled", ru)) != 0) {
+		if ((rc = find_user(r, 'r', "auth_by_name", "SELECT id, name "
+		    "FROM users WHERE name = $1 AND NOT disabled", ru)) != 0) {
 			memset(&r->u, 0, sizeof(r->u));
 			return rc;
 		}
@@ -659,6 +676,8 @@ route_logout(struct req *r)
 			db_fail(r, err);
 			goto out;
 		}
+		/* this process forgets it now; the others on the NOTIFY */
+		ac_forget(r->u.id);
 		log_ev(LOG_INFO, "logout", "{sI}", "user", (json_int_t)r->u.id);
 	}
 	session_set_cookie(r, NULL, cookie, sizeof(cookie));

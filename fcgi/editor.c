@@ -1,9 +1,9 @@
 /*
- * The clip editor's script (fcgi/editor.js, built into the program by the
- * Makefile as build/editor_js.c) and what the job page needs to load it:
- * its versioned address and the selects it clones.  The address carries a
- * hash of the script, so a browser may keep it for a year: a new build
- * changes the address.
+ * The clip editor's script (fcgi/editor.js, built into the program by
+ * contrib/embed-file.sh as build/editor_js.c) and what the job page needs
+ * to load it: its versioned address and the selects it clones.  The
+ * address carries the script's SHA-256, so a browser may keep it for a
+ * year: a new build changes the address.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -11,7 +11,9 @@
 
 #include "extern.h"
 
-extern const char editor_js[];
+extern const unsigned char editor_js[];
+extern const size_t editor_js_len;
+extern const char editor_js_etag[];	/* "HEX" */
 
 /* FNV-1a of S, LEN bytes. */
 uint32_t
@@ -31,27 +33,24 @@ text_hash(const char *s, size_t len)
 void
 editor_script(struct buf *b)
 {
-	buf_printf(b, "<script src=\"/static/editor.js?v=%08x\" defer>"
-	    "</script>\n", text_hash(editor_js, strlen(editor_js)));
+	buf_printf(b, "<script src=\"/static/editor.js?v=%.16s\" defer>"
+	    "</script>\n", editor_js_etag + 1);
 }
 
 /* GET /static/editor.js. */
 void
 route_editor_js(struct req *r)
 {
-	char etag[16], hdr[160];
-	const char *inm = param(r, "HTTP_IF_NONE_MATCH");
+	char hdr[200];
 
-	snprintf(etag, sizeof(etag), "\"%08x\"", text_hash(editor_js,
-	    strlen(editor_js)));
 	snprintf(hdr, sizeof(hdr), "Cache-Control: public, max-age=31536000, "
-	    "immutable\r\nETag: %s\r\n", etag);
-	if (inm != NULL && strcmp(inm, etag) == 0) {
+	    "immutable\r\nETag: %s\r\n", editor_js_etag);
+	if (etag_match(param(r, "HTTP_IF_NONE_MATCH"), editor_js_etag)) {
 		respond(r, 304, NULL, hdr, "", 0);
 		return;
 	}
-	respond(r, 200, "text/javascript; charset=utf-8", hdr, editor_js,
-	    strlen(editor_js));
+	respond(r, 200, "text/javascript; charset=utf-8", hdr,
+	    (const char *)editor_js, editor_js_len);
 }
 
 /* One <select data-f=KEY> with the words of job field NAME, its default

@@ -7,7 +7,10 @@
  *   http.c      request accessors and responses (HTML or JSON, errors)
  *   auth.c      API keys, sessions (lib/session.c), REMOTE_USER, CSRF,
  *               the secret directory
+ *   authcache.c those lookups kept for auth_cache_ttl, forgotten at once
+ *               on a NOTIFY on CHAN_AUTH (LISTEN thread)
  *   jobs.c      job routes: submit, list, status, cancel, retry, clips
+ *   jobcache.c  job documents kept per process, by job, user and tag
  *   longpoll.c  the listener thread that holds waiting long-poll requests
  *   pages.c     HTML
  *   editor.c    the job page's clip editor (editor.js, built in)
@@ -76,6 +79,10 @@ int	cookie_get(const char *header, const char *name, char *out, size_t outlen);
  * 0 or -1 with ERR. */
 int	multipart_boundary(const char *ctype, char *out, size_t outlen,
 	    char *err, size_t errlen);
+/* 1 when the If-None-Match value HEADER names entity tag ETAG (weak
+ * comparison: W/ is ignored on both sides) or is "*"; 0 otherwise,
+ * also for a malformed HEADER or a NULL. */
+int	etag_match(const char *header, const char *etag);
 /* "/jobs/42/events" against "/jobs/%/events": 1 and *ID on a match. */
 int	path_match(const char *path, const char *pattern, long long *id);
 
@@ -227,6 +234,31 @@ void	route_login_get(struct req *);
 void	route_login_post(struct req *);
 void	route_logout(struct req *);
 
+/* authcache.c: KIND is 'k' (key hash), 's' (session id hash) or 'r'
+ * (REMOTE_USER name).  ac_get: 1 and *USER, NAME when ID is kept; else 0
+ * and *GEN, which the caller passes to ac_put() after asking PostgreSQL
+ * (0 when nothing may be kept now). */
+int	ac_get(int kind, const char *id, long long *user, char *name,
+	    size_t namelen, unsigned long *gen);
+/* Keep USER and NAME for ID for at most LIVE_S seconds (and at most
+ * auth_cache_ttl), unless something was dropped since GEN was read. */
+void	ac_put(int kind, const char *id, long long user, const char *name,
+	    long long live_s, unsigned long gen);
+/* Forget USER's lookups in this process now (the NOTIFY tells the
+ * others). */
+void	ac_forget(long long user);
+int	ac_start(char *err, size_t errlen);
+void	ac_stop(void);
+
+/* jobcache.c: the kept document of JOB built for USER at TAG and ELAPSED
+ * seconds (a copy the caller frees, *LEN its length), or NULL. */
+#define JOB_TAG_LEN	64
+char	*jc_get(long long job, long long user, const char *tag,
+	    long long elapsed, size_t *len);
+/* Keep BODY (LEN bytes, copied) as that document, replacing its slot's. */
+void	jc_put(long long job, long long user, const char *tag,
+	    long long elapsed, const char *body, size_t len);
+
 /* jobs.c */
 /*
  * A clip as GET /jobs/{id} lists it (and PATCH /clips/{id} answers it):
@@ -283,11 +315,15 @@ void	lp_stop(void);
  * job's state now, goes into a timeout's answer).  0; LP_USER_FULL or
  * LP_ALL_FULL when the user's or everyone's waiters are at their cap
  * (user_max_longpolls, longpoll_max_waiters); -1 when the listener cannot
- * take it.  The caller answers all but 0. */
+ * take it.  GEN: lp_gen() from before the caller's look at the events.
+ * The caller answers all but 0. */
 #define LP_USER_FULL	1
 #define LP_ALL_FULL	2
 int	lp_park(struct req *, long long job, long long user, long long after,
-	    long long timeout_ms, const char *state);
+	    long long timeout_ms, const char *state, unsigned long gen);
+/* The count of NOTIFYs for JOB's bucket, read before looking at its
+ * events and passed to lp_park(): 0 when the listener is not listening. */
+unsigned long lp_gen(long long job);
 /* 1 when a job in STATE has ended: no more events will come. */
 int	lp_job_ended(const char *state);
 size_t	lp_waiting(void);
@@ -323,11 +359,15 @@ int	login_token(struct req *, char nonce[33], char token[65], int *fresh);
 void	login_cookie(struct req *, const char *nonce, char *out,
 	    size_t len);
 void	page_jobs(struct req *, PGresult *r, long long page, int more);
-void	page_job(struct req *, json_t *job);
+/* Job J's page, with EXTRA header lines (may be NULL). */
+void	page_job(struct req *, json_t *job, const char *extra);
 
 /* account.c: GET, PUT {"url"} (answers the new secret once), DELETE */
 void	route_account(struct req *);
 void	route_account_webhook(struct req *);
+
+/* openapi.c: the OpenAPI document compiled in (fcgi/openapi.json) */
+void	route_openapi(struct req *);
 
 /* metrics.c */
 void	route_healthz(struct req *);

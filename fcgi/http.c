@@ -22,6 +22,7 @@ status_text(int s)
 	case 201: return "Created";
 	case 302: return "Found";
 	case 303: return "See Other";
+	case 304: return "Not Modified";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
@@ -87,19 +88,24 @@ respond(struct req *r, int status, const char *ctype, const char *extra,
     const char *body, size_t len)
 {
 	FCGX_Stream *o = r->fr->out;
-	char h[8192];
+	char h[8192], cl[48];
 	int n;
 
 	/* libfcgi's own printf knows no %zu: format here.  Nothing is
 	 * cached unless EXTRA says how (one Cache-Control, never two). */
 	r->status = status;
+	/* a 304 has no body and says nothing of the length of the 200 */
+	if (status == 304)
+		snprintf(cl, sizeof(cl), "%s", "");
+	else
+		snprintf(cl, sizeof(cl), "Content-Length: %zu\r\n", len);
 	n = snprintf(h, sizeof(h), "Status: %d %s\r\n%s%s%s"
-	    "Content-Length: %zu\r\n%s"
+	    "%s%s"
 	    "X-Content-Type-Options: nosniff\r\n"
 	    "X-Frame-Options: DENY\r\n"
 	    "Referrer-Policy: same-origin\r\n%s\r\n", status,
 	    status_text(status), ctype ? "Content-Type: " : "",
-	    ctype ? ctype : "", ctype ? "\r\n" : "", len,
+	    ctype ? ctype : "", ctype ? "\r\n" : "", cl,
 	    extra != NULL && strcasestr(extra, "Cache-Control:") != NULL ? "" :
 	    "Cache-Control: no-store\r\n", extra ? extra : "");
 	if (n < 0 || (size_t)n >= sizeof(h)) {

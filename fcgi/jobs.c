@@ -620,30 +620,144 @@ job_json(PGconn *c, long long id, long long user, char *err, size_t errlen)
 	return j;
 }
 
-void
-route_job(struct req *r, long long id)
+/*
+ * Job ID's tag if it is USER's: the MD5 of everything its document shows
+ * that can change (the job row's version and last_seq, which every event
+ * bumps, its state and updated_at, and the versions of its tasks and
+ * clips: xmin changes with every update of a row) into TAG, and its
+ * elapsed seconds, which move with the clock, into *ELAPSED.  0; 1 when
+ * there is no such job of USER's; -1 with ERR.
+ */
+static int
+job_tag(PGconn *c, long long id, long long user, char tag[JOB_TAG_LEN + 1],
+    long long *elapsed, char *err, size_t errlen)
 {
-	char err[512];
-	PGconn *c;
-	json_t *j;
+	struct db_params dp = { 0 };
+	const char *p[2];
+	PGresult *res;
+	int rc = 1;
 
-	if ((c = req_db(r)) == NULL)
-		return;
-	if ((j = job_json(c, id, r->u.id, err, sizeof(err))) == NULL) {
-		db_fail(r, err);
+	p[0] = db_param_ll(&dp, id);
+	p[1] = db_param_ll(&dp, user);
+	res = db_exec_prepared(c, err, errlen, "job_tag",
+	    "SELECT md5(concat_ws('|', j.xmin, j.last_seq, j.state,"
+	    "  j.updated_at,"
+	    "  (SELECT count(*) || ':' || coalesce(sum(t.xmin::text::bigint), 0)"
+	    "   FROM tasks t WHERE t.job_id = j.id),"
+	    "  (SELECT count(*) || ':' || coalesce(sum(k.xmin::text::bigint), 0)"
+	    "   FROM clips k WHERE k.job_id = j.id))),"
+	    " round(extract(epoch FROM coalesce(j.finished_at, now())"
+	    "  - j.created_at)) "
+	    "FROM jobs j WHERE j.id = $1 AND j.user_id = $2", 2, p);
+	if (res == NULL)
+		return -1;
+	if (PQntuples(res) == 1) {
+		snprintf(tag, JOB_TAG_LEN + 1, "%s", PQgetvalue(res, 0, 0));
+		if (parse_ll(PQgetvalue(res, 0, 1), 0, INT64_MAX, elapsed) == -1)
+			*elapsed = 0;
+		rc = 0;
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* The ETag of R's answer about a job whose tag is TAG: weak (elapsed_s and
+ * remaining_s move with the clock without changing it), and for a page
+ * also bound to what the page shows of the user (the name, the form
+ * token of the session). */
+static void
+job_etag(struct req *r, const char *tag, char *out, size_t len)
+{
+	char buf[256], hex[65];
+
+	if (r->json) {
+		snprintf(out, len, "W/\"j%s\"", tag);
 		return;
 	}
+	snprintf(buf, sizeof(buf), "%s|%s|%s", tag, r->u.name, r->u.csrf);
+	sha256_hex(buf, strlen(buf), hex);
+	snprintf(out, len, "W/\"h%.32s\"", hex);
+}
+
+/* Job ID's document as JSON text for R's user (allocated, *LEN), from the
+ * process's copy when TAG and ELAPSED still match it, else built now and
+ * kept; NULL after answering (500, 503). */
+static char *
+job_doc(struct req *r, PGconn *c, long long id, const char *tag,
+    long long elapsed, size_t *len)
+{
+	char err[512], *s;
+	json_t *j;
+
+	if ((s = jc_get(id, r->u.id, tag, elapsed, len)) != NULL)
+		return s;
+	if ((j = job_json(c, id, r->u.id, err, sizeof(err))) == NULL) {
+		db_fail(r, err);
+		return NULL;
+	}
+	/* gone since the tag was read: as if it had been gone before */
 	if (json_is_null(j)) {
 		json_decref(j);
 		respond_error(r, 404, NULL, NULL, "You have no job %lld.", id);
-		return;
+		return NULL;
 	}
-	if (r->json) {
-		respond_json(r, 200, j, NULL);
-		return;
-	}
-	page_job(r, j);
+	s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(j);
+	if (s == NULL) {
+		respond_error(r, 500, NULL, NULL, "Out of memory.");
+		return NULL;
+	}
+	*len = strlen(s);
+	jc_put(id, r->u.id, tag, elapsed, s, *len);
+	return s;
+}
+
+/*
+ * GET /jobs/{id}: one small query for the job's tag (which also says
+ * whether it is this user's: another user's job is 404, never 304), then
+ * 304 without a body when If-None-Match names its ETag, else the document
+ * (kept per process until the tag changes) as JSON or as the page.
+ */
+void
+route_job(struct req *r, long long id)
+{
+	char err[512], tag[JOB_TAG_LEN + 1], etag[80], h[256], *body;
+	long long elapsed = 0;
+	size_t len = 0;
+	PGconn *c;
+	json_t *j;
+	int rc;
+
+	if ((c = req_db(r)) == NULL)
+		return;
+	if ((rc = job_tag(c, id, r->u.id, tag, &elapsed, err,
+	    sizeof(err))) == -1) {
+		db_fail(r, err);
+		return;
+	}
+	if (rc == 1) {
+		respond_error(r, 404, NULL, NULL, "You have no job %lld.", id);
+		return;
+	}
+	job_etag(r, tag, etag, sizeof(etag));
+	/* the browser may keep it, for this user, and asks again each time */
+	snprintf(h, sizeof(h), "ETag: %s\r\nCache-Control: private, no-cache"
+	    "\r\nVary: Accept, Authorization, Cookie\r\n", etag);
+	if (etag_match(param(r, "HTTP_IF_NONE_MATCH"), etag)) {
+		respond(r, 304, NULL, h, "", 0);
+		return;
+	}
+	if ((body = job_doc(r, c, id, tag, elapsed, &len)) == NULL)
+		return;
+	if (r->json)
+		respond(r, 200, "application/json", h, body, len);
+	else if ((j = json_loads(body, 0, NULL)) == NULL)
+		respond_error(r, 500, NULL, NULL, "Out of memory.");
+	else {
+		page_job(r, j, h);
+		json_decref(j);
+	}
+	free(body);
 }
 
 #define PAGE_SIZE 20
@@ -677,7 +791,7 @@ route_jobs(struct req *r)
 	p[0] = db_param_ll(&dp, r->u.id);
 	p[1] = db_param_ll(&dp, PAGE_SIZE + 1);
 	p[2] = db_param_ll(&dp, (page - 1) * PAGE_SIZE);
-	res = db_exec(c, err, sizeof(err),
+	res = db_exec_prepared(c, err, sizeof(err), "jobs_list",
 	    "SELECT j.id, j.state, j.source_kind,"
 	    " coalesce(j.source_url, j.source_name, ''),"
 	    " to_char(j.created_at AT TIME ZONE 'UTC',"
@@ -866,6 +980,7 @@ route_events(struct req *r, long long id)
 	char err[512], *body;
 	const char *v;
 	long long after = 0, timeout = 25;
+	unsigned long gen;
 	PGresult *res = NULL;
 	PGconn *c;
 
@@ -890,6 +1005,7 @@ route_events(struct req *r, long long id)
 	}
 	if ((c = req_db(r)) == NULL)
 		goto out;
+	gen = lp_gen(id);	/* before the look: see lp_park() */
 	if ((res = lp_query(c, id, r->u.id, after, err, sizeof(err))) == NULL) {
 		db_fail(r, err);
 		goto out;
@@ -916,7 +1032,7 @@ route_events(struct req *r, long long id)
 	 * thread and its connection go back to serving others. */
 	drain_body(r);
 	switch (lp_park(r, id, r->u.id, after, timeout * 1000,
-	    PQgetvalue(res, 0, 0))) {
+	    PQgetvalue(res, 0, 0), gen)) {
 	case 0:
 		r->parked = 1;
 		break;

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +29,21 @@
 #define NBUCKETS	4096
 #define MAX_EVENTS	500	/* per answer; the client asks again */
 
+/*
+ * NOTIFYs seen, counted per bucket of jobs, so that a request parked
+ * after its look at the events needs no second look (a query) when no
+ * NOTIFY for its bucket came since it read the count: an event committed
+ * after the look sends its NOTIFY later, and that finds the waiter.
+ * Read by the request threads (lp_gen), written by the listener; a
+ * reconnection bumps them all, and while not listening there is no count
+ * (0: always look again).
+ */
+static atomic_ulong	 ngen[NBUCKETS];
+static atomic_int	 nlive;
+
 struct parked {
 	FCGX_Request	*fr;
+	unsigned long	 gen;		/* lp_gen() before the look; 0: none */
 	long long	 job, user, after, deadline, t0;
 	char		 state[24];	/* the job's, when parked */
 	size_t		 hidx;		/* position in the heap */
@@ -112,6 +126,22 @@ ucount_drop(long long user)
 		}
 }
 
+unsigned long
+lp_gen(long long job)
+{
+	if (!atomic_load(&nlive))
+		return 0;
+	return atomic_load(&ngen[(unsigned long long)job % NBUCKETS]) + 1;
+}
+
+/* 1 when a NOTIFY for P's bucket may have come since its look. */
+static int
+missed_notify(const struct parked *p)
+{
+	return p->gen == 0 || !atomic_load(&nlive) || p->gen !=
+	    atomic_load(&ngen[(unsigned long long)p->job % NBUCKETS]) + 1;
+}
+
 size_t
 lp_waiting(void)
 {
@@ -136,7 +166,7 @@ lp_query(PGconn *c, long long job, long long user, long long after,
 	p[3] = db_param_ll(&dp, MAX_EVENTS);
 	/* One row per event after AFTER (or one row of NULLs when none);
 	 * no row when there is no such job of USER's (0: anyone's). */
-	return db_exec(c, err, errlen,
+	return db_exec_prepared(c, err, errlen, "lp_query",
 	    "SELECT j.state, e.seq, json_build_object('seq', e.seq, 'ts', e.ts,"
 	    " 'kind', e.kind, 'stage', e.stage, 'data', e.data)::text "
 	    "FROM jobs j LEFT JOIN LATERAL (SELECT * FROM events"
@@ -329,6 +359,16 @@ answer_timeout(struct parked *p, const char *why)
 	answer(p, body, why);
 }
 
+/* Every count moves: whatever a request read before is stale. */
+static void
+ngen_bump_all(void)
+{
+	size_t i;
+
+	for (i = 0; i < NBUCKETS; i++)
+		atomic_fetch_add(&ngen[i], 1);
+}
+
 static int
 listen_connect(void)
 {
@@ -353,6 +393,8 @@ listen_connect(void)
 	ev.events = EPOLLIN;
 	ev.data.ptr = &lp.tag_pg;
 	epoll_ctl(lp.ep, EPOLL_CTL_ADD, PQsocket(lp.lconn), &ev);
+	ngen_bump_all();
+	atomic_store(&nlive, 1);
 	log_ev(LOG_INFO, "listening", "{ss}", "channel", CHAN_EVENTS);
 	return 0;
 }
@@ -362,6 +404,8 @@ listen_drop(void)
 {
 	if (lp.lconn == NULL)
 		return;
+	atomic_store(&nlive, 0);
+	ngen_bump_all();
 	epoll_ctl(lp.ep, EPOLL_CTL_DEL, PQsocket(lp.lconn), NULL);
 	PQfinish(lp.lconn);
 	lp.lconn = NULL;
@@ -508,8 +552,11 @@ listener_main(void *arg)
 					epoll_ctl(lp.ep, EPOLL_CTL_ADD,
 					    p->fr->ipcFd, &ev);
 					/* An event may have come between the
-					 * request thread's look and now. */
-					jobset_add(&todo, p->job);
+					 * request thread's look and now: if
+					 * its NOTIFY is not still to come,
+					 * look again. */
+					if (missed_notify(p))
+						jobset_add(&todo, p->job);
 				}
 			} else if (evs[i].data.ptr == &lp.tag_pg) {
 				if (lp.lconn == NULL)
@@ -521,7 +568,13 @@ listener_main(void *arg)
 				}
 				while ((nt = PQnotifies(lp.lconn)) != NULL) {
 					if (parse_ll(nt->extra, 1, INT64_MAX,
-					    &job) == 0 && has_waiters(job))
+					    &job) == -1) {
+						PQfreemem(nt);
+						continue;
+					}
+					atomic_fetch_add(&ngen[(unsigned long
+					    long)job % NBUCKETS], 1);
+					if (has_waiters(job))
 						jobset_add(&todo, job);
 					PQfreemem(nt);
 				}
@@ -554,7 +607,7 @@ listener_main(void *arg)
 
 int
 lp_park(struct req *r, long long job, long long user, long long after,
-    long long timeout_ms, const char *state)
+    long long timeout_ms, const char *state, unsigned long gen)
 {
 	struct parked *p;
 	struct ucount *u;
@@ -564,6 +617,7 @@ lp_park(struct req *r, long long job, long long user, long long after,
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return -1;
 	p->fr = r->fr;
+	p->gen = gen;
 	p->job = job;
 	p->user = user;
 	p->after = after;

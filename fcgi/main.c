@@ -256,6 +256,14 @@ dispatch(struct req *r)
 		route_metrics(r);
 		return;
 	}
+	if (strcmp(r->path, "/openapi.json") == 0) {
+		r->route = "openapi";
+		if (method_is(r, "GET"))
+			route_openapi(r);
+		else
+			wrong_method(r, "GET");
+		return;
+	}
 	if (strcmp(r->path, "/favicon.ico") == 0) {
 		/* Browsers ask on every page: no icon, no login, asked once a
 		 * day. */
@@ -648,6 +656,7 @@ stop_workers(struct worker *workers, pthread_t *tids, int n)
 		store_close(workers[i].store);
 	}
 	lp_stop();
+	ac_stop();
 	log_ev(LOG_INFO, "fcgi_stopped", NULL);
 }
 
@@ -704,6 +713,10 @@ main(int argc, char **argv)
 	if (auth_init(err, sizeof(err)) == -1) {
 		fprintf(stderr, "clipmill.fcgi: %s\n", err);
 		log_ev(LOG_ERROR, "auth_init_failed", "{ss}", "error", err);
+		goto out;
+	}
+	if (ac_start(err, sizeof(err)) == -1) {
+		log_ev(LOG_ERROR, "auth_cache_start_failed", "{ss}", "error", err);
 		goto out;
 	}
 	if (lp_start(err, sizeof(err)) == -1) {

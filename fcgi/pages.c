@@ -939,7 +939,7 @@ job_review(struct buf *b, json_t *j, const char *state)
 }
 
 void
-page_job(struct req *r, json_t *j)
+page_job(struct req *r, json_t *j, const char *extra)
 {
 	struct buf b;
 	json_t *o;
@@ -1003,5 +1003,5 @@ page_job(struct req *r, json_t *j)
 	buf_addstr(&b, status_js);
 	buf_addstr(&b, "</script>\n");
 	page_end(&b);
-	send_page(r, &b, 200);
+	send_page_with(r, &b, 200, extra);
 }

@@ -739,3 +739,34 @@ mp_finish(struct multipart *m, char *err, size_t errlen)
 	}
 	return 0;
 }
+
+int
+etag_match(const char *header, const char *etag)
+{
+	const char *p = header, *q;
+	size_t n, elen;
+
+	if (header == NULL || etag == NULL)
+		return 0;
+	/* the weak comparison: W/ does not count on either side */
+	if (strncmp(etag, "W/", 2) == 0)
+		etag += 2;
+	elen = strlen(etag);
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '*')
+			return 1;
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2;
+		if (*p != '"')
+			return 0;	/* not a list of entity tags */
+		if ((q = strchr(p + 1, '"')) == NULL)
+			return 0;
+		n = (size_t)(q - p) + 1;
+		if (n == elen && memcmp(p, etag, n) == 0)
+			return 1;
+		p = q + 1;
+	}
+	return 0;
+}

@@ -158,6 +158,8 @@ static const struct option options[] = {
 	I(longpoll_max, 60, 1, 3600),
 	I(user_max_longpolls, 8, 1, 100000),
 	I(longpoll_max_waiters, 500, 1, 1000000),
+	I(auth_cache_ttl, 10, 0, 300),
+	I(job_cache_entries, 1024, 0, 1000000),
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 

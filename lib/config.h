@@ -127,6 +127,8 @@ struct config {
 	long long longpoll_max;
 	long long user_max_longpolls;	/* one user's waiting long-polls */
 	long long longpoll_max_waiters;	/* everyone's, per process */
+	long long auth_cache_ttl;	/* seconds a key or session lookup is kept */
+	long long job_cache_entries;	/* job documents kept per process */
 };
 
 extern struct config cfg;

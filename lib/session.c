@@ -53,7 +53,7 @@ session_create(PGconn *c, long long user, const char *key_hash,
 
 int
 session_lookup(PGconn *c, const char *id, long long *user, char *name,
-    size_t namelen, char *err, size_t errlen)
+    size_t namelen, long long *live_s, char *err, size_t errlen)
 {
 	char hash[65];
 	const char *p[1] = { hash };
@@ -65,7 +65,10 @@ session_lookup(PGconn *c, const char *id, long long *user, char *name,
 	sha256_hex(id, SESSION_ID_LEN, hash);
 	r = db_exec_prepared(c, err, errlen, "session_lookup",
 	    "SELECT u.id, u.name, s.last_seen < now() - interval '" SEEN_EVERY
-	    "' FROM sessions s JOIN users u ON u.id = s.user_id "
+	    "', floor(extract(epoch FROM least(s.expires_at, CASE WHEN"
+	    " s.last_seen < now() - interval '" SEEN_EVERY "' THEN now() ELSE"
+	    " s.last_seen END + interval '" SEEN_EVERY "') - now()))"
+	    " FROM sessions s JOIN users u ON u.id = s.user_id "
 	    "WHERE s.id_hash = $1 AND s.expires_at > now() AND NOT u.disabled",
 	    1, p);
 	if (r == NULL)
@@ -77,6 +80,9 @@ session_lookup(PGconn *c, const char *id, long long *user, char *name,
 	}
 	snprintf(name, namelen, "%s", PQgetvalue(r, 0, 1));
 	stale = strcmp(PQgetvalue(r, 0, 2), "t") == 0;
+	if (live_s != NULL && parse_ll(PQgetvalue(r, 0, 3), -INT32_MAX,
+	    INT32_MAX, live_s) == -1)
+		*live_s = 0;
 	PQclear(r);
 	if (stale && db_cmd(c, err, errlen, "UPDATE sessions SET last_seen = "
 	    "now() WHERE id_hash = $1", 1, p) == -1)

@@ -15,6 +15,10 @@
 
 #define SESSION_ID_LEN	64
 #define SESSION_DAYS	30
+/* NOTIFY'd with a user's id when the user is disabled, given a new key,
+ * renamed or deleted, or one of its sessions ends (sql/009_auth_notify.sql):
+ * whoever keeps lookups forgets that user's. */
+#define CHAN_AUTH	"clipmill_auth"
 
 /* 1 when ID has the form of a session id (SESSION_ID_LEN lower-case hex
  * digits): anything else is refused without a query. */
@@ -30,9 +34,10 @@ int	session_create(PGconn *, long long user, const char *key_hash,
 /* The user of the live session ID: 0 with *USER and NAME (NAMELEN bytes),
  * 1 when there is none (unknown, ended, expired, or its user disabled),
  * -1 with ERR.  Records when it was last seen, to the nearest few
- * minutes. */
+ * minutes.  *LIVE_S (may be NULL) gets how many seconds the answer holds
+ * at most: until the session expires or its last_seen is due again. */
 int	session_lookup(PGconn *, const char *id, long long *user, char *name,
-	    size_t namelen, char *err, size_t errlen);
+	    size_t namelen, long long *live_s, char *err, size_t errlen);
 
 /* End the session ID: the number ended (0 or 1), or -1 with ERR. */
 long long session_end(PGconn *, const char *id, char *err, size_t errlen);

@@ -264,6 +264,30 @@ check "-c names the file read instead of CLIPMILL_CONF" grep -qx 'clip_max = 75'
 run "config -c missing file" 1 clipmill -c "$TMP/none.conf" config
 check "config -c missing file message" one_line
 
+# --- submit's options are the API's fields, and the man pages list them ---
+# The options `clipmill -h` lists (from the job table), as field names.
+run "-h for the options" 0 clipmill -h
+flags=$(sed -n 's/^ \{20,\}--\([a-z-]*\) .*/\1/p' "$TMP/out" | grep -v '^no-captions$')
+fields=$(tr '-' '_' <<<"$flags" | sort)
+check "submit lists its options" test "$(wc -l <<<"$fields")" -ge 10
+# the API's submission fields but the source (an argument or --file), the
+# test hook (a configuration's) and the browser's csrf
+api=$(python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print("\n".join(sorted(set(d["components"]["schemas"]["JobSubmission"]["properties"]) - {"url", "csrf", "first_stage"})))' \
+    "$CLIPMILL_TOP/fcgi/openapi.json")
+check_eq "submit's options are the API's field names, - for _" "$api" "$fields"
+missing=""
+for f in $flags; do grep -qE "^\.It (.* )?Fl \\\\-$f( |\$)" "$CLIPMILL_TOP/batch/cli/clipmill.1" || missing="$missing --$f"; done
+check_eq "clipmill(1) describes every submit option" "" "$missing"
+missing=""
+sub=$(sed -n '/^\.Ss Submission fields/,/^\.Ss /p' "$CLIPMILL_TOP/fcgi/clipmill.fcgi.8")
+for f in $fields first_stage url; do grep -qE "^\.It Cm (.* , )?$f( |\$)" <<<"$sub" || missing="$missing $f"; done
+check_eq "clipmill.fcgi(8) lists every submission field" "" "$missing"
+run "a refused submit's usage lists the options" 2 clipmill submit --user alice --clips 0 https://example.com/v
+check "a refused submit's usage lists every option" bash -c 'for f in $2; do grep -q "^  --$f " "$1" || exit 1; done' - "$TMP/err" "$flags"
+check "a URL option is shown as URL" grep -q '^  --webhook-url URL$' "$TMP/err"
+
 # --- failures that are not the user's arguments ---
 CLIPMILL_DATABASE_URL="host=$TMP/nowhere dbname=x" run "no database" 1 clipmill jobs
 check "no database: one sentence" one_line

@@ -56,10 +56,8 @@ static const struct {
 	{ "job", "job ID" },
 	{ "retry", "retry ID" },
 	{ "cancel", "cancel ID" },
-	{ "submit", "submit --user NAME [--clips N] [--min-len S] "
-	    "[--max-len S] [--aspects A]... [--captions on|off] "
-	    "[--caption-style S] [--language L] [--transcribe-backend B] "
-	    "[--select-backend B] URL | --file PATH" },
+	/* its options follow, from the job table (cli_submit_options) */
+	{ "submit", "submit --user NAME [options] URL | --file PATH" },
 	{ "stats", "stats" },
 	{ "prune", "prune" },
 	{ "config", "config" },
@@ -82,6 +80,8 @@ cli_usage(const char *cmd, const char *fmt, ...)
 		if (strcmp(usage_lines[i].cmd, cmd) == 0) {
 			fprintf(stderr, "usage: %s %s\n", cli_progname,
 			    usage_lines[i].line);
+			if (strcmp(cmd, "submit") == 0)
+				cli_submit_options(stderr, 2);
 			return CLI_USAGE;
 		}
 	cli_usage_all(stderr);

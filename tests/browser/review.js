@@ -65,7 +65,7 @@ withBrowser([], async (browser, page) => {
   const js = await page.getAttribute('script[src^="/static/editor.js"]', 'src');
   const hdr = await page.evaluate((u) => fetch(u).then((r) => [r.status,
     r.headers.get('content-type'), r.headers.get('cache-control')]), js);
-  ok(/^\/static\/editor\.js\?v=[0-9a-f]{8}$/.test(js) && hdr[0] === 200 &&
+  ok(/^\/static\/editor\.js\?v=[0-9a-f]{16}$/.test(js) && hdr[0] === 200 &&
     /^text\/javascript/.test(hdr[1]) && /max-age=31536000/.test(hdr[2]),
     'the editor\'s script is served by its versioned address, cached (' + js + ' ' + hdr.join(', ') + ')');
   const id = cards[0].id, sel = '#clip-' + id;

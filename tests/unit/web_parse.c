@@ -220,6 +220,35 @@ test_paths(void)
 	ok(!path_match("/jobs/1/events/x", "/jobs/%/events", &id), "path tail");
 }
 
+/* If-None-Match against an ETag: the weak comparison, lists, "*". */
+static void
+test_etag(void)
+{
+	static const struct {
+		const char	*header, *etag;
+		int		 want;
+	} t[] = {
+		{ "W/\"j1\"", "W/\"j1\"", 1 },
+		{ "\"j1\"", "W/\"j1\"", 1 },	/* weak: W/ ignored */
+		{ "W/\"j1\"", "\"j1\"", 1 },
+		{ "\"a\", W/\"j1\"", "W/\"j1\"", 1 },
+		{ "\"a\",\"b\"", "W/\"j1\"", 0 },
+		{ "*", "W/\"j1\"", 1 },
+		{ "W/\"j12\"", "W/\"j1\"", 0 },
+		{ "W/\"j\"", "W/\"j1\"", 0 },
+		{ "j1", "W/\"j1\"", 0 },		/* not a quoted tag */
+		{ "\"j1", "W/\"j1\"", 0 },		/* unterminated */
+		{ "", "W/\"j1\"", 0 },
+		{ NULL, "W/\"j1\"", 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(*t); i++)
+		ok(etag_match(t[i].header, t[i].etag) == t[i].want,
+		    "If-None-Match %s against %s", t[i].header ? t[i].header :
+		    "(none)", t[i].etag);
+}
+
 struct filesink {
 	char	 data[4096];
 	size_t	 len;
@@ -481,6 +510,7 @@ main(void)
 	test_json();
 	test_cookie();
 	test_paths();
+	test_etag();
 	test_multipart();
 	test_validate();
 	return tap_done();
