@@ -22,6 +22,7 @@ status_text(int s)
 	case 201: return "Created";
 	case 302: return "Found";
 	case 303: return "See Other";
+	case 304: return "Not Modified";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
