@@ -524,6 +524,60 @@ out:
 	return rc;
 }
 
+/*
+ * One render task per segment of result RES's clips: the clip rows of one
+ * segment (its aspects) share its times, and one decode makes all their
+ * outputs (the payload is described in render.c), the first row the
+ * task's clip.  0, or -1 with ERR.
+ */
+static int
+render_tasks(PGconn *c, const struct task *tk, json_t *res, char *err,
+    size_t errlen)
+{
+	json_t *segs = json_array(), *cl, *seg, *payload;
+	size_t i, k;
+	int rc = 0;
+
+	json_array_foreach(json_object_get(res, "clips"), i, cl) {
+		double s = json_number_value(json_object_get(cl, "start"));
+		double e = json_number_value(json_object_get(cl, "end"));
+
+		payload = NULL;
+		json_array_foreach(segs, k, seg)
+			if (json_number_value(json_object_get(seg, "start")) == s &&
+			    json_number_value(json_object_get(seg, "end")) == e &&
+			    json_array_size(json_object_get(seg, "outputs")) <
+			    RENDER_MAX_OUT)
+				payload = seg;
+		if (payload == NULL) {
+			payload = json_pack("{sOsOs[]}", "start", json_object_get(
+			    cl, "start"), "end", json_object_get(cl, "end"),
+			    "outputs");
+			if (json_object_get(res, "captions"))
+				json_object_set(payload, "captions",
+				    json_object_get(res, "captions"));
+			if (json_object_get(res, "transcript_key"))
+				json_object_set(payload, "transcript_key",
+				    json_object_get(res, "transcript_key"));
+			json_array_append_new(segs, payload);
+		}
+		json_array_append_new(json_object_get(payload, "outputs"),
+		    json_pack("{sOsOsO}", "clip_id", json_object_get(cl, "id"),
+		    "aspect", json_object_get(cl, "aspect"), "crop_key",
+		    json_object_get(cl, "crop_key")));
+	}
+	json_array_foreach(segs, k, seg) {
+		json_t *first = json_array_get(json_object_get(seg, "outputs"), 0);
+
+		if ((rc = queue_add_task(c, tk->job_id, json_integer_value(
+		    json_object_get(first, "clip_id")), "render", seg, err,
+		    errlen)) != 0)
+			break;
+	}
+	json_decref(segs);
+	return rc;
+}
+
 static int
 frame_done(PGconn *c, const struct task *tk, json_t *res, char *err,
     size_t errlen)
@@ -532,7 +586,7 @@ frame_done(PGconn *c, const struct task *tk, json_t *res, char *err,
 	size_t i;
 
 	json_array_foreach(clips, i, cl) {
-		json_t *q = json_object_get(cl, "quality"), *payload;
+		json_t *q = json_object_get(cl, "quality");
 		struct db_params dp = { 0 };
 		char *qs;
 		int rc;
@@ -552,22 +606,9 @@ frame_done(PGconn *c, const struct task *tk, json_t *res, char *err,
 		free(qs);
 		if (rc != 0)
 			return -1;
-		payload = json_pack("{sOsOsOsO}", "start", json_object_get(cl,
-		    "start"), "end", json_object_get(cl, "end"), "aspect",
-		    json_object_get(cl, "aspect"), "crop_key",
-		    json_object_get(cl, "crop_key"));
-		if (json_object_get(res, "captions"))
-			json_object_set(payload, "captions",
-			    json_object_get(res, "captions"));
-		if (json_object_get(res, "transcript_key"))
-			json_object_set(payload, "transcript_key",
-			    json_object_get(res, "transcript_key"));
-		rc = queue_add_task(c, tk->job_id, json_integer_value(
-		    json_object_get(cl, "id")), "render", payload, err, errlen);
-		json_decref(payload);
-		if (rc != 0)
-			return -1;
 	}
+	if (render_tasks(c, tk, res, err, errlen) != 0)
+		return -1;
 	return queue_notify_stage(c, "render", err, errlen);
 }
 
