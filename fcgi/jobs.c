@@ -581,11 +581,14 @@ job_json(PGconn *c, long long id, long long user, char *err, size_t errlen)
 	    "     count(*) FILTER (WHERE state = 'done') AS done,"
 	    "     count(*) FILTER (WHERE state = 'running') AS running,"
 	    "     count(*) FILTER (WHERE state = 'failed') AS failed,"
-	    /* a stage of one task a clip (render, publish) is as far as
-	     * all the clips' tasks, made or not yet made, taken together */
+	    /* a stage of one task a clip (publish) or a segment of clips
+	     * (render: one task for all its aspects) is as far as all
+	     * those tasks, made or not yet made, taken together */
 	    "     round(sum(CASE WHEN state = 'done' THEN 100 ELSE progress"
 	    "       END)::numeric / greatest(count(*), CASE WHEN"
-	    "       bool_or(clip_id IS NOT NULL) THEN (SELECT count(*) FROM"
+	    "       bool_or(clip_id IS NOT NULL) THEN (SELECT CASE WHEN"
+	    "       stage = 'render' THEN count(DISTINCT (k.start_s, k.end_s))"
+	    "       ELSE count(*) END FROM"
 	    "       clips k WHERE k.job_id = j.id AND k.state <> 'cancelled')"
 	    "       ELSE 0 END))::int AS pct,"
 	    "     (array_agg(error ORDER BY id DESC)"
@@ -602,10 +605,14 @@ job_json(PGconn *c, long long id, long long user, char *err, size_t errlen)
 	    "   'title', c.title, 'reason', c.reason, 'state', c.state,"
 	    "   'width', c.width, 'height', c.height,"
 	    "   'quality', c.quality, 'score_parts', c.score_parts,"
-	    /* a clip waiting for its render, or being rendered */
+	    /* a clip waiting for its render, or being rendered: the task
+	     * of its clip, or the one that makes it among other aspects */
 	    "   'render', (SELECT json_build_object('state', t.state,"
-	    "     'pct', t.progress) FROM tasks t WHERE t.clip_id = c.id"
-	    "     AND t.stage = 'render' ORDER BY t.id DESC LIMIT 1),"
+	    "     'pct', t.progress) FROM tasks t WHERE t.job_id = c.job_id"
+	    "     AND t.stage = 'render' AND (t.clip_id = c.id OR"
+	    "     t.payload->'outputs' @> jsonb_build_array("
+	    "     jsonb_build_object('clip_id', c.id)))"
+	    "     ORDER BY t.id DESC LIMIT 1),"
 	    "   'duration', c.duration_s, 'error', c.error,"
 	    "   'video', CASE WHEN c.state = 'ready' AND c.video_key IS NOT NULL"
 	    "     THEN '/clips/' || c.id || '/video' END,"
