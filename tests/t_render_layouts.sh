@@ -180,7 +180,7 @@ done
 
 # A framing planned on another size of picture: centre-cropped, and said.
 check "a split planned on another source renders" render other wide.mp4 split-916.json 9:16 false
-check_eq "...as a centred track" "track" "$(jq -r .layout "$TMP/other.json")"
+check_eq "...as a centred track" "track" "$(jq -r .outputs[0].layout "$TMP/other.json")"
 check "...and the user is told" grep -q "planned on a picture of another size" "$MEDIAOUT_EVENTS"
 # To look at them: KEEP_CLIPS=DIR keeps the clips there.
 [ -z "${KEEP_CLIPS:-}" ] || cp "$TMP"/*.mp4 "$KEEP_CLIPS"/

@@ -16,7 +16,9 @@
  *                 "crop_key": "jobs/J/crop/N.json"}, ...],   1 to 8
  *    "captions": true, "transcript_key": "..."}  both optional
  *
- * The task's clip_id is its first output's clip.  A payload without
+ * The task's clip_id is its first output's clip.  An output is recorded
+ * only while its clip row is pending (or rendering): a re-render sets the
+ * row back to pending when it queues the task.  A payload without
  * "outputs" (tasks queued before it existed) is one output: the task's
  * clip with the payload's own "aspect" and "crop_key".
  *
