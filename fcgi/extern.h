@@ -274,10 +274,14 @@ void	jc_put(long long job, long long user, const char *tag,
 	"   'title', c.title, 'reason', c.reason, 'state', c.state," \
 	"   'width', c.width, 'height', c.height," \
 	"   'quality', c.quality, 'score_parts', c.score_parts," \
-	/* a clip waiting for its render, or being rendered */ \
+	/* a clip waiting for its render, or being rendered: the task \
+	 * of its clip, or the one that makes it among other aspects */ \
 	"   'render', (SELECT json_build_object('state', t.state," \
-	"     'pct', t.progress) FROM tasks t WHERE t.clip_id = c.id" \
-	"     AND t.stage = 'render' ORDER BY t.id DESC LIMIT 1)," \
+	"     'pct', t.progress) FROM tasks t WHERE t.job_id = c.job_id" \
+	"     AND t.stage = 'render' AND (t.clip_id = c.id OR" \
+	"     t.payload->'outputs' @> jsonb_build_array(" \
+	"     jsonb_build_object('clip_id', c.id)))" \
+	"     ORDER BY t.id DESC LIMIT 1)," \
 	"   'duration', c.duration_s, 'error', c.error," \
 	"   'edits', c.edits," \
 	"   'layout', coalesce(c.layout, j.options->>'layout', 'auto')," \

@@ -581,11 +581,14 @@ job_json(PGconn *c, long long id, long long user, char *err, size_t errlen)
 	    "     count(*) FILTER (WHERE state = 'done') AS done,"
 	    "     count(*) FILTER (WHERE state = 'running') AS running,"
 	    "     count(*) FILTER (WHERE state = 'failed') AS failed,"
-	    /* a stage of one task a clip (render, publish) is as far as
-	     * all the clips' tasks, made or not yet made, taken together */
+	    /* a stage of one task a clip (publish) or a segment of clips
+	     * (render: one task for all its aspects) is as far as all
+	     * those tasks, made or not yet made, taken together */
 	    "     round(sum(CASE WHEN state = 'done' THEN 100 ELSE progress"
 	    "       END)::numeric / greatest(count(*), CASE WHEN"
-	    "       bool_or(clip_id IS NOT NULL) THEN (SELECT count(*) FROM"
+	    "       bool_or(clip_id IS NOT NULL) THEN (SELECT CASE WHEN"
+	    "       stage = 'render' THEN count(DISTINCT (k.start_s, k.end_s))"
+	    "       ELSE count(*) END FROM"
 	    "       clips k WHERE k.job_id = j.id"
 	    "       AND k.state NOT IN ('cancelled', 'candidate'))"
 	    "       ELSE 0 END))::int AS pct,"

@@ -58,6 +58,7 @@ rt=$(sql "SELECT id FROM tasks WHERE job_id = $job AND stage = 'render' AND clip
 mo_task_json "$rt" | python3 -c '
 import json, sys
 t = json.load(sys.stdin); t["clip_id"] = 900000 + t["clip_id"]
+t["payload"]["outputs"][0]["clip_id"] = t["clip_id"]
 t["payload"]["captions"] = False; print(json.dumps(t))' >"$TMP/nocap.json"
 "$MO" run render "$TMP/nocap.json" >"$TMP/nocap-result.json" 2>"$TMP/nocap.log"
 check "render without captions" test -s "$TMP/store/jobs/$job/render/$((900000 + id)).mp4"

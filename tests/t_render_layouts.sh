@@ -103,7 +103,7 @@ halves() {
 # ---- split, 9:16 ----
 split_json 1920 >"$TMP/store/jobs/$job/crop/split-916.json"
 check "split 9:16 renders" render split two.mp4 split-916.json 9:16 true
-check_eq "the result says split" "split" "$(jq -r .layout "$TMP/split.json")"
+check_eq "the result says split" "split" "$(jq -r .outputs[0].layout "$TMP/split.json")"
 read -r vc w h ac ddur adiff sar < <(python3 "$CHECK" probe "$TMP/split.mp4" 1 9)
 check_eq "split clip is H.264 1080x1920 + AAC" "h264 1080 1920 aac" "$vc $w $h $ac"
 check "split: audio and video start together ($adiff s)" within "$adiff" 0 0.039
@@ -144,7 +144,7 @@ check "split: captions inside the safe area (columns $cl..$cr)" test "$cr" -le 9
 echo '{"version": 2, "layout": "fit", "reason": "a wide film", "panes": []}' \
     >"$TMP/store/jobs/$job/crop/fit.json"
 check "fit 9:16 renders" render fit wide.mp4 fit.json 9:16 true
-check_eq "the result says fit" "fit" "$(jq -r .layout "$TMP/fit.json")"
+check_eq "the result says fit" "fit" "$(jq -r .outputs[0].layout "$TMP/fit.json")"
 read -r vc w h ac ddur adiff sar < <(python3 "$CHECK" probe "$TMP/fit.mp4" 1 9)
 check_eq "fit clip is H.264 1080x1920 + AAC" "h264 1080 1920 aac" "$vc $w $h $ac"
 check "fit: the clip lasts its 8 s within one frame (off by $ddur s)" within "$ddur" 0 0.04
@@ -180,7 +180,7 @@ done
 
 # A framing planned on another size of picture: centre-cropped, and said.
 check "a split planned on another source renders" render other wide.mp4 split-916.json 9:16 false
-check_eq "...as a centred track" "track" "$(jq -r .layout "$TMP/other.json")"
+check_eq "...as a centred track" "track" "$(jq -r .outputs[0].layout "$TMP/other.json")"
 check "...and the user is told" grep -q "planned on a picture of another size" "$MEDIAOUT_EVENTS"
 # To look at them: KEEP_CLIPS=DIR keeps the clips there.
 [ -z "${KEEP_CLIPS:-}" ] || cp "$TMP"/*.mp4 "$KEEP_CLIPS"/

@@ -28,7 +28,7 @@ for layout in split fit; do
 		not_ok "$layout: clip rendered"
 		continue
 	fi
-	check_eq "$layout: rendered as $layout" "$layout" "$(jq -r .layout "$TMP/result-$clip.json")"
+	check_eq "$layout: rendered as $layout" "$layout" "$(jq -r .outputs[0].layout "$TMP/result-$clip.json")"
 	read -r vend aend fps <<<"$ends"
 	check "$layout: video and audio end together (video $vend s, audio $aend s, frame rate $fps)" \
 	    within "$vend" "$aend" "1 / $fps - 0.000002"

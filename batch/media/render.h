@@ -2,8 +2,9 @@
  * Media in and out for the frame and render stages: a demuxer with its
  * decoders (render_input.c), and the clip renderer (render_clip.c) that
  * decodes from the keyframe before a clip, draws each frame by the clip's
- * layout (track, split or fit, render_layout.c), burns captions with libass, and encodes H.264 + AAC
- * into MP4 while a second thread decodes.
+ * layout (track, split or fit, render_layout.c), burns captions with
+ * libass, and encodes H.264 + AAC into MP4 while a second thread decodes;
+ * several outputs of one clip (aspects) share that one decode.
  */
 #ifndef CLIPMILL_RENDER_H
 #define CLIPMILL_RENDER_H
@@ -76,6 +77,16 @@ int	media_grey(struct SwsContext **sws, const AVFrame *f, uint8_t *dst,
 /* Returns 1 when the render must stop (the job was cancelled). */
 typedef int (*render_progress_fn)(void *arg, int pct);
 
+enum render_rc { RENDER_OK = 0, RENDER_ERR = -1, RENDER_CANCELLED = 1 };
+
+struct render_res;
+
+/* An output of render_clips() is written (RES->rc RENDER_OK) or failed
+ * on its own (RENDER_ERR, RES->err a sentence). */
+typedef void (*render_finished_fn)(void *arg, const struct render_res *res);
+
+#define RENDER_MAX_OUT	8	/* outputs of one decode */
+
 struct render_req {
 	const char	*src;		/* source media file */
 	const char	*src_format;	/* its demuxer, as the probe found */
@@ -92,9 +103,13 @@ struct render_req {
 	const char	*out_jpg;
 	render_progress_fn progress;
 	void		*progress_arg;
+	render_finished_fn finished;	/* render_clips(): may be NULL */
+	void		*finished_arg;
 };
 
 struct render_res {
+	enum render_rc	rc;	/* render_clips(): this output's end */
+	char	err[256];	/* why it failed, a sentence */
 	int	width, height;
 	double	duration;	/* seconds of video written */
 	long long frames;
@@ -106,11 +121,26 @@ struct render_res {
 	char	captions_err[256];
 };
 
-enum render_rc { RENDER_OK = 0, RENDER_ERR = -1, RENDER_CANCELLED = 1 };
-
 /* Render one clip; RES is filled.  ERR gets a sentence on RENDER_ERR. */
 enum render_rc render_clip(const struct render_req *, struct render_res *,
 	    char *err, size_t errlen);
+
+/*
+ * Render N (1..RENDER_MAX_OUT) outputs of one clip from one decode: the
+ * requests name the same source, start and end; each has its own size,
+ * framing, captions, files and callbacks, and its own encoder thread.
+ * An output that fails on its own (its encoder, its file) ends with
+ * RES[i].rc RENDER_ERR and leaves the others going; each output's
+ * finished callback runs as soon as it is written or has failed, from
+ * the calling thread.  Progress and finished callbacks never run at the
+ * same time as each other.  Returns RENDER_OK once every output has
+ * ended (each with its own RES[i].rc), RENDER_CANCELLED when a progress
+ * callback asked to stop, RENDER_ERR with ERR when the source failed
+ * every output not yet finished (their finished callbacks are not
+ * called).
+ */
+enum render_rc render_clips(const struct render_req *, int n,
+	    struct render_res *, char *err, size_t errlen);
 
 /* The output size for an aspect "W:H": 1080 wide, height by the aspect,
  * even.  0 or -1 for an unknown aspect. */

@@ -1,10 +1,12 @@
 /*
- * The clip renderer (render.h).  A producer thread demuxes, decodes,
- * crops, scales and burns captions, one frame after another on one core,
- * at a lower priority than the rest; the calling thread feeds libx264 (its
- * own frame and lookahead threads) and AAC and muxes.  Video and audio are
- * both trimmed to start at the first video frame at or after the clip's
- * start, so they begin together.
+ * The clip renderer (render.h).  A producer thread demuxes and decodes
+ * the clip once and, for each output (an aspect of the clip), crops,
+ * scales and burns captions, one frame after another on one core, at a
+ * lower priority than the rest; one encoder thread per output feeds
+ * libx264 (its own frame and lookahead threads) and AAC and muxes, and
+ * the calling thread hands each output to its finished callback as soon
+ * as it is written.  Video and audio are both trimmed to start at the
+ * first video frame at or after the clip's start, so they begin together.
  */
 #include <errno.h>
 #include <math.h>
@@ -49,24 +51,43 @@ averr(char *err, size_t errlen, const char *what, int e)
 }
 
 
+/* ---- one output ---- */
+
+struct render;
+
+struct outp {
+	struct render_req r;		/* as asked, the progress wrapped */
+	const struct render_req *req;	/* as asked */
+	struct render	*rs;
+	struct render_res *res;
+	struct out	 o;
+	struct caps	 caps;
+	struct caps	*capsp;		/* NULL: no captions */
+	struct audio_trim at;
+	struct lay	 lay;
+	pthread_t	 th;
+	int		 started;	/* its encoder thread runs */
+	int		 fed;		/* the producer still feeds it */
+	int		 prod_rc;	/* 0, or -1: the producer failed it */
+	int		 by_source;	/* ... with every other output */
+	char		 prod_err[256];
+	int		 ended, reported;	/* under rs->mu */
+};
+
 /* ---- the producer thread ---- */
 
 struct prod {
-	const struct render_req *r;
+	struct render	*rs;
 	struct media_in	*m;
-	struct out	*o;
-	struct caps	*caps;		/* NULL: no captions */
-	struct audio_trim *at;
-	struct lay	*lay;
 	double		 fps;
 	long long	 expect;	/* frames in the clip */
 	long long	 frames;	/* frames queued */
 	int		 thumb_done;
-	int		 rc;		/* 0, or -1: with err unless the encoder
-					   stopped it */
+	int		 rc;		/* 0, or -1 with err */
 	char		 err[256];
 
 	/* produce()'s own state */
+	double		 start, end;	/* the clip */
 	double		 fdur;		/* one frame, seconds */
 	double		 thumb_t;	/* the thumbnail's time in the source */
 	double		 t0;		/* the clip's first frame; -1 until then */
@@ -77,6 +98,17 @@ struct prod {
 	int		 video_over;	/* a frame past the clip was decoded */
 	AVFrame		**held;		/* audio decoded before T0 */
 	int		 nheld;
+};
+
+/* The whole render: what the threads share. */
+struct render {
+	struct outp	 out[RENDER_MAX_OUT];
+	int		 n;
+	struct prod	 p;
+	pthread_mutex_t	 mu;		/* ended, reported, cancelled */
+	pthread_cond_t	 cv;		/* an output ended */
+	pthread_mutex_t	 cb;		/* one callback at a time */
+	int		 cancelled;
 };
 
 /* Below the encoder's threads in priority: the producer's work (decoding,
@@ -99,8 +131,55 @@ yield_to_encoder(void)
 		log_ev(LOG_WARN, "render_nice", "{ss}", "error", strerror(errno));
 }
 
+/* The producer gives up on output O with the sentence ERR: its encoder
+ * drops what is queued and ends. */
+static void
+prod_drop(struct outp *o, const char *err)
+{
+	if (!o->fed)
+		return;
+	o->prod_rc = -1;
+	seterr(o->prod_err, sizeof(o->prod_err), "%s", err);
+	fq_stop(&o->o.q);
+	fq_put(&o->o.q, NULL, 0);
+	o->fed = 0;
+}
+
+/* Outputs the producer still feeds, after dropping those whose encoder
+ * stopped (failed, or cancelled). */
+static int
+prod_live(struct prod *p)
+{
+	int i, live = 0;
+
+	for (i = 0; i < p->rs->n; i++) {
+		struct outp *o = &p->rs->out[i];
+
+		if (o->fed && fq_failed(&o->o.q))
+			prod_drop(o, "The encoder stopped.");
+		live += o->fed;
+	}
+	return live;
+}
+
+/* Decoded audio frame F at FT, trimmed to [T0, TV_END), to every output
+ * fed; one whose audio fails is dropped. */
+static void
+prod_take(struct prod *p, const AVFrame *f, double ft)
+{
+	int i;
+
+	for (i = 0; i < p->rs->n; i++) {
+		struct outp *o = &p->rs->out[i];
+
+		if (o->fed && audio_take(&o->o, &o->at, f, ft, p->t0,
+		    p->tv_end) != 0)
+			prod_drop(o, "The audio could not be converted.");
+	}
+}
+
 /* A decoded audio frame at T: held until the clip's first picture, then
- * trimmed to [T0, TV_END) and queued.  0 or -1 with p->err. */
+ * trimmed and queued.  0 or -1 with p->err. */
 static int
 prod_audio(struct prod *p, double t)
 {
@@ -111,7 +190,8 @@ prod_audio(struct prod *p, double t)
 	if (p->t0 < 0) {
 		/* Video has not started: hold the frame. */
 		if (p->nheld < MAX_HELD_AUDIO && t >= 0 &&
-		    t + (double)f->nb_samples / p->at->in_rate > p->r->start - 1) {
+		    t + (double)f->nb_samples / p->m->adec->sample_rate >
+		    p->start - 1) {
 			if ((p->held[p->nheld] = av_frame_clone(f)) == NULL) {
 				seterr(p->err, sizeof(p->err), "Out of memory "
 				    "while rendering.");
@@ -121,37 +201,28 @@ prod_audio(struct prod *p, double t)
 		}
 		return 0;
 	}
-	if (audio_take(p->o, p->at, f, t, p->t0, p->tv_end) != 0) {
-		seterr(p->err, sizeof(p->err), "The audio could not be converted.");
-		return -1;
-	}
+	prod_take(p, f, t);
 	return 0;
 }
 
 /* The clip's true first frame, at T: audio starts here too, and what was
- * held of it goes out.  0 or -1 with p->err. */
-static int
+ * held of it goes out. */
+static void
 prod_first(struct prod *p, double t)
 {
 	int i;
 
 	p->t0 = t;
 	p->slots = p->expect;
-	if (p->t0 + p->slots * p->fdur - p->r->end > p->fdur / 2)
+	if (p->t0 + p->slots * p->fdur - p->end > p->fdur / 2)
 		p->slots--;
 	p->tv_end = p->t0 + p->slots * p->fdur;
 	for (i = 0; i < p->nheld; i++) {
-		double ht = media_frame_time(p->m, AVMEDIA_TYPE_AUDIO, p->held[i]);
-
-		if (audio_take(p->o, p->at, p->held[i], ht, p->t0, p->tv_end) != 0) {
-			seterr(p->err, sizeof(p->err), "The audio could not be "
-			    "converted.");
-			return -1;
-		}
+		prod_take(p, p->held[i], media_frame_time(p->m,
+		    AVMEDIA_TYPE_AUDIO, p->held[i]));
 		av_frame_free(&p->held[i]);
 	}
 	p->nheld = 0;
-	return 0;
 }
 
 /* The output slot of the picture at T: the encoder's time base is one
@@ -169,14 +240,15 @@ prod_slot(const struct prod *p, double t)
 	return s > p->last_pts ? s : p->last_pts + 1;
 }
 
-/* The decoded picture at T drawn by the clip's layout, captioned (and
- * kept as the thumbnail when it is its turn), stamped and queued.  0 or
- * -1 with p->err. */
+/* The decoded picture at T drawn by output O's layout, captioned (and
+ * kept as its thumbnail when THUMB), stamped PTS and queued.  0, or -1
+ * with ERR (the output's own failure). */
 static int
-prod_picture(struct prod *p, double t)
+out_picture(struct prod *p, struct outp *o, double t, int64_t pts,
+    int thumb, char *err, size_t errlen)
 {
-	const struct render_req *r = p->r;
-	AVFrame *of = fq_take(&p->o->q);
+	const struct render_req *r = &o->r;
+	AVFrame *of = fq_take(&o->o.q);
 
 	if (of == NULL) {
 		if ((of = av_frame_alloc()) == NULL)
@@ -188,43 +260,87 @@ prod_picture(struct prod *p, double t)
 		if (av_frame_get_buffer(of, 0) < 0)
 			goto oom;
 	}
-	if (lay_draw(p->lay, p->m->frame, t - r->start, of) != 0) {
+	if (lay_draw(&o->lay, p->m->frame, t - r->start, of) != 0) {
 		av_frame_free(&of);
-		seterr(p->err, sizeof(p->err), "Scaling a frame failed.");
+		seterr(err, errlen, "Scaling a frame failed.");
 		return -1;
 	}
-	if (!p->thumb_done && t >= p->thumb_t - p->fdur / 2) {
-		if (write_thumb(of, r->out_jpg, p->err, sizeof(p->err)) != 0) {
-			av_frame_free(&of);
-			return -1;
-		}
-		p->thumb_done = 1;
+	if (thumb && write_thumb(of, r->out_jpg, err, errlen) != 0) {
+		av_frame_free(&of);
+		return -1;
 	}
-	if (p->caps != NULL)
-		caps_blend(p->caps, of, llround((t - r->start) * 1000));
-	of->pts = p->last_pts = prod_slot(p, t);
-	p->last_t = t;
+	if (o->capsp != NULL)
+		caps_blend(o->capsp, of, llround((t - r->start) * 1000));
+	of->pts = pts;
 	of->pict_type = AV_PICTURE_TYPE_NONE;
-	fq_put(&p->o->q, of, 0);
-	p->frames++;
+	fq_put(&o->o.q, of, 0);
 	return 0;
 oom:
 	av_frame_free(&of);
-	seterr(p->err, sizeof(p->err), "Out of memory while rendering.");
+	seterr(err, errlen, "Out of memory while rendering.");
 	return -1;
 }
 
-/* Decode from the keyframe before the clip and queue every picture of it,
- * cropped, scaled and captioned, with the audio beside it.  0 or -1. */
+/* The decoded picture at T to every output fed.  0 or -1 with p->err
+ * (the source's failure). */
+static int
+prod_picture(struct prod *p, double t)
+{
+	int64_t pts = prod_slot(p, t);
+	int i, thumb = !p->thumb_done && t >= p->thumb_t - p->fdur / 2;
+	char err[256];
+
+	for (i = 0; i < p->rs->n; i++) {
+		struct outp *o = &p->rs->out[i];
+
+		if (!o->fed)
+			continue;
+		if (lay_scalers(&o->lay, p->m->frame, p->m->width,
+		    p->m->height, p->err, sizeof(p->err)) != 0)
+			return -1;	/* the source, for every output */
+		if (out_picture(p, o, t, pts, thumb, err, sizeof(err)) != 0)
+			prod_drop(o, err);
+	}
+	p->thumb_done |= thumb;
+	p->last_pts = pts;
+	p->last_t = t;
+	p->frames++;
+	return 0;
+}
+
+/* A decoded video frame at T: before the clip, in it (queued), or past
+ * it.  0, 1 when the clip has no frame at all, -1 with p->err. */
+static int
+prod_video(struct prod *p, double t)
+{
+	struct media_in *m = p->m;
+
+	if (p->t0 >= 0 && m->frame->pts == AV_NOPTS_VALUE &&
+	    m->frame->best_effort_timestamp == AV_NOPTS_VALUE)
+		t = p->last_t + p->fdur;	/* untimed: next */
+	if (t < p->start - p->fdur / 2)
+		return 0;	/* before the clip: decoded, not shown */
+	if (p->t0 < 0 ? t >= p->end - p->fdur / 2 :
+	    prod_slot(p, t) >= p->slots) {
+		p->video_over = 1;
+		return p->t0 < 0 ? 1 : 0;
+	}
+	if (p->t0 < 0)
+		prod_first(p, t);
+	return prod_picture(p, t);
+}
+
+/* Decode from the keyframe before the clip and queue every picture of it
+ * to every output, drawn, scaled and captioned, with the audio beside
+ * it.  0 or -1 with p->err. */
 static int
 produce(struct prod *p)
 {
-	const struct render_req *r = p->r;
 	struct media_in *m = p->m;
 	int i, rc = -1;
 
 	p->fdur = 1.0 / p->fps;
-	p->thumb_t = r->start + (r->end - r->start) / 3;
+	p->thumb_t = p->start + (p->end - p->start) / 3;
 	p->t0 = p->tv_end = -1;
 	p->last_pts = -1;
 	if ((m->adec != NULL &&
@@ -232,9 +348,9 @@ produce(struct prod *p)
 		seterr(p->err, sizeof(p->err), "Out of memory while rendering.");
 		goto out;
 	}
-	if (media_seek(m, r->start, p->err, sizeof(p->err)) != 0)
+	if (media_seek(m, p->start, p->err, sizeof(p->err)) != 0)
 		goto out;
-	m->skip_before = r->start - p->fdur / 2;
+	m->skip_before = p->start - p->fdur / 2;
 	for (;;) {
 		enum AVMediaType kind;
 		double t;
@@ -242,44 +358,33 @@ produce(struct prod *p)
 
 		if (nr < 0)
 			goto out;
-		if (nr == 1 || fq_failed(&p->o->q))
+		if (nr == 1 || prod_live(p) == 0)
 			break;
 		t = media_frame_time(m, kind, m->frame);
 		if (kind == AVMEDIA_TYPE_AUDIO) {
 			if (prod_audio(p, t) != 0)
 				goto out;
 		} else if (kind == AVMEDIA_TYPE_VIDEO && !p->video_over) {
-			if (p->t0 >= 0 && m->frame->pts == AV_NOPTS_VALUE &&
-			    m->frame->best_effort_timestamp == AV_NOPTS_VALUE)
-				t = p->last_t + p->fdur;	/* untimed: next */
-			if (t < r->start - p->fdur / 2)
-				continue;	/* before the clip: decoded, not shown */
-			if (p->t0 < 0 ? t >= r->end - p->fdur / 2 :
-			    prod_slot(p, t) >= p->slots) {
-				p->video_over = 1;
-				if (p->t0 < 0)
-					break;	/* no frame inside the clip */
-			} else if ((p->t0 < 0 && prod_first(p, t) != 0) ||
-			    lay_scalers(p->lay, m->frame, m->width, m->height,
-			    p->err, sizeof(p->err)) != 0 ||
-			    prod_picture(p, t) != 0)
+			if ((nr = prod_video(p, t)) < 0)
 				goto out;
+			if (nr == 1)
+				break;	/* no frame inside the clip */
 		}
 		/* Stop once the video is past the clip and the audio too. */
 		if (p->video_over && (m->adec == NULL || (p->tv_end >= 0 &&
 		    t >= p->tv_end && kind == AVMEDIA_TYPE_AUDIO)))
 			break;
 	}
-	if (fq_failed(&p->o->q))
-		goto out;	/* the encoder's error, or a cancel */
-	if (p->frames == 0) {
+	if (p->frames == 0 && prod_live(p) > 0) {
 		seterr(p->err, sizeof(p->err), "The clip from %.2f s to %.2f s "
-		    "has no video frames in the source.", r->start, r->end);
+		    "has no video frames in the source.", p->start, p->end);
 		goto out;
 	}
-	if (m->adec != NULL && audio_finish(p->o, p->at) != 0) {
-		seterr(p->err, sizeof(p->err), "The audio could not be converted.");
-		goto out;
+	for (i = 0; i < p->rs->n; i++) {
+		struct outp *o = &p->rs->out[i];
+
+		if (o->fed && m->adec != NULL && audio_finish(&o->o, &o->at) != 0)
+			prod_drop(o, "The audio could not be converted.");
 	}
 	rc = 0;
 out:
@@ -295,115 +400,313 @@ static void *
 producer_main(void *arg)
 {
 	struct prod *p = arg;
+	int i;
 
 	yield_to_encoder();
-	if ((p->rc = produce(p)) != 0)
-		fq_stop(&p->o->q);
-	fq_put(&p->o->q, NULL, 0);
+	p->rc = produce(p);
+	for (i = 0; i < p->rs->n; i++) {
+		struct outp *o = &p->rs->out[i];
+
+		if (p->rc != 0 && o->fed) {
+			o->by_source = 1;
+			prod_drop(o, p->err);
+		} else if (o->fed) {
+			fq_put(&o->o.q, NULL, 0);
+			o->fed = 0;
+		}
+	}
+	return NULL;
+}
+
+/* ---- the encoder threads ---- */
+
+/* Output O's progress, one callback at a time; a cancel stops every
+ * output. */
+static int
+out_progress(void *arg, int pct)
+{
+	struct outp *o = arg;
+	struct render *rs = o->rs;
+	int stop, i;
+
+	pthread_mutex_lock(&rs->cb);
+	stop = rs->cancelled || (o->req->progress != NULL &&
+	    o->req->progress(o->req->progress_arg, pct) != 0);
+	pthread_mutex_unlock(&rs->cb);
+	if (stop) {
+		pthread_mutex_lock(&rs->mu);
+		rs->cancelled = 1;
+		pthread_mutex_unlock(&rs->mu);
+		for (i = 0; i < rs->n; i++)
+			fq_stop(&rs->out[i].o.q);
+	}
+	return stop;
+}
+
+/* Output O once its encoder has ended: the file finished, RES filled. */
+static void
+out_finish(struct outp *o)
+{
+	struct render_res *res = o->res;
+	struct prod *p = &o->rs->p;
+	int e;
+
+	res->rc = RENDER_ERR;
+	if (o->o.rc != 0) {
+		seterr(res->err, sizeof(res->err), "%s", o->o.err);
+		return;
+	}
+	if (o->prod_rc != 0) {
+		seterr(res->err, sizeof(res->err), "%s", o->prod_err);
+		return;
+	}
+	if ((e = av_write_trailer(o->o.oc)) < 0) {
+		averr(res->err, sizeof(res->err), "The clip file could not be "
+		    "finished", e);
+		return;
+	}
+	/* The producer is done with this output: its counts are final. */
+	if (!p->thumb_done) {
+		seterr(res->err, sizeof(res->err), "No frame for the thumbnail.");
+		return;
+	}
+	res->width = o->r.out_w;
+	res->height = o->r.out_h;
+	res->frames = p->frames;
+	res->layout = o->lay.g.layout;
+	res->centred = o->r.frame != NULL && o->lay.centred;
+	res->duration = (p->last_pts + 1) / p->fps;
+	res->rc = RENDER_OK;
+}
+
+static void *
+encoder_main(void *arg)
+{
+	struct outp *o = arg;
+	struct render *rs = o->rs;
+
+	if (encode_all(&o->o, &o->r, rs->p.expect) == 0)
+		out_finish(o);
+	else
+		o->res->rc = RENDER_CANCELLED;
+	pthread_mutex_lock(&rs->mu);
+	o->ended = 1;
+	pthread_cond_broadcast(&rs->cv);
+	pthread_mutex_unlock(&rs->mu);
 	return NULL;
 }
 
 /* ---- the render ---- */
 
+/* Output O of request R, for source M (its frame rate FPS_Q): layout,
+ * captions, encoders and the file started.  0, or -1 with ERR; what was
+ * made is freed by out_free() either way. */
+static int
+out_setup(struct outp *o, const struct render_req *r, struct media_in *m,
+    AVRational fps_q, int qcap, char *err, size_t errlen)
+{
+	struct render_res *res = o->res;
+
+	o->req = r;
+	o->r = *r;
+	o->r.progress = out_progress;
+	o->r.progress_arg = o;
+	fq_init(&o->o.q, qcap);
+	if (lay_open(&o->lay, r->frame, m->width, m->height, r, err,
+	    errlen) != 0)
+		return -1;
+	if (r->ass != NULL) {
+		if (caps_open(&o->caps, r->ass, r->out_w, r->out_h,
+		    res->captions_err, sizeof(res->captions_err)) == 0)
+			o->capsp = &o->caps;
+		else
+			res->captions_failed = 1;
+	}
+	/* The output's time base is one frame (exact for 24, 30000/1001...),
+	 * and prod_slot() puts each picture on it: constant frame rate. */
+	if (out_open(&o->o, r, m->adec, av_inv_q(fps_q), fps_q, err,
+	    errlen) != 0)
+		return -1;
+	if (m->adec != NULL) {
+		if (audio_trim_open(&o->at, &o->o, m->adec, err, errlen) != 0)
+			return -1;
+		res->has_audio = 1;
+	}
+	return out_start(&o->o, r->out_mp4, err, errlen);
+}
+
+static void
+out_free(struct outp *o)
+{
+	audio_trim_close(&o->at);
+	caps_close(&o->caps);
+	lay_close(&o->lay);
+	out_close(&o->o);
+	fq_destroy(&o->o.q);
+}
+
+/* Hand each output to its finished callback as soon as its encoder has
+ * ended, until every one has; then the threads are joined. */
+static void
+report_outputs(struct render *rs, pthread_t prod_th)
+{
+	int i, left = 0;
+
+	for (i = 0; i < rs->n; i++)
+		left += rs->out[i].started;
+	pthread_mutex_lock(&rs->mu);
+	while (left > 0) {
+		struct outp *o = NULL;
+		int cancelled;
+
+		for (i = 0; i < rs->n && o == NULL; i++)
+			if (rs->out[i].started && rs->out[i].ended &&
+			    !rs->out[i].reported)
+				o = &rs->out[i];
+		if (o == NULL) {
+			pthread_cond_wait(&rs->cv, &rs->mu);
+			continue;
+		}
+		o->reported = 1;
+		left--;
+		cancelled = rs->cancelled;
+		pthread_mutex_unlock(&rs->mu);
+		/* The producer failed them all, or the render was cancelled:
+		 * the caller hears it once, from render_clips(). */
+		pthread_join(o->th, NULL);
+		if (!o->by_source && !cancelled &&
+		    o->req->finished != NULL) {
+			pthread_mutex_lock(&rs->cb);
+			o->req->finished(o->req->finished_arg, o->res);
+			pthread_mutex_unlock(&rs->cb);
+		}
+		pthread_mutex_lock(&rs->mu);
+	}
+	pthread_mutex_unlock(&rs->mu);
+	pthread_join(prod_th, NULL);
+}
+
+/* Start the encoder threads and the producer, report each output as it
+ * ends.  0 once all have, or -1 with ERR when no thread could start. */
+static int
+render_run_threads(struct render *rs, char *err, size_t errlen)
+{
+	pthread_t th;
+	int i;
+
+	for (i = 0; i < rs->n; i++) {
+		struct outp *o = &rs->out[i];
+
+		if (o->fed && pthread_create(&o->th, NULL, encoder_main, o) == 0)
+			o->started = 1;
+		else if (o->fed) {
+			o->fed = 0;
+			o->res->rc = RENDER_ERR;
+			seterr(o->res->err, sizeof(o->res->err), "The render "
+			    "thread could not start.");
+		}
+	}
+	if (pthread_create(&th, NULL, producer_main, &rs->p) != 0) {
+		seterr(err, errlen, "The render thread could not start.");
+		for (i = 0; i < rs->n; i++)
+			prod_drop(&rs->out[i], err);
+		for (i = 0; i < rs->n; i++)
+			if (rs->out[i].started)
+				pthread_join(rs->out[i].th, NULL);
+		return -1;
+	}
+	report_outputs(rs, th);
+	return 0;
+}
+
+enum render_rc
+render_clips(const struct render_req *rq, int n, struct render_res *res,
+    char *err, size_t errlen)
+{
+	struct render *rs;
+	struct media_in m;
+	AVRational fps_q;
+	char oerr[256];
+	int i, live = 0;
+	enum render_rc rc = RENDER_ERR;
+
+	if (n < 1 || n > RENDER_MAX_OUT) {
+		seterr(err, errlen, "A render makes 1 to %d outputs.",
+		    RENDER_MAX_OUT);
+		return RENDER_ERR;
+	}
+	memset(res, 0, sizeof(*res) * (size_t)n);
+	/* One decoder thread: the producer's whole share of the work is
+	 * small, and frame threads would only add their own overhead. */
+	if (media_open(&m, rq[0].src, rq[0].src_format, 1, 1, err, errlen) != 0)
+		return RENDER_ERR;
+	if ((rs = calloc(1, sizeof(*rs))) == NULL) {
+		seterr(err, errlen, "Out of memory while rendering.");
+		media_close(&m);
+		return RENDER_ERR;
+	}
+	pthread_mutex_init(&rs->mu, NULL);
+	pthread_cond_init(&rs->cv, NULL);
+	pthread_mutex_init(&rs->cb, NULL);
+	rs->n = n;
+	rs->p.rs = rs;
+	rs->p.m = &m;
+	rs->p.start = rq[0].start;
+	rs->p.end = rq[0].end;
+	rs->p.fps = media_fps(&m);
+	rs->p.expect = (long long)ceil((rq[0].end - rq[0].start) * rs->p.fps);
+	fps_q = av_d2q(rs->p.fps, 100000);
+	for (i = 0; i < n; i++) {
+		struct outp *o = &rs->out[i];
+
+		o->rs = rs;
+		o->res = &res[i];
+		/* Several outputs: fewer frames queued each, so that their
+		 * pictures in flight add up to about one output's. */
+		if (out_setup(o, &rq[i], &m, fps_q, n > 1 ? 2 : QUEUE_CAP, oerr,
+		    sizeof(oerr)) != 0) {
+			res[i].rc = RENDER_ERR;
+			seterr(res[i].err, sizeof(res[i].err), "%s", oerr);
+			if (rq[i].finished != NULL)
+				rq[i].finished(rq[i].finished_arg, &res[i]);
+		} else
+			live += o->fed = 1;
+	}
+	if (live == 0) {
+		rc = RENDER_OK;		/* each output says why */
+		goto out;
+	}
+	/* One line per decode: what one reading of the source served. */
+	log_ev(LOG_INFO, "render_decode", "{sfsfsisi}", "start", rq[0].start,
+	    "end", rq[0].end, "outputs", n, "live", live);
+	if (render_run_threads(rs, err, errlen) != 0)
+		goto out;
+	if (rs->cancelled)
+		rc = RENDER_CANCELLED;
+	else if (rs->p.rc != 0)
+		seterr(err, errlen, "%s", rs->p.err);
+	else
+		rc = RENDER_OK;
+out:
+	for (i = 0; i < n; i++)
+		out_free(&rs->out[i]);
+	media_close(&m);
+	pthread_mutex_destroy(&rs->mu);
+	pthread_cond_destroy(&rs->cv);
+	pthread_mutex_destroy(&rs->cb);
+	free(rs);
+	return rc;
+}
+
 enum render_rc
 render_clip(const struct render_req *r, struct render_res *res, char *err,
     size_t errlen)
 {
-	struct media_in m;
-	struct out o;
-	struct caps caps;
-	struct audio_trim at;
-	struct prod p;
-	pthread_t th;
-	AVRational tb, fps_q;
-	struct lay lay;
-	int e;
-	enum render_rc rc = RENDER_ERR;
+	enum render_rc rc = render_clips(r, 1, res, err, errlen);
 
-	memset(res, 0, sizeof(*res));
-	memset(&o, 0, sizeof(o));
-	memset(&at, 0, sizeof(at));
-	memset(&caps, 0, sizeof(caps));
-	memset(&lay, 0, sizeof(lay));
-	memset(&p, 0, sizeof(p));
-	fq_init(&o.q);
-
-	/* One decoder thread: the producer's whole share of the work is
-	 * small, and frame threads would only add their own overhead. */
-	if (media_open(&m, r->src, r->src_format, 1, 1, err, errlen) != 0) {
-		fq_destroy(&o.q);
-		return RENDER_ERR;
+	if (rc == RENDER_OK && res->rc != RENDER_OK) {
+		seterr(err, errlen, "%s", res->err);
+		rc = res->rc;
 	}
-	if (lay_open(&lay, r->frame, m.width, m.height, r, err, errlen) != 0)
-		goto out;
-	p.r = r;
-	p.m = &m;
-	p.o = &o;
-	p.at = &at;
-	p.lay = &lay;
-	p.fps = media_fps(&m);
-	p.expect = (long long)ceil((r->end - r->start) * p.fps);
-	/* The output's time base is one frame (exact for 24, 30000/1001...),
-	 * and prod_slot() puts each picture on it: constant frame rate. */
-	fps_q = av_d2q(p.fps, 100000);
-	tb = av_inv_q(fps_q);
-
-	if (r->ass != NULL) {
-		if (caps_open(&caps, r->ass, r->out_w, r->out_h,
-		    res->captions_err, sizeof(res->captions_err)) == 0)
-			p.caps = &caps;
-		else
-			res->captions_failed = 1;
-	}
-
-	if (out_open(&o, r, m.adec, tb, fps_q, err, errlen) != 0)
-		goto out;
-	if (m.adec != NULL) {
-		if (audio_trim_open(&at, &o, m.adec, err, errlen) != 0)
-			goto out;
-		res->has_audio = 1;
-	}
-	if (out_start(&o, r->out_mp4, err, errlen) != 0)
-		goto out;
-	if (pthread_create(&th, NULL, producer_main, &p) != 0) {
-		seterr(err, errlen, "The render thread could not start.");
-		goto out;
-	}
-	if (encode_all(&o, r, p.expect)) {
-		pthread_join(th, NULL);
-		rc = RENDER_CANCELLED;
-		goto out;
-	}
-	pthread_join(th, NULL);
-	if (o.rc != 0) {
-		seterr(err, errlen, "%s", o.err);
-		goto out;
-	}
-	if (p.rc != 0) {
-		seterr(err, errlen, "%s", p.err);
-		goto out;
-	}
-	if ((e = av_write_trailer(o.oc)) < 0) {
-		averr(err, errlen, "The clip file could not be finished", e);
-		goto out;
-	}
-	if (!p.thumb_done) {
-		seterr(err, errlen, "No frame for the thumbnail.");
-		goto out;
-	}
-	res->width = r->out_w;
-	res->height = r->out_h;
-	res->frames = p.frames;
-	res->layout = lay.g.layout;
-	res->centred = r->frame != NULL && lay.centred;
-	res->duration = (p.last_pts + 1) / p.fps;
-	rc = RENDER_OK;
-out:
-	audio_trim_close(&at);
-	caps_close(&caps);
-	lay_close(&lay);
-	out_close(&o);
-	media_close(&m);
-	fq_destroy(&o.q);
 	return rc;
 }

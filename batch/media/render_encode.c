@@ -7,7 +7,8 @@
 #include "render_int.h"
 #include "util.h"
 
-#define PROGRESS_EVERY	250	/* frames */
+#define PROGRESS_MIN	25	/* frames between progress reports, at least */
+#define PROGRESS_STEPS	10	/* reports in a clip, at most */
 
 static int
 drain(struct out *o, AVCodecContext *enc, AVStream *st)
@@ -38,8 +39,11 @@ drain(struct out *o, AVCodecContext *enc, AVStream *st)
 int
 encode_all(struct out *o, const struct render_req *r, long long expect)
 {
-	long long done = 0;
+	long long done = 0, every = expect / PROGRESS_STEPS;
 	int cancelled = 0, e;
+
+	if (every < PROGRESS_MIN)
+		every = PROGRESS_MIN;
 
 	for (;;) {
 		struct item it = fq_get(&o->q);
@@ -78,7 +82,7 @@ encode_all(struct out *o, const struct render_req *r, long long expect)
 			continue;
 		}
 		fq_give(&o->q, it.f);
-		if (++done % PROGRESS_EVERY == 0 && r->progress != NULL &&
+		if (++done % every == 0 && r->progress != NULL &&
 		    r->progress(r->progress_arg,
 		    (int)(done * 99 / (expect > 0 ? expect : 1))) != 0) {
 			cancelled = 1;

@@ -39,6 +39,9 @@ struct fq {
 	pthread_cond_t	cv;
 	struct item	it[QUEUE_CAP];
 	int		head, n;
+	int		cap;		/* frames queued at most: QUEUE_CAP for
+					   one output, fewer for several, whose
+					   frames add up */
 	int		failed;		/* stopped: the encoder or the producer
 					   gave up, or the render was cancelled */
 	/* Output frames come back here once encoded: fresh 3 MB frames for
@@ -59,8 +62,9 @@ int	 fq_failed(struct fq *);
  * and what is queued is dropped. */
 void	 fq_stop(struct fq *);
 struct item fq_get(struct fq *);
-/* A queue with its lock, empty; fq_destroy() when both threads are done. */
-void	 fq_init(struct fq *);
+/* A queue with its lock, empty, of at most CAP frames (1..QUEUE_CAP);
+ * fq_destroy() when both threads are done. */
+void	 fq_init(struct fq *, int cap);
 void	 fq_destroy(struct fq *);
 
 /* ---- the output side, encoder thread (render_encode.c) ---- */

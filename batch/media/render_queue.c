@@ -1,6 +1,6 @@
 /*
  * The queue between the render's producer thread and its encoder thread
- * (render_clip.c): at most QUEUE_CAP frames in flight, and a pool of
+ * (render_clip.c): at most CAP (up to QUEUE_CAP) frames in flight, and a pool of
  * output frames given back once encoded.
  */
 #include <pthread.h>
@@ -27,7 +27,7 @@ void
 fq_give(struct fq *q, AVFrame *f)
 {
 	pthread_mutex_lock(&q->mu);
-	if (q->npool < POOL_CAP) {
+	if (q->npool < q->cap + POOL_CAP - QUEUE_CAP) {
 		q->pool[q->npool++] = f;
 		f = NULL;
 	}
@@ -41,7 +41,7 @@ void
 fq_put(struct fq *q, AVFrame *f, int audio)
 {
 	pthread_mutex_lock(&q->mu);
-	while (q->n == QUEUE_CAP && (f == NULL || !q->failed))
+	while (q->n == q->cap && (f == NULL || !q->failed))
 		pthread_cond_wait(&q->cv, &q->mu);
 	if (q->failed && f != NULL) {
 		pthread_mutex_unlock(&q->mu);
@@ -95,9 +95,10 @@ fq_get(struct fq *q)
 }
 
 void
-fq_init(struct fq *q)
+fq_init(struct fq *q, int cap)
 {
 	memset(q, 0, sizeof(*q));
+	q->cap = cap < 1 ? 1 : cap > QUEUE_CAP ? QUEUE_CAP : cap;
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->cv, NULL);
 }

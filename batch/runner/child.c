@@ -11,6 +11,9 @@
  *   {"t":"e","kind":"...","msg":"...","data":{...}}   event
  *   {"t":"g","pgid":N}                                a process group it
  *                                                     started (0: gone)
+ *   {"t":"o","data":{...}}                            one of its outputs
+ *                                                     (task_output()),
+ *                                                     recorded at once
  *   {"t":"r","rc":N,"err":"...","result":{...}}       the result, last
  *
  * The parent heartbeats, writes progress (debounced) and events to the
@@ -158,6 +161,25 @@ task_event(struct task_ctx *ctx, const char *kind, const char *msg,
 	if (rq_task_event(pv->r->c, ctx->task, kind, msg, data, err,
 	    sizeof(err)) == -1)
 		log_ev(LOG_WARN, "event_failed", "{sIss}", "task", ctx->task->id,
+		    "error", err);
+}
+
+void
+task_output(struct task_ctx *ctx, json_t *data)
+{
+	const struct stage *st = stage_find(ctx->task->stage);
+	struct ctx_priv *pv;
+	char err[512];
+
+	if (ctx->fd >= 0) {
+		send_obj(ctx->fd, json_pack("{sssO}", "t", "o", "data", data));
+		return;
+	}
+	if ((pv = ctx->priv) == NULL)
+		return;
+	if (rq_output(pv->r->c, &pv->r->id, st, ctx->task, data, err,
+	    sizeof(err)) == RQ_ERR)
+		log_ev(LOG_WARN, "output_failed", "{sIss}", "task", ctx->task->id,
 		    "error", err);
 }
 
@@ -366,6 +388,14 @@ child_line(struct watch *w, const char *line, struct outcome *out)
 		json_decref(out->result);
 		out->result = json_is_object(v) ? json_incref(v) : NULL;
 		w->have_result = 1;
+	} else if (strcmp(type, "o") == 0) {
+		/* Not after the task was taken from us or its job ended:
+		 * rq_output() checks both. */
+		if (w->why == NONE && rq_output(r->c, &r->id,
+		    stage_find(t->stage), t, json_object_get(o, "data"), err,
+		    sizeof(err)) == RQ_ERR)
+			log_ev(LOG_WARN, "output_failed", "{sIss}", "task", t->id,
+			    "error", err);
 	} else if (strcmp(type, "g") == 0) {
 		v = json_object_get(o, "pgid");
 		w->sub = json_is_integer(v) ? own_group(w->pid,

@@ -423,7 +423,8 @@ rq_task_event(PGconn *c, const struct task *t, const char *kind,
 	}
 	if (msg != NULL)
 		json_object_set_new(d, "msg", json_string(msg));
-	if (t->clip_id > 0)
+	/* An event about one output of several names its own clip. */
+	if (t->clip_id > 0 && json_object_get(d, "clip") == NULL)
 		json_object_set_new(d, "clip", json_integer(t->clip_id));
 	seq = queue_event(c, t->job_id, kind, t->stage, d, err, errlen);
 	json_decref(d);
@@ -541,6 +542,45 @@ rq_settle_job(PGconn *c, long long job_id, char *err, size_t errlen)
 		n = -1;
 	json_decref(ev);
 	return n < 0 ? -1 : 0;
+}
+
+enum rq_state
+rq_output(PGconn *c, const struct runner_id *rid, const struct stage *st,
+    const struct task *t, json_t *data, char *err, size_t errlen)
+{
+	struct match m;
+	const char *p[3];
+	long long k;
+	int live;
+
+	if (st == NULL || st->output == NULL)
+		return RQ_MINE;
+	match_fill(&m, rid, t);
+	if (begin_durable(c, err, errlen) == -1)
+		goto fail;
+	if ((live = lock_job_live(c, m.job, err, errlen)) == -1)
+		goto fail;
+	if (!live) {
+		db_rollback(c);
+		return RQ_ENDED;
+	}
+	p[0] = m.id;
+	p[1] = m.runner;
+	p[2] = m.att;
+	if ((k = db_count(c, err, errlen, "SELECT 1 FROM tasks WHERE " MATCH
+	    " FOR UPDATE", 3, p)) == -1)
+		goto fail;
+	if (k == 0) {
+		db_rollback(c);
+		return RQ_LOST;
+	}
+	if (st->output(c, t, data, err, errlen) == -1 ||
+	    db_commit(c, err, errlen) == -1)
+		goto fail;
+	return RQ_MINE;
+fail:
+	db_rollback(c);
+	return RQ_ERR;
 }
 
 enum rq_state
@@ -734,6 +774,48 @@ webhook_gave_up(PGconn *c, const struct task *t, const char *msg, char *err,
  * MATCH in P[0..2]) fails for good with MSG.  A job-level task fails its
  * job (and cancels the job's other pending tasks); a per-clip task fails
  * its clip and the job settles.  0, 1 when not ours, -1. */
+/* In the failing transaction: the other clips task T makes (its
+ * payload's "outputs": a render of several aspects) fail with it, those
+ * not yet rendered, each with a "clip_failed" event.  0/-1. */
+static int
+fail_outputs(PGconn *c, const struct task *t, const char *msg, char *err,
+    size_t errlen)
+{
+	struct db_params dp = { 0 };
+	const char *p[3];
+	PGresult *r;
+	json_t *ev;
+	int i, rc = 0;
+
+	p[0] = db_param_ll(&dp, t->id);
+	p[1] = db_param_ll(&dp, t->clip_id);
+	p[2] = msg;
+	r = db_exec(c, err, errlen,
+	    "UPDATE clips SET state = 'failed', error = $3"
+	    " WHERE id <> $2 AND state IN ('pending', 'rendering')"
+	    " AND job_id = (SELECT job_id FROM tasks WHERE id = $1)"
+	    " AND id IN (SELECT (o->>'clip_id')::bigint FROM tasks k,"
+	    "  jsonb_array_elements(CASE WHEN jsonb_typeof(k.payload->'outputs')"
+	    "  = 'array' THEN k.payload->'outputs' ELSE '[]' END) o"
+	    "  WHERE k.id = $1 AND o->>'clip_id' ~ '^[0-9]{1,18}$')"
+	    " RETURNING id", 3, p);
+	if (r == NULL)
+		return -1;
+	for (i = 0; i < PQntuples(r) && rc == 0; i++) {
+		long long id = 0;
+
+		parse_ll(PQgetvalue(r, i, 0), 1, INT64_MAX, &id);
+		ev = json_pack("{sssssisI}", "stage", t->stage, "error", msg,
+		    "attempt", t->attempts, "clip", (json_int_t)id);
+		if (queue_event(c, t->job_id, "clip_failed", t->stage, ev, err,
+		    errlen) < 0)
+			rc = -1;
+		json_decref(ev);
+	}
+	PQclear(r);
+	return rc;
+}
+
 static int
 fail_for_good(PGconn *c, const struct task *t, const char *const *mp,
     const char *msg, char *err, size_t errlen)
@@ -786,6 +868,7 @@ fail_for_good(PGconn *c, const struct task *t, const char *const *mp,
 	    "error = $2 WHERE id = $1", 2, p) == -1 ||
 	    queue_event(c, t->job_id, "clip_failed", t->stage, ev, err,
 	    errlen) < 0 ||
+	    fail_outputs(c, t, msg, err, errlen) == -1 ||
 	    rq_settle_job(c, t->job_id, err, errlen) == -1) {
 		json_decref(ev);
 		return -1;

@@ -77,6 +77,14 @@ enum rq_state rq_progress(PGconn *, const struct runner_id *,
 int	rq_task_event(PGconn *, const struct task *, const char *kind,
 	    const char *msg, json_t *data, char *err, size_t errlen);
 
+/* What a running task reported about one of its outputs (DATA, for
+ * ST's output() hook), recorded in a transaction of its own when the
+ * task is still ours and its job live: RQ_MINE, RQ_LOST, RQ_ENDED (not
+ * recorded), RQ_ERR. */
+enum rq_state rq_output(PGconn *, const struct runner_id *,
+	    const struct stage *, const struct task *, json_t *data,
+	    char *err, size_t errlen);
+
 /* Complete a task: mark it done, run the stage's done() hook (which adds
  * the next tasks), add a "stage_done" event when EVENTS, and settle the
  * job when none of its tasks is left, all in one transaction.  RQ_MINE on
@@ -94,7 +102,9 @@ int	rq_complete_batch(PGconn *, const struct runner_id *,
 /* A failed attempt.  TRANSIENT with attempts left: back to pending after
  * an exponential backoff with jitter (cfg.retry_base), "retry" event.
  * PERMANENT, or no attempts left: the task fails; a job-level task fails
- * its job with MSG, a per-clip task fails its clip, then the job settles. */
+ * its job with MSG, a per-clip task fails its clip (and the clips its
+ * payload lists as "outputs" that are still pending), then the job
+ * settles. */
 enum rq_state rq_fail(PGconn *, const struct runner_id *, const struct task *,
 	    int permanent, const char *msg, char *err, size_t errlen);
 

@@ -48,6 +48,11 @@ int	task_progress(struct task_ctx *, int pct, const char *fmt, ...)
 void	task_event(struct task_ctx *, const char *kind, const char *msg,
 	    json_t *data);
 
+/* A report on one output of a task that makes several (render: one per
+ * aspect), for the stage's output() hook: DATA (not stolen) is recorded
+ * at once, in a transaction of its own, while the task goes on. */
+void	task_output(struct task_ctx *, json_t *data);
+
 /* In an isolated child: process group PGID (its leader our child) is
  * to be killed with us; 0 when it is gone.  A no-op in-process. */
 void	task_group(struct task_ctx *, pid_t pgid);
@@ -75,6 +80,11 @@ struct stage {
 	 * pruning the job removes its files later).  May be NULL. */
 	void		(*committed)(struct store *, const struct task *,
 			    json_t *result);
+	/* While the task runs, in a transaction of its own with the task
+	 * still held and its job live: record what task_output() reported
+	 * (an output written, failed, or its progress).  May be NULL. */
+	int		(*output)(PGconn *, const struct task *, json_t *data,
+			    char *err, size_t errlen);
 };
 
 /*

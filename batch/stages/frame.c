@@ -544,14 +544,15 @@ out:
  * In frame_done's transaction: record clip CL's framing figures and what
  * its framing was made for (clips.framed: a render asked for later reuses
  * it while the clip's bounds, aspect and layout stay); a candidate for
- * review when REVIEW, else its render task is added.  0 or -1.
+ * review when REVIEW, else the clip's own caption style and edits go
+ * into CL ("caption_style", "edits") for its render output.  0 or -1.
  */
 static int
 frame_record(PGconn *c, const struct task *tk, json_t *res, json_t *cl,
     int review, char *err, size_t errlen)
 {
 	struct db_params dp = { 0 };
-	json_t *framed, *payload, *edits = NULL;
+	json_t *framed, *edits;
 	char *qs, *fs;
 	PGresult *r;
 	int rc = -1;
@@ -582,34 +583,16 @@ frame_record(PGconn *c, const struct task *tk, json_t *res, json_t *cl,
 	}
 	if (r == NULL)
 		goto out;
-	if (review || PQntuples(r) != 1) {
-		PQclear(r);
-		rc = 0;
-		goto out;
+	if (!review && PQntuples(r) == 1) {
+		if ((edits = json_loads(PQgetvalue(r, 0, 0), 0, NULL)) != NULL)
+			json_object_set_new(cl, "edits", edits);
+		if (!PQgetisnull(r, 0, 1))
+			json_object_set_new(cl, "caption_style",
+			    json_string(PQgetvalue(r, 0, 1)));
 	}
-	edits = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
-	payload = json_pack("{sOsOsOsOsoss?}", "start", json_object_get(cl,
-	    "start"), "end", json_object_get(cl, "end"), "aspect",
-	    json_object_get(cl, "aspect"), "crop_key", json_object_get(cl,
-	    "crop_key"), "edits", edits != NULL ? json_incref(edits) :
-	    json_object(),
-	    "caption_style", PQgetisnull(r, 0, 1) ? NULL : PQgetvalue(r, 0, 1));
 	PQclear(r);
-	if (payload == NULL) {
-		seterr(err, errlen, "Out of memory.");
-		goto out;
-	}
-	if (json_object_get(res, "captions"))
-		json_object_set(payload, "captions",
-		    json_object_get(res, "captions"));
-	if (json_object_get(res, "transcript_key"))
-		json_object_set(payload, "transcript_key",
-		    json_object_get(res, "transcript_key"));
-	rc = queue_add_task(c, tk->job_id, json_integer_value(
-	    json_object_get(cl, "id")), "render", payload, err, errlen);
-	json_decref(payload);
+	rc = 0;
 out:
-	json_decref(edits);
 	free(qs);
 	free(fs);
 	return rc;
@@ -647,6 +630,75 @@ await_review(PGconn *c, const struct task *tk, size_t n, char *err,
 	return seq < 0 ? -1 : 0;
 }
 
+/* Render output of clip CL (its caption style and edits, when
+ * frame_record() found them). */
+static json_t *
+render_output(json_t *cl)
+{
+	json_t *o, *v;
+
+	o = json_pack("{sOsOsO}", "clip_id", json_object_get(cl, "id"),
+	    "aspect", json_object_get(cl, "aspect"), "crop_key",
+	    json_object_get(cl, "crop_key"));
+	if (o != NULL && (v = json_object_get(cl, "caption_style")) != NULL)
+		json_object_set(o, "caption_style", v);
+	if (o != NULL && (v = json_object_get(cl, "edits")) != NULL)
+		json_object_set(o, "edits", v);
+	return o;
+}
+
+/*
+ * One render task per segment of result RES's clips: the clip rows of one
+ * segment (its aspects) share its times, and one decode makes all their
+ * outputs (the payload is described in render.c), the first row the
+ * task's clip.  0, or -1 with ERR.
+ */
+static int
+render_tasks(PGconn *c, const struct task *tk, json_t *res, char *err,
+    size_t errlen)
+{
+	json_t *segs = json_array(), *cl, *seg, *payload;
+	size_t i, k;
+	int rc = 0;
+
+	json_array_foreach(json_object_get(res, "clips"), i, cl) {
+		double s = json_number_value(json_object_get(cl, "start"));
+		double e = json_number_value(json_object_get(cl, "end"));
+
+		payload = NULL;
+		json_array_foreach(segs, k, seg)
+			if (json_number_value(json_object_get(seg, "start")) == s &&
+			    json_number_value(json_object_get(seg, "end")) == e &&
+			    json_array_size(json_object_get(seg, "outputs")) <
+			    RENDER_MAX_OUT)
+				payload = seg;
+		if (payload == NULL) {
+			payload = json_pack("{sOsOs[]}", "start", json_object_get(
+			    cl, "start"), "end", json_object_get(cl, "end"),
+			    "outputs");
+			if (json_object_get(res, "captions"))
+				json_object_set(payload, "captions",
+				    json_object_get(res, "captions"));
+			if (json_object_get(res, "transcript_key"))
+				json_object_set(payload, "transcript_key",
+				    json_object_get(res, "transcript_key"));
+			json_array_append_new(segs, payload);
+		}
+		json_array_append_new(json_object_get(payload, "outputs"),
+		    render_output(cl));
+	}
+	json_array_foreach(segs, k, seg) {
+		json_t *first = json_array_get(json_object_get(seg, "outputs"), 0);
+
+		if ((rc = queue_add_task(c, tk->job_id, json_integer_value(
+		    json_object_get(first, "clip_id")), "render", seg, err,
+		    errlen)) != 0)
+			break;
+	}
+	json_decref(segs);
+	return rc;
+}
+
 static int
 frame_done(PGconn *c, const struct task *tk, json_t *res, char *err,
     size_t errlen)
@@ -660,6 +712,8 @@ frame_done(PGconn *c, const struct task *tk, json_t *res, char *err,
 			return -1;
 	if (review)
 		return await_review(c, tk, json_array_size(clips), err, errlen);
+	if (render_tasks(c, tk, res, err, errlen) != 0)
+		return -1;
 	return queue_notify_stage(c, "render", err, errlen);
 }
 

@@ -394,24 +394,24 @@ escape_run(struct task_ctx *ctx, json_t **result, char *err, size_t errlen)
 	return STAGE_OK;
 }
 
-/*                         name  isolated test batch cap  run  done  committed */
+/*                         name  isolated test batch cap  run  done  committed output */
 const struct stage stage_test_noop = {
-	"noop", 0, 1, 2048, NULL, noop_run, NULL, NULL };
+	"noop", 0, 1, 2048, NULL, noop_run, NULL, NULL, NULL };
 const struct stage stage_test_sleep = {
-	"sleep", 1, 1, 1, NULL, sleep_run, NULL, NULL };
+	"sleep", 1, 1, 1, NULL, sleep_run, NULL, NULL, NULL };
 const struct stage stage_test_capped = {
-	"capped", 1, 1, 1, &cfg.cap_test, sleep_run, NULL, NULL };
+	"capped", 1, 1, 1, &cfg.cap_test, sleep_run, NULL, NULL, NULL };
 const struct stage stage_test_transient = {
-	"fail_transient", 1, 1, 1, NULL, fail_transient_run, NULL, NULL };
+	"fail_transient", 1, 1, 1, NULL, fail_transient_run, NULL, NULL, NULL };
 const struct stage stage_test_permanent = {
-	"fail_permanent", 1, 1, 1, NULL, fail_permanent_run, NULL, NULL };
+	"fail_permanent", 1, 1, 1, NULL, fail_permanent_run, NULL, NULL, NULL };
 const struct stage stage_test_crash = {
-	"crash", 1, 1, 1, NULL, crash_run, NULL, NULL };
+	"crash", 1, 1, 1, NULL, crash_run, NULL, NULL, NULL };
 const struct stage stage_test_hang = {
-	"hang", 1, 1, 1, NULL, hang_run, NULL, NULL };
+	"hang", 1, 1, 1, NULL, hang_run, NULL, NULL, NULL };
 const struct stage stage_test_fanout = {
-	"fanout", 0, 1, 1, NULL, fanout_run, fanout_done, NULL };
+	"fanout", 0, 1, 1, NULL, fanout_run, fanout_done, NULL, NULL };
 const struct stage stage_test_fanwork = {
-	"fanwork", 1, 1, 1, NULL, fanwork_run, fanwork_done, NULL };
+	"fanwork", 1, 1, 1, NULL, fanwork_run, fanwork_done, NULL, NULL };
 const struct stage stage_test_escape = {
-	"escape", 1, 1, 1, NULL, escape_run, NULL, NULL };
+	"escape", 1, 1, 1, NULL, escape_run, NULL, NULL, NULL };

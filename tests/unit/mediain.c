@@ -66,6 +66,12 @@ task_event(struct task_ctx *ctx, const char *kind, const char *msg,
 	    "msg", msg, "data", data));
 }
 
+void
+task_output(struct task_ctx *ctx, json_t *data)
+{
+	task_event(ctx, "output", "", data);
+}
+
 static int
 blocked(const char *ip)
 {

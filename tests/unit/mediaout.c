@@ -36,8 +36,10 @@
  *                                    source of SRC_W x SRC_H: needed for
  *                                    a fit)
  *
- * task_progress and task_event
- * are defined here; they belong to the runner, never to a stage.
+ * task_progress, task_event and task_output
+ * are defined here; they belong to the runner, never to a stage.  An
+ * output report is written to MEDIAOUT_EVENTS as an event of kind
+ * "output".
  */
 #include <errno.h>
 #include <math.h>
@@ -104,6 +106,12 @@ task_event(struct task_ctx *ctx, const char *kind, const char *msg,
 		fclose(fp);
 	free(s);
 	json_decref(e);
+}
+
+void
+task_output(struct task_ctx *ctx, json_t *data)
+{
+	task_event(ctx, "output", "", data);
 }
 
 /* ---- unit tables ---- */
