@@ -171,18 +171,32 @@ wrong_method(struct req *r, const char *allow)
 	    r->method);
 }
 
-/* The editor's script (fcgi/editor.c), open to everyone: 1 when R asks
- * for it, answered; else 0. */
+/* The fixed files, open to everyone: the editor's script (fcgi/editor.c),
+ * the OpenAPI document (fcgi/openapi.c) and the absent icon.  1 when R
+ * asks for one of them, answered; else 0. */
 static int
 dispatch_static(struct req *r)
 {
-	if (strcmp(r->path, "/static/editor.js") != 0)
+	if (strcmp(r->path, "/favicon.ico") == 0) {
+		/* Browsers ask on every page: no icon, no login, asked once a
+		 * day. */
+		r->route = "favicon";
+		respond(r, 204, NULL, "Cache-Control: public, max-age=86400\r\n",
+		    "", 0);
+		return 1;
+	}
+	if (strcmp(r->path, "/static/editor.js") == 0)
+		r->route = "static";
+	else if (strcmp(r->path, "/openapi.json") == 0)
+		r->route = "openapi";
+	else
 		return 0;
-	r->route = "static";
-	if (method_is(r, "GET"))
+	if (!method_is(r, "GET"))
+		wrong_method(r, "GET");
+	else if (strcmp(r->route, "static") == 0)
 		route_editor_js(r);
 	else
-		wrong_method(r, "GET");
+		route_openapi(r);
 	return 1;
 }
 
@@ -254,22 +268,6 @@ dispatch(struct req *r)
 	if (strcmp(r->path, "/metrics") == 0) {
 		r->route = "metrics";
 		route_metrics(r);
-		return;
-	}
-	if (strcmp(r->path, "/openapi.json") == 0) {
-		r->route = "openapi";
-		if (method_is(r, "GET"))
-			route_openapi(r);
-		else
-			wrong_method(r, "GET");
-		return;
-	}
-	if (strcmp(r->path, "/favicon.ico") == 0) {
-		/* Browsers ask on every page: no icon, no login, asked once a
-		 * day. */
-		r->route = "favicon";
-		respond(r, 204, NULL, "Cache-Control: public, max-age=86400\r\n",
-		    "", 0);
 		return;
 	}
 	if (dispatch_static(r))

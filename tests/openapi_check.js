@@ -349,6 +349,14 @@ async function main() {
 	await call('webhook: set, session without CSRF', 'PUT', '/account/webhook', { cookie: s.cookie, json: { url: 'https://hooks.example.org/x' } }, 403);
 	await call('webhook: remove, session without CSRF', 'DELETE', '/account/webhook', S, 403);
 	await call('webhook: remove', 'DELETE', '/account/webhook', A, 200);
+	// a client that can only POST: as PUT, or DELETE with "remove"
+	r = await call('webhook: set by POST', 'POST', '/account/webhook', { key: ctx.alice, json: { url: ctx.hook } }, 200);
+	ok(r.json && /^[0-9a-f]{64}$/.test(r.json.secret || ''), 'webhook: POST answers the secret, once');
+	r = await call('webhook: POST with no url', 'POST', '/account/webhook', { key: ctx.alice, json: {} }, 400);
+	ok(r.json && r.json.field === 'url', 'webhook: POST\'s 400 names url');
+	await call('webhook: POST, session without CSRF', 'POST', '/account/webhook', { cookie: s.cookie, json: { url: 'https://hooks.example.org/x' } }, 403);
+	r = await call('webhook: remove by POST', 'POST', '/account/webhook', { key: ctx.alice, json: { remove: '1' } }, 200);
+	ok(r.json && r.json.url === null, 'webhook: POST with remove removes it');
 
 	// ---- 413 on every route that takes a body ----
 	for (const t of templates)
