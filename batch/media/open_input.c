@@ -1,11 +1,13 @@
 /* Opening an untrusted source file (open_input.h). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/avstring.h>
+#include <libavutil/mem.h>
 
 #include "config.h"
 #include "open_input.h"
@@ -162,6 +164,24 @@ find_stream_info(AVFormatContext *fc)
 	return e;
 }
 
+/*
+ * The largest single allocation FFmpeg may make for us (av_max_alloc;
+ * its own default is INT_MAX).  A demuxer trusts sizes written in the
+ * file: a WAV whose LIST chunk claims 4 GB had av_mallocz() zero 1.8 GB
+ * for a 5 KB upload (found by the probe fuzzer, tests/fuzz/corpus/probe/
+ * wav-list-huge).  A decoded 8K frame is under 200 MB; nothing we read
+ * needs more than this in one piece, and such a file now fails to open.
+ */
+#define MEDIA_MAX_ALLOC	((size_t)256 << 20)
+
+static pthread_once_t max_alloc_once = PTHREAD_ONCE_INIT;
+
+static void
+set_max_alloc(void)
+{
+	av_max_alloc(MEDIA_MAX_ALLOC);
+}
+
 /* Open the source (PATH, or PB when not NULL) as FMT, which must be on
  * the list, into *FC with its stream information read. */
 static enum media_open_rc
@@ -171,6 +191,7 @@ open_as(AVFormatContext **fc, const char *path, AVIOContext *pb,
 	AVDictionary *o = NULL;
 	int e;
 
+	pthread_once(&max_alloc_once, set_max_alloc);
 	if (!media_format_allowed(fmt->name))
 		return refuse_format(fmt, err, errlen);
 	if (pb != NULL) {
