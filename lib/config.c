@@ -72,6 +72,7 @@ static const struct option options[] = {
 	D(retry_base, 5, 0.001, 86400),
 	I(lease, 60, 1, 86400),
 	I(idle_exit, 55, 0, 86400),
+	S(wake_socket, ""),
 	I(term_grace, 30, 0, 3600),
 	I(cap_fetch, 8, 1, 1000),
 	I(cap_transcribe, 4, 1, 1000),

@@ -42,6 +42,7 @@ struct config {
 	double	 retry_base;
 	long long lease;
 	long long idle_exit;
+	char	*wake_socket;		/* host listener's socket; "": none */
 	long long term_grace;
 	long long cap_fetch;
 	long long cap_transcribe;

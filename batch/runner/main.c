@@ -5,7 +5,8 @@
  *   0  finished normally: idle for --idle-exit seconds, --max-tasks done,
  *      --once done, stopped by SIGTERM/SIGINT (its task finished or handed
  *      back), maintenance done or skipped, sweep done, or nothing to do
- *      because database_url is empty (a fresh package's configuration)
+ *      because database_url is empty (a fresh package's configuration),
+ *      --listen with wake_socket empty or another listener on it
  *   1  could not work: configuration, schema, store or scratch directory
  *      unusable, or maintenance failed
  *   2  usage error (unknown option or stage)
@@ -34,6 +35,7 @@ usage(FILE *f)
 	    "       %s [-c FILE] --maintenance\n"
 	    "       %s [-c FILE] --sweep\n"
 	    "       %s [-c FILE] --list-stages\n"
+	    "       %s [-c FILE] --listen\n"
 	    "\n"
 	    "  --stage LIST     claim and run tasks of these stages\n"
 	    "  --max-tasks N    exit after running N tasks\n"
@@ -46,6 +48,9 @@ usage(FILE *f)
 	    "                   older than 30 minutes) and uploads left behind\n"
 	    "                   (untouched for 2 hours), then exit\n"
 	    "  --list-stages    print the stages this runner knows\n"
+	    "  --listen         the host's wake-up service for wake_socket: one\n"
+	    "                   LISTEN connection and the rescue pass for all\n"
+	    "                   the host's runners, which connect only to work\n"
 	    "  -c FILE          configuration file (default: $CLIPMILL_CONF, "
 	    "then\n"
 	    "                   " SYSCONFDIR "/clipmill.conf)\n"
@@ -55,7 +60,7 @@ usage(FILE *f)
 	    "1 could not work (configuration, schema, store, scratch, "
 	    "maintenance);\n"
 	    "2 usage error; 3 database unreachable or lost while running.\n",
-	    progname, progname, progname, progname);
+	    progname, progname, progname, progname, progname);
 }
 
 static void
@@ -163,7 +168,7 @@ run_options(const char *max, const char *idle, const char *stages,
 int
 main(int argc, char **argv)
 {
-	enum { M_RUN, M_MAINT, M_SWEEP, M_LIST } mode = M_RUN;
+	enum { M_RUN, M_MAINT, M_SWEEP, M_LIST, M_LISTEN } mode = M_RUN;
 	static const struct option longopts[] = {
 		{ "stage", required_argument, NULL, 's' },
 		{ "max-tasks", required_argument, NULL, 'm' },
@@ -172,6 +177,7 @@ main(int argc, char **argv)
 		{ "maintenance", no_argument, NULL, 'M' },
 		{ "sweep", no_argument, NULL, 'S' },
 		{ "list-stages", no_argument, NULL, 'L' },
+		{ "listen", no_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -200,15 +206,11 @@ main(int argc, char **argv)
 			o.once = 1;
 			break;
 		case 'M':
-			mode = M_MAINT;
-			modes++;
-			break;
 		case 'S':
-			mode = M_SWEEP;
-			modes++;
-			break;
 		case 'L':
-			mode = M_LIST;
+		case 'W':
+			mode = ch == 'M' ? M_MAINT : ch == 'S' ? M_SWEEP :
+			    ch == 'L' ? M_LIST : M_LISTEN;
 			modes++;
 			break;
 		case 'h':
@@ -225,8 +227,8 @@ main(int argc, char **argv)
 		goto bad;
 	}
 	if (modes > 1 || (modes == 1 && stages != NULL)) {
-		fprintf(stderr, "%s: --stage, --maintenance, --sweep and "
-		    "--list-stages go alone\n", progname);
+		fprintf(stderr, "%s: --stage, --maintenance, --sweep, "
+		    "--list-stages and --listen go alone\n", progname);
 		goto bad;
 	}
 	if (modes == 0 && stages == NULL) {
@@ -269,6 +271,8 @@ main(int argc, char **argv)
 		return runner_sweep();
 	case M_MAINT:
 		return runner_maintenance();
+	case M_LISTEN:
+		return runner_listen();
 	default:
 		return runner_main(&o);
 	}

@@ -44,8 +44,8 @@ on_term(int sig)
 	runner_stopping = 1;
 }
 
-static void
-signals(void)
+void
+runner_signals(void)
 {
 	struct sigaction sa;
 
@@ -294,6 +294,14 @@ claim_and_run(struct runner *r, const struct stage *st, long long left)
 		return db_trouble(r, "claim", err) ? -1 : 0;
 	if (n == 0)
 		return 0;
+	if (r->woken && r->wake_fd >= 0) {
+		/* more may be due: the listener wakes the next runner */
+		r->woken = 0;
+		if (wake_send(r->wake_fd, "more", st->name) == -1) {
+			close(r->wake_fd);
+			r->wake_fd = -1;
+		}
+	}
 	if (batch)
 		run_batch(r, st, ts, n);
 	else
@@ -369,24 +377,38 @@ open_runner(struct runner *r)
  * stage needs a slot first), and its clocks. */
 struct loop {
 	const char	*names[MAX_RUN_STAGES];
+	const char	*list;			/* "a,b" */
 	int		 slot[MAX_RUN_STAGES];	/* -1: none held yet */
 	int		 told_full[MAX_RUN_STAGES];
 	long long	 done, last_work, last_rescue;
 	int		 notified;
 };
 
+static int	take_slots(struct runner *, struct loop *);
+static int	session_start(struct runner *);
+
 /* The rescue pass, and a slot for each capped stage that has none yet.
  * -1 when the database is lost. */
 static int
 rescue_and_slots(struct runner *r, struct loop *l)
 {
-	const struct runner_opts *o = r->o;
 	char err[1024];
-	int i;
 
 	if (rq_rescue(r->c, err, sizeof(err)) == -1 &&
 	    db_trouble(r, "rescue", err))
 		return -1;
+	return take_slots(r, l);
+}
+
+/* A slot for each capped stage that has none yet; -1 when the database
+ * is lost. */
+static int
+take_slots(struct runner *r, struct loop *l)
+{
+	const struct runner_opts *o = r->o;
+	char err[1024];
+	int i;
+
 	/* a stage whose slots were all taken: try again */
 	for (i = 0; i < o->nstages; i++) {
 		if (l->slot[i] >= 0)
@@ -433,6 +455,65 @@ claim_round(struct runner *r, struct loop *l)
 	return did;
 }
 
+static void
+listener_gone(struct runner *r)
+{
+	log_ev(LOG_WARN, "listener_gone", "{ssss}", "socket", cfg.wake_socket,
+	    "hint", "this runner LISTENs on its own connection until it exits");
+	close(r->wake_fd);
+	r->wake_fd = -1;
+}
+
+/* Idle with a host listener: wait on it, connected for WAKE_LINGER_MS,
+ * then without the connection (and with it the runner lock and the
+ * slots: we hold no task) for the rest of WAIT ms, and connect again.
+ * 0 to go on, -1 to stop. */
+static int
+wake_idle(struct runner *r, struct loop *l, long long wait)
+{
+	const struct runner_opts *o = r->o;
+	char err[1024];
+	long long warm = wait < WAKE_LINGER_MS ? wait : WAKE_LINGER_MS;
+	int i, n;
+
+	n = wake_wait(r->wake_fd, "warm", l->list, warm);
+	if (n == -1) {
+		listener_gone(r);
+		if (db_cmd(r->c, err, sizeof(err), "LISTEN " CHAN_TASKS, 0,
+		    NULL) == -1 && db_trouble(r, "listen", err))
+			return -1;
+		return 0;
+	}
+	if (n == 1 || runner_stopping || wait == warm) {
+		r->woken = l->notified = n == 1;
+		return 0;	/* still connected: claim */
+	}
+	PQfinish(r->c);
+	r->c = NULL;
+	for (i = 0; i < o->nstages; i++)
+		if (o->stages[i]->cap != NULL)
+			l->slot[i] = -1;
+	if ((n = wake_wait(r->wake_fd, "wait", l->list, wait - warm)) == -1)
+		listener_gone(r);
+	r->woken = l->notified = n == 1;
+	if (runner_stopping)
+		return -1;
+	if (n == 0 && now_ms() - l->last_work >= o->idle_exit * 1000) {
+		log_ev(LOG_INFO, "idle_exit", "{sI}", "idle_s", o->idle_exit);
+		return -1;
+	}
+	if ((r->c = db_connect(err, sizeof(err))) == NULL) {
+		log_ev(LOG_ERROR, "database_unreachable", "{ss}", "error", err);
+		r->db_lost = r->lost_logged = 1;
+		return -1;
+	}
+	if (session_start(r) != EXIT_OK) {
+		r->db_lost = r->lost_logged = 1;
+		return -1;
+	}
+	return take_slots(r, l);
+}
+
 /* Idle: sleep until a NOTIFY for our stages, the next delayed task, the
  * next rescue pass, or the idle exit.  0 to go on, -1 to stop. */
 static int
@@ -448,7 +529,9 @@ idle_wait(struct runner *r, struct loop *l)
 		log_ev(LOG_INFO, "idle_exit", "{sI}", "idle_s", o->idle_exit);
 		return -1;
 	}
-	wait = l->last_rescue + RESCUE_EVERY_MS - now;
+	/* with a host listener, it runs the rescue pass */
+	wait = r->wake_fd >= 0 ? o->idle_exit * 1000 :
+	    l->last_rescue + RESCUE_EVERY_MS - now;
 	if (l->last_work + o->idle_exit * 1000 - now < wait)
 		wait = l->last_work + o->idle_exit * 1000 - now;
 	due = rq_next_due(r->c, l->names, o->nstages, err, sizeof(err));
@@ -459,6 +542,8 @@ idle_wait(struct runner *r, struct loop *l)
 		wait = (long long)(due * 1000) + 1;
 	if (wait <= 0)
 		return 0;
+	if (r->wake_fd >= 0 && wait >= RESCUE_EVERY_MS)
+		return wake_idle(r, l, wait);
 	n = wait_notify(r, wait);
 	l->notified = n == 1;
 	if (n == -1) {
@@ -473,6 +558,26 @@ idle_wait(struct runner *r, struct loop *l)
 		return -1;
 	}
 	return 0;
+}
+
+/* On a fresh connection: our session settings, the runner lock, and
+ * LISTEN unless the host listener wakes us; an exit code. */
+static int
+session_start(struct runner *r)
+{
+	char err[1024];
+
+	/* Claims, heartbeats and progress commit without waiting for the
+	 * disk: a claim lost in a crash leaves the task pending (it runs
+	 * again, as after any crash); outcomes are recorded durably
+	 * (runner_sql.c).  This keeps insert-to-start fast with fsync on. */
+	if (db_cmd(r->c, err, sizeof(err), "SET synchronous_commit = off", 0,
+	    NULL) == -1 ||
+	    rq_register(r->c, &r->id, err, sizeof(err)) == -1 ||
+	    (r->wake_fd < 0 && db_cmd(r->c, err, sizeof(err),
+	    "LISTEN " CHAN_TASKS, 0, NULL) == -1))
+		return db_trouble(r, "start", err) ? EXIT_DB : EXIT_FAIL;
+	return EXIT_OK;
 }
 
 /* Connect and get ready to claim; an exit code. */
@@ -502,15 +607,12 @@ runner_start(struct runner *r, const char *names)
 		    cfg.scratch_dir, "error", strerror(errno));
 		return EXIT_FAIL;
 	}
-	/* Claims, heartbeats and progress commit without waiting for the
-	 * disk: a claim lost in a crash leaves the task pending (it runs
-	 * again, as after any crash); outcomes are recorded durably
-	 * (runner_sql.c).  This keeps insert-to-start fast with fsync on. */
-	if (db_cmd(r->c, err, sizeof(err), "SET synchronous_commit = off", 0,
-	    NULL) == -1 ||
-	    rq_register(r->c, &r->id, err, sizeof(err)) == -1 ||
-	    db_cmd(r->c, err, sizeof(err), "LISTEN " CHAN_TASKS, 0, NULL) == -1)
-		return db_trouble(r, "start", err) ? EXIT_DB : EXIT_FAIL;
+	/* With a host listener (wake_socket), wait on it, disconnected,
+	 * when idle; without one, LISTEN on our own connection. */
+	r->wake_fd = *cfg.wake_socket != '\0' && !r->o->once ?
+	    wake_connect() : -1;
+	if ((rc = session_start(r)) != EXIT_OK)
+		return rc;
 	log_ev(LOG_INFO, "runner_started", "{sssssIsi}", "runner", r->id.name,
 	    "stages", names, "idle_exit", r->o->idle_exit, "once", r->o->once);
 	return EXIT_OK;
@@ -528,7 +630,9 @@ runner_main(const struct runner_opts *o)
 	memset(&r, 0, sizeof(r));
 	memset(&l, 0, sizeof(l));
 	r.o = o;
-	signals();
+	r.wake_fd = -1;
+	l.list = names;
+	runner_signals();
 	for (i = 0; i < o->nstages; i++) {
 		l.names[i] = o->stages[i]->name;
 		l.slot[i] = o->stages[i]->cap != NULL ? -1 : 0;
@@ -572,6 +676,8 @@ runner_main(const struct runner_opts *o)
 out:
 	if (r.c != NULL)
 		PQfinish(r.c);	/* drops the runner lock and the slots */
+	if (r.wake_fd >= 0)
+		close(r.wake_fd);
 	store_close(r.store);
 	return rc;
 }

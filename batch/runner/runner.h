@@ -51,6 +51,8 @@ struct runner {
 	int		 db_lost;	/* the connection broke: exit EXIT_DB */
 	int		 lost_logged;	/* "database_lost" has been logged */
 	struct media_user media;	/* whom media children run as */
+	int		 wake_fd;	/* the host listener (wake.c), or -1 */
+	int		 woken;		/* by it: pass the wake-up on */
 };
 
 /* Set by SIGTERM/SIGINT: stop claiming, finish or hand back, exit 0. */
@@ -83,6 +85,24 @@ int	runner_main(const struct runner_opts *);
 /* clipmill-batch --maintenance and --sweep; exit codes. */
 int	runner_maintenance(void);
 int	runner_sweep(void);
+
+/* Catch SIGTERM and SIGINT (runner_stopping), ignore SIGPIPE. */
+void	runner_signals(void);
+
+/* wake.c: clipmill-batch --listen, the host's wake-up service; an exit
+ * code. */
+int	runner_listen(void);
+/* Connect to cfg.wake_socket: the fd, or -1 (logged; the runner then
+ * LISTENs on its own connection). */
+int	wake_connect(void);
+/* Send "VERB STAGES" to the listener; 0/-1. */
+int	wake_send(int fd, const char *verb, const char *stages);
+/* Say VERB ("warm": idle and connected, "wait": idle and disconnected)
+ * and wait up to MS for a wake-up for STAGES ("a,b"): 1 when woken, 0 on
+ * timeout or signal, -1 when the listener is gone. */
+int	wake_wait(int fd, const char *verb, const char *stages, long long ms);
+/* How long an idle runner stays connected before it disconnects. */
+#define WAKE_LINGER_MS	2000
 
 /* child.c: run one task of an isolated stage in a forked child. */
 void	run_isolated(struct runner *, const struct stage *, struct task *,
