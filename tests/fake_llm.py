@@ -6,6 +6,7 @@ on 127.0.0.1 only.  The first path element picks the behaviour:
                                   middle of the asked length range, scored
                                   50 + 10 x (request number): later chunks
                                   score higher
+  /many/...                       the same, a hundred times over
   /malformed/...                  content that is not JSON
   /outofrange/...                 clips outside the video and range
   /500/...                        HTTP 500
@@ -59,8 +60,8 @@ class H(BaseHTTPRequestHandler):
         else:
             content = json.dumps({"clips": [{
                 "start": first, "end": first + (lo + hi) / 2,
-                "score": 40 + 10 * count["n"], "title": "chunk %d" % count["n"],
-                "reason": "Request %d liked it." % count["n"]}]})
+                "score": min(100, 40 + 10 * count["n"]), "title": "chunk %d" % count["n"],
+                "reason": "Request %d liked it." % count["n"]}] * (100 if mode == "many" else 1)})
         self.reply(200, {"id": "chatcmpl-1", "object": "chat.completion",
                          "model": req.get("model"), "choices": [{
                              "index": 0, "finish_reason": "stop",

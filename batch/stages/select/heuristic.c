@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "select.h"
 #include "util.h"
@@ -17,7 +18,7 @@
 #define LEAD_S		0.2	/* a clip starts this much before its first word */
 #define TAIL_S		0.3	/* and ends this much after its last */
 #define HOOK_S		4.0	/* the opening that must grab the viewer */
-#define MAX_CANDS	200000
+#define TIE_POINTS	1.0	/* scores this close are as good as each other */
 #define TITLE_MAX	60	/* characters of a title at most */
 
 /* The words a reason uses for what it measured (select_reason). */
@@ -432,39 +433,107 @@ title(const struct transcript *t, const struct cand *c, char *dst, size_t len)
 	buf_free(&b);
 }
 
+/*
+ * The candidates into *CP (allocated; the caller frees it): for each word
+ * that can open a clip, its best window that ends on a boundary within
+ * the length range.  The windows that open on one word all overlap, so
+ * at most one of them could be chosen: one a word keeps their number (and
+ * the memory) in proportion to the transcript, however long the clips may
+ * be.  Returns how many, or -1 when out of memory.
+ */
+static ssize_t
+candidates(const struct transcript *t, const struct select_req *rq,
+    struct cand **cp)
+{
+	struct cand *c, best;
+	size_t nc = 0, a, b, ns = 0;
+
+	for (a = 0; a < t->nw; a++)
+		ns += is_start(t, a);
+	if ((c = calloc(ns ? ns : 1, sizeof(*c))) == NULL)
+		return -1;
+	for (a = 0; a < t->nw; a++) {
+		if (!is_start(t, a))
+			continue;
+		best.score = -1;
+		for (b = a; b < t->nw; b++) {
+			struct cand k;
+
+			k.start = fmax(0, t->w[a].start - LEAD_S);
+			k.end = fmin(rq->duration, t->w[b].end + TAIL_S);
+			if (k.end - k.start > rq->max_len)
+				break;
+			if (!is_end(t, b) || k.end - k.start < rq->min_len)
+				continue;
+			k.a = a;
+			k.b = b;
+			score(t, &k);
+			if (k.score > best.score)
+				best = k;
+		}
+		if (best.score >= 0)
+			c[nc++] = best;
+	}
+	*cp = c;
+	return (ssize_t)nc;
+}
+
+/* How far candidate C lies from the nearest of the N picks, in seconds
+ * between their middles (0 when there are none). */
+static double
+apart(const struct cand *c, const struct pick *p, size_t n)
+{
+	double d = INFINITY, m = (c->start + c->end) / 2;
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		d = fmin(d, fabs(m - (p[k].start + p[k].end) / 2));
+	return n ? d : 0;
+}
+
+/*
+ * The next pick among the NC candidates C (best first) that does not
+ * overlap the NP picks in OUT: the best one, or, of those within
+ * TIE_POINTS of it, the one farthest from the picks, so that a long talk
+ * that is as good all through gives clips from all of it, not its first
+ * minutes.  Returns its index, or NC when none is left.
+ */
+static size_t
+next_pick(const struct cand *c, size_t nc, const struct pick *out, size_t np)
+{
+	size_t i, j, best;
+	double far;
+
+	for (i = 0; i < nc; i++)
+		if (!select_overlaps(out, np, c[i].start, c[i].end))
+			break;
+	if (i == nc || np == 0)
+		return i;
+	best = i;
+	far = apart(&c[i], out, np);
+	for (j = i + 1; j < nc && c[j].score >= c[i].score - TIE_POINTS; j++)
+		if (apart(&c[j], out, np) > far &&
+		    !select_overlaps(out, np, c[j].start, c[j].end)) {
+			best = j;
+			far = apart(&c[j], out, np);
+		}
+	return best;
+}
+
 size_t
 select_heuristic(const struct transcript *t, const struct select_req *rq,
     struct pick *out)
 {
 	struct cand *c = NULL;
 	struct clip_figures f;
-	size_t nc = 0, a, b, i, np = 0;
+	ssize_t nc;
+	size_t i, np = 0;
 
-	if (t->nw == 0 || (c = calloc(MAX_CANDS, sizeof(*c))) == NULL)
+	if (t->nw == 0 || (nc = candidates(t, rq, &c)) < 0)
 		return 0;
-	for (a = 0; a < t->nw && nc < MAX_CANDS; a++) {
-		if (!is_start(t, a))
-			continue;
-		for (b = a; b < t->nw && nc < MAX_CANDS; b++) {
-			double s = fmax(0, t->w[a].start - LEAD_S);
-			double e = fmin(rq->duration, t->w[b].end + TAIL_S);
-
-			if (e - s > rq->max_len)
-				break;
-			if (!is_end(t, b) || e - s < rq->min_len)
-				continue;
-			c[nc].start = s;
-			c[nc].end = e;
-			c[nc].a = a;
-			c[nc].b = b;
-			score(t, &c[nc]);
-			nc++;
-		}
-	}
-	qsort(c, nc, sizeof(*c), cand_cmp);
-	for (i = 0; i < nc && np < (size_t)rq->clips; i++) {
-		if (select_overlaps(out, np, c[i].start, c[i].end))
-			continue;
+	qsort(c, (size_t)nc, sizeof(*c), cand_cmp);
+	while (np < (size_t)rq->clips &&
+	    (i = next_pick(c, (size_t)nc, out, np)) < (size_t)nc) {
 		out[np].start = c[i].start;
 		out[np].end = c[i].end;
 		out[np].score = round(c[i].score * 10) / 10;

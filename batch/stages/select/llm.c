@@ -17,7 +17,7 @@
 #include "util.h"
 
 #define MAX_ANSWER	(1u << 20)	/* response body cap */
-#define MAX_CANDS	256
+#define MAX_CANDS	256	/* clips read from one answer; the best kept */
 
 static size_t
 on_body(char *p, size_t size, size_t n, void *arg)
@@ -187,11 +187,12 @@ int
 select_llm(const struct transcript *t, const struct select_req *rq,
     struct pick *out, char *err, size_t errlen)
 {
-	struct pick *c = calloc(MAX_CANDS, sizeof(*c));
+	/* The best so far, and room for one more answer's clips. */
+	struct pick *c = calloc(2 * MAX_CANDS, sizeof(*c));
 	struct curl_slist *hdrs = NULL;
 	CURL *h = NULL;
 	char auth[600], *key = NULL;
-	size_t nc = 0, s0 = 0, s1, chars, i;
+	size_t nc = 0, k, s0 = 0, s1, chars, i;
 	int np = 0, rc = -1;
 
 	if (c == NULL || t->nseg == 0 || (h = curl_easy_init()) == NULL) {
@@ -214,8 +215,15 @@ select_llm(const struct transcript *t, const struct select_req *rq,
 		for (s1 = s0, chars = 0; s1 < t->nseg && (s1 == s0 ||
 		    chars + strlen(t->seg[s1].text) + 24 <= (size_t)cfg.llm_chunk_chars); s1++)
 			chars += strlen(t->seg[s1].text) + 24;
-		if (ask(h, hdrs, t, rq, s0, s1, c, &nc, err, errlen) != 0)
+		k = 0;
+		if (ask(h, hdrs, t, rq, s0, s1, c + nc, &k, err, errlen) != 0)
 			goto out;
+		/* The best MAX_CANDS of every chunk so far: a long
+		 * transcript's last chunks count as much as its first. */
+		nc += k;
+		qsort(c, nc, sizeof(*c), pick_cmp);
+		if (nc > MAX_CANDS)
+			nc = MAX_CANDS;
 		s0 = s1;
 	}
 	if (nc == 0) {
@@ -223,7 +231,6 @@ select_llm(const struct transcript *t, const struct select_req *rq,
 		    "video and the length range.");
 		goto out;
 	}
-	qsort(c, nc, sizeof(*c), pick_cmp);
 	for (i = 0; i < nc && np < rq->clips; i++) {
 		if (!select_overlaps(out, (size_t)np, c[i].start, c[i].end))
 			out[np++] = c[i];
