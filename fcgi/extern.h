@@ -137,6 +137,39 @@ int	validate_job(const struct form *f, int have_file,
 	    const struct backends *, struct jobspec *js, char *field,
 	    size_t fieldlen, char *err, size_t errlen);
 
+/* ---- review.c: the body of PATCH /clips/{id} ---- */
+
+#define TITLE_MAX	100	/* characters of a title */
+
+struct transcript;
+
+/* The clip as it is, and then as the edit leaves it. */
+struct clipedit {
+	long long	 id, job;
+	char		 state[16], job_state[24];
+	double		 start, end, duration;	/* duration 0: unknown */
+	char		 aspect[8], layout[8], style[16];	/* "" none */
+	char		 title[TITLE_MAX * 4 + 1];
+	json_t		*edits;		/* owned */
+	json_t		*fields;	/* names changed, owned */
+	const struct transcript *t;	/* NULL: none */
+};
+
+/* The body of a review route, LEN bytes of DATA sent as CTYPE (JSON, or
+ * urlencoded as a browser form sends it), as a JSON object into *OUT (new
+ * reference) and its CSRF token into F.  Form fields: word.<i>=text
+ * (empty: drop the correction), removed=<i> repeated (removed= alone
+ * empties the set), clip=<id> repeated.  0, or -1 with a sentence in ERR
+ * (*OUT NULL). */
+int	review_body(const char *ctype, const char *data, size_t len,
+	    json_t **out, struct form *f, char *err, size_t errlen);
+/* Every field of BODY into CE (bounds snapped to CE's transcript and
+ * checked, words and removed indices inside the clip, the enumerated
+ * fields, the title); the names changed are appended to CE->fields.  0,
+ * or -1 with FIELD naming the refused field and a sentence in ERR. */
+int	review_edit(json_t *body, struct clipedit *ce, char *field,
+	    size_t fieldlen, char *err, size_t errlen);
+
 #endif
 
 /* ---- the fcgi process (everything below uses libfcgi) ---- */

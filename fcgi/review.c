@@ -32,34 +32,29 @@
 #include "transcript.h"
 #include "util.h"
 
-#define TITLE_MAX	100	/* characters of a title */
 #define WORD_MAX	64	/* characters of a corrected word */
 #define CLIP_LEN_MIN	1	/* seconds */
 
 /* ---- the request's body ---- */
 
-/* The body (JSON, or urlencoded as a browser form sends it) as a JSON
- * object into *OUT (new reference) and its CSRF token into F.  Form
- * fields: word.<i>=text (empty: drop the correction), removed=<i>
- * repeated (removed= alone empties the set), clip=<id> repeated.  0, or
- * -1 with a sentence in ERR (*OUT NULL). */
-static int
-body_json(struct req *r, const struct buf *b, json_t **out, struct form *f,
-    char *err, size_t errlen)
+/* See extern.h. */
+int
+review_body(const char *ctype, const char *data, size_t len, json_t **out,
+    struct form *f, char *err, size_t errlen)
 {
-	const char *ctype = param(r, "CONTENT_TYPE"), *csrf;
+	const char *csrf;
 	json_error_t je;
 	struct form u = { .n = 0 };
 	json_t *o, *a;
 	size_t i;
 
 	*out = NULL;
-	if (b->len == 0) {
+	if (len == 0) {
 		*out = json_object();
 		return 0;
 	}
 	if (ctype != NULL && strncasecmp(ctype, "application/json", 16) == 0) {
-		if ((o = json_loadb(b->data, b->len, JSON_REJECT_DUPLICATES,
+		if ((o = json_loadb(data, len, JSON_REJECT_DUPLICATES,
 		    &je)) == NULL || !json_is_object(o)) {
 			seterr(err, errlen, "The body is not a JSON object%s%s.",
 			    o == NULL ? ": " : "", o == NULL ? je.text : "");
@@ -75,7 +70,7 @@ body_json(struct req *r, const struct buf *b, json_t **out, struct form *f,
 		*out = o;
 		return 0;
 	}
-	if (parse_urlencoded(b->data, b->len, &u, err, errlen) == -1)
+	if (parse_urlencoded(data, len, &u, err, errlen) == -1)
 		return -1;
 	o = json_object();
 	for (i = 0; i < u.n; i++) {
@@ -103,7 +98,7 @@ body_json(struct req *r, const struct buf *b, json_t **out, struct form *f,
 	return 0;
 }
 
-/* Read the body into *BODY (see body_json) and F.  0; 1 when it could not
+/* Read the body into *BODY (see review_body) and F.  0; 1 when it could not
  * be read as fields (*BODY NULL, ERR says why: answered after the
  * ownership and CSRF checks); -1 after answering (413). */
 static int
@@ -118,7 +113,8 @@ read_review_body(struct req *r, json_t **body, struct form *f, char *err,
 		buf_free(&b);
 		return -1;
 	}
-	rc = body_json(r, &b, body, f, err, errlen) == 0 ? 0 : 1;
+	rc = review_body(param(r, "CONTENT_TYPE"), b.data, b.len, body, f,
+	    err, errlen) == 0 ? 0 : 1;
 	buf_free(&b);
 	return rc;
 }
@@ -177,18 +173,6 @@ text_chars(const char *s)
 }
 
 /* ---- a clip's edit ---- */
-
-/* The clip as it is, and then as the edit leaves it. */
-struct clipedit {
-	long long	 id, job;
-	char		 state[16], job_state[24];
-	double		 start, end, duration;	/* duration 0: unknown */
-	char		 aspect[8], layout[8], style[16];	/* "" none */
-	char		 title[TITLE_MAX * 4 + 1];
-	json_t		*edits;		/* owned */
-	json_t		*fields;	/* names changed, owned */
-	const struct transcript *t;	/* NULL: none */
-};
 
 /* Where field F refuses its value: FIELD and a sentence in ERR.  -1. */
 static int
@@ -382,9 +366,8 @@ edit_word_field(json_t *body, const char *name, const char *table,
 	return 0;
 }
 
-/* Every field of BODY into CE; 0 or -1 with FIELD and ERR. */
-static int
-edit_fields(json_t *body, struct clipedit *ce, char *field, size_t fieldlen,
+int
+review_edit(json_t *body, struct clipedit *ce, char *field, size_t fieldlen,
     char *err, size_t errlen)
 {
 	static const char *const known[] = { "csrf", "start", "end", "title",
@@ -635,7 +618,7 @@ patch_clip(struct req *r, PGconn *c, long long id, json_t *body)
 		if (have_t && ce.duration <= 0)
 			ce.duration = t.duration;
 	}
-	if (edit_fields(body, &ce, field, sizeof(field), err,
+	if (review_edit(body, &ce, field, sizeof(field), err,
 	    sizeof(err)) == -1) {
 		respond_error(r, 400, field, NULL, "%s.", err);
 		goto out;
