@@ -153,6 +153,7 @@ struct clipedit {
 	json_t		*edits;		/* owned */
 	json_t		*fields;	/* names changed, owned */
 	const struct transcript *t;	/* NULL: none */
+	const struct backends *be;	/* what the server offers */
 };
 
 /* The body of a review route, LEN bytes of DATA sent as CTYPE (JSON, or

@@ -1,5 +1,5 @@
 /*
- * The body of PATCH /clips/{id} (fcgi/review.c review_body: JSON, or a
+ * The body of PATCH /clips/{id} (fcgi/clipedit.c review_body: JSON, or a
  * browser's urlencoded form, chosen by the first byte), then the edit it
  * asks for (review_edit) on a one-minute clip of a fixed transcript:
  * bounds snapped to its words, corrections and removed words by index,
@@ -40,9 +40,10 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static const struct backends be = { 1, 1, 1, 3, 20, 60 };
 	struct clipedit ce = { .id = 1, .job = 1, .state = "candidate",
 	    .job_state = "awaiting_review", .start = 60, .end = 120,
-	    .duration = 240, .aspect = "9:16", .t = &tr };
+	    .duration = 240, .aspect = "9:16", .t = &tr, .be = &be };
 	struct form f = { .n = 0 };
 	char err[256], field[64];
 	json_t *body = NULL;
