@@ -56,8 +56,10 @@ review_body(const char *ctype, const char *data, size_t len, json_t **out,
 		*out = o;
 		return 0;
 	}
-	if (parse_urlencoded(data, len, &u, err, errlen) == -1)
+	if (parse_urlencoded(data, len, &u, err, errlen) == -1) {
+		form_free(&u);	/* the fields before the bad one */
 		return -1;
+	}
 	o = json_object();
 	for (i = 0; i < u.n; i++) {
 		const char *k = u.f[i].key, *v = u.f[i].val;
