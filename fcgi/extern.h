@@ -284,14 +284,31 @@ void	ac_forget(long long user);
 int	ac_start(char *err, size_t errlen);
 void	ac_stop(void);
 
-/* jobcache.c: the kept document of JOB built for USER at TAG and ELAPSED
- * seconds (a copy the caller frees, *LEN its length), or NULL. */
+/* jobcache.c: what GET /jobs/ID and GET /jobs answer, kept per process.
+ * JOB's tag and elapsed seconds as USER last read them, when the count
+ * GEN (lp_gen(), read before that look) has not moved since: 1; else 0. */
 #define JOB_TAG_LEN	64
+int	jc_tag(long long job, long long user, unsigned long gen,
+	    char tag[JOB_TAG_LEN + 1], long long *elapsed);
+/* Keep TAG as JOB's for USER while GEN stays (0: not kept); SECS: its
+ * elapsed seconds now, which stop moving when FINISHED. */
+void	jc_tag_put(long long job, long long user, unsigned long gen,
+	    const char *tag, double secs, int finished);
+/* The kept document of JOB built for USER at TAG and ELAPSED seconds (a
+ * copy the caller frees, *LEN its length), or NULL; with KEY, its page
+ * as KEY saw it. */
 char	*jc_get(long long job, long long user, const char *tag,
-	    long long elapsed, size_t *len);
-/* Keep BODY (LEN bytes, copied) as that document, replacing its slot's. */
+	    long long elapsed, const char *key, size_t *len);
+/* Keep BODY (LEN bytes, copied) as that document or page, replacing its
+ * slot's. */
 void	jc_put(long long job, long long user, const char *tag,
-	    long long elapsed, const char *body, size_t len);
+	    long long elapsed, const char *key, const char *body, size_t len);
+/* Page PAGE of USER's job list (a JSON array, a copy the caller frees;
+ * *MORE: whether an older page follows) kept while the count GEN
+ * (lp_user_gen(), read before the query) stays, or NULL. */
+char	*lc_get(long long user, long long page, unsigned long gen, int *more);
+void	lc_put(long long user, long long page, unsigned long gen,
+	    const char *rows, int more);
 
 /* jobs.c */
 /*
@@ -362,6 +379,14 @@ int	lp_park(struct req *, long long job, long long user, long long after,
 /* The count of NOTIFYs for JOB's bucket, read before looking at its
  * events and passed to lp_park(): 0 when the listener is not listening. */
 unsigned long lp_gen(long long job);
+/* lp_gen() for the kept job documents: also 0 while a NOTIFY waits on the
+ * listener's connection, not yet counted. */
+unsigned long lp_doc_gen(long long job);
+/* The same for USER's job list (NOTIFYs on CHAN_USER_JOBS). */
+unsigned long lp_user_gen(long long user);
+/* A change this process just made to JOB (and USER's list; 0: none):
+ * what it kept of them is stale now, before the NOTIFY comes back. */
+void	lp_touch(long long job, long long user);
 /* 1 when a job in STATE has ended: no more events will come. */
 int	lp_job_ended(const char *state);
 size_t	lp_waiting(void);
@@ -396,9 +421,14 @@ void	page_login(struct req *, const char *msg);
 int	login_token(struct req *, char nonce[33], char token[65], int *fresh);
 void	login_cookie(struct req *, const char *nonce, char *out,
 	    size_t len);
-void	page_jobs(struct req *, PGresult *r, long long page, int more);
+void	page_jobs(struct req *, json_t *rows, long long page, int more);
 /* Job J's page, with EXTRA header lines (may be NULL). */
 void	page_job(struct req *, json_t *job, const char *extra);
+/* The job's page into B (page_job() without sending it). */
+void	page_job_build(struct req *, json_t *job, struct buf *b);
+/* Send the page HTML (LEN bytes) as page_send() would. */
+void	page_send_raw(struct req *, const char *html, size_t len,
+	    const char *extra);
 
 /* account.c: GET, PUT {"url"} (answers the new secret once), DELETE */
 void	route_account(struct req *);

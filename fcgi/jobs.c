@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -488,6 +489,7 @@ route_submit(struct req *r)
 		goto out;
 	}
 	stored = 0;	/* the job owns the object now */
+	lp_touch(id, r->u.id);
 	log_ev(LOG_INFO, "job_submitted", "{sIsIss}", "job", (json_int_t)id,
 	    "user", (json_int_t)r->u.id, "source", up.size ? "upload" : "url");
 	answer_submitted(r, c, id);
@@ -628,18 +630,23 @@ job_json(PGconn *c, long long id, long long user, char *err, size_t errlen)
  * that can change (the job row's version and last_seq, which every event
  * bumps, its state and updated_at, and the versions of its tasks and
  * clips: xmin changes with every update of a row) into TAG, and its
- * elapsed seconds, which move with the clock, into *ELAPSED.  0; 1 when
- * there is no such job of USER's; -1 with ERR.
+ * elapsed seconds, which move with the clock, into *ELAPSED.  The tag is
+ * kept (jobcache.c) while GEN, the job's count of NOTIFYs read before
+ * this look, stays: then no query at all.  0; 1 when there is no such job
+ * of USER's; -1 with ERR.
  */
 static int
-job_tag(PGconn *c, long long id, long long user, char tag[JOB_TAG_LEN + 1],
-    long long *elapsed, char *err, size_t errlen)
+job_tag(PGconn *c, long long id, long long user, unsigned long gen,
+    char tag[JOB_TAG_LEN + 1], long long *elapsed, char *err, size_t errlen)
 {
 	struct db_params dp = { 0 };
 	const char *p[2];
 	PGresult *res;
+	double secs;
 	int rc = 1;
 
+	if (jc_tag(id, user, gen, tag, elapsed))
+		return 0;
 	p[0] = db_param_ll(&dp, id);
 	p[1] = db_param_ll(&dp, user);
 	res = db_exec_prepared(c, err, errlen, "job_tag",
@@ -649,15 +656,17 @@ job_tag(PGconn *c, long long id, long long user, char tag[JOB_TAG_LEN + 1],
 	    "   FROM tasks t WHERE t.job_id = j.id),"
 	    "  (SELECT count(*) || ':' || coalesce(sum(k.xmin::text::bigint), 0)"
 	    "   FROM clips k WHERE k.job_id = j.id))),"
-	    " round(extract(epoch FROM coalesce(j.finished_at, now())"
-	    "  - j.created_at)) "
+	    " extract(epoch FROM coalesce(j.finished_at, now()) - j.created_at),"
+	    " j.finished_at IS NOT NULL "
 	    "FROM jobs j WHERE j.id = $1 AND j.user_id = $2", 2, p);
 	if (res == NULL)
 		return -1;
 	if (PQntuples(res) == 1) {
 		snprintf(tag, JOB_TAG_LEN + 1, "%s", PQgetvalue(res, 0, 0));
-		if (parse_ll(PQgetvalue(res, 0, 1), 0, INT64_MAX, elapsed) == -1)
-			*elapsed = 0;
+		secs = strtod(PQgetvalue(res, 0, 1), NULL);
+		*elapsed = llround(secs);
+		jc_tag_put(id, user, gen, tag, secs,
+		    strcmp(PQgetvalue(res, 0, 2), "t") == 0);
 		rc = 0;
 	}
 	PQclear(res);
@@ -692,7 +701,7 @@ job_doc(struct req *r, PGconn *c, long long id, const char *tag,
 	char err[512], *s;
 	json_t *j;
 
-	if ((s = jc_get(id, r->u.id, tag, elapsed, len)) != NULL)
+	if ((s = jc_get(id, r->u.id, tag, elapsed, NULL, len)) != NULL)
 		return s;
 	if ((j = job_json(c, id, r->u.id, err, sizeof(err))) == NULL) {
 		db_fail(r, err);
@@ -711,29 +720,63 @@ job_doc(struct req *r, PGconn *c, long long id, const char *tag,
 		return NULL;
 	}
 	*len = strlen(s);
-	jc_put(id, r->u.id, tag, elapsed, s, *len);
+	jc_put(id, r->u.id, tag, elapsed, NULL, s, *len);
 	return s;
 }
 
+/* Job ID's page for R's session (ETAG names the page: the job's tag and
+ * what the page shows of the user), kept beside the document, with the
+ * header lines H. */
+static void
+job_page(struct req *r, PGconn *c, long long id, const char *tag,
+    long long elapsed, const char *etag, const char *h)
+{
+	char key[128], *s;
+	struct buf b;
+	size_t len;
+	json_t *j;
+
+	snprintf(key, sizeof(key), "%s|%d", etag, (int)r->u.via);
+	if ((s = jc_get(id, r->u.id, tag, elapsed, key, &len)) != NULL) {
+		page_send_raw(r, s, len, h);
+		free(s);
+		return;
+	}
+	if ((s = job_doc(r, c, id, tag, elapsed, &len)) == NULL)
+		return;
+	j = json_loads(s, 0, NULL);
+	free(s);
+	if (j == NULL) {
+		respond_error(r, 500, NULL, NULL, "Out of memory.");
+		return;
+	}
+	page_job_build(r, j, &b);
+	json_decref(j);
+	if (!buf_failed(&b))
+		jc_put(id, r->u.id, tag, elapsed, key, b.data, b.len);
+	page_send(r, &b, 200, h);
+}
+
 /*
- * GET /jobs/{id}: one small query for the job's tag (which also says
- * whether it is this user's: another user's job is 404, never 304), then
- * 304 without a body when If-None-Match names its ETag, else the document
- * (kept per process until the tag changes) as JSON or as the page.
+ * GET /jobs/{id}: the job's tag (which also says whether it is this
+ * user's: another user's job is 404, never 304), kept until a NOTIFY says
+ * the job changed, else one small query; then 304 without a body when
+ * If-None-Match names its ETag, else the document (kept per process until
+ * the tag changes) as JSON or as the page.
  */
 void
 route_job(struct req *r, long long id)
 {
-	char err[512], tag[JOB_TAG_LEN + 1], etag[80], h[256], *body;
+	char err[512], tag[JOB_TAG_LEN + 1], etag[80], h[256], *body = NULL;
+	unsigned long gen = lp_doc_gen(id);	/* before the look */
 	long long elapsed = 0;
 	size_t len = 0;
 	PGconn *c;
-	json_t *j;
 	int rc;
 
 	if ((c = req_db(r)) == NULL)
 		return;
-	if ((rc = job_tag(c, id, r->u.id, tag, &elapsed, err,
+	if ((rc = job_tag(c, id, r->u.id, gen, tag, &elapsed, err,
 	    sizeof(err))) == -1) {
 		db_fail(r, err);
 		return;
@@ -750,47 +793,36 @@ route_job(struct req *r, long long id)
 		respond(r, 304, NULL, h, "", 0);
 		return;
 	}
-	if ((body = job_doc(r, c, id, tag, elapsed, &len)) == NULL)
-		return;
-	if (r->json)
-		respond(r, 200, "application/json", h, body, len);
-	else if ((j = json_loads(body, 0, NULL)) == NULL)
-		respond_error(r, 500, NULL, NULL, "Out of memory.");
-	else {
-		page_job(r, j, h);
-		json_decref(j);
-	}
+	if (r->json) {
+		if ((body = job_doc(r, c, id, tag, elapsed, &len)) != NULL)
+			respond(r, 200, "application/json", h, body, len);
+	} else
+		job_page(r, c, id, tag, elapsed, etag, h);
 	free(body);
 }
 
 #define PAGE_SIZE 20
 
-void
-route_jobs(struct req *r)
+/* Page PAGE of USER's jobs, newest first, as a JSON array of the list's
+ * rows (new string), *MORE whether an older page follows; kept per
+ * process until a NOTIFY on CHAN_USER_JOBS says the list changed.  NULL
+ * after answering. */
+static char *
+jobs_rows(struct req *r, long long page, int *more)
 {
-	struct form q = { .n = 0 };
-	char err[512];
+	unsigned long gen = lp_user_gen(r->u.id);	/* before the look */
 	struct db_params dp = { 0 };
-	const char *p[3], *v;
-	long long page = 1;
-	PGresult *res = NULL;
+	char err[512], *s;
+	const char *p[3];
+	PGresult *res;
 	PGconn *c;
-	json_t *a, *o;
-	int i, n, more;
+	json_t *a;
+	int i, n;
 
-	if (parse_urlencoded(r->query, strlen(r->query), &q, err,
-	    sizeof(err)) == -1) {
-		respond_error(r, 400, NULL, NULL, "%s", err);
-		goto out;
-	}
-	if ((v = form_get(&q, "page")) != NULL &&
-	    parse_ll(v, 1, 1000000, &page) == -1) {
-		respond_error(r, 400, "page", NULL, "must be a whole number "
-		    "from 1 to 1000000");
-		goto out;
-	}
+	if ((s = lc_get(r->u.id, page, gen, more)) != NULL)
+		return s;
 	if ((c = req_db(r)) == NULL)
-		goto out;
+		return NULL;
 	p[0] = db_param_ll(&dp, r->u.id);
 	p[1] = db_param_ll(&dp, PAGE_SIZE + 1);
 	p[2] = db_param_ll(&dp, (page - 1) * PAGE_SIZE);
@@ -805,35 +837,79 @@ route_jobs(struct req *r)
 	    " LIMIT $2 OFFSET $3", 3, p);
 	if (res == NULL) {
 		db_fail(r, err);
-		goto out;
+		return NULL;
 	}
 	n = PQntuples(res);
-	more = n > PAGE_SIZE;
-	if (more)
+	*more = n > PAGE_SIZE;
+	if (*more)
 		n = PAGE_SIZE;
-	if (!r->json) {
-		page_jobs(r, res, page, more);
-		goto out;
-	}
 	a = json_array();
 	for (i = 0; i < n; i++) {
 		long long id = 0, clips = 0;
 		parse_ll(PQgetvalue(res, i, 0), 1, INT64_MAX, &id);
 		parse_ll(PQgetvalue(res, i, 5), 0, INT64_MAX, &clips);
-		o = json_pack("{sIssssss*sssIss*}", "id", (json_int_t)id,
-		    "state", PQgetvalue(res, i, 1),
+		json_array_append_new(a, json_pack("{sIssssss*sssIss*}", "id",
+		    (json_int_t)id, "state", PQgetvalue(res, i, 1),
 		    "source_kind", PQgetvalue(res, i, 2),
 		    "source", *PQgetvalue(res, i, 3) ? PQgetvalue(res, i, 3) :
 		    NULL,
 		    "created_at", PQgetvalue(res, i, 4),
 		    "clips_ready", (json_int_t)clips,
-		    "error", *PQgetvalue(res, i, 6) ? PQgetvalue(res, i, 6) : NULL);
-		json_array_append_new(a, o);
+		    "error", *PQgetvalue(res, i, 6) ? PQgetvalue(res, i, 6) :
+		    NULL));
 	}
-	respond_json(r, 200, json_pack("{sosIsb}", "jobs", a, "page",
-	    (json_int_t)page, "more", more), NULL);
-out:
 	PQclear(res);
+	s = json_dumps(a, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(a);
+	if (s == NULL) {
+		respond_error(r, 500, NULL, NULL, "Out of memory.");
+		return NULL;
+	}
+	lc_put(r->u.id, page, gen, s, *more);
+	return s;
+}
+
+void
+route_jobs(struct req *r)
+{
+	struct form q = { .n = 0 };
+	char err[512], *rows = NULL;
+	const char *v;
+	long long page = 1;
+	struct buf b;
+	json_t *a;
+	int more = 0;
+
+	if (parse_urlencoded(r->query, strlen(r->query), &q, err,
+	    sizeof(err)) == -1) {
+		respond_error(r, 400, NULL, NULL, "%s", err);
+		goto out;
+	}
+	if ((v = form_get(&q, "page")) != NULL &&
+	    parse_ll(v, 1, 1000000, &page) == -1) {
+		respond_error(r, 400, "page", NULL, "must be a whole number "
+		    "from 1 to 1000000");
+		goto out;
+	}
+	if ((rows = jobs_rows(r, page, &more)) == NULL)
+		goto out;
+	if (!r->json) {
+		if ((a = json_loads(rows, 0, NULL)) == NULL)
+			respond_error(r, 500, NULL, NULL, "Out of memory.");
+		else
+			page_jobs(r, a, page, more);
+		json_decref(a);
+		goto out;
+	}
+	buf_init(&b, 0);
+	if (buf_printf(&b, "{\"jobs\":%s,\"page\":%lld,\"more\":%s}", rows,
+	    page, more ? "true" : "false") == -1)
+		respond_error(r, 500, NULL, NULL, "Out of memory.");
+	else
+		respond(r, 200, "application/json", NULL, b.data, b.len);
+	buf_free(&b);
+out:
+	free(rows);
 	form_free(&q);
 }
 
@@ -947,6 +1023,7 @@ job_action(struct req *r, long long id, int retry)
 		respond_error(r, 409, NULL, NULL, "%s.", err);
 		goto out;
 	}
+	lp_touch(id, r->u.id);
 	log_ev(LOG_INFO, retry ? "job_retried" : "job_cancelled", "{sIsI}",
 	    "job", (json_int_t)id, "user", (json_int_t)r->u.id);
 	snprintf(loc, sizeof(loc), "/jobs/%lld", id);

@@ -11,6 +11,7 @@
  * buffers, not a thread and not a database connection.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -36,10 +37,15 @@
  * after the look sends its NOTIFY later, and that finds the waiter.
  * Read by the request threads (lp_gen), written by the listener; a
  * reconnection bumps them all, and while not listening there is no count
- * (0: always look again).
+ * (0: always look again).  The kept job documents (jobcache.c) are
+ * served while their job's count stays what it was before they were
+ * read; the kept job lists while their user's count (ugen, NOTIFYs on
+ * CHAN_USER_JOBS) does.
  */
 static atomic_ulong	 ngen[NBUCKETS];
+static atomic_ulong	 ugen[NBUCKETS];
 static atomic_int	 nlive;
+static atomic_int	 lfd = -1;	/* the LISTEN connection's socket */
 
 struct parked {
 	FCGX_Request	*fr;
@@ -132,6 +138,41 @@ lp_gen(long long job)
 	if (!atomic_load(&nlive))
 		return 0;
 	return atomic_load(&ngen[(unsigned long long)job % NBUCKETS]) + 1;
+}
+
+/* 1 when a NOTIFY may have reached the LISTEN connection that the
+ * listener has not counted yet: the kept documents wait for it. */
+static int
+notify_pending(void)
+{
+	struct pollfd pfd;
+
+	pfd.fd = atomic_load(&lfd);
+	pfd.events = POLLIN;
+	return pfd.fd < 0 || poll(&pfd, 1, 0) != 0;
+}
+
+unsigned long
+lp_doc_gen(long long job)
+{
+	return notify_pending() ? 0 : lp_gen(job);
+}
+
+unsigned long
+lp_user_gen(long long user)
+{
+	if (!atomic_load(&nlive) || notify_pending())
+		return 0;
+	return atomic_load(&ugen[(unsigned long long)user % NBUCKETS]) + 1;
+}
+
+void
+lp_touch(long long job, long long user)
+{
+	if (job > 0)
+		atomic_fetch_add(&ngen[(unsigned long long)job % NBUCKETS], 1);
+	if (user > 0)
+		atomic_fetch_add(&ugen[(unsigned long long)user % NBUCKETS], 1);
 }
 
 /* 1 when a NOTIFY for P's bucket may have come since its look. */
@@ -365,8 +406,10 @@ ngen_bump_all(void)
 {
 	size_t i;
 
-	for (i = 0; i < NBUCKETS; i++)
+	for (i = 0; i < NBUCKETS; i++) {
 		atomic_fetch_add(&ngen[i], 1);
+		atomic_fetch_add(&ugen[i], 1);
+	}
 }
 
 static int
@@ -383,7 +426,8 @@ listen_connect(void)
 		return -1;
 	}
 	if (db_cmd(lp.lconn, err, sizeof(err), "LISTEN " CHAN_EVENTS, 0,
-	    NULL) == -1) {
+	    NULL) == -1 || db_cmd(lp.lconn, err, sizeof(err),
+	    "LISTEN " CHAN_USER_JOBS, 0, NULL) == -1) {
 		log_ev(LOG_WARN, "listen_failed", "{ss}", "error", err);
 		PQfinish(lp.lconn);
 		lp.lconn = NULL;
@@ -394,6 +438,7 @@ listen_connect(void)
 	ev.data.ptr = &lp.tag_pg;
 	epoll_ctl(lp.ep, EPOLL_CTL_ADD, PQsocket(lp.lconn), &ev);
 	ngen_bump_all();
+	atomic_store(&lfd, PQsocket(lp.lconn));
 	atomic_store(&nlive, 1);
 	log_ev(LOG_INFO, "listening", "{ss}", "channel", CHAN_EVENTS);
 	return 0;
@@ -405,6 +450,7 @@ listen_drop(void)
 	if (lp.lconn == NULL)
 		return;
 	atomic_store(&nlive, 0);
+	atomic_store(&lfd, -1);
 	ngen_bump_all();
 	epoll_ctl(lp.ep, EPOLL_CTL_DEL, PQsocket(lp.lconn), NULL);
 	PQfinish(lp.lconn);
@@ -569,6 +615,12 @@ listener_main(void *arg)
 				while ((nt = PQnotifies(lp.lconn)) != NULL) {
 					if (parse_ll(nt->extra, 1, INT64_MAX,
 					    &job) == -1) {
+						PQfreemem(nt);
+						continue;
+					}
+					if (strcmp(nt->relname,
+					    CHAN_USER_JOBS) == 0) {
+						lp_touch(0, job);
 						PQfreemem(nt);
 						continue;
 					}

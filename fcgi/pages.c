@@ -118,6 +118,18 @@ page_end(struct buf *b)
     "style-src 'unsafe-inline'; script-src 'unsafe-inline' 'self'; " \
     "img-src 'self' data: http: https:; media-src 'self' http: https:\r\n"
 
+/* HTML (LEN bytes) with STATUS, the pages' Content-Security-Policy and
+ * EXTRA header lines. */
+static void
+send_html(struct req *r, int status, const char *html, size_t len,
+    const char *extra)
+{
+	char hdr[1024];
+
+	snprintf(hdr, sizeof(hdr), "%s%s", CSP, extra ? extra : "");
+	respond(r, status, "text/html; charset=utf-8", hdr, html, len);
+}
+
 /* Send page B (freed) with the security policy and EXTRA header lines.
  * The page's appends are not checked one by one: a failure is sticky, so
  * a page that could not be built whole is caught here, and answered 500
@@ -125,8 +137,6 @@ page_end(struct buf *b)
 static void
 send_page_with(struct req *r, struct buf *b, int status, const char *extra)
 {
-	char hdr[1024];
-
 	if (buf_failed(b)) {
 		buf_free(b);
 		log_ev(LOG_ERROR, "page_incomplete", "{ss}", "path", r->path);
@@ -134,8 +144,7 @@ send_page_with(struct req *r, struct buf *b, int status, const char *extra)
 		    "side; it has been logged.");
 		return;
 	}
-	snprintf(hdr, sizeof(hdr), "%s%s", CSP, extra ? extra : "");
-	respond(r, status, "text/html; charset=utf-8", hdr, b->data, b->len);
+	send_html(r, status, b->data, b->len, extra);
 	buf_free(b);
 }
 
@@ -475,27 +484,36 @@ page_form_again(struct req *r, int status, const char *field,
 	form_page(r, status, &fw, extra);
 }
 
+static const char *
+jstr(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "";
+}
+
 void
-page_jobs(struct req *r, PGresult *res, long long page, int more)
+page_jobs(struct req *r, json_t *rows, long long page, int more)
 {
 	struct buf b;
-	int i, n = PQntuples(res);
+	json_t *o;
+	size_t i;
 
-	if (n > 20)
-		n = 20;
 	buf_init(&b, 0);
 	page_begin(&b, "My jobs", &r->u);
 	buf_addstr(&b, "<h2>My jobs</h2>\n<table><tr><th>Job</th><th>State</th>"
 	    "<th>Source</th><th>Clips</th><th>Submitted (UTC)</th></tr>\n");
-	for (i = 0; i < n; i++) {
-		buf_printf(&b, "<tr><td><a href=\"/jobs/%s\">#%s</a></td><td>",
-		    PQgetvalue(res, i, 0), PQgetvalue(res, i, 0));
-		html_esc(&b, PQgetvalue(res, i, 1));
+	json_array_foreach(rows, i, o) {
+		long long id = json_integer_value(json_object_get(o, "id"));
+		buf_printf(&b, "<tr><td><a href=\"/jobs/%lld\">#%lld</a></td><td>",
+		    id, id);
+		html_esc(&b, jstr(o, "state"));
 		buf_addstr(&b, "</td><td class=\"src\">");
-		html_esc(&b, *PQgetvalue(res, i, 3) ? PQgetvalue(res, i, 3) :
+		html_esc(&b, *jstr(o, "source") ? jstr(o, "source") :
 		    "an uploaded file");
-		buf_printf(&b, "</td><td>%s</td><td>", PQgetvalue(res, i, 5));
-		html_esc(&b, PQgetvalue(res, i, 4));
+		buf_printf(&b, "</td><td>%lld</td><td>", (long long)
+		    json_integer_value(json_object_get(o, "clips_ready")));
+		html_esc(&b, jstr(o, "created_at"));
 		buf_addstr(&b, "</td></tr>\n");
 	}
 	buf_addstr(&b, "</table>\n<p>");
@@ -506,14 +524,6 @@ page_jobs(struct req *r, PGresult *res, long long page, int more)
 	buf_addstr(&b, "</p>\n");
 	page_end(&b);
 	send_page(r, &b, 200);
-}
-
-static const char *
-jstr(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "";
 }
 
 /* Seconds as "1:05" or "1:02:05". */
@@ -939,7 +949,7 @@ job_review(struct buf *b, json_t *j, const char *state)
 }
 
 void
-page_job(struct req *r, json_t *j, const char *extra)
+page_job_build(struct req *r, json_t *j, struct buf *out)
 {
 	struct buf b;
 	json_t *o;
@@ -1003,5 +1013,20 @@ page_job(struct req *r, json_t *j, const char *extra)
 	buf_addstr(&b, status_js);
 	buf_addstr(&b, "</script>\n");
 	page_end(&b);
+	*out = b;
+}
+
+void
+page_job(struct req *r, json_t *j, const char *extra)
+{
+	struct buf b;
+
+	page_job_build(r, j, &b);
 	send_page_with(r, &b, 200, extra);
+}
+
+void
+page_send_raw(struct req *r, const char *html, size_t len, const char *extra)
+{
+	send_html(r, 200, html, len, extra);
 }

@@ -336,6 +336,7 @@ route_clip_patch(struct req *r, long long id)
 		db_fail(r, err);
 		goto out;
 	}
+	lp_touch(job, r->u.id);
 	log_ev(LOG_INFO, "clip_edited", "{sIsI}", "clip", (json_int_t)id,
 	    "user", (json_int_t)r->u.id);
 	answer_clip(r, c, id);
@@ -505,6 +506,7 @@ render_accepted(struct req *r, PGconn *c, long long job, const long long *ids,
 		db_fail(r, err);
 		return;
 	}
+	lp_touch(job, r->u.id);
 	a = json_array();
 	for (i = 0; i < n; i++)
 		json_array_append_new(a, json_integer(ids[i]));

@@ -18,6 +18,8 @@ struct store;
 
 #define CHAN_EVENTS "clipmill_events"
 #define CHAN_TASKS  "clipmill_tasks"
+/* A user's job list changed (sql/010_doc_notify.sql): the user's id. */
+#define CHAN_USER_JOBS "clipmill_user_jobs"
 
 /* A claimed task, as the runner and the stages see it. */
 struct task {

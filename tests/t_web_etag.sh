@@ -2,8 +2,11 @@
 # GET /jobs/ID answers with a weak ETag that stays while nothing the job
 # shows changes and changes with an event, a task's progress, a clip or
 # the job's state; If-None-Match with it gets 304 and no body; another
-# user's job is 404 even with the right ETag; after any change the next
-# GET shows it (the document each process keeps is never stale).
+# user's job is 404 even with the right ETag; after any change, by any
+# program, the next GET shows it (the document each process keeps is never
+# stale: sql/010's triggers NOTIFY), while a task's heartbeat alone changes
+# nothing.  GET /jobs (kept per process too) shows a job made, finished or
+# deleted by another program at once, and never another user's.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/web_lib.sh"
 newdb || exit 1
@@ -87,4 +90,35 @@ read -r c _ b <<<"$(get "$alice" text/html "$h1")"
 check_eq "the page with If-None-Match: 304, no body" "304 0" "$c $b"
 event note
 check_eq "the page after an event: 200" 200 "$(get "$alice" text/html "$h1" | cut -d' ' -f1)"
+
+# a task's heartbeat shows nowhere: the same ETag
+read -r _ e7 _ <<<"$(get "$alice")"
+sql "UPDATE tasks SET heartbeat_at = now(), runner = 'elsewhere:1:1' WHERE job_id = $id" >/dev/null
+check_eq "a heartbeat alone keeps the ETag: 304" 304 "$(get "$alice" application/json "$e7" | cut -d' ' -f1)"
+sql "UPDATE tasks SET message = 'half way' WHERE job_id = $id" >/dev/null
+check_eq "a task's message is seen at once" "half way" "$(get "$alice" >/dev/null; field 'j["stages"][0]["message"]')"
+
+# the list: what another program does is seen at once, per user
+list() {	# KEY: the list's "id:state:clips_ready" words, newest first
+	curl -s -H 'Accept: application/json' -H "Authorization: Bearer $1" "$BASE/jobs" |
+	    python3 -c 'import json,sys; print(" ".join("%d:%s:%d" % (j["id"], j["state"], j["clips_ready"]) for j in json.load(sys.stdin)["jobs"]))'
+}
+check_eq "alice's list" "$id:cancelled:0" "$(list "$alice")"
+check_eq "alice's list again (kept)" "$id:cancelled:0" "$(list "$alice")"
+check_eq "bob's list is empty" "" "$(list "$bob")"
+uid=$(sql "SELECT id FROM users WHERE name = 'alice'")
+id2=$(sql "INSERT INTO jobs (user_id, source_kind, source_url) VALUES ($uid, 'url', 'https://example.com/b.mp4') RETURNING id" | head -1)
+check_eq "a job made by another program is listed at once" "$id2:pending:0 $id:cancelled:0" "$(list "$alice")"
+check_eq "and not in bob's list" "" "$(list "$bob")"
+sql "UPDATE clips SET state = 'ready' WHERE job_id = $id" >/dev/null
+check_eq "a clip made ready is counted at once" "$id2:pending:0 $id:cancelled:1" "$(list "$alice")"
+sql "UPDATE jobs SET state = 'failed', error = 'Gone.' WHERE id = $id2" >/dev/null
+check_eq "a job's new state is listed at once" "$id2:failed:0 $id:cancelled:1" "$(list "$alice")"
+curl -s -H "Accept: text/html" -H "Authorization: Bearer $alice" "$BASE/jobs" >"$TMP/list.html"
+check "the list's page shows both jobs" grep -q "#$id2.*failed" "$TMP/list.html"
+sql "DELETE FROM jobs WHERE id = $id2" >/dev/null
+check_eq "a deleted job leaves the list at once" "$id:cancelled:1" "$(list "$alice")"
+get "$alice" >/dev/null
+sql "DELETE FROM jobs WHERE id = $id" >/dev/null
+check_eq "a deleted job is 404 at once" 404 "$(get "$alice" | cut -d' ' -f1)"
 done_testing

@@ -1,0 +1,114 @@
+-- clipmill schema, version 10: clipmill.fcgi keeps each job's document
+-- (GET /jobs/ID) and each user's job list (GET /jobs) per process, and
+-- serves them without a query for as long as no NOTIFY says they changed.
+-- These triggers make that true of every program and statement: any
+-- change to what a job's document shows NOTIFYs clipmill_events with the
+-- job's id (the channel the long-poll listens on; the statements that
+-- write an event already send the same notification, which PostgreSQL
+-- folds into one per transaction), and any change to what a job list
+-- shows NOTIFYs clipmill_user_jobs with the user's id.  A task's
+-- heartbeat alone (heartbeat_at, runner, lease lock) shows nowhere and
+-- sends nothing.  Statement-level, so a claim or completion of a
+-- thousand tasks sends one notification per job, not per row.
+
+CREATE FUNCTION clipmill_tasks_inserted() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM pg_notify('clipmill_events', job_id::text)
+	    FROM (SELECT DISTINCT job_id FROM n) s;
+	RETURN NULL;
+END $$;
+
+CREATE FUNCTION clipmill_tasks_updated() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM pg_notify('clipmill_events', job_id::text)
+	    FROM (SELECT DISTINCT n.job_id FROM n JOIN o USING (id)
+	    WHERE (o.state, o.progress, o.message, o.error, o.stage, o.clip_id,
+	        o.job_id) IS DISTINCT FROM (n.state, n.progress, n.message,
+	        n.error, n.stage, n.clip_id, n.job_id)) s;
+	RETURN NULL;
+END $$;
+
+CREATE FUNCTION clipmill_tasks_deleted() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM pg_notify('clipmill_events', job_id::text)
+	    FROM (SELECT DISTINCT job_id FROM o) s;
+	RETURN NULL;
+END $$;
+
+CREATE TRIGGER tasks_doc_inserted AFTER INSERT ON tasks
+	REFERENCING NEW TABLE AS n FOR EACH STATEMENT
+	EXECUTE FUNCTION clipmill_tasks_inserted();
+CREATE TRIGGER tasks_doc_updated AFTER UPDATE ON tasks
+	REFERENCING OLD TABLE AS o NEW TABLE AS n FOR EACH STATEMENT
+	EXECUTE FUNCTION clipmill_tasks_updated();
+CREATE TRIGGER tasks_doc_deleted AFTER DELETE ON tasks
+	REFERENCING OLD TABLE AS o FOR EACH STATEMENT
+	EXECUTE FUNCTION clipmill_tasks_deleted();
+
+-- A clip's rows show in its job's document, and its state in the list's
+-- count of ready clips.
+CREATE FUNCTION clipmill_clips_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM pg_notify('clipmill_events', job_id::text)
+	    FROM (SELECT DISTINCT job_id FROM c) s;
+	PERFORM pg_notify('clipmill_user_jobs', user_id::text)
+	    FROM (SELECT DISTINCT j.user_id FROM c JOIN jobs j
+	    ON j.id = c.job_id) s;
+	RETURN NULL;
+END $$;
+
+CREATE TRIGGER clips_doc_inserted AFTER INSERT ON clips
+	REFERENCING NEW TABLE AS c FOR EACH STATEMENT
+	EXECUTE FUNCTION clipmill_clips_changed();
+CREATE TRIGGER clips_doc_updated AFTER UPDATE ON clips
+	REFERENCING NEW TABLE AS c FOR EACH STATEMENT
+	EXECUTE FUNCTION clipmill_clips_changed();
+CREATE TRIGGER clips_doc_deleted AFTER DELETE ON clips
+	REFERENCING OLD TABLE AS c FOR EACH STATEMENT
+	EXECUTE FUNCTION clipmill_clips_changed();
+
+-- Every change to a job row shows in its document (last_seq moves with
+-- each event, whose own NOTIFY this one folds into); a new or deleted
+-- job, or a new state, error or source, in its user's list.
+CREATE FUNCTION clipmill_jobs_inserted() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM pg_notify('clipmill_user_jobs', user_id::text)
+	    FROM (SELECT DISTINCT user_id FROM n) s;
+	RETURN NULL;
+END $$;
+
+CREATE FUNCTION clipmill_jobs_updated() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM pg_notify('clipmill_events', id::text) FROM n;
+	PERFORM pg_notify('clipmill_user_jobs', user_id::text)
+	    FROM (SELECT DISTINCT n.user_id FROM n JOIN o USING (id)
+	    WHERE (o.state, o.error, o.source_url, o.source_name, o.user_id)
+	    IS DISTINCT FROM (n.state, n.error, n.source_url, n.source_name,
+	    n.user_id)) s;
+	RETURN NULL;
+END $$;
+
+CREATE FUNCTION clipmill_jobs_deleted() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM pg_notify('clipmill_events', id::text) FROM o;
+	PERFORM pg_notify('clipmill_user_jobs', user_id::text)
+	    FROM (SELECT DISTINCT user_id FROM o) s;
+	RETURN NULL;
+END $$;
+
+CREATE TRIGGER jobs_doc_inserted AFTER INSERT ON jobs
+	REFERENCING NEW TABLE AS n FOR EACH STATEMENT
+	EXECUTE FUNCTION clipmill_jobs_inserted();
+CREATE TRIGGER jobs_doc_updated AFTER UPDATE ON jobs
+	REFERENCING OLD TABLE AS o NEW TABLE AS n FOR EACH STATEMENT
+	EXECUTE FUNCTION clipmill_jobs_updated();
+CREATE TRIGGER jobs_doc_deleted AFTER DELETE ON jobs
+	REFERENCING OLD TABLE AS o FOR EACH STATEMENT
+	EXECUTE FUNCTION clipmill_jobs_deleted();
