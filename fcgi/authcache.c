@@ -3,30 +3,23 @@
  * REMOTE_USER name), kept for auth_cache_ttl seconds so that a status read
  * costs no query for them.
  *
- * What keeps it honest: a thread of its own LISTENs on CHAN_AUTH, which
- * the triggers of sql/009_auth_notify.sql NOTIFY with the user's id when
- * that user is disabled, renamed, deleted or given a new key, or one of
- * its sessions ends or changes, from any program; the user's entries go
- * at once.  While that connection is down nothing is kept (every request
- * asks PostgreSQL), and on (re)connecting everything kept is dropped.  A
+ * What keeps it honest: the long-poll listener (longpoll.c) LISTENs on
+ * CHAN_AUTH too, which the triggers of sql/009_auth_notify.sql NOTIFY
+ * with the user's id when that user is disabled, renamed, deleted or
+ * given a new key, or one of its sessions ends or changes, from any
+ * program; the user's entries go at once.  While that connection is down
+ * nothing is kept (every request asks PostgreSQL), and on (re)connecting
+ * everything kept is dropped.  A
  * lookup that raced with a notification is not kept: every drop bumps a
  * generation, and ac_put() stores only under the generation its caller
  * saw before asking PostgreSQL.
  */
-#include <errno.h>
-#include <poll.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include "config.h"
-#include "db.h"
-#include "log.h"
-#include "session.h"
 #include "extern.h"
 
 #define AC_SLOTS	4096	/* direct-mapped: a collision replaces */
@@ -44,11 +37,7 @@ static struct {
 	struct ac_entry	 e[AC_SLOTS];	/* under mu */
 	unsigned long	 gen;		/* under mu; bumped at every drop */
 	int		 live;		/* under mu: LISTENing now */
-	pthread_t	 tid;
-	int		 started;
-	int		 wake;		/* eventfd: stop */
-	atomic_int	 stopping;
-} ac = { .mu = PTHREAD_MUTEX_INITIALIZER, .wake = -1 };
+} ac = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 static size_t
 slot_of(int kind, const char *id)
@@ -130,96 +119,8 @@ ac_forget(long long user)
 	ac_drop(user, -1);
 }
 
-/* A connection LISTENing on CHAN_AUTH, or NULL (logged). */
-static PGconn *
-ac_connect(void)
-{
-	char err[512];
-	PGconn *c;
-
-	if ((c = db_connect(err, sizeof(err))) == NULL ||
-	    db_cmd(c, err, sizeof(err), "LISTEN " CHAN_AUTH, 0, NULL) == -1) {
-		log_ev(LOG_WARN, "auth_listen_failed", "{ss}", "error", err);
-		if (c != NULL)
-			PQfinish(c);
-		return NULL;
-	}
-	return c;
-}
-
-static void *
-ac_main(void *arg)
-{
-	struct pollfd pfd[2];
-	PGnotify *nt;
-	PGconn *c = NULL;
-	long long user;
-
-	(void)arg;
-	while (!atomic_load(&ac.stopping)) {
-		if (c == NULL) {
-			if ((c = ac_connect()) == NULL) {
-				pfd[0].fd = ac.wake;
-				pfd[0].events = POLLIN;
-				poll(pfd, 1, 1000);
-				continue;
-			}
-			/* whatever changed while we were deaf is unknown */
-			ac_drop(0, 1);
-		}
-		pfd[0].fd = PQsocket(c);
-		pfd[0].events = POLLIN;
-		pfd[1].fd = ac.wake;
-		pfd[1].events = POLLIN;
-		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
-			break;
-		if (pfd[1].revents & POLLIN)
-			break;
-		if (PQconsumeInput(c) == 0 || PQstatus(c) != CONNECTION_OK) {
-			log_ev(LOG_WARN, "auth_listen_lost", NULL);
-			ac_drop(0, 0);
-			PQfinish(c);
-			c = NULL;
-			continue;
-		}
-		while ((nt = PQnotifies(c)) != NULL) {
-			if (parse_ll(nt->extra, 1, INT64_MAX, &user) == -1)
-				user = 0;
-			ac_drop(user, 1);
-			PQfreemem(nt);
-		}
-	}
-	ac_drop(0, 0);
-	if (c != NULL)
-		PQfinish(c);
-	return NULL;
-}
-
-int
-ac_start(char *err, size_t errlen)
-{
-	if (cfg.auth_cache_ttl == 0)
-		return 0;
-	if ((ac.wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1 ||
-	    pthread_create(&ac.tid, NULL, ac_main, NULL) != 0) {
-		seterr(err, errlen, "cannot start the lookup cache's listener: "
-		    "%s", strerror(errno));
-		return -1;
-	}
-	ac.started = 1;
-	return 0;
-}
-
 void
-ac_stop(void)
+ac_listening(int live)
 {
-	uint64_t one = 1;
-
-	if (!ac.started)
-		return;
-	atomic_store(&ac.stopping, 1);
-	if (write(ac.wake, &one, sizeof(one)) < 0)
-		log_ev(LOG_WARN, "eventfd_write", NULL);
-	pthread_join(ac.tid, NULL);
-	ac.started = 0;
+	ac_drop(0, live);
 }

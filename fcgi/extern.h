@@ -281,8 +281,10 @@ void	ac_put(int kind, const char *id, long long user, const char *name,
 /* Forget USER's lookups in this process now (the NOTIFY tells the
  * others). */
 void	ac_forget(long long user);
-int	ac_start(char *err, size_t errlen);
-void	ac_stop(void);
+/* The listener (longpoll.c) LISTENs on CHAN_AUTH (LIVE 1: everything
+ * kept from before is dropped, as what changed while nobody listened is
+ * unknown) or has stopped (0: nothing is kept). */
+void	ac_listening(int live);
 
 /* jobcache.c: what GET /jobs/ID and GET /jobs answer, kept per process.
  * JOB's tag and elapsed seconds as USER last read them, when the count

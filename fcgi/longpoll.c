@@ -4,7 +4,9 @@
  * hands its FCGX_Request over (lp_park) and goes back to accepting; the
  * listener keeps the parked requests in a hash by job and a heap by
  * deadline, watches each one's connection for the client going away
- * (epoll), LISTENs on CHAN_EVENTS on a connection of its own, and answers
+ * (epoll), LISTENs on CHAN_EVENTS on a connection of its own (and on
+ * CHAN_USER_JOBS and CHAN_AUTH for the kept documents and lookups: one
+ * LISTEN connection a process), and answers
  * a job's waiters after a NOTIFY for it (one query per job on a second
  * connection, so the LISTEN connection never waits behind a query) or
  * when their time is up.  A waiting request costs its FCGX_Request and
@@ -25,6 +27,7 @@
 #include "db.h"
 #include "log.h"
 #include "queue.h"
+#include "session.h"
 #include "extern.h"
 
 #define NBUCKETS	4096
@@ -427,7 +430,8 @@ listen_connect(void)
 	}
 	if (db_cmd(lp.lconn, err, sizeof(err), "LISTEN " CHAN_EVENTS, 0,
 	    NULL) == -1 || db_cmd(lp.lconn, err, sizeof(err),
-	    "LISTEN " CHAN_USER_JOBS, 0, NULL) == -1) {
+	    "LISTEN " CHAN_USER_JOBS, 0, NULL) == -1 || db_cmd(lp.lconn, err,
+	    sizeof(err), "LISTEN " CHAN_AUTH, 0, NULL) == -1) {
 		log_ev(LOG_WARN, "listen_failed", "{ss}", "error", err);
 		PQfinish(lp.lconn);
 		lp.lconn = NULL;
@@ -440,6 +444,8 @@ listen_connect(void)
 	ngen_bump_all();
 	atomic_store(&lfd, PQsocket(lp.lconn));
 	atomic_store(&nlive, 1);
+	/* what changed while we were deaf is unknown */
+	ac_listening(1);
 	log_ev(LOG_INFO, "listening", "{ss}", "channel", CHAN_EVENTS);
 	return 0;
 }
@@ -451,6 +457,7 @@ listen_drop(void)
 		return;
 	atomic_store(&nlive, 0);
 	atomic_store(&lfd, -1);
+	ac_listening(0);
 	ngen_bump_all();
 	epoll_ctl(lp.ep, EPOLL_CTL_DEL, PQsocket(lp.lconn), NULL);
 	PQfinish(lp.lconn);
@@ -541,14 +548,38 @@ has_waiters(long long job)
 	return 0;
 }
 
+/* Count the NOTIFYs that came: a job's (CHAN_EVENTS) moves its count and
+ * puts it in TODO when it has waiters; a user's list (CHAN_USER_JOBS)
+ * moves the user's count; a user's lookups (CHAN_AUTH) are forgotten. */
+static void
+take_notifies(struct jobset *todo)
+{
+	PGnotify *nt;
+	long long id;
+	int ok;
+
+	while ((nt = PQnotifies(lp.lconn)) != NULL) {
+		ok = parse_ll(nt->extra, 1, INT64_MAX, &id) == 0;
+		if (strcmp(nt->relname, CHAN_AUTH) == 0)
+			ac_forget(ok ? id : 0);	/* unreadable: everyone */
+		else if (ok && strcmp(nt->relname, CHAN_USER_JOBS) == 0)
+			lp_touch(0, id);
+		else if (ok) {
+			lp_touch(id, 0);
+			if (has_waiters(id))
+				jobset_add(todo, id);
+		}
+		PQfreemem(nt);
+	}
+}
+
 static void *
 listener_main(void *arg)
 {
 	struct epoll_event evs[256], ev;
 	struct jobset todo = { NULL, 0, 0 };
 	struct parked *in, *p;
-	PGnotify *nt;
-	long long now, job;
+	long long now;
 	int i, n, timeout, stop = 0;
 	size_t k;
 	uint64_t v;
@@ -612,24 +643,7 @@ listener_main(void *arg)
 					listen_drop();
 					continue;
 				}
-				while ((nt = PQnotifies(lp.lconn)) != NULL) {
-					if (parse_ll(nt->extra, 1, INT64_MAX,
-					    &job) == -1) {
-						PQfreemem(nt);
-						continue;
-					}
-					if (strcmp(nt->relname,
-					    CHAN_USER_JOBS) == 0) {
-						lp_touch(0, job);
-						PQfreemem(nt);
-						continue;
-					}
-					atomic_fetch_add(&ngen[(unsigned long
-					    long)job % NBUCKETS], 1);
-					if (has_waiters(job))
-						jobset_add(&todo, job);
-					PQfreemem(nt);
-				}
+				take_notifies(&todo);
 			} else {
 				/* readable or hung up: the client has gone
 				 * (its request was read in full before
@@ -649,6 +663,7 @@ listener_main(void *arg)
 	while (lp.hlen > 0)
 		answer_timeout(lp.heap[0], "shutdown");
 	free(todo.v);
+	ac_listening(0);
 	if (lp.lconn)
 		PQfinish(lp.lconn);
 	if (lp.qconn)

@@ -654,7 +654,6 @@ stop_workers(struct worker *workers, pthread_t *tids, int n)
 		store_close(workers[i].store);
 	}
 	lp_stop();
-	ac_stop();
 	log_ev(LOG_INFO, "fcgi_stopped", NULL);
 }
 
@@ -711,10 +710,6 @@ main(int argc, char **argv)
 	if (auth_init(err, sizeof(err)) == -1) {
 		fprintf(stderr, "clipmill.fcgi: %s\n", err);
 		log_ev(LOG_ERROR, "auth_init_failed", "{ss}", "error", err);
-		goto out;
-	}
-	if (ac_start(err, sizeof(err)) == -1) {
-		log_ev(LOG_ERROR, "auth_cache_start_failed", "{ss}", "error", err);
 		goto out;
 	}
 	if (lp_start(err, sizeof(err)) == -1) {
