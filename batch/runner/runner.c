@@ -521,9 +521,10 @@ idle_wait(struct runner *r, struct loop *l)
 {
 	const struct runner_opts *o = r->o;
 	char err[1024];
+	const char *claimable[MAX_RUN_STAGES];
 	long long now = now_ms(), wait;
 	double due;
-	int n;
+	int i, n;
 
 	if (now - l->last_work >= o->idle_exit * 1000) {
 		log_ev(LOG_INFO, "idle_exit", "{sI}", "idle_s", o->idle_exit);
@@ -534,7 +535,13 @@ idle_wait(struct runner *r, struct loop *l)
 	    l->last_rescue + RESCUE_EVERY_MS - now;
 	if (l->last_work + o->idle_exit * 1000 - now < wait)
 		wait = l->last_work + o->idle_exit * 1000 - now;
-	due = rq_next_due(r->c, l->names, o->nstages, err, sizeof(err));
+	/* only the stages we may claim now: a capped stage's tasks wait for
+	 * a slot, which the rescue pass tries again (asking for them here
+	 * would find them due and never sleep) */
+	for (i = n = 0; i < o->nstages; i++)
+		if (l->slot[i] >= 0)
+			claimable[n++] = l->names[i];
+	due = n == 0 ? -1 : rq_next_due(r->c, claimable, n, err, sizeof(err));
 	if (due < -1e8) {
 		if (db_trouble(r, "next_due", err))
 			return -1;
