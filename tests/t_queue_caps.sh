@@ -40,8 +40,6 @@ w1=$(wakes)
 echo "# the slotless runner's wake-ups over 3 s: $((w1 - w0))"
 check "a runner without a slot sleeps (under 100 wake-ups in 3 s)" test $((w1 - w0)) -lt 100
 check "due tasks waited meanwhile" test "$(sql "SELECT count(*) FROM tasks WHERE job_id = $job2 AND state = 'pending'")" -gt 0
-echo "# the slotless runner's CPU over 3 s: $((t1 - t0)) ticks of $(getconf CLK_TCK)/s"
-check "a runner without a slot sleeps (under 0.2 s of CPU in 3 s)" test $((t1 - t0)) -lt $(( $(getconf CLK_TCK) / 5 ))
 check "it found the slots full" grep -q '"event":"slots_full"' "$TMP/w.log"
 kill -TERM "$(qpid w)"
 qwait w 10
