@@ -313,6 +313,13 @@ void	lc_put(long long user, long long page, unsigned long gen,
 	    const char *rows, int more);
 
 /* jobs.c */
+/* 0 when a user with ACTIVE unfinished jobs may have one more; else
+ * answers 429 (user_max_jobs) and returns -1. */
+int	user_jobs_full(struct req *, long long active);
+/* The user's submission lock, to the end of C's transaction: submissions,
+ * retries and renders that reopen a job check the limits under it.  0, or
+ * -1 after answering. */
+int	user_xact_lock(struct req *, PGconn *c);
 /*
  * A clip as GET /jobs/{id} lists it (and PATCH /clips/{id} answers it):
  * the SQL of one JSON object over the row c of clips and j of its job.

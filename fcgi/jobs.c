@@ -34,6 +34,24 @@
 
 /* ---- limits ---- */
 
+/* Run SQL, which takes the user's (LP) submission lock; 0, or -1 after
+ * answering (503 when it waited db_lock_timeout). */
+static int
+lock_user(struct req *r, PGconn *c, const char *sql, const char **lp)
+{
+	char err[512];
+
+	if (db_cmd(c, err, sizeof(err), sql, 1, lp) == 0)
+		return 0;
+	if (db_timed_out(c))
+		respond_error(r, 503, NULL, "Retry-After: 10\r\n",
+		    "Another submission of yours is still being recorded; try "
+		    "again in a few seconds.");
+	else
+		db_fail(r, err);
+	return -1;
+}
+
 /* 0 when USER may submit (or retry) now; else answers 429 (or 503) and
  * returns -1.  A retry counts as a submission: in the rate, through its
  * "retried" event, and in the unfinished jobs it makes one more of. */
@@ -75,13 +93,18 @@ check_limits(struct req *r, PGconn *c)
 		    wait);
 		return -1;
 	}
-	if (active >= cfg.user_max_jobs) {
-		respond_error(r, 429, NULL, "Retry-After: 30\r\n", "You have %lld "
-		    "jobs in progress; the limit is %lld.  Wait for one to "
-		    "finish or cancel one.", active, cfg.user_max_jobs);
-		return -1;
-	}
-	return 0;
+	return user_jobs_full(r, active);
+}
+
+int
+user_jobs_full(struct req *r, long long active)
+{
+	if (active < cfg.user_max_jobs)
+		return 0;
+	respond_error(r, 429, NULL, "Retry-After: 30\r\n", "You have %lld jobs "
+	    "in progress; the limit is %lld.  Wait for one to finish or cancel "
+	    "one.", active, cfg.user_max_jobs);
+	return -1;
 }
 
 /* Take the user's submission lock on C, waiting at most db_lock_timeout
@@ -90,18 +113,18 @@ check_limits(struct req *r, PGconn *c)
 static int
 user_lock(struct req *r, PGconn *c, const char **lp)
 {
-	char err[512];
+	return lock_user(r, c, "SELECT pg_advisory_lock(" SUBMIT_LOCK
+	    ", $1::int)", lp);
+}
 
-	if (db_cmd(c, err, sizeof(err), "SELECT pg_advisory_lock("
-	    SUBMIT_LOCK ", $1::int)", 1, lp) == 0)
-		return 0;
-	if (db_timed_out(c))
-		respond_error(r, 503, NULL, "Retry-After: 10\r\n",
-		    "Another submission of yours is still being recorded; try "
-		    "again in a few seconds.");
-	else
-		db_fail(r, err);
-	return -1;
+int
+user_xact_lock(struct req *r, PGconn *c)
+{
+	struct db_params dp = { 0 };
+	const char *lp[1] = { db_param_ll(&dp, r->u.id) };
+
+	return lock_user(r, c, "SELECT pg_advisory_xact_lock(" SUBMIT_LOCK
+	    ", $1::int)", lp);
 }
 
 static void

@@ -288,10 +288,12 @@ out:
  * What every route here begins with: the body read into *BODY and F, a
  * transaction begun on *C, the job (of clip ID, or job ID when JOB) locked
  * and found to be the user's (*JOB_ID), the CSRF token checked, the body
- * readable.  0 inside the transaction; -1 after answering (rolled back).
+ * readable.  A render (RENDER) may reopen the job, so it takes the user's
+ * submission lock first, as a retry does.  0 inside the transaction; -1
+ * after answering (rolled back).
  */
 static int
-review_begin(struct req *r, long long id, int job, json_t **body,
+review_begin(struct req *r, long long id, int job, int render, json_t **body,
     struct form *f, PGconn **c, long long *job_id)
 {
 	char err[512] = "";
@@ -305,7 +307,8 @@ review_begin(struct req *r, long long id, int job, json_t **body,
 		db_fail(r, err);
 		return -1;
 	}
-	if (lock_owned(r, *c, id, job, job_id) != 1 || csrf_check(r, f) == -1)
+	if ((render && user_xact_lock(r, *c) == -1) ||
+	    lock_owned(r, *c, id, job, job_id) != 1 || csrf_check(r, f) == -1)
 		goto fail;
 	if (rc == 1) {
 		respond_error(r, 400, NULL, NULL, "%s", err);
@@ -326,7 +329,7 @@ route_clip_patch(struct req *r, long long id)
 	long long job;
 	PGconn *c;
 
-	if (review_begin(r, id, 0, &body, &f, &c, &job) == -1)
+	if (review_begin(r, id, 0, 0, &body, &f, &c, &job) == -1)
 		goto out;
 	if (patch_clip(r, c, id, body) == -1) {
 		db_rollback(c);
@@ -439,6 +442,34 @@ queue_render(PGconn *c, long long job, long long id, const char **stage,
 
 #define RENDER_MAX	64	/* clips one request may choose */
 
+/* A render of job JOB (locked, as is the user's submission lock) that is
+ * not in progress makes it unfinished again: as a retry does, it must
+ * leave the user within user_max_jobs.  0, or -1 after answering. */
+static int
+reopen_allowed(struct req *r, PGconn *c, long long job)
+{
+	struct db_params dp = { 0 };
+	const char *p[2];
+	char err[512];
+	long long active = 0;
+	PGresult *res;
+	int live;
+
+	p[0] = db_param_ll(&dp, job);
+	p[1] = db_param_ll(&dp, r->u.id);
+	if ((res = db_exec(c, err, sizeof(err), "SELECT (SELECT state IN"
+	    " ('pending', 'running') FROM jobs WHERE id = $1), (SELECT count(*)"
+	    " FROM jobs WHERE user_id = $2 AND state IN ('pending', 'running'))",
+	    2, p)) == NULL) {
+		db_fail(r, err);
+		return -1;
+	}
+	live = *PQgetvalue(res, 0, 0) == 't';
+	parse_ll(PQgetvalue(res, 0, 1), 0, INT64_MAX, &active);
+	PQclear(res);
+	return live ? 0 : user_jobs_full(r, active);
+}
+
 /* In the transaction, job JOB locked: queue the render of its N clips
  * IDS (each locked and checked), the job running again (also a finished
  * one), with the event render_requested.  0, or -1 after answering. */
@@ -454,6 +485,10 @@ render_clips(struct req *r, PGconn *c, long long job, const long long *ids,
 	json_t *list = json_array(), *ev;
 	size_t i;
 
+	if (reopen_allowed(r, c, job) == -1) {
+		json_decref(list);
+		return -1;
+	}
 	for (i = 0; i < n; i++) {
 		memset(&ce, 0, sizeof(ce));
 		if (load_clip(c, ids[i], &ce, err, sizeof(err)) == -1)
@@ -524,7 +559,7 @@ route_clip_render(struct req *r, long long id)
 	long long job;
 	PGconn *c;
 
-	if (review_begin(r, id, 0, &body, &f, &c, &job) == -1)
+	if (review_begin(r, id, 0, 1, &body, &f, &c, &job) == -1)
 		goto out;
 	if (render_clips(r, c, job, &id, 1) == -1)
 		db_rollback(c);
@@ -605,7 +640,7 @@ route_job_render(struct req *r, long long id)
 	PGconn *c;
 	long n;
 
-	if (review_begin(r, id, 1, &body, &f, &c, &job) == -1)
+	if (review_begin(r, id, 1, 1, &body, &f, &c, &job) == -1)
 		goto out;
 	if ((n = chosen_clips(r, c, job, body, ids)) < 0 ||
 	    render_clips(r, c, job, ids, (size_t)n) == -1)

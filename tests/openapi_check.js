@@ -285,6 +285,17 @@ async function main() {
 	await call('transcript: bob', 'GET', '/jobs/' + J + '/transcript', B, 404);
 	await call('job: bob', 'GET', '/jobs/' + J, B, 404);
 	await call('job: none', 'GET', '/jobs/999999999', A, 404);
+	// a render reopens the done job: refused while alice is at
+	// user_max_jobs (no runner runs here, so her URL jobs stay pending)
+	const fill = [];
+	for (let i = 0; i < ctx.maxJobs; i++) {
+		r = await call('alice fills her jobs ' + (i + 1), 'POST', '/jobs', { key: ctx.alice, json: { url: 'https://example.com/f' + i } }, 201);
+		fill.push(r.json && r.json.id);
+	}
+	await call('render a clip: over user_max_jobs', 'POST', '/clips/' + c1.id + '/render', A, 429);
+	await call('render: over user_max_jobs', 'POST', '/jobs/' + J + '/render', { key: ctx.alice, json: { clips: [c1.id] } }, 429);
+	for (const f of fill)
+		await call('alice cancels ' + f, 'POST', '/jobs/' + f + '/cancel', A, 200);
 	if (c2)
 		await call('render another candidate', 'POST', '/clips/' + c2.id + '/render', A, 202);
 	else

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Per-user accounting on every path of the web front: a retry obeys the
-# submission limits and a bounded number of retries per job; concurrent
+# submission limits and a bounded number of retries per job; a render that
+# reopens a job awaiting review (or finished) counts as an unfinished job; concurrent
 # uploads per user are bounded (429 with Retry-After before the body is
 # read); long-poll waiters have a per-user and a global cap (429 with
 # Retry-After); a long-poll on a finished job answers at once with its
@@ -22,6 +23,7 @@ alice=$(clipmill user add alice)
 bob=$(clipmill user add bob)
 carol=$(clipmill user add carol)
 dave=$(clipmill user add dave)
+erin=$(clipmill user add erin)
 start_fcgi || { cat "$TMP/fcgi.log"; exit 1; }
 start_nginx || exit 1
 
@@ -54,6 +56,24 @@ check_eq "409 says the retries are used up" "Job $j1 has been retried 2 times, t
 check_eq "refused retry: job 1 stays cancelled" cancelled "$(sql "SELECT state FROM jobs WHERE id = $j1")"
 # the operator may still retry it
 check "clipmill retry is the operator's: not bound" clipmill retry "$j1"
+# --- a render reopens a job: it obeys the unfinished-jobs limit ---
+e1=$(idof "$(submit "$erin")")
+e2=$(idof "$(submit "$erin")")
+er=$(sql "INSERT INTO jobs (user_id, source_kind, source_url, state)
+    SELECT id, 'url', 'https://x.org/r', 'awaiting_review' FROM users WHERE name = 'erin' RETURNING id" | head -1)
+sql "INSERT INTO clips (job_id, rank, start_s, end_s, title, state) VALUES ($er, 1, 0, 20, 'A', 'candidate')" >/dev/null
+out=$(api POST "/jobs/$er/render" "$erin")
+check_eq "erin at her 2 unfinished jobs: rendering a job awaiting review is refused" 429 "$(status_of "$out")"
+check_eq "it says why" "You have 2 jobs in progress; the limit is 2.  Wait for one to finish or cancel one." \
+    "$(jget "$(body_of "$out")" 'j["error"]')"
+check_eq "the job still awaits review, its clip a candidate" "awaiting_review candidate" \
+    "$(sql "SELECT j.state || ' ' || c.state FROM jobs j JOIN clips c ON c.job_id = j.id WHERE j.id = $er")"
+check_eq "alice rendering erin's job: 404" 404 "$(status_of "$(api POST "/jobs/$er/render" "$alice")")"
+check_eq "cancel one of erin's" 200 "$(status_of "$(api POST "/jobs/$e1/cancel" "$erin")")"
+check_eq "then the render is accepted" 202 "$(status_of "$(api POST "/jobs/$er/render" "$erin")")"
+check_eq "and the job is running" running "$(sql "SELECT state FROM jobs WHERE id = $er")"
+check_eq "a third submission is now refused" 429 "$(status_of "$(submit "$erin")")"
+: "$e2"
 # a retry counts in the submission rate
 stop_fcgi
 conf_set user_submits_per_minute 3
