@@ -171,9 +171,10 @@ wrong_method(struct req *r, const char *allow)
 	    r->method);
 }
 
-/* The fixed files, open to everyone: the editor's script (fcgi/editor.c),
- * the OpenAPI document (fcgi/openapi.c) and the absent icon.  1 when R
- * asks for one of them, answered; else 0. */
+/* The routes open to everyone, GET (or HEAD) only: the editor's script
+ * (fcgi/editor.c), the OpenAPI document (fcgi/openapi.c), /healthz and
+ * /metrics (behind its own token), and the absent icon.  1 when R asks
+ * for one of them, answered; else 0. */
 static int
 dispatch_static(struct req *r)
 {
@@ -189,14 +190,22 @@ dispatch_static(struct req *r)
 		r->route = "static";
 	else if (strcmp(r->path, "/openapi.json") == 0)
 		r->route = "openapi";
+	else if (strcmp(r->path, "/healthz") == 0)
+		r->route = "healthz";
+	else if (strcmp(r->path, "/metrics") == 0)
+		r->route = "metrics";
 	else
 		return 0;
 	if (!method_is(r, "GET"))
 		wrong_method(r, "GET");
 	else if (strcmp(r->route, "static") == 0)
 		route_editor_js(r);
-	else
+	else if (strcmp(r->route, "openapi") == 0)
 		route_openapi(r);
+	else if (strcmp(r->route, "healthz") == 0)
+		route_healthz(r);
+	else
+		route_metrics(r);
 	return 1;
 }
 
@@ -260,16 +269,6 @@ dispatch(struct req *r)
 	int rc;
 
 	/* Routes open to everyone. */
-	if (strcmp(r->path, "/healthz") == 0) {
-		r->route = "healthz";
-		route_healthz(r);
-		return;
-	}
-	if (strcmp(r->path, "/metrics") == 0) {
-		r->route = "metrics";
-		route_metrics(r);
-		return;
-	}
 	if (dispatch_static(r))
 		return;
 	if (strcmp(r->path, "/login") == 0) {

@@ -198,6 +198,10 @@ check "metrics: jobs by state" grep -q '^clipmill_jobs{state="cancelled"} 1$' "$
 check "metrics: queue depth" grep -q '^clipmill_tasks{stage="fetch",state="pending"} [0-9]' "$TMP/metrics"
 check "metrics: requests by route and status" grep -q '^clipmill_http_requests_total{route="submit",status="413"} 1$' "$TMP/metrics"
 check_eq "healthz" ok "$(jget "$(curl -s "$BASE/healthz")" 'j["status"]')"
+check_eq "POST /healthz: 405, Allow: GET" "405 GET" \
+    "$(curl -s -o /dev/null -D - -X POST "$BASE/healthz" | tr -d '\r' | awk '/^HTTP/ {c=$2} /^Allow:/ {a=$2} END {print c, a}')"
+check_eq "DELETE /metrics, even with the token: 405" 405 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE -H "Authorization: Bearer $MTOKEN" "$BASE/metrics")"
 check "log lines are JSON events" python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$TMP/fcgi.jsonl"
 check "log has the http events" grep -q '"event":"http"' "$TMP/fcgi.jsonl"
 
