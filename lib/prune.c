@@ -1,5 +1,5 @@
-/* Retention: which ended jobs to delete, and deleting them with their
- * stored artifacts. */
+/* Retention: which ended jobs (and jobs left awaiting review) to delete,
+ * and deleting them with their stored artifacts. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +39,9 @@ queue_prune(PGconn *c, struct store *st, char *err, size_t errlen)
 	    " WHERE state IN ('done', 'partial', 'failed', 'cancelled')) j "
 	    "WHERE (good AND n > $1::int) OR (NOT good AND n > $2::int)"
 	    " OR ($3::int > 0 AND finished_at < now() - make_interval(days => $3::int)) "
+	    /* a job left awaiting review: by the age of its last change */
+	    "UNION SELECT id FROM jobs WHERE state = 'awaiting_review'"
+	    " AND $3::int > 0 AND updated_at < now() - make_interval(days => $3::int) "
 	    "ORDER BY id LIMIT 1000", 3, p);
 	if (r == NULL)
 		return -1;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Pruning counts per user: keep_completed and keep_failed keep each user's
 # newest jobs, so one user's burst of jobs never deletes another user's
-# clips (rows and stored files).
+# clips (rows and stored files).  A job left awaiting review goes after
+# retention_days without a change, whatever the counts.
 . "$(dirname "$0")/lib.sh"
 newdb || exit 1
 conf_set keep_completed 2
@@ -36,4 +37,19 @@ check "bob's clip files kept" test -f "$TMP/store/clips/100/1.mp4" -a -f "$TMP/s
 check_eq "alice keeps her newest 2 done and newest failed job" "205 206 303" \
     "$(sql "SELECT id FROM jobs WHERE user_id = $alice ORDER BY id" | xargs)"
 check "alice's pruned clip files gone" test ! -e "$TMP/store/clips/201/1.mp4" -a ! -e "$TMP/store/clips/301/1.mp4"
+
+# awaiting review: an abandoned one (40 days without a change) and a
+# recent one; the counts never take them, the age limit takes the old one
+conf_set retention_days 30
+sql "INSERT INTO jobs (id, user_id, state, source_kind, updated_at) VALUES
+       (400, $bob, 'awaiting_review', 'url', now() - interval '40 days'),
+       (401, $bob, 'awaiting_review', 'url', now() - interval '2 days')" >/dev/null
+mkdir -p "$TMP/store/jobs/400" && echo x >"$TMP/store/jobs/400/source.mp4"
+out=$(clipmill prune 2>&1)
+check_eq "one job pruned" "1 job pruned" "$out"
+check_eq "the review abandoned 40 days ago is gone, the recent one stays" "401" \
+    "$(sql "SELECT id FROM jobs WHERE state = 'awaiting_review'" | xargs)"
+check "its source file is gone" test ! -e "$TMP/store/jobs/400/source.mp4"
+check_eq "the ended jobs within 30 days stay" "100 101 205 206 303" \
+    "$(sql "SELECT id FROM jobs WHERE state <> 'awaiting_review' ORDER BY id" | xargs)"
 done_testing
