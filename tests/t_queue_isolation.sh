@@ -3,7 +3,8 @@
 # child with RLIMIT_AS, RLIMIT_CPU and RLIMIT_FSIZE (child_mem_mb,
 # child_cpu_s, child_fsize_mb) and a wall-clock timeout (task_timeout).  A
 # child that crashes or passes a limit fails that attempt with a clear
-# sentence, and the runner carries on.  (In-process stages: noop, fanout;
+# sentence, and the runner carries on.  A job's source adds its length to
+# the wall and CPU limits (a long source needs the time).  (In-process stages: noop, fanout;
 # every other stage, test or pipeline, is isolated; see --list-stages.)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/queue_lib.sh"
@@ -38,6 +39,9 @@ check_eq "runner 2 carried on and exits 0" 0 "$QRC"
 # the wall-clock timeout, alone (a CPU-bound child on a loaded machine
 # needs a long wall time to reach its CPU limit)
 add wall hang '{"mode":"sleep"}'
+# a job whose source lasts 3 s: 2 + 3 s of wall time
+add longer hang '{"mode":"sleep"}'
+sql "UPDATE jobs SET probe = '{\"duration\": 2.4}' WHERE id = (SELECT job_id FROM tasks WHERE id = $longer)" >/dev/null
 conf_set task_timeout 2
 qrun r3 --stage hang --idle-exit 1
 qwait r3 60
@@ -56,9 +60,10 @@ else
 	check_eq "address space limit" "failed: Could not allocate 2048 MB (out of memory)." "$(err "$mem")"
 fi
 check_eq "wall-clock timeout" "failed: The hang step took longer than 2 s and was stopped." "$(err "$wall")"
+check_eq "with a 2.4 s source: 2 + 3 s" "failed: The hang step took longer than 5 s and was stopped." "$(err "$longer")"
 check_eq "a task after them all runs" "done: " "$(err "$after")"
 check_eq "an allocation within the limit works" "done: " "$(err "$small")"
-check_eq "each failure failed its job with the sentence" 5 \
+check_eq "each failure failed its job with the sentence" 6 \
     "$(sql "SELECT count(*) FROM jobs WHERE state = 'failed' AND error LIKE '%.'")"
 alive=0
 for c in $(cat "$TMP"/r?.log | grep -o '"child":[0-9]*' | cut -d: -f2); do

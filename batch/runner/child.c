@@ -28,6 +28,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -191,6 +192,34 @@ set_limit(int res, rlim_t soft, rlim_t hard)
 	setrlimit(res, &rl);
 }
 
+/*
+ * The seconds of wall and CPU time task T's child may use: task_timeout
+ * and child_cpu_s, each plus the length of the job's source (from its
+ * probe; 0 before the fetch has probed it), so that a long source is
+ * given the time its length needs (transcribing four hours takes about an
+ * hour of CPU time here) and a short one keeps the limits as set.
+ */
+static long long
+source_s(const struct task *t)
+{
+	double d = json_number_value(json_object_get(json_object_get(t->job,
+	    "probe"), "duration"));
+
+	return d > 0 && d < 1e7 ? (long long)ceil(d) : 0;
+}
+
+static long long
+task_wall_s(const struct task *t)
+{
+	return cfg.task_timeout + source_s(t);
+}
+
+static long long
+task_cpu_s(const struct task *t)
+{
+	return cfg.child_cpu_s + source_s(t);
+}
+
 /* The child: limits, then the stage's run(), then the result line. */
 static void __attribute__((noreturn))
 child_main(struct runner *r, const struct stage *st, struct task *t,
@@ -220,8 +249,7 @@ child_main(struct runner *r, const struct stage *st, struct task *t,
 	    (rlim_t)cfg.child_mem_mb << 20);
 #endif
 	/* CPU: SIGXCPU at the soft limit, SIGKILL 5 s later. */
-	set_limit(RLIMIT_CPU, (rlim_t)cfg.child_cpu_s,
-	    (rlim_t)cfg.child_cpu_s + 5);
+	set_limit(RLIMIT_CPU, (rlim_t)task_cpu_s(t), (rlim_t)task_cpu_s(t) + 5);
 	set_limit(RLIMIT_FSIZE, (rlim_t)cfg.child_fsize_mb << 20,
 	    (rlim_t)cfg.child_fsize_mb << 20);
 	set_limit(RLIMIT_CORE, 0, 0);
@@ -258,8 +286,9 @@ child_main(struct runner *r, const struct stage *st, struct task *t,
 
 /* A sentence for a child that ended without a result. */
 static void
-describe_status(const char *stage, int status, char *err, size_t errlen)
+describe_status(const struct task *t, int status, char *err, size_t errlen)
 {
+	const char *stage = t->stage;
 	int sig;
 
 	if (WIFEXITED(status)) {
@@ -275,7 +304,7 @@ describe_status(const char *stage, int status, char *err, size_t errlen)
 	switch (sig) {
 	case SIGXCPU:
 		seterr(err, errlen, "The %s step used more than %lld s of CPU "
-		    "time and was stopped.", stage, cfg.child_cpu_s);
+		    "time and was stopped.", stage, task_cpu_s(t));
 		break;
 	case SIGXFSZ:
 		seterr(err, errlen, "The %s step tried to write a file larger "
@@ -632,7 +661,7 @@ watch_outcome(const struct watch *w, struct outcome *out)
 		out->kind = OUT_FAILED;
 		seterr(out->err, sizeof(out->err), "The %s step took longer "
 		    "than %lld s and was stopped.", w->t->stage,
-		    cfg.task_timeout);
+		    task_wall_s(w->t));
 		return;
 	case NONE:
 		break;
@@ -642,7 +671,7 @@ watch_outcome(const struct watch *w, struct outcome *out)
 		return;
 	}
 	out->kind = OUT_FAILED;
-	describe_status(w->t->stage, w->status, out->err, sizeof(out->err));
+	describe_status(w->t, w->status, out->err, sizeof(out->err));
 }
 
 void
@@ -661,7 +690,7 @@ run_isolated(struct runner *r, const struct stage *st, struct task *t,
 	if (child_start(&w, st, scratch, out) == -1)
 		return;
 	buf_init(&w.in, MAX_LINE);
-	w.deadline = w.start + cfg.task_timeout * 1000;
+	w.deadline = w.start + task_wall_s(t) * 1000;
 	w.hb_every = cfg.lease * 1000 / 3;
 	if (w.hb_every < 200)
 		w.hb_every = 200;
