@@ -31,6 +31,9 @@ static const char css[] =
     "table{border-collapse:collapse;width:100%}td,th{text-align:left;"
     "padding:.25em .5em;border-bottom:1px solid #eee;"
     "overflow-wrap:anywhere}"
+    /* the list: short words stay whole, the source takes what is left */
+    "#jobs td,#jobs th{overflow-wrap:normal}"
+    "#jobs td.src{width:99%;overflow-wrap:anywhere}"
     ".clips{display:flex;flex-wrap:wrap;gap:1em}.clip{border:1px solid #ddd;"
     "padding:.5em;flex:1 1 15em;max-width:22em;box-sizing:border-box}"
     ".clip video,.clip img{width:100%}.clip .bar{margin:.2em 0}"
@@ -496,13 +499,15 @@ void
 page_jobs(struct req *r, json_t *rows, long long page, int more)
 {
 	struct buf b;
+	char when[17];
 	json_t *o;
 	size_t i;
 
 	buf_init(&b, 0);
 	page_begin(&b, "My jobs", &r->u);
-	buf_addstr(&b, "<h2>My jobs</h2>\n<table><tr><th>Job</th><th>State</th>"
-	    "<th>Source</th><th>Clips</th><th>Submitted (UTC)</th></tr>\n");
+	buf_addstr(&b, "<h2>My jobs</h2>\n<table id=\"jobs\"><tr><th>Job</th>"
+	    "<th>State</th><th>Source</th><th>Clips</th><th>Submitted (UTC)"
+	    "</th></tr>\n");
 	json_array_foreach(rows, i, o) {
 		long long id = json_integer_value(json_object_get(o, "id"));
 		buf_printf(&b, "<tr><td><a href=\"/jobs/%lld\">#%lld</a></td><td>",
@@ -513,7 +518,11 @@ page_jobs(struct req *r, json_t *rows, long long page, int more)
 		    "an uploaded file");
 		buf_printf(&b, "</td><td>%lld</td><td>", (long long)
 		    json_integer_value(json_object_get(o, "clips_ready")));
-		html_esc(&b, jstr(o, "created_at"));
+		/* 2026-12-04T00:47:10Z as 2026-12-04 00:47 */
+		snprintf(when, sizeof(when), "%.16s", jstr(o, "created_at"));
+		if (strlen(when) == 16 && when[10] == 'T')
+			when[10] = ' ';
+		html_esc(&b, when);
 		buf_addstr(&b, "</td></tr>\n");
 	}
 	buf_addstr(&b, "</table>\n<p>");

@@ -73,9 +73,9 @@ withBrowser([], async (browser, page) => {
   ok(inflight === 0 && lastStart === last, 'the page stopped polling after the job ended');
   await screenshot(page, shot);
 
-  // The job page and the form at a phone's width and a desktop's: nothing
+  // The job page, the form and the list at a phone's width and a desktop's: nothing
   // wider than the screen.
-  const pages = [['job', page.url()], ['form', base + '/']];
+  const pages = [['job', page.url()], ['form', base + '/'], ['list', base + '/jobs']];
   for (const [name, url] of pages) {
     await page.goto(url);
     for (const [w, h] of [[390, 844], [1280, 800]]) {
