@@ -3,10 +3,12 @@
  * (the rows of GET /jobs) kept per process, so that a status read of
  * something that has not changed costs no query at all.
  *
- * What keeps them honest: the triggers of sql/010_doc_notify.sql NOTIFY
- * a job's id on CHAN_EVENTS whenever anything its document shows changes,
- * and a user's id on CHAN_USER_JOBS whenever anything the user's list
- * shows does, from any program; the long-poll listener counts both per
+ * What keeps them honest: the queue's statements and the triggers of
+ * sql/010_doc_notify.sql NOTIFY a job's id on CHAN_EVENTS whenever
+ * anything its document shows changes (a task's state by hand, with no
+ * event, is the one change left to the job's next NOTIFY), and a user's
+ * id on CHAN_USER_JOBS whenever anything the user's list shows does, from
+ * any program; the long-poll listener counts both per
  * bucket (longpoll.c: lp_doc_gen(), lp_user_gen()).  A job's tag (jobs.c:
  * every row its document shows) is kept with the count its caller read
  * before asking PostgreSQL, and trusted while the count is the same: a

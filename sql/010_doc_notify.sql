@@ -1,15 +1,16 @@
 -- clipmill schema, version 10: clipmill.fcgi keeps each job's document
 -- (GET /jobs/ID) and each user's job list (GET /jobs) per process, and
 -- serves them without a query for as long as no NOTIFY says they changed.
--- These triggers make that true of every program and statement: any
+-- These triggers make that true of the other programs and statements: a
 -- change to what a job's document shows NOTIFYs clipmill_events with the
 -- job's id (the channel the long-poll listens on; the statements that
 -- write an event already send the same notification, which PostgreSQL
--- folds into one per transaction), and any change to what a job list
--- shows NOTIFYs clipmill_user_jobs with the user's id.  A task's
--- heartbeat alone (heartbeat_at, runner, lease lock) shows nowhere and
--- sends nothing.  Statement-level, so a claim or completion of a
--- thousand tasks sends one notification per job, not per row.
+-- folds into one per transaction), and a change to what a job list shows
+-- NOTIFYs clipmill_user_jobs with the user's id.  A task's state alone is
+-- left to the queue's own statements (below), and its heartbeat
+-- (heartbeat_at, runner, lease lock) shows nowhere.  Inserts, deletes and
+-- the rows of jobs and clips: statement-level, one notification per job
+-- however many rows.
 
 CREATE FUNCTION clipmill_tasks_inserted() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -19,14 +20,16 @@ BEGIN
 	RETURN NULL;
 END $$;
 
-CREATE FUNCTION clipmill_tasks_updated() RETURNS trigger
+-- A task's state moves in every claim and completion, hot paths whose
+-- statements (claim_event_sql, queue_event, the jobs row a stage's end
+-- settles) already NOTIFY; a trigger there would only make the queue
+-- slower.  What a task shows besides its state (progress, message, error)
+-- NOTIFYs here, row by row and only when it changes: the claim that
+-- clears them finds them clear almost always.
+CREATE FUNCTION clipmill_task_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-	PERFORM pg_notify('clipmill_events', job_id::text)
-	    FROM (SELECT DISTINCT n.job_id FROM n JOIN o USING (id)
-	    WHERE (o.state, o.progress, o.message, o.error, o.stage, o.clip_id,
-	        o.job_id) IS DISTINCT FROM (n.state, n.progress, n.message,
-	        n.error, n.stage, n.clip_id, n.job_id)) s;
+	PERFORM pg_notify('clipmill_events', NEW.job_id::text);
 	RETURN NULL;
 END $$;
 
@@ -41,9 +44,11 @@ END $$;
 CREATE TRIGGER tasks_doc_inserted AFTER INSERT ON tasks
 	REFERENCING NEW TABLE AS n FOR EACH STATEMENT
 	EXECUTE FUNCTION clipmill_tasks_inserted();
-CREATE TRIGGER tasks_doc_updated AFTER UPDATE ON tasks
-	REFERENCING OLD TABLE AS o NEW TABLE AS n FOR EACH STATEMENT
-	EXECUTE FUNCTION clipmill_tasks_updated();
+CREATE TRIGGER tasks_doc_updated AFTER UPDATE OF progress, message, error
+	ON tasks FOR EACH ROW
+	WHEN ((OLD.progress, OLD.message, OLD.error) IS DISTINCT FROM
+	    (NEW.progress, NEW.message, NEW.error))
+	EXECUTE FUNCTION clipmill_task_changed();
 CREATE TRIGGER tasks_doc_deleted AFTER DELETE ON tasks
 	REFERENCING OLD TABLE AS o FOR EACH STATEMENT
 	EXECUTE FUNCTION clipmill_tasks_deleted();
