@@ -1,8 +1,9 @@
 /*
  * The clip renderer (render.h).  A producer thread demuxes and decodes
  * the clip once and, for each output (an aspect of the clip), crops,
- * scales and burns captions, one frame after another on one core, at a
- * lower priority than the rest; one encoder thread per output feeds
+ * scales and burns captions, one frame after another on one core (at a
+ * lower priority than the rest for one output); one encoder thread per
+ * output feeds
  * libx264 (its own frame and lookahead threads) and AAC and muxes, and
  * the calling thread hands each output to its finished callback as soon
  * as it is written.  Video and audio are both trimmed to start at the
@@ -111,11 +112,11 @@ struct render {
 	int		 cancelled;
 };
 
-/* Below the encoder's threads in priority: the producer's work (decoding,
- * scaling, captions) is about a seventh of the encoder's, and this way it
- * runs in the gaps libx264's frame threads leave while they wait on each
- * other rather than taking turns with them (contrib/bench/render: 2 to 3%
- * less wall time on 2 cores).  Only this thread, which ends with the
+/* Below the encoder's threads in priority (one output): the producer's
+ * work (decoding, scaling, captions) is about a seventh of the encoder's,
+ * and this way it runs in the gaps libx264's frame threads leave while
+ * they wait on each other rather than taking turns with them
+ * (contrib/bench/render: 2 to 3% less wall time on 2 cores).  Only this thread, which ends with the
  * render; an unprivileged thread could not raise it back. */
 static void
 yield_to_encoder(void)
@@ -402,7 +403,11 @@ producer_main(void *arg)
 	struct prod *p = arg;
 	int i;
 
-	yield_to_encoder();
+	/* Several outputs: their encoders have a thread each and leave no
+	 * gaps; lowered, the producer, which feeds them all, fell behind
+	 * them (contrib/bench/render -a: 12% more wall time). */
+	if (p->rs->n == 1)
+		yield_to_encoder();
 	p->rc = produce(p);
 	for (i = 0; i < p->rs->n; i++) {
 		struct outp *o = &p->rs->out[i];
