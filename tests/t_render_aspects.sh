@@ -74,4 +74,16 @@ check_eq "one clip_failed event, for that clip" "$bad" \
     "$(sql "SELECT string_agg(data->>'clip', ',') FROM events WHERE job_id = $job AND kind = 'clip_failed'")"
 check_eq "the render task itself is done, not retried" "done|1" \
     "$(sql "SELECT state, attempts FROM tasks WHERE job_id = $job AND stage = 'render'")"
+
+# Memory: three outputs encoded at once at the shipped preset (veryfast)
+# hold their encoders' frames side by side; together they stay within a
+# stage's 300 MB (449 MB before the encoders held fewer frames each).
+conf_set x264_preset veryfast
+job=$(mo_job "$TMP/m" '{"clips":1,"min_len":4,"max_len":6,"aspects":["9:16","1:1","4:5"]}')
+check "select and frame run (veryfast job)" prepare "$job"
+: >"$TMP/runner.log"
+runner
+check_eq "veryfast job ends done" "done" "$(sql "SELECT state FROM jobs WHERE id = $job")"
+rss=$(jq -s -r "[.[] | select(.event == \"task_done\" and .stage == \"render\" and .job == $job)] | .[0].peak_rss_kb" "$TMP/runner.log")
+check "three veryfast outputs at once peak under 300 MB ($rss KB)" test "$rss" -lt 307200
 done_testing

@@ -87,6 +87,21 @@ typedef void (*render_finished_fn)(void *arg, const struct render_res *res);
 
 #define RENDER_MAX_OUT	8	/* outputs of one decode */
 
+/*
+ * The x264 options of each output when several are encoded at once
+ * (unless its request names its own).  Their encoders run side by side,
+ * and libx264's own frames are most of the memory: at 1080x1920 each
+ * picture it holds is 6 MB waiting in its lookahead and 10 MB as a
+ * reference, and veryfast holds 13 and 5.  A lookahead of 5 pictures
+ * instead of the preset's 10, B-frames that are not references (which
+ * keeps 3 references instead of 5) and constant-rate input (one picture
+ * less waiting: the output is constant-rate anyway) bring three aspects
+ * (9:16, 1:1, 4:5) from 449 to under 300 MB (contrib/bench/render -a,
+ * whose ffmpeg runs get the same options).  Presets without
+ * macroblock-tree (ultrafast, superfast) have no lookahead to shorten.
+ */
+#define RENDER_SHARED_X264	"rc-lookahead=5:b-pyramid=none:force-cfr=1"
+
 struct render_req {
 	const char	*src;		/* source media file */
 	const char	*src_format;	/* its demuxer, as the probe found */
@@ -98,6 +113,10 @@ struct render_req {
 	const char	*ass;		/* ASS captions in clip time, or NULL */
 	const char	*preset;	/* x264 */
 	int		 crf;
+	const char	*x264_params;	/* x264 options over the preset,
+					   "key=value:...", or NULL;
+					   render_clips() gives several
+					   outputs RENDER_SHARED_X264 */
 	int		 threads;	/* 0: automatic */
 	const char	*out_mp4;
 	const char	*out_jpg;

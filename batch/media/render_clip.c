@@ -1,8 +1,9 @@
 /*
  * The clip renderer (render.h).  A producer thread demuxes and decodes
  * the clip once and, for each output (an aspect of the clip), crops,
- * scales and burns captions, one frame after another on one core, at a
- * lower priority than the rest; one encoder thread per output feeds
+ * scales and burns captions, one frame after another on one core (at a
+ * lower priority than the rest for one output); one encoder thread per
+ * output feeds
  * libx264 (its own frame and lookahead threads) and AAC and muxes, and
  * the calling thread hands each output to its finished callback as soon
  * as it is written.  Video and audio are both trimmed to start at the
@@ -111,11 +112,11 @@ struct render {
 	int		 cancelled;
 };
 
-/* Below the encoder's threads in priority: the producer's work (decoding,
- * scaling, captions) is about a seventh of the encoder's, and this way it
- * runs in the gaps libx264's frame threads leave while they wait on each
- * other rather than taking turns with them (contrib/bench/render: 2 to 3%
- * less wall time on 2 cores).  Only this thread, which ends with the
+/* Below the encoder's threads in priority (one output): the producer's
+ * work (decoding, scaling, captions) is about a seventh of the encoder's,
+ * and this way it runs in the gaps libx264's frame threads leave while
+ * they wait on each other rather than taking turns with them
+ * (contrib/bench/render: 2 to 3% less wall time on 2 cores).  Only this thread, which ends with the
  * render; an unprivileged thread could not raise it back. */
 static void
 yield_to_encoder(void)
@@ -402,7 +403,11 @@ producer_main(void *arg)
 	struct prod *p = arg;
 	int i;
 
-	yield_to_encoder();
+	/* Several outputs: their encoders have a thread each and leave no
+	 * gaps; lowered, the producer, which feeds them all, fell behind
+	 * them (contrib/bench/render -a: 12% more wall time). */
+	if (p->rs->n == 1)
+		yield_to_encoder();
 	p->rc = produce(p);
 	for (i = 0; i < p->rs->n; i++) {
 		struct outp *o = &p->rs->out[i];
@@ -498,12 +503,13 @@ encoder_main(void *arg)
 
 /* ---- the render ---- */
 
-/* Output O of request R, for source M (its frame rate FPS_Q): layout,
- * captions, encoders and the file started.  0, or -1 with ERR; what was
- * made is freed by out_free() either way. */
+/* Output O of request R, for source M (its frame rate FPS_Q), one of
+ * several encoded at once when SHARED: layout, captions, encoders and
+ * the file started.  0, or -1 with ERR; what was made is freed by
+ * out_free() either way. */
 static int
 out_setup(struct outp *o, const struct render_req *r, struct media_in *m,
-    AVRational fps_q, int qcap, char *err, size_t errlen)
+    AVRational fps_q, int shared, char *err, size_t errlen)
 {
 	struct render_res *res = o->res;
 
@@ -511,7 +517,11 @@ out_setup(struct outp *o, const struct render_req *r, struct media_in *m,
 	o->r = *r;
 	o->r.progress = out_progress;
 	o->r.progress_arg = o;
-	fq_init(&o->o.q, qcap);
+	/* Several outputs: fewer frames queued and held by each encoder,
+	 * so that together they stay within a stage's memory. */
+	if (shared && o->r.x264_params == NULL)
+		o->r.x264_params = RENDER_SHARED_X264;
+	fq_init(&o->o.q, shared ? SHARED_QUEUE_CAP : QUEUE_CAP);
 	if (lay_open(&o->lay, r->frame, m->width, m->height, r, err,
 	    errlen) != 0)
 		return -1;
@@ -524,7 +534,7 @@ out_setup(struct outp *o, const struct render_req *r, struct media_in *m,
 	}
 	/* The output's time base is one frame (exact for 24, 30000/1001...),
 	 * and prod_slot() puts each picture on it: constant frame rate. */
-	if (out_open(&o->o, r, m->adec, av_inv_q(fps_q), fps_q, err,
+	if (out_open(&o->o, &o->r, m->adec, av_inv_q(fps_q), fps_q, err,
 	    errlen) != 0)
 		return -1;
 	if (m->adec != NULL) {
@@ -661,9 +671,7 @@ render_clips(const struct render_req *rq, int n, struct render_res *res,
 
 		o->rs = rs;
 		o->res = &res[i];
-		/* Several outputs: fewer frames queued each, so that their
-		 * pictures in flight add up to about one output's. */
-		if (out_setup(o, &rq[i], &m, fps_q, n > 1 ? 2 : QUEUE_CAP, oerr,
+		if (out_setup(o, &rq[i], &m, fps_q, n > 1, oerr,
 		    sizeof(oerr)) != 0) {
 			res[i].rc = RENDER_ERR;
 			seterr(res[i].err, sizeof(res[i].err), "%s", oerr);

@@ -121,6 +121,8 @@ open_video_enc(struct out *o, const struct render_req *r, AVRational tb,
 	xsnprintf(crf, sizeof(crf), "%d", r->crf);
 	av_dict_set(&opts, "preset", r->preset, 0);
 	av_dict_set(&opts, "crf", crf, 0);
+	if (r->x264_params != NULL)
+		av_dict_set(&opts, "x264-params", r->x264_params, 0);
 	e = avcodec_open2(c, codec, &opts);
 	av_dict_free(&opts);
 	if (e < 0) {

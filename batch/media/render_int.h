@@ -21,6 +21,8 @@
 
 #define QUEUE_CAP	4	/* frames between the decoder and the encoder:
 				   enough to ride out jitter; each is 3 MB */
+#define SHARED_QUEUE_CAP 1	/* each, with several outputs: 6 MB
+				   less for three than 2 each */
 #define POOL_CAP	(QUEUE_CAP + 3)	/* output frames kept for reuse */
 
 /* ERR gets "WHAT: " and FFmpeg's message for error E. */
@@ -41,7 +43,7 @@ struct fq {
 	int		head, n;
 	int		cap;		/* frames queued at most: QUEUE_CAP for
 					   one output, fewer for several, whose
-					   frames add up */
+					   frames add up (SHARED_QUEUE_CAP) */
 	int		failed;		/* stopped: the encoder or the producer
 					   gave up, or the render was cancelled */
 	/* Output frames come back here once encoded: fresh 3 MB frames for
