@@ -9,8 +9,8 @@
 -- NOTIFYs clipmill_user_jobs with the user's id.  A task's state alone is
 -- left to the queue's own statements (below), and its heartbeat
 -- (heartbeat_at, runner, lease lock) shows nowhere.  Inserts, deletes and
--- the rows of jobs and clips: statement-level, one notification per job
--- however many rows.
+-- the rows of clips: statement-level, one notification per job however
+-- many rows.
 
 CREATE FUNCTION clipmill_tasks_inserted() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -87,15 +87,17 @@ BEGIN
 	RETURN NULL;
 END $$;
 
-CREATE FUNCTION clipmill_jobs_updated() RETURNS trigger
+-- Row by row: a claim's UPDATE of its job (pending to running) most
+-- often touches no row, and then nothing runs.
+CREATE FUNCTION clipmill_job_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-	PERFORM pg_notify('clipmill_events', id::text) FROM n;
-	PERFORM pg_notify('clipmill_user_jobs', user_id::text)
-	    FROM (SELECT DISTINCT n.user_id FROM n JOIN o USING (id)
-	    WHERE (o.state, o.error, o.source_url, o.source_name, o.user_id)
-	    IS DISTINCT FROM (n.state, n.error, n.source_url, n.source_name,
-	    n.user_id)) s;
+	PERFORM pg_notify('clipmill_events', NEW.id::text);
+	IF (OLD.state, OLD.error, OLD.source_url, OLD.source_name, OLD.user_id)
+	    IS DISTINCT FROM (NEW.state, NEW.error, NEW.source_url,
+	    NEW.source_name, NEW.user_id) THEN
+		PERFORM pg_notify('clipmill_user_jobs', NEW.user_id::text);
+	END IF;
 	RETURN NULL;
 END $$;
 
@@ -111,9 +113,8 @@ END $$;
 CREATE TRIGGER jobs_doc_inserted AFTER INSERT ON jobs
 	REFERENCING NEW TABLE AS n FOR EACH STATEMENT
 	EXECUTE FUNCTION clipmill_jobs_inserted();
-CREATE TRIGGER jobs_doc_updated AFTER UPDATE ON jobs
-	REFERENCING OLD TABLE AS o NEW TABLE AS n FOR EACH STATEMENT
-	EXECUTE FUNCTION clipmill_jobs_updated();
+CREATE TRIGGER jobs_doc_updated AFTER UPDATE ON jobs FOR EACH ROW
+	EXECUTE FUNCTION clipmill_job_changed();
 CREATE TRIGGER jobs_doc_deleted AFTER DELETE ON jobs
 	REFERENCING OLD TABLE AS o FOR EACH STATEMENT
 	EXECUTE FUNCTION clipmill_jobs_deleted();
